@@ -1,0 +1,261 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Archive layout shared by both archivers (WAL-G's file-storage layout), so
+// the archive view reads the same way whichever made it.
+const (
+	BackupsDir = "basebackups_005"
+	WALDir     = "wal_005"
+)
+
+// Archiver makes and restores backups and WAL archives for the repro.
+type Archiver interface {
+	// Name is "cp" or "wal-g".
+	Name() string
+	// ArchiveCommand is the archive_command for a server seeing paths p.
+	ArchiveCommand(p ServerPaths) string
+	// RestoreCommand is the restore_command for a server seeing paths p.
+	RestoreCommand(p ServerPaths) string
+	// Prepare lays out the lab's storage and config for this archiver.
+	Prepare(lab *Lab, b Backend) error
+	// BackupPush takes a base backup of node's running server (step 4d).
+	BackupPush(ctx context.Context, b Backend, node Node, out io.Writer) error
+	// ListBackups lists backup names, oldest first (step 6).
+	ListBackups(ctx context.Context, b Backend, node Node, lab *Lab, out io.Writer) ([]string, error)
+	// BackupFetch restores backup name into node's data dir (steps 6b, 7).
+	BackupFetch(ctx context.Context, b Backend, node Node, name string, out io.Writer) error
+}
+
+// CP is PostgreSQL's documented cp archive with pg_basebackup backups.
+type CP struct{}
+
+// Name implements Archiver.
+func (CP) Name() string { return "cp" }
+
+// ArchiveCommand implements Archiver (the documented example command).
+func (CP) ArchiveCommand(p ServerPaths) string {
+	dir := p.Storage + "/" + WALDir
+	return fmt.Sprintf("test ! -f %s/%%f && cp %%p %s/%%f", dir, dir)
+}
+
+// RestoreCommand implements Archiver.
+func (CP) RestoreCommand(p ServerPaths) string {
+	return fmt.Sprintf("cp %s/%s/%%f %%p", p.Storage, WALDir)
+}
+
+// Prepare implements Archiver: the storage directories must exist before
+// the first archive_command runs.
+func (CP) Prepare(lab *Lab, b Backend) error {
+	for _, d := range []string{WALDir, BackupsDir} {
+		if err := os.MkdirAll(lab.Path(StorageDir, d), 0o755); err != nil {
+			return fmt.Errorf("create archive dir: %w", err)
+		}
+	}
+	return nil
+}
+
+// BackupPush implements Archiver: pg_basebackup -X none into a temporary
+// directory, renamed base_<start segment> as WAL-G names backups.
+func (CP) BackupPush(ctx context.Context, b Backend, node Node, out io.Writer) error {
+	p := b.Paths(node)
+	root := p.Storage + "/" + BackupsDir
+	script := fmt.Sprintf(`set -e
+tmp=%[1]s/.incoming
+rm -rf "$tmp"
+pg_basebackup -D "$tmp" -X none --checkpoint=fast -U postgres
+seg=$(sed -n 's/^START WAL LOCATION: .*(file \([0-9A-F]*\))$/\1/p' "$tmp/backup_label")
+test -n "$seg"
+mv "$tmp" %[1]s/base_"$seg"
+echo "backup base_$seg stored in %[1]s"
+`, root)
+	if err := b.Exec(ctx, node, "postgres", []string{"sh", "-c", script}, out); err != nil {
+		return fmt.Errorf("take base backup: %w", err)
+	}
+	return nil
+}
+
+// ListBackups implements Archiver by reading the storage directory.
+func (CP) ListBackups(_ context.Context, _ Backend, _ Node, lab *Lab, out io.Writer) ([]string, error) {
+	ents, err := os.ReadDir(lab.Path(StorageDir, BackupsDir))
+	if err != nil {
+		return nil, fmt.Errorf("list backups: %w", err)
+	}
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), "base_") {
+			names = append(names, e.Name())
+			fmt.Fprintln(out, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// BackupFetch implements Archiver: a copy of the backup into the data dir,
+// as root (like the seed's docker run) and then handed to the server user.
+func (CP) BackupFetch(ctx context.Context, b Backend, node Node, name string, out io.Writer) error {
+	p := b.Paths(node)
+	src := p.Storage + "/" + BackupsDir + "/" + name
+	script := fmt.Sprintf(`set -e
+test -d %[1]s || { echo "backup %[3]s not found in storage" >&2; exit 1; }
+mkdir -p %[2]s
+cp -a %[1]s/. %[2]s/
+chown -R %[4]s %[2]s
+chmod 700 %[2]s
+echo "restored %[3]s into %[2]s"
+`, src, p.Data, name, p.Owner)
+	if err := b.Exec(ctx, node, "root", []string{"sh", "-c", script}, out); err != nil {
+		return fmt.Errorf("fetch backup: %w", err)
+	}
+	return nil
+}
+
+// WalG runs the seed's wal-g commands exactly.
+type WalG struct {
+	// Bin is the wal-g binary on the host (for the local backend; Docker
+	// mounts it at /usr/local/bin/wal-g).
+	Bin string
+}
+
+// Name implements Archiver.
+func (WalG) Name() string { return "wal-g" }
+
+// ArchiveCommand implements Archiver.
+func (WalG) ArchiveCommand(p ServerPaths) string {
+	return fmt.Sprintf("%s --config %s wal-push %%p", p.WalgBin, p.WalgConfig)
+}
+
+// RestoreCommand implements Archiver.
+func (WalG) RestoreCommand(p ServerPaths) string {
+	return fmt.Sprintf("%s --config %s wal-fetch %%f %%p", p.WalgBin, p.WalgConfig)
+}
+
+// Prepare implements Archiver: WAL-G's file storage must exist before the
+// first wal-push, and the effective wal-g.json points it at the storage.
+func (WalG) Prepare(lab *Lab, b Backend) error {
+	if err := os.MkdirAll(lab.Path(StorageDir), 0o755); err != nil {
+		return fmt.Errorf("create storage dir: %w", err)
+	}
+	return WriteWalgConfig(lab, b)
+}
+
+// WriteWalgConfig writes run/wal-g.json: the lab's wal-g.json with
+// WALG_FILE_PREFIX, PGHOST and PGPORT set for backend b.
+func WriteWalgConfig(lab *Lab, b Backend) error {
+	raw, err := lab.ReadFile(WalgJSON)
+	if err != nil {
+		return err
+	}
+	cfg := map[string]any{}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return fmt.Errorf("parse %s: %w (fix the JSON or delete the file and run walstep init)", lab.Path(WalgJSON), err)
+	}
+	p := b.Paths(Primary)
+	cfg["WALG_FILE_PREFIX"] = p.Storage
+	cfg["PGHOST"] = p.PrimaryHost
+	cfg["PGPORT"] = p.PrimaryPort
+	out, _ := json.MarshalIndent(cfg, "", "  ")
+	if err := os.MkdirAll(lab.Path(RunDir), 0o755); err != nil {
+		return fmt.Errorf("create run dir: %w", err)
+	}
+	if err := os.WriteFile(lab.Path(RunDir, WalgJSON), append(out, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write effective wal-g.json: %w", err)
+	}
+	return nil
+}
+
+// BackupPush implements Archiver (seed step 4d).
+func (WalG) BackupPush(ctx context.Context, b Backend, node Node, out io.Writer) error {
+	p := b.Paths(node)
+	if err := b.Exec(ctx, node, "postgres", []string{p.WalgBin, "--config", p.WalgConfig, "backup-push", p.Data}, out); err != nil {
+		return fmt.Errorf("wal-g backup-push: %w", err)
+	}
+	return nil
+}
+
+// ListBackups implements Archiver with backup-list --detail --json (JSON on
+// stdout, logs on stderr).
+func (WalG) ListBackups(ctx context.Context, b Backend, node Node, lab *Lab, out io.Writer) ([]string, error) {
+	p := b.Paths(node)
+	var stdout strings.Builder
+	if err := b.Exec(ctx, node, "postgres", []string{"sh", "-c", fmt.Sprintf("%s --config %s backup-list --detail --json 2>/dev/null", p.WalgBin, p.WalgConfig)}, &stdout); err != nil {
+		return nil, fmt.Errorf("wal-g backup-list: %w", err)
+	}
+	fmt.Fprint(out, stdout.String())
+	var rows []struct {
+		Name string `json:"backup_name"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout.String())), &rows); err != nil {
+		return nil, fmt.Errorf("parse wal-g backup-list output: %w", err)
+	}
+	var names []string
+	for _, r := range rows {
+		names = append(names, r.Name)
+	}
+	return names, nil
+}
+
+// BackupFetch implements Archiver (seed steps 6 and 7): wal-g runs as
+// root as in the seed's docker run, then the data dir goes to postgres.
+func (WalG) BackupFetch(ctx context.Context, b Backend, node Node, name string, out io.Writer) error {
+	p := b.Paths(node)
+	if err := b.Exec(ctx, node, "root", []string{p.WalgBin, "--config", p.WalgConfig, "backup-fetch", p.Data, name}, out); err != nil {
+		return fmt.Errorf("wal-g backup-fetch: %w", err)
+	}
+	if err := b.Exec(ctx, node, "root", []string{"sh", "-c", `chown -R "$1" "$2" && chmod 700 "$2"`, "sh", p.Owner, p.Data}, out); err != nil {
+		return fmt.Errorf("hand the data dir to postgres: %w", err)
+	}
+	return nil
+}
+
+// FindWalG looks for a wal-g binary: the explicit path, else PATH.
+func FindWalG(explicit string) (string, error) {
+	if explicit != "" {
+		abs, err := filepath.Abs(explicit)
+		if err != nil {
+			return "", err
+		}
+		st, err := os.Stat(abs)
+		if err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("--wal-g %s is not an executable file", explicit)
+		}
+		return abs, nil
+	}
+	return exec.LookPath("wal-g")
+}
+
+// PickArchiver resolves --archiver (auto, cp, wal-g) and says why.
+func PickArchiver(choice, walgFlag string) (Archiver, string, error) {
+	switch choice {
+	case "cp":
+		return CP{}, "cp archiver (asked for with --archiver cp)", nil
+	case "wal-g", "walg":
+		bin, err := FindWalG(walgFlag)
+		if err != nil {
+			return nil, "", fmt.Errorf("find wal-g: %w (pass --wal-g PATH or use --archiver cp)", err)
+		}
+		return WalG{Bin: bin}, "wal-g archiver with " + bin + " (asked for with --archiver wal-g)", nil
+	case "", "auto":
+		bin, err := FindWalG(walgFlag)
+		if err == nil {
+			return WalG{Bin: bin}, "wal-g archiver: found " + bin, nil
+		}
+		if walgFlag != "" {
+			return nil, "", err
+		}
+		return CP{}, "cp archiver: no wal-g on PATH (pass --wal-g PATH to use WAL-G)", nil
+	default:
+		return nil, "", fmt.Errorf("unknown --archiver %q: use auto, cp or wal-g", choice)
+	}
+}

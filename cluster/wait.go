@@ -1,0 +1,129 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PollInterval is how often waits re-check their condition.
+var PollInterval = 100 * time.Millisecond
+
+// ErrTimeout marks a wait whose deadline passed.
+var ErrTimeout = errors.New("deadline passed")
+
+// Until re-checks cond every PollInterval until it returns true, returns an
+// error, or timeout passes; what names the condition in the error.
+func Until(ctx context.Context, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(PollInterval)
+	defer tick.Stop()
+	for {
+		ok, err := cond(ctx)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("wait for %s: %w after %s", what, ErrTimeout, timeout)
+			}
+			return fmt.Errorf("wait for %s: %w", what, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Connect opens a short-lived connection with a short connect timeout.
+func Connect(ctx context.Context, connString string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("parse conn string: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > 2*time.Second {
+		cfg.ConnectTimeout = 2 * time.Second
+	}
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+// QueryRow runs one query on a fresh connection and scans one row.
+func QueryRow(ctx context.Context, connString, sql string, dest ...any) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	c, err := Connect(ctx, connString)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.Background())
+	return c.QueryRow(ctx, sql).Scan(dest...)
+}
+
+// Readiness is how a wait for a server ended.
+type Readiness int
+
+// Readiness values.
+const (
+	Accepting Readiness = iota // the server accepts connections
+	Exited                     // the server process exited
+)
+
+// WaitReady waits until node's server accepts connections or its process
+// exits (a replica shutting down at its recovery target).
+func WaitReady(ctx context.Context, b Backend, node Node, timeout time.Duration) (Readiness, ProcState, error) {
+	var res Readiness
+	var last ProcState
+	err := Until(ctx, timeout, string(node)+" to accept connections or exit", func(ctx context.Context) (bool, error) {
+		st, err := b.State(ctx, node)
+		if err != nil {
+			return false, err
+		}
+		last = st
+		if !st.Running {
+			res = Exited
+			return true, nil
+		}
+		var one int
+		if QueryRow(ctx, b.ConnString(node), "select 1", &one) == nil {
+			res = Accepting
+			return true, nil
+		}
+		return false, nil
+	})
+	return res, last, err
+}
+
+// WaitExited waits until node's server process has exited.
+func WaitExited(ctx context.Context, b Backend, node Node, timeout time.Duration) (ProcState, error) {
+	var last ProcState
+	err := Until(ctx, timeout, string(node)+" to shut down", func(ctx context.Context) (bool, error) {
+		st, err := b.State(ctx, node)
+		last = st
+		return err == nil && !st.Running, err
+	})
+	return last, err
+}
+
+// WaitPromoted waits until node's server is out of recovery.
+func WaitPromoted(ctx context.Context, b Backend, node Node, timeout time.Duration) error {
+	return Until(ctx, timeout, string(node)+" to leave recovery (promote)", func(ctx context.Context) (bool, error) {
+		st, err := b.State(ctx, node)
+		if err != nil {
+			return false, err
+		}
+		if !st.Running {
+			return false, fmt.Errorf("%s exited (%s) instead of promoting: see its log", node, st.Detail)
+		}
+		var inRec bool
+		if QueryRow(ctx, b.ConnString(node), "select pg_is_in_recovery()", &inRec) != nil {
+			return false, nil
+		}
+		return !inRec, nil
+	})
+}

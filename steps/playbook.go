@@ -1,0 +1,531 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"walstep/cluster"
+)
+
+// Timeouts bound the steps that wait for a server.
+type Timeouts struct {
+	Ready    time.Duration // a server accepts connections or exits
+	Promote  time.Duration // the restored primary leaves recovery
+	Shutdown time.Duration // a server shuts down at its recovery target
+	Outcome  time.Duration // the streaming replica shows its outcome
+}
+
+// DefaultTimeouts are generous: a slow machine must not fail a step.
+var DefaultTimeouts = Timeouts{Ready: 60 * time.Second, Promote: 60 * time.Second, Shutdown: 60 * time.Second, Outcome: 30 * time.Second}
+
+// Env is what the playbook's actions run against.
+type Env struct {
+	Lab      *cluster.Lab
+	Backend  cluster.Backend
+	Archiver cluster.Archiver
+	Timeouts Timeouts
+
+	mu         sync.Mutex
+	backupName string
+}
+
+// BackupName is the backup found at step 6 (the seed's $BACKUP_NAME).
+func (e *Env) BackupName() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.backupName
+}
+
+func (e *Env) remover(ctx context.Context) func(string) error {
+	return func(p string) error { return e.Backend.RemoveAll(ctx, p) }
+}
+
+// Playbook returns the seed's steps bound to env: a preparation step, the
+// thirteen numbered steps (4 with sub-steps 4a-4f; the seed numbers two
+// steps 6, here 6 and 6b), the five follow-up steps F1-F5 and F6, which
+// starts the replica as a streaming standby so the outcome shows.
+func Playbook(env *Env) []Step {
+	if env.Timeouts == (Timeouts{}) {
+		env.Timeouts = DefaultTimeouts
+	}
+	b, lab, arc := env.Backend, env.Lab, env.Archiver
+	P, R := cluster.Primary, cluster.Replica
+	return []Step{
+		{ID: "0", Seed: "-", Title: "Prepare the lab",
+			Command: "rm -rf primary-data replica-data wal-g-storage primary-config replica-config  # walstep: only inside the lab",
+			Watch:   "the lab holds only its editable files again; leftovers of an earlier run are stopped",
+			Run: func(ctx context.Context, out io.Writer) error {
+				for _, n := range cluster.Nodes {
+					if err := b.Stop(ctx, n, out); err != nil {
+						return fmt.Errorf("stop leftover %s: %w", n, err)
+					}
+				}
+				if err := lab.Reset(env.remover(ctx)); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "reset %s (kept the conf files, wal-g.json and hooks)\n", lab.Dir)
+				for _, d := range []string{cluster.PrimaryConfig, cluster.ReplicaConfig, cluster.LogsDir, cluster.RunDir} {
+					if err := os.MkdirAll(lab.Path(d), 0o755); err != nil {
+						return fmt.Errorf("create %s: %w", d, err)
+					}
+				}
+				if err := arc.Prepare(lab, b); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "backend %s, archiver %s\n", b.Name(), arc.Name())
+				return nil
+			}},
+		{ID: "1", Seed: "1", Title: "Initialise the primary's data dir",
+			Command: `docker run --rm -v $(pwd)/primary-data:/data postgres:14.5 /bin/bash -c "chown -R postgres:postgres /data; su postgres -c \"initdb -D /data --username=postgres\";"`,
+			Watch:   "primary-data/ now holds a fresh cluster on timeline 1",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return b.Init(ctx, P, out)
+			}},
+		{ID: "2", Seed: "2", Title: "Turn on archiving in the primary's postgresql.conf",
+			Command: `sudo sh -c "echo \"include_dir = '/custom-pg-configs'\" >> ./primary-data/postgresql.conf"
+sudo sh -c "echo \"archive_mode = on\" >> ./primary-data/postgresql.conf"
+sudo sh -c "echo \"archive_command = '/usr/local/bin/wal-g --config /wal-g.json wal-push %p'\" >> ./primary-data/postgresql.conf"`,
+			Watch: "the three lines at the end of primary-data/postgresql.conf (press i to inspect)",
+			Run: func(ctx context.Context, out io.Writer) error {
+				p := b.Paths(P)
+				return AppendLines(ctx, b, P, p.Data+"/postgresql.conf", out,
+					fmt.Sprintf("include_dir = '%s'", p.Config),
+					"archive_mode = on",
+					fmt.Sprintf("archive_command = '%s'", arc.ArchiveCommand(p)))
+			}},
+		{ID: "3", Seed: "3", Title: "Start the primary",
+			Command: "docker compose up -d primary",
+			Watch:   "the primary comes up on timeline 1 and starts archiving",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return startReady(ctx, env, P, out, true)
+			}},
+		{ID: "4", Seed: "4", Title: "Enter the primary's environment",
+			Command: "docker exec -it primary /bin/bash",
+			Watch:   "press x to open a real shell there; the sub-steps run each command for you",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return b.Exec(ctx, P, "root", []string{"sh", "-c", "echo \"shell available in the primary's environment: $(uname -n)\""}, out)
+			}},
+		{ID: "4a", Seed: "4a", Parent: "4", Title: "Hand the WAL storage to postgres",
+			Command: "chown -R postgres:postgres /wal-g-storage",
+			Watch:   "until now archive_command failed (storage not writable); archiving catches up now",
+			Run: func(ctx context.Context, out io.Writer) error {
+				p := b.Paths(P)
+				return b.Exec(ctx, P, "root", []string{"chown", "-R", p.Owner, p.Storage}, out)
+			}},
+		{ID: "4b", Seed: "4b", Parent: "4", Title: "Switch to the postgres user",
+			Command: "su - postgres",
+			Watch:   "the commands that follow run as postgres",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return b.Exec(ctx, P, "postgres", []string{"id"}, out)
+			}},
+		{ID: "4c", Seed: "4c", Parent: "4", Title: "Grant replication, set a password, insert test data",
+			Command: `psql -c "alter user postgres replication;"
+psql -c "alter user postgres encrypted password 'postgres';"
+psql -c "create table test (value text primary key);"
+psql -c "insert into test values ('test1');"`,
+			Watch: "a little WAL on timeline 1 beyond initdb's",
+			Run: func(ctx context.Context, out io.Writer) error {
+				for _, sql := range []string{
+					"alter user postgres replication;",
+					"alter user postgres encrypted password 'postgres';",
+					"create table test (value text primary key);",
+					"insert into test values ('test1');",
+				} {
+					if err := PSQL(ctx, b, P, sql, out); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+		{ID: "4d", Seed: "4d", Parent: "4", Title: "Take the base backup",
+			Command: "wal-g --config /wal-g.json backup-push /data",
+			Watch:   "wal-g-storage/basebackups_005 gains base_000000010000000000000002; segment 2 of timeline 1 gets archived once full or switched",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return arc.BackupPush(ctx, b, P, out)
+			}},
+		{ID: "4e", Seed: "4e", Parent: "4", Title: "Leave the container",
+			Command: "exit  # to the root shell\nexit  # to your shell",
+			Watch:   "nothing changes: walstep runs every command in its own exec",
+			Run: func(ctx context.Context, out io.Writer) error {
+				fmt.Fprintln(out, "nothing to do: each command ran in its own session")
+				return nil
+			}},
+		{ID: "4f", Seed: "4f", Parent: "4", Title: "Stop the primary and remove its container",
+			Command: "docker compose stop primary\ndocker compose down",
+			Watch:   "the primary shuts down cleanly; its last segment is archived on the way",
+			Run: func(ctx context.Context, out io.Writer) error {
+				if err := b.Stop(ctx, P, out); err != nil {
+					return err
+				}
+				_, err := cluster.WaitExited(ctx, b, P, env.Timeouts.Shutdown)
+				return err
+			}},
+		{ID: "5", Seed: "5", Title: "Remove the primary's data dir",
+			Command: "sudo rm -rf ./primary-data",
+			Watch:   "only the backup and the archive remain",
+			Run: func(ctx context.Context, out io.Writer) error {
+				p := lab.Path(cluster.PrimaryData)
+				if err := lab.Remove(env.remover(ctx), p); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "removed %s\n", p)
+				return nil
+			}},
+		{ID: "6", Seed: "6", Title: "Find the backup name",
+			Command: "sudo ls ./wal-g-storage/basebackups_005\nexport BACKUP_NAME=\"base_000000010000000000000002\"",
+			Watch:   "the backup is named after its start segment: base_000000010000000000000002",
+			Run: func(ctx context.Context, out io.Writer) error {
+				names, err := arc.ListBackups(ctx, b, P, lab, out)
+				if err != nil {
+					return err
+				}
+				if len(names) == 0 {
+					return errors.New("find backup: the storage holds no backup (did step 4d run?)")
+				}
+				env.mu.Lock()
+				env.backupName = names[len(names)-1]
+				env.mu.Unlock()
+				fmt.Fprintf(out, "BACKUP_NAME=%s\n", names[len(names)-1])
+				return nil
+			}},
+		{ID: "6b", Seed: "6", Title: "Fetch the backup as the primary",
+			Command: "docker run --rm -v $(pwd)/primary-data:/data -v $(pwd)/wal-g.json:/wal-g.json -v $(pwd)/wal-g-storage:/wal-g-storage postgres_repro:latest wal-g --config /wal-g.json backup-fetch /data ${BACKUP_NAME}",
+			Watch:   "primary-data/ holds the backup (backup_label, empty pg_wal)",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return fetch(ctx, env, P, out)
+			}},
+		{ID: "7", Seed: "7", Title: "Fetch the backup as the replica",
+			Command: "docker run --rm -v $(pwd)/replica-data:/data -v $(pwd)/wal-g.json:/wal-g.json -v $(pwd)/wal-g-storage:/wal-g-storage postgres_repro:latest wal-g --config /wal-g.json backup-fetch /data ${BACKUP_NAME}",
+			Watch:   "both data dirs now hold the same backup",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return fetch(ctx, env, R, out)
+			}},
+		{ID: "8", Seed: "8", Title: "Put the restore configs in place",
+			Command: "sudo cp ./primary_restore.conf ./primary-config/primary_restore.conf\nmkdir -p ./replica-config\ncp ./replica_restore.conf ./replica-config/replica_restore.conf",
+			Watch:   "primary_restore.conf decides whether the primary forks a new timeline at the consistency point",
+			Run: func(ctx context.Context, out io.Writer) error {
+				if err := CopyConf(env, cluster.PrimaryRestore, cluster.PrimaryConfig, out); err != nil {
+					return err
+				}
+				return CopyConf(env, cluster.ReplicaRestore, cluster.ReplicaConfig, out)
+			}},
+		{ID: "9", Seed: "9", Title: "Create the recovery and standby signals",
+			Command: "sudo touch ./primary-data/recovery.signal\nsudo touch ./replica-data/standby.signal",
+			Watch:   "the primary will do archive recovery and promote; the replica will be a standby",
+			Run: func(ctx context.Context, out io.Writer) error {
+				if err := Touch(ctx, b, P, b.Paths(P).Data+"/recovery.signal", out); err != nil {
+					return err
+				}
+				return Touch(ctx, b, R, b.Paths(R).Data+"/standby.signal", out)
+			}},
+		{ID: "10", Seed: "10", Title: "Add restore_command to both configs",
+			Command: `sudo sh -c "echo \"restore_command = '/usr/local/bin/wal-g --config /wal-g.json wal-fetch %f %p'\" >> ./primary-data/postgresql.conf"
+sudo sh -c "echo \"restore_command = '/usr/local/bin/wal-g --config /wal-g.json wal-fetch %f %p'\" >> ./replica-data/postgresql.conf"`,
+			Watch: "both servers will read WAL from the same archive",
+			Run: func(ctx context.Context, out io.Writer) error {
+				for _, n := range cluster.Nodes {
+					p := b.Paths(n)
+					if err := AppendLines(ctx, b, n, p.Data+"/postgresql.conf", out, fmt.Sprintf("restore_command = '%s'", arc.RestoreCommand(p))); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+		{ID: "11", Seed: "11", Title: "Allow replication from the replica",
+			Command: `sudo sh -c "echo \"host all all 0.0.0.0/0 scram-sha-256\nhost replication all 0.0.0.0/0 scram-sha-256\" >> ./primary-data/pg_hba.conf"`,
+			Watch:   "the replica may connect for replication with the password",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return AppendLines(ctx, b, P, b.Paths(P).Data+"/pg_hba.conf", out,
+					"host all all 0.0.0.0/0 scram-sha-256", "host replication all 0.0.0.0/0 scram-sha-256")
+			}},
+		{ID: "12", Seed: "12", Title: "Start both servers at once",
+			Command: "docker compose up -d",
+			Watch:   "the primary promotes onto timeline 2, forking at the consistency point (0/2000100 by default); compare the replica's replay position with that fork point",
+			Run: func(ctx context.Context, out io.Writer) error {
+				for _, n := range cluster.Nodes {
+					if err := b.Start(ctx, n, out); err != nil {
+						return err
+					}
+				}
+				var wg sync.WaitGroup
+				errs := make([]error, 2)
+				for i, n := range cluster.Nodes {
+					wg.Add(1)
+					go func() { // joined below
+						defer wg.Done()
+						errs[i] = settle(ctx, env, n, out, n == P)
+					}()
+				}
+				wg.Wait()
+				return errors.Join(errs...)
+			}},
+		{ID: "13", Seed: "13", Title: "Create the replication slot on the primary",
+			Command: `docker exec -it --user "postgres" primary /bin/bash -c "psql -c \"select pg_create_physical_replication_slot('replica');\""`,
+			Watch:   "slot 'replica' exists on the primary, inactive until the replica streams",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return PSQL(ctx, b, P, "select pg_create_physical_replication_slot('replica');", out)
+			}},
+		{ID: "F1", Seed: "F1", Title: "Start the primary (detached)",
+			Command: "dc up -d primary",
+			Watch:   "the primary keeps running on timeline 2",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return startReady(ctx, env, P, out, true)
+			}},
+		{ID: "F2", Seed: "F2", Title: "Start the replica; it shuts down at its recovery target",
+			Command: "dc up replica",
+			Watch:   "the replica replays the archive to its target and shuts down; note how far it got",
+			Run: func(ctx context.Context, out io.Writer) error {
+				if st, _ := b.State(ctx, R); st.Running {
+					fmt.Fprintln(out, "replica is already running; restarting it")
+					if err := b.Stop(ctx, R, out); err != nil {
+						return err
+					}
+				}
+				if err := b.Start(ctx, R, out); err != nil {
+					return err
+				}
+				return settle(ctx, env, R, out, false)
+			}},
+		{ID: "F3", Seed: "F3", Title: "Remove replica_restore.conf",
+			Command: "rm ./replica-config/replica_restore.conf",
+			Watch:   "the replica loses its recovery target",
+			Run: func(ctx context.Context, out io.Writer) error {
+				p := lab.Path(cluster.ReplicaConfig, cluster.ReplicaRestore)
+				if err := lab.Remove(nil, p); err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "removed %s\n", p)
+				return nil
+			}},
+		{ID: "F4", Seed: "F4", Title: "Add replica_standby.conf",
+			Command: "cp ./replica_standby.conf ./replica-config/replica_standby.conf",
+			Watch:   "primary_conninfo and primary_slot_name point the replica at the primary",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return CopyConf(env, cluster.ReplicaStandby, cluster.ReplicaConfig, out)
+			}},
+		{ID: "F5", Seed: "F5", Title: "Recreate standby.signal for the replica",
+			Command: "touch ./replica-data/standby.signal",
+			Watch:   "the next start is a streaming standby",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return Touch(ctx, b, R, b.Paths(R).Data+"/standby.signal", out)
+			}},
+		{ID: "F6", Seed: "-", Title: "Start the replica as a streaming standby",
+			Command: "dc up -d replica",
+			Watch:   "the outcome: the replica streams on timeline 2, or its wal receiver is refused (requested starting point … is ahead of the WAL flush position)",
+			Run: func(ctx context.Context, out io.Writer) error {
+				return startStandby(ctx, env, out)
+			}},
+	}
+}
+
+// AppendLines appends lines to a file in node's environment as root, as the
+// seed's sudo sh -c "echo … >> …" does.
+func AppendLines(ctx context.Context, b cluster.Backend, node cluster.Node, file string, out io.Writer, lines ...string) error {
+	argv := append([]string{"sh", "-c", `f=$1; shift; printf '%s\n' "$@" >> "$f"`, "sh", file}, lines...)
+	if err := b.Exec(ctx, node, "root", argv, out); err != nil {
+		return fmt.Errorf("append to %s: %w", file, err)
+	}
+	for _, l := range lines {
+		fmt.Fprintf(out, "+ %s\n", l)
+	}
+	return nil
+}
+
+// Touch creates an empty file in node's environment, owned by the server
+// user so the server can remove it when recovery ends.
+func Touch(ctx context.Context, b cluster.Backend, node cluster.Node, file string, out io.Writer) error {
+	owner := b.Paths(node).Owner
+	if err := b.Exec(ctx, node, "root", []string{"sh", "-c", `touch "$1" && chown "$2" "$1"`, "sh", file, owner}, out); err != nil {
+		return fmt.Errorf("touch %s: %w", file, err)
+	}
+	return nil
+}
+
+// PSQL runs one SQL command through psql on node's server, as postgres.
+func PSQL(ctx context.Context, b cluster.Backend, node cluster.Node, sql string, out io.Writer) error {
+	if err := b.Exec(ctx, node, "postgres", []string{"psql", "-X", "-v", "ON_ERROR_STOP=1", "-c", sql}, out); err != nil {
+		return fmt.Errorf("psql %q: %w", sql, err)
+	}
+	return nil
+}
+
+// CopyConf copies an editable lab conf file into a config dir, filling in
+// ${PRIMARY_HOST} and ${PRIMARY_PORT} for the backend in use.
+func CopyConf(env *Env, name, dir string, out io.Writer) error {
+	raw, err := env.Lab.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	p := env.Backend.Paths(cluster.Replica)
+	text := strings.NewReplacer("${PRIMARY_HOST}", p.PrimaryHost, "${PRIMARY_PORT}", p.PrimaryPort).Replace(string(raw))
+	if err := os.MkdirAll(env.Lab.Path(dir), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	dst := env.Lab.Path(dir, name)
+	if err := os.WriteFile(dst, []byte(text), 0o644); err != nil {
+		return fmt.Errorf("copy %s: %w", name, err)
+	}
+	fmt.Fprintf(out, "copied %s to %s/\n", name, dir)
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
+			fmt.Fprintf(out, "  %s\n", t)
+		}
+	}
+	return nil
+}
+
+func fetch(ctx context.Context, env *Env, node cluster.Node, out io.Writer) error {
+	name := env.BackupName()
+	if name == "" {
+		names, err := env.Archiver.ListBackups(ctx, env.Backend, cluster.Primary, env.Lab, io.Discard)
+		if err != nil || len(names) == 0 {
+			return errors.New("fetch backup: no backup name yet: run step 6 first")
+		}
+		name = names[len(names)-1]
+	}
+	return env.Archiver.BackupFetch(ctx, env.Backend, node, name, out)
+}
+
+// startReady starts node (unless running) and waits until it accepts
+// connections; with mustPromote it also waits until it leaves recovery.
+func startReady(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mustPromote bool) error {
+	if st, _ := env.Backend.State(ctx, node); st.Running {
+		fmt.Fprintf(out, "%s is already running (%s)\n", node, st.Detail)
+	} else if err := env.Backend.Start(ctx, node, out); err != nil {
+		return err
+	}
+	return settle(ctx, env, node, out, mustPromote)
+}
+
+// settle waits until node accepts connections or exits, and reports which.
+func settle(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mustPromote bool) error {
+	b := env.Backend
+	res, st, err := cluster.WaitReady(ctx, b, node, env.Timeouts.Ready)
+	if err != nil {
+		return fmt.Errorf("%w%s", err, lastLogHint(ctx, b, node))
+	}
+	if res == cluster.Exited {
+		if mustPromote {
+			return fmt.Errorf("%s exited (%s) instead of accepting connections%s", node, st.Detail, lastLogHint(ctx, b, node))
+		}
+		fmt.Fprintf(out, "%s shut down (%s)%s\n", node, st.Detail, lastLogHint(ctx, b, node))
+		return nil
+	}
+	if mustPromote {
+		if err := cluster.WaitPromoted(ctx, b, node, env.Timeouts.Promote); err != nil {
+			return fmt.Errorf("%w: check primary_restore.conf (recovery_target_action)%s", err, lastLogHint(ctx, b, node))
+		}
+		var tl string
+		_ = cluster.QueryRow(ctx, b.ConnString(node), "select substr(pg_walfile_name(pg_current_wal_lsn()),1,8)", &tl)
+		fmt.Fprintf(out, "%s accepts connections, out of recovery (WAL file timeline %s)\n", node, tl)
+		return nil
+	}
+	var inRec bool
+	_ = cluster.QueryRow(ctx, b.ConnString(node), "select pg_is_in_recovery()", &inRec)
+	fmt.Fprintf(out, "%s accepts connections (in recovery: %v)\n", node, inRec)
+	return nil
+}
+
+// startStandby (re)starts the replica and waits until it streams or shows
+// why it cannot; both are outcomes, only a silent deadline fails.
+func startStandby(ctx context.Context, env *Env, out io.Writer) error {
+	b, R := env.Backend, cluster.Replica
+	if st, _ := b.State(ctx, R); st.Running {
+		fmt.Fprintln(out, "replica is running; restarting it to pick up the standby config")
+		if err := b.Stop(ctx, R, out); err != nil {
+			return err
+		}
+	}
+	if err := b.Start(ctx, R, out); err != nil {
+		return err
+	}
+	var outcome string
+	err := cluster.Until(ctx, env.Timeouts.Outcome, "the replica to stream or report an error", func(ctx context.Context) (bool, error) {
+		st, err := b.State(ctx, R)
+		if err != nil {
+			return false, err
+		}
+		if line := SinceStart(ctx, b, R, IsProblem); line != "" {
+			outcome = "replica reports: " + line
+			return true, nil
+		}
+		if !st.Running {
+			outcome = "replica exited (" + st.Detail + ")"
+			return true, nil
+		}
+		var status string
+		var tli int32
+		if cluster.QueryRow(ctx, b.ConnString(R), "select status, received_tli from pg_stat_wal_receiver", &status, &tli) == nil && status == "streaming" {
+			outcome = fmt.Sprintf("replica streams from the primary on timeline %d", tli)
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w%s", err, lastLogHint(ctx, b, R))
+	}
+	fmt.Fprintln(out, outcome)
+	return nil
+}
+
+// IsProblem reports whether a server log line is a FATAL, PANIC or ERROR,
+// leaving out the refusals that connection probes cause while a server
+// starts or stops.
+func IsProblem(line string) bool {
+	if !strings.Contains(line, "FATAL:") && !strings.Contains(line, "PANIC:") && !strings.Contains(line, "ERROR:") {
+		return false
+	}
+	for _, noise := range probeNoise {
+		if strings.Contains(line, noise) {
+			return false
+		}
+	}
+	return true
+}
+
+var probeNoise = []string{
+	"the database system is starting up",
+	"the database system is shutting down",
+	"the database system is not yet accepting connections",
+	"the database system is not accepting connections",
+}
+
+// SinceStart returns the first log line of node's latest start for which
+// match is true, or "".
+func SinceStart(ctx context.Context, b cluster.Backend, node cluster.Node, match func(string) bool) string {
+	lines, err := b.LogTail(ctx, node, 400)
+	if err != nil {
+		return ""
+	}
+	start := 0
+	for i, l := range lines {
+		if strings.Contains(l, "starting PostgreSQL") {
+			start = i
+		}
+	}
+	for _, l := range lines[start:] {
+		if match(l) {
+			return l
+		}
+	}
+	return ""
+}
+
+func lastLogHint(ctx context.Context, b cluster.Backend, node cluster.Node) string {
+	lines, err := b.LogTail(ctx, node, 30)
+	if err != nil || len(lines) == 0 {
+		return ""
+	}
+	for i := len(lines) - 1; i >= 0; i-- {
+		if IsProblem(lines[i]) {
+			return "; its log says: " + strings.TrimSpace(lines[i])
+		}
+	}
+	return "; its log ends: " + strings.TrimSpace(lines[len(lines)-1])
+}
