@@ -374,7 +374,7 @@ func (l *Local) Stop(ctx context.Context, node Node, out io.Writer) error {
 		// A server left running by an earlier walstep (servers kept on quit).
 		if pid := PostmasterPID(l.DataDir(node)); pid > 0 {
 			fmt.Fprintf(out, "stopping %s left from an earlier session (pid %d)\n", node, pid)
-			return stopPID(ctx, pid, l.stopTO)
+			return StopPID(ctx, pid, l.stopTO)
 		}
 		fmt.Fprintf(out, "%s is not running\n", node)
 		return nil
@@ -403,8 +403,8 @@ func (l *Local) Stop(ctx context.Context, node Node, out io.Writer) error {
 	return nil
 }
 
-// stopPID stops a postmaster we did not start, by its pid.
-func stopPID(ctx context.Context, pid int, to time.Duration) error {
+// StopPID stops a postmaster we did not start, by its pid.
+func StopPID(ctx context.Context, pid int, to time.Duration) error {
 	_ = syscall.Kill(pid, syscall.SIGINT)
 	deadline := time.Now().Add(to)
 	tick := time.NewTicker(50 * time.Millisecond)

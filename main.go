@@ -1,0 +1,141 @@
+// Command walstep steps through the PostgreSQL concurrent-restore bug
+// reproduction: a primary and a replica restored concurrently from the same
+// WAL-G backup end up on different timelines. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// exitError carries an exit status without printing anything more.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+const usage = `walstep — step through the PostgreSQL concurrent-restore timeline bug
+
+Usage:
+  walstep [flags]                 open the step-through debugger on --lab
+  walstep init DIR                write a lab with editable defaults that reproduce the bug
+  walstep run [flags]             run the whole playbook headless and print a report
+  walstep clean [flags]           stop walstep's servers and containers of a lab, remove its generated dirs
+
+Run 'walstep run -h' for the flags.
+`
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// realMain runs walstep and returns its exit status; it never panics out:
+// a panic becomes one line on stderr.
+func realMain(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "walstep: internal error: %v (please report it)\n", p)
+			code = 70
+		}
+	}()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cmd := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "":
+		err = cmdTUI(ctx, args, stdout, stderr)
+	case "init":
+		err = cmdInit(args, stdout, stderr)
+	case "run":
+		err = cmdRun(ctx, args, stdout, stderr)
+	case "clean":
+		err = cmdClean(ctx, args, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "walstep: unknown command %q\n%s", cmd, usage)
+		return 2
+	}
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	default:
+		fmt.Fprintf(stderr, "walstep: %v\n", err)
+		return 1
+	}
+}
+
+// options are the flags shared by the sub-commands.
+type options struct {
+	lab        string
+	backend    string
+	archiver   string
+	walg       string
+	pgBin      string
+	image      string
+	initImage  string
+	prefix     string
+	poll       time.Duration
+	jsonOut    bool
+	verbose    bool
+	keep       bool
+	repeat     int
+	expect     string
+	transcript string
+	breaks     string
+	stepTO     time.Duration
+}
+
+func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("walstep "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.lab, "lab", "./walstep-lab", "lab directory (made with the defaults if missing)")
+	fs.StringVar(&o.backend, "backend", "auto", "where the servers run: auto, local or docker")
+	fs.StringVar(&o.archiver, "archiver", "auto", "archive and backup tool: auto, cp or wal-g")
+	fs.StringVar(&o.walg, "wal-g", "", "path of a wal-g binary (default: wal-g on PATH)")
+	fs.StringVar(&o.pgBin, "pg-bin", "", "PostgreSQL binaries directory for the local backend (default: pg_ctl's on PATH, else newest /usr/lib/postgresql/*/bin)")
+	fs.StringVar(&o.image, "image", "postgres_repro:latest", "Docker image with PostgreSQL (and wal-g) for the servers")
+	fs.StringVar(&o.initImage, "init-image", "postgres:14.5", "Docker image for initdb (seed step 1)")
+	fs.StringVar(&o.prefix, "prefix", "walstep", "Docker container and network name prefix, so labs can run side by side")
+	fs.DurationVar(&o.poll, "poll", 500*time.Millisecond, "side panel poll interval")
+	fs.DurationVar(&o.stepTO, "wait", 60*time.Second, "how long a step waits for a server (start, promotion, shutdown)")
+	fs.StringVar(&o.transcript, "transcript", "", "write a Markdown transcript of the session to this file")
+	return fs
+}
+
+func cmdInit(args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlagSet("init", &o, stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: walstep init DIR") }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir := o.lab
+	if fs.NArg() > 0 {
+		dir = fs.Arg(0)
+	}
+	lab, err := initLab(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "lab ready in %s\nedit primary_restore.conf, replica_restore.conf, replica_standby.conf or wal-g.json, then: walstep --lab %s  (or walstep run --lab %s)\n", lab.Dir, dir, dir)
+	return nil
+}

@@ -1,0 +1,403 @@
+package pg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"walstep/cluster"
+)
+
+// Source is what the poller needs from a backend; cluster.Backend has it.
+type Source interface {
+	State(ctx context.Context, node cluster.Node) (cluster.ProcState, error)
+	ConnString(node cluster.Node) string
+	LogTail(ctx context.Context, node cluster.Node, n int) ([]string, error)
+	ControlData(ctx context.Context, node cluster.Node) (string, error)
+	DataDir(node cluster.Node) string
+}
+
+// PollerOptions tune the poller.
+type PollerOptions struct {
+	LogLines     int           // log lines kept per server; default 200
+	QueryTimeout time.Duration // per server and poll; default 1s
+	ControlEvery time.Duration // re-run pg_controldata of a down server at most this often; default 2s
+}
+
+// Poller reads both servers. Poll may be called from any goroutine, one
+// call at a time is typical; calls are serialised.
+type Poller struct {
+	src     Source
+	storage string
+	opts    PollerOptions
+
+	mu    sync.Mutex
+	seq   uint64
+	nodes map[cluster.Node]*nodeState
+}
+
+type nodeState struct {
+	conn        *pgx.Conn
+	connStr     string
+	lastGood    time.Time
+	control     *ControlData
+	controlAt   time.Time
+	controlProc cluster.ProcState
+}
+
+// NewPoller makes a poller for src; storageDir is the archive root on the
+// host (the lab's wal-g-storage).
+func NewPoller(src Source, storageDir string, opts PollerOptions) *Poller {
+	if opts.LogLines == 0 {
+		opts.LogLines = 200
+	}
+	if opts.QueryTimeout == 0 {
+		opts.QueryTimeout = time.Second
+	}
+	if opts.ControlEvery == 0 {
+		opts.ControlEvery = 2 * time.Second
+	}
+	return &Poller{src: src, storage: storageDir, opts: opts, nodes: map[cluster.Node]*nodeState{
+		cluster.Primary: {}, cluster.Replica: {},
+	}}
+}
+
+// Close closes the poller's connections.
+func (p *Poller) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ns := range p.nodes {
+		if ns.conn != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = ns.conn.Close(ctx)
+			cancel()
+			ns.conn = nil
+		}
+	}
+}
+
+// Poll reads both servers concurrently, then the archive and the history
+// files. It never fails: what cannot be read is reported in the Reading.
+func (p *Poller) Poll(ctx context.Context) Snapshot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seq++
+	s := Snapshot{Seq: p.seq, At: time.Now()}
+	var wg sync.WaitGroup
+	for _, n := range cluster.Nodes {
+		wg.Add(1)
+		go func() { // joined below, before Poll returns
+			defer wg.Done()
+			r := p.readNode(ctx, n)
+			if n == cluster.Primary {
+				s.Primary = r
+			} else {
+				s.Replica = r
+			}
+		}()
+	}
+	wg.Wait()
+	s.Archive = ListArchive(p.storage)
+	s.Histories = p.histories()
+	return s
+}
+
+func (p *Poller) readNode(ctx context.Context, node cluster.Node) Reading {
+	ns := p.nodes[node]
+	r := Reading{Node: string(node), At: time.Now()}
+	st, err := p.src.State(ctx, node)
+	if err != nil {
+		r.Err = err.Error()
+	}
+	r.ProcDetail = st.Detail
+	if tail, err := p.src.LogTail(ctx, node, p.opts.LogLines); err == nil {
+		r.LogTail = tail
+	}
+	if st.Running {
+		qctx, cancel := context.WithTimeout(ctx, p.opts.QueryTimeout)
+		err := p.query(qctx, node, ns, &r)
+		cancel()
+		if err == nil {
+			r.Up = true
+			r.Process = ProcUp
+			ns.lastGood = r.At
+		} else {
+			r.Process = ProcStarting
+			r.Err = shortErr(err)
+			p.dropConn(ns)
+		}
+	} else {
+		p.dropConn(ns)
+		switch {
+		case !st.Exists:
+			r.Process = ProcNone
+			if _, err := os.Stat(filepath.Join(p.src.DataDir(node), "global", "pg_control")); err == nil {
+				r.Process = ProcStopped
+			}
+		case st.ExitCode == 0 && !strings.HasPrefix(st.Detail, "killed"):
+			r.Process = ProcStopped
+		default:
+			r.Process = ProcCrashed
+		}
+	}
+	r.LastGood = ns.lastGood
+	if !r.Up {
+		p.readControl(ctx, node, ns, st, &r)
+	}
+	p.classify(node, &r)
+	return r
+}
+
+func shortErr(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i > 0 && len(s) > 120 {
+		s = s[i+2:]
+	}
+	return s
+}
+
+func (p *Poller) dropConn(ns *nodeState) {
+	if ns.conn != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		_ = ns.conn.Close(ctx)
+		cancel()
+		ns.conn = nil
+	}
+}
+
+// query reads a running server over one kept connection (reconnecting
+// when it broke), in few round trips.
+func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r *Reading) error {
+	cs := p.src.ConnString(node)
+	if ns.conn == nil || ns.conn.IsClosed() || ns.connStr != cs {
+		p.dropConn(ns)
+		c, err := cluster.Connect(ctx, cs)
+		if err != nil {
+			return err
+		}
+		ns.conn, ns.connStr = c, cs
+	}
+	c := ns.conn
+	var (
+		flush, replay, receive, walfile, pause *string
+		ckptTLI                                *int64
+	)
+	err := c.QueryRow(ctx, `select pg_is_in_recovery(),
+  case when pg_is_in_recovery() then null else pg_current_wal_flush_lsn()::text end,
+  pg_last_wal_replay_lsn()::text,
+  pg_last_wal_receive_lsn()::text,
+  case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() end,
+  (select timeline_id::bigint from pg_control_checkpoint()),
+  case when pg_is_in_recovery() then null else pg_walfile_name(pg_current_wal_lsn()) end`).
+		Scan(&r.InRecovery, &flush, &replay, &receive, &pause, &ckptTLI, &walfile)
+	if err != nil {
+		return fmt.Errorf("query status: %w", err)
+	}
+	lsn := func(s *string) LSN {
+		if s == nil {
+			return 0
+		}
+		l, _ := ParseLSN(*s)
+		return l
+	}
+	r.FlushLSN, r.ReplayLSN, r.ReceiveLSN = lsn(flush), lsn(replay), lsn(receive)
+	r.Paused = pause != nil && *pause != "not paused"
+	if walfile != nil {
+		if t, _, ok := ParseWALFileName(*walfile); ok {
+			r.Timeline, r.TLISource = t, SrcCurrentWAL
+		}
+	}
+	if r.InRecovery {
+		var wr WalReceiver
+		var tli *int64
+		var flushed, latest, host, slot *string
+		var port *int32
+		err := c.QueryRow(ctx, `select status, received_tli::bigint, flushed_lsn::text, latest_end_lsn::text, sender_host, sender_port, slot_name from pg_stat_wal_receiver`).
+			Scan(&wr.Status, &tli, &flushed, &latest, &host, &port, &slot)
+		if err == nil {
+			if tli != nil {
+				wr.ReceivedTLI = uint32(*tli)
+			}
+			wr.FlushedLSN, wr.LatestEnd = lsn(flushed), lsn(latest)
+			if host != nil {
+				wr.SenderHost = *host
+			}
+			if port != nil {
+				wr.SenderPort = int(*port)
+			}
+			if slot != nil {
+				wr.SlotName = *slot
+			}
+			r.Receiver = &wr
+			if wr.ReceivedTLI > 0 {
+				r.Timeline, r.TLISource = wr.ReceivedTLI, SrcReceiver
+			}
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("query wal receiver: %w", err)
+		}
+		if r.Timeline == 0 {
+			var name *string
+			err := c.QueryRow(ctx, `select name from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$' order by modification desc, name desc limit 1`).Scan(&name)
+			if err == nil && name != nil {
+				if t, _, ok := ParseWALFileName(*name); ok {
+					r.Timeline, r.TLISource = t, SrcRestored
+				}
+			}
+		}
+	}
+	if r.Timeline == 0 && ckptTLI != nil {
+		r.Timeline, r.TLISource = uint32(*ckptTLI), SrcCheckpoint
+	}
+	rows, err := c.Query(ctx, `select slot_name::text, active, restart_lsn::text from pg_replication_slots order by 1`)
+	if err != nil {
+		return fmt.Errorf("query slots: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s Slot
+		var rl *string
+		if err := rows.Scan(&s.Name, &s.Active, &rl); err != nil {
+			return fmt.Errorf("scan slot: %w", err)
+		}
+		s.RestartLSN = lsn(rl)
+		r.Slots = append(r.Slots, s)
+	}
+	return rows.Err()
+}
+
+// readControl runs pg_controldata for a server that does not answer,
+// cached because on Docker it costs a short-lived container.
+func (p *Poller) readControl(ctx context.Context, node cluster.Node, ns *nodeState, st cluster.ProcState, r *Reading) {
+	if _, err := os.Stat(p.src.DataDir(node)); err != nil {
+		return
+	}
+	if ns.control == nil || ns.controlProc != st || time.Since(ns.controlAt) > p.opts.ControlEvery {
+		out, err := p.src.ControlData(ctx, node)
+		ns.controlAt, ns.controlProc = time.Now(), st
+		if err != nil {
+			ns.control = nil
+			return
+		}
+		cd := ParseControlData(out)
+		ns.control = &cd
+	}
+	if ns.control != nil {
+		cd := *ns.control
+		r.Control = &cd
+		r.Timeline, r.TLISource = cd.CheckpointTLI, SrcControl
+		if cd.MinRecoveryTLI > 0 {
+			r.Timeline = cd.MinRecoveryTLI
+		}
+	}
+}
+
+// classify sets Role from what was read.
+func (p *Poller) classify(node cluster.Node, r *Reading) {
+	dd := p.src.DataDir(node)
+	exists := func(name string) bool { _, err := os.Stat(filepath.Join(dd, name)); return err == nil }
+	switch {
+	case r.Up && !r.InRecovery:
+		r.Role = RolePrimary
+	case r.Up && r.Paused:
+		r.Role = RolePaused
+	case r.Up && r.Receiver != nil && r.Receiver.Status == "streaming":
+		r.Role = RoleStreaming
+	case r.Up && exists("standby.signal"):
+		r.Role = RoleStandbyNoStream
+	case r.Up:
+		r.Role = RoleArchiveRecovery
+	case r.Control != nil && r.Control.State == "shut down in recovery":
+		r.Role = RoleShutInRecovery
+	case r.Control != nil && r.Control.State == "shut down":
+		r.Role = RoleShutDown
+	default:
+		r.Role = RoleUnknown
+	}
+}
+
+// histories gathers timeline history files from the archive and from both
+// data dirs' pg_wal (uncompressed ones; WAL-G's .lz4 copies are skipped).
+func (p *Poller) histories() []History {
+	seen := map[uint32]History{}
+	dirs := []string{filepath.Join(p.storage, cluster.WALDir)}
+	for _, n := range cluster.Nodes {
+		dirs = append(dirs, filepath.Join(p.src.DataDir(n), "pg_wal"))
+	}
+	for _, d := range dirs {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			tli, ok := ParseHistoryFileName(e.Name())
+			if !ok || strings.HasSuffix(e.Name(), ".lz4") {
+				continue
+			}
+			if _, dup := seen[tli]; dup {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(d, e.Name()))
+			if err != nil {
+				continue
+			}
+			if h, err := ParseHistory(tli, string(b)); err == nil {
+				seen[tli] = h
+			}
+		}
+	}
+	out := make([]History, 0, len(seen))
+	for _, h := range seen {
+		out = append(out, h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].TLI < out[j].TLI })
+	return out
+}
+
+// ListArchive reads the archive's layout (WAL-G's, used by both
+// archivers): WAL files per timeline, history files, backups.
+func ListArchive(storage string) Archive {
+	var a Archive
+	ents, _ := os.ReadDir(filepath.Join(storage, cluster.WALDir))
+	for _, e := range ents {
+		name := strings.TrimSuffix(e.Name(), ".lz4")
+		f := ArchiveFile{Name: name}
+		if info, err := e.Info(); err == nil {
+			f.Size = info.Size()
+		}
+		if tli, ok := ParseHistoryFileName(name); ok {
+			f.TLI, f.History = tli, true
+		} else if tli, start, ok := ParseWALFileName(name); ok {
+			f.TLI, f.Start = tli, start
+			f.Partial = strings.HasSuffix(name, ".partial")
+			f.Backup = strings.HasSuffix(name, ".backup")
+		} else {
+			continue
+		}
+		a.WAL = append(a.WAL, f)
+	}
+	sort.Slice(a.WAL, func(i, j int) bool { return a.WAL[i].Name < a.WAL[j].Name })
+	bents, _ := os.ReadDir(filepath.Join(storage, cluster.BackupsDir))
+	seen := map[string]bool{}
+	for _, e := range bents {
+		name := e.Name()
+		if !strings.HasPrefix(name, "base_") {
+			continue
+		}
+		name = strings.TrimSuffix(name, "_backup_stop_sentinel.json")
+		if strings.HasSuffix(name, ".json") || seen[name] {
+			continue
+		}
+		seen[name] = true
+		a.Backups = append(a.Backups, name)
+	}
+	sort.Strings(a.Backups)
+	return a
+}

@@ -1,0 +1,118 @@
+package pg
+
+import "time"
+
+// Process states shown in the panel.
+const (
+	ProcUp       = "up"          // SQL answers
+	ProcStarting = "starting"    // process runs, SQL does not answer yet
+	ProcStopped  = "stopped"     // exited cleanly, or never started
+	ProcCrashed  = "crashed"     // exited with an error or a signal
+	ProcNone     = "not created" // no process or container yet
+)
+
+// Roles shown in the panel.
+const (
+	RolePrimary         = "primary"
+	RoleArchiveRecovery = "archive recovery"
+	RoleStreaming       = "streaming standby"
+	RolePaused          = "paused"
+	RoleShutInRecovery  = "shut down in recovery"
+	RoleShutDown        = "shut down"
+	RoleStandbyNoStream = "standby (not streaming)"
+	RoleUnknown         = "unknown"
+)
+
+// Timeline sources, best first.
+const (
+	SrcCurrentWAL = "current WAL file"
+	SrcReceiver   = "wal receiver"
+	SrcRestored   = "newest WAL file in pg_wal"
+	SrcCheckpoint = "checkpoint"
+	SrcControl    = "pg_controldata"
+)
+
+// WalReceiver is pg_stat_wal_receiver's row.
+type WalReceiver struct {
+	Status      string `json:"status"`
+	ReceivedTLI uint32 `json:"received_tli"`
+	FlushedLSN  LSN    `json:"flushed_lsn"`
+	LatestEnd   LSN    `json:"latest_end_lsn"`
+	SenderHost  string `json:"sender_host"`
+	SenderPort  int    `json:"sender_port"`
+	SlotName    string `json:"slot_name"`
+}
+
+// Slot is a replication slot on a server.
+type Slot struct {
+	Name       string `json:"name"`
+	Active     bool   `json:"active"`
+	RestartLSN LSN    `json:"restart_lsn"`
+}
+
+// Reading is one poll of one server.
+type Reading struct {
+	Node       string       `json:"node"`
+	At         time.Time    `json:"at"`
+	LastGood   time.Time    `json:"last_good,omitempty"` // last time SQL answered
+	Process    string       `json:"process"`
+	ProcDetail string       `json:"process_detail,omitempty"`
+	Up         bool         `json:"up"`
+	Err        string       `json:"error,omitempty"`
+	InRecovery bool         `json:"in_recovery"`
+	Paused     bool         `json:"paused,omitempty"`
+	Role       string       `json:"role"`
+	Timeline   uint32       `json:"timeline"`
+	TLISource  string       `json:"timeline_source,omitempty"`
+	ReplayLSN  LSN          `json:"replay_lsn"`
+	ReceiveLSN LSN          `json:"receive_lsn"`
+	FlushLSN   LSN          `json:"flush_lsn"` // a primary's current flush position
+	Receiver   *WalReceiver `json:"wal_receiver,omitempty"`
+	Slots      []Slot       `json:"slots,omitempty"`
+	Control    *ControlData `json:"controldata,omitempty"`
+	LogTail    []string     `json:"log_tail,omitempty"`
+}
+
+// Position is the server's most telling WAL position: flush for a primary,
+// replay for a standby, the minimum recovery point (or checkpoint) when down.
+func (r Reading) Position() LSN {
+	switch {
+	case r.Up && !r.InRecovery:
+		return r.FlushLSN
+	case r.Up:
+		return r.ReplayLSN
+	case r.Control != nil && r.Control.MinRecoveryPoint.Valid():
+		return r.Control.MinRecoveryPoint
+	case r.Control != nil:
+		return r.Control.CheckpointLSN
+	}
+	return InvalidLSN
+}
+
+// ArchiveFile is one file in the archive's WAL directory.
+type ArchiveFile struct {
+	Name    string `json:"name"`
+	TLI     uint32 `json:"tli"`
+	Start   LSN    `json:"start,omitempty"`
+	Size    int64  `json:"size"`
+	History bool   `json:"history,omitempty"`
+	Partial bool   `json:"partial,omitempty"`
+	Backup  bool   `json:"backup_label,omitempty"`
+}
+
+// Archive is what the lab's storage holds.
+type Archive struct {
+	WAL     []ArchiveFile `json:"wal"`
+	Backups []string      `json:"backups"`
+}
+
+// Snapshot is one poll of both servers plus the archive and the timeline
+// history files.
+type Snapshot struct {
+	Seq       uint64    `json:"seq"`
+	At        time.Time `json:"at"`
+	Primary   Reading   `json:"primary"`
+	Replica   Reading   `json:"replica"`
+	Archive   Archive   `json:"archive"`
+	Histories []History `json:"histories"`
+}

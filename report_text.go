@@ -1,0 +1,172 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"walstep/pg"
+	"walstep/steps"
+)
+
+// addDiagnosis fills the report's diagnosis (see pg.Diagnose).
+func addDiagnosis(rep *Report) {}
+
+// writeTextReport prints the report for people: a step summary, both
+// servers, the archive and the timeline history.
+func writeTextReport(w io.Writer, rep Report) {
+	fmt.Fprintf(w, "\n== Report: lab %s, backend %s, archiver %s\n", rep.Lab, rep.Backend, rep.Archiver)
+	done, failed, skipped, pending := 0, 0, 0, 0
+	var total time.Duration
+	for _, s := range rep.Steps {
+		total += time.Duration(s.Seconds * float64(time.Second))
+		switch s.Status {
+		case steps.Done:
+			done++
+		case steps.Failed:
+			failed++
+		case steps.Skipped:
+			skipped++
+		default:
+			pending++
+		}
+	}
+	fmt.Fprintf(w, "steps: %d done, %d failed, %d skipped, %d not run, %s in all\n", done, failed, skipped, pending, total.Round(time.Millisecond))
+	for _, s := range rep.Steps {
+		if s.Status == steps.Failed {
+			fmt.Fprintf(w, "  failed: %s %s: %s\n", s.ID, s.Title, s.Error)
+		}
+	}
+	fmt.Fprintln(w, "\n== Servers")
+	for _, r := range rep.Nodes {
+		writeReading(w, r, rep.Addrs[r.Node])
+	}
+	fmt.Fprintln(w, "\n== Archive")
+	writeArchive(w, rep.Archive)
+	fmt.Fprintln(w, "\n== Timeline history")
+	if len(rep.Histories) == 0 {
+		fmt.Fprintln(w, "  no history files: everything is on timeline 1")
+	}
+	for _, h := range rep.Histories {
+		fmt.Fprintf(w, "  %s:\n", h.File)
+		for _, e := range h.Entries {
+			fmt.Fprintf(w, "    timeline %d ended at %s (%s); timeline %d forked there\n", e.TLI, e.Switch, e.Reason, h.TLI)
+		}
+	}
+	writeDiagnosisText(w, rep)
+}
+
+func writeReading(w io.Writer, r pg.Reading, addr string) {
+	fmt.Fprintf(w, "  %-8s %s", r.Node, r.Process)
+	if r.ProcDetail != "" {
+		fmt.Fprintf(w, " (%s)", r.ProcDetail)
+	}
+	fmt.Fprintf(w, ", %s", r.Role)
+	if addr != "" && r.Up {
+		fmt.Fprintf(w, ", %s", addr)
+	}
+	fmt.Fprintln(w)
+	if r.Timeline > 0 {
+		fmt.Fprintf(w, "           timeline %d (from %s)\n", r.Timeline, r.TLISource)
+	}
+	var pos []string
+	if r.FlushLSN.Valid() {
+		pos = append(pos, "flush "+r.FlushLSN.String())
+	}
+	if r.ReplayLSN.Valid() {
+		pos = append(pos, "replay "+r.ReplayLSN.String())
+	}
+	if r.ReceiveLSN.Valid() {
+		pos = append(pos, "receive "+r.ReceiveLSN.String())
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(w, "           %s\n", strings.Join(pos, ", "))
+	}
+	if rc := r.Receiver; rc != nil {
+		fmt.Fprintf(w, "           wal receiver: %s on timeline %d from %s:%d (slot %q)\n", rc.Status, rc.ReceivedTLI, rc.SenderHost, rc.SenderPort, rc.SlotName)
+	} else if r.Up && r.InRecovery {
+		fmt.Fprintln(w, "           wal receiver: none running")
+	}
+	for _, s := range r.Slots {
+		act := "inactive"
+		if s.Active {
+			act = "active"
+		}
+		fmt.Fprintf(w, "           slot %s: %s, restart %s\n", s.Name, act, s.RestartLSN)
+	}
+	if c := r.Control; c != nil {
+		fmt.Fprintf(w, "           pg_controldata: %s, checkpoint %s on timeline %d, min recovery point %s on timeline %d\n",
+			c.State, c.CheckpointLSN, c.CheckpointTLI, c.MinRecoveryPoint, c.MinRecoveryTLI)
+	}
+	if r.Err != "" && !r.Up && r.Process != pg.ProcStopped && r.Process != pg.ProcNone {
+		fmt.Fprintf(w, "           last error: %s\n", r.Err)
+	}
+	tail := problemLines(r.LogTail, 4)
+	if len(tail) > 0 {
+		fmt.Fprintln(w, "           log (last problems):")
+		for _, l := range tail {
+			fmt.Fprintf(w, "             %s\n", l)
+		}
+	}
+}
+
+// problemLines returns the last n distinct FATAL/ERROR/PANIC lines.
+func problemLines(lines []string, n int) []string {
+	var out []string
+	seen := map[string]bool{}
+	for i := len(lines) - 1; i >= 0 && len(out) < n; i-- {
+		l := lines[i]
+		if !steps.IsProblem(l) {
+			continue
+		}
+		key := stripLogPrefix(l)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append([]string{key}, out...)
+	}
+	return out
+}
+
+// stripLogPrefix drops the "2026-11-25 21:39:09.328 UTC [17962] " prefix.
+func stripLogPrefix(l string) string {
+	if i := strings.Index(l, "] "); i > 0 && i < 48 && strings.Contains(l[:i], "[") {
+		return l[i+2:]
+	}
+	return l
+}
+
+func writeArchive(w io.Writer, a pg.Archive) {
+	byTLI := map[uint32][]string{}
+	var tlis []uint32
+	var hist []string
+	for _, f := range a.WAL {
+		if f.History {
+			hist = append(hist, f.Name)
+			continue
+		}
+		if _, ok := byTLI[f.TLI]; !ok {
+			tlis = append(tlis, f.TLI)
+		}
+		byTLI[f.TLI] = append(byTLI[f.TLI], f.Name)
+	}
+	if len(a.WAL) == 0 {
+		fmt.Fprintln(w, "  no WAL archived")
+	}
+	for _, t := range tlis {
+		fmt.Fprintf(w, "  timeline %d WAL: %s\n", t, strings.Join(byTLI[t], " "))
+	}
+	if len(hist) > 0 {
+		fmt.Fprintf(w, "  history files: %s\n", strings.Join(hist, " "))
+	}
+	if len(a.Backups) > 0 {
+		fmt.Fprintf(w, "  backups: %s\n", strings.Join(a.Backups, " "))
+	} else {
+		fmt.Fprintln(w, "  backups: none")
+	}
+}
+
+// writeDiagnosisText prints the verdict (see pg.Diagnose).
+func writeDiagnosisText(w io.Writer, rep Report) {}
