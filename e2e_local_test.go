@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// reachableTempDir returns a temp dir the postgres user can traverse (the
+// local backend runs the servers as postgres when the tests run as root;
+// t.TempDir's parents are 0700).
+func reachableTempDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "walstep-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// jsonReport is the part of `walstep run --json` the tests read.
+type jsonReport struct {
+	Steps []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	} `json:"steps"`
+	Nodes [2]struct {
+		Node        string   `json:"node"`
+		Process     string   `json:"process"`
+		Role        string   `json:"role"`
+		Timeline    int      `json:"timeline"`
+		ReplayLSN   string   `json:"replay_lsn"`
+		LogTail     []string `json:"log_tail"`
+		WalReceiver *struct {
+			Status      string `json:"status"`
+			ReceivedTLI int    `json:"received_tli"`
+		} `json:"wal_receiver"`
+	} `json:"nodes"`
+	Histories []struct {
+		TLI     int `json:"tli"`
+		Entries []struct {
+			TLI    int    `json:"tli"`
+			Switch string `json:"switch_lsn"`
+			Reason string `json:"reason"`
+		} `json:"entries"`
+	} `json:"histories"`
+	Archive struct {
+		WAL []struct {
+			Name string `json:"name"`
+		} `json:"wal"`
+		Backups []string `json:"backups"`
+	} `json:"archive"`
+	Diagnosis map[string]any `json:"diagnosis"`
+}
+
+// runJSON runs `walstep run --json` in-process and decodes the report.
+func runJSON(t *testing.T, args ...string) (jsonReport, int, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := realMain(append([]string{"run", "--json"}, args...), &out, &errb)
+	var rep jsonReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("decode report: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
+	}
+	return rep, code, errb.String()
+}
+
+func skipWithoutPostgres(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: runs real PostgreSQL servers")
+	}
+	if _, err := os.Stat("/usr/lib/postgresql"); err != nil {
+		if _, err := exec.LookPath("pg_ctl"); err != nil {
+			t.Skip("no PostgreSQL server binaries: apt-get install postgresql-15")
+		}
+	}
+}
+
+// postgresOf lists postgres processes whose command line names dir.
+func postgresOf(t *testing.T, dir string) []string {
+	t.Helper()
+	out, _ := exec.Command("pgrep", "-af", "postgres").Output()
+	var hits []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, dir) && !strings.Contains(l, "pgrep") {
+			hits = append(hits, l)
+		}
+	}
+	return hits
+}
+
+func hasLine(lines []string, sub string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestE2ELocalDefaultLabDiverges(t *testing.T) {
+	skipWithoutPostgres(t)
+	base := reachableTempDir(t)
+	lab := filepath.Join(base, "lab")
+	rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	for _, s := range rep.Steps {
+		if s.Status != "done" {
+			t.Errorf("step %s: %s %s", s.ID, s.Status, s.Error)
+		}
+	}
+	// The primary forked timeline 2 at the consistency point.
+	var fork string
+	for _, h := range rep.Histories {
+		if h.TLI == 2 && len(h.Entries) == 1 && h.Entries[0].TLI == 1 {
+			fork = h.Entries[0].Switch + " " + h.Entries[0].Reason
+		}
+	}
+	if fork != "0/2000100 reached consistency" {
+		t.Fatalf("timeline 2 history: got %q, want fork at 0/2000100 reached consistency (histories %+v)", fork, rep.Histories)
+	}
+	primary, replica := rep.Nodes[0], rep.Nodes[1]
+	if primary.Timeline != 2 || primary.Role != "primary" {
+		t.Errorf("primary: timeline %d role %s, want 2 primary", primary.Timeline, primary.Role)
+	}
+	// The replica is ahead of the fork point and the primary refuses it.
+	if !hasLine(replica.LogTail, "requested starting point 0/3000000 is ahead of the WAL flush position") {
+		t.Errorf("replica log lacks the divergence error; tail:\n%s", strings.Join(replica.LogTail, "\n"))
+	}
+	if replica.ReplayLSN != "0/3000000" {
+		t.Errorf("replica replay LSN %s, want 0/3000000 (past the fork at 0/2000100)", replica.ReplayLSN)
+	}
+	if v, _ := rep.Diagnosis["verdict"].(string); rep.Diagnosis != nil && v != "diverged" {
+		t.Errorf("diagnosis verdict %q, want diverged", v)
+	}
+	if left := postgresOf(t, lab); len(left) > 0 {
+		t.Errorf("postgres left running after run: %v", left)
+	}
+}
+
+func TestE2ELocalNoRecoveryTargetIsHealthy(t *testing.T) {
+	skipWithoutPostgres(t)
+	base := reachableTempDir(t)
+	lab := filepath.Join(base, "lab")
+	var out, errb bytes.Buffer
+	if code := realMain([]string{"init", lab}, &out, &errb); code != 0 {
+		t.Fatalf("init: %s", errb.String())
+	}
+	if err := os.WriteFile(filepath.Join(lab, "primary_restore.conf"), []byte("# restore to the end of the archive\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	replica := rep.Nodes[1]
+	if replica.WalReceiver == nil || replica.WalReceiver.Status != "streaming" || replica.WalReceiver.ReceivedTLI != 2 {
+		t.Fatalf("replica should stream on timeline 2, got receiver %+v role %s; log:\n%s", replica.WalReceiver, replica.Role, strings.Join(replica.LogTail, "\n"))
+	}
+	if hasLine(replica.LogTail, "ahead of the WAL flush position") {
+		t.Errorf("healthy run shows the divergence error")
+	}
+	if v, _ := rep.Diagnosis["verdict"].(string); rep.Diagnosis != nil && v != "healthy" {
+		t.Errorf("diagnosis verdict %q, want healthy", v)
+	}
+}
+
+// listTree returns every path under dir with its size, for before/after
+// comparisons.
+func listTree(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	_ = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil {
+			out = append(out, p)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+func TestE2ELocalRunTwiceTouchesOnlyTheLab(t *testing.T) {
+	skipWithoutPostgres(t)
+	base := reachableTempDir(t)
+	lab := filepath.Join(base, "lab")
+	outside := filepath.Join(base, "outside")
+	if err := os.MkdirAll(filepath.Join(outside, "primary-data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(outside, "primary-data", "keep.txt"), []byte("precious"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := listTree(t, outside)
+	for i := 0; i < 2; i++ {
+		rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+		if code != 0 {
+			t.Fatalf("run %d exit %d:\n%s", i+1, code, stderr)
+		}
+		if len(rep.Archive.Backups) != 1 {
+			t.Errorf("run %d: backups %v, want exactly one (the reset must clear the old archive)", i+1, rep.Archive.Backups)
+		}
+	}
+	after := listTree(t, outside)
+	if strings.Join(before, "\n") != strings.Join(after, "\n") {
+		t.Errorf("files outside the lab changed:\nbefore %v\nafter  %v", before, after)
+	}
+	if b, err := os.ReadFile(filepath.Join(outside, "primary-data", "keep.txt")); err != nil || string(b) != "precious" {
+		t.Errorf("outside file damaged: %q %v", b, err)
+	}
+	for _, keep := range []string{"primary_restore.conf", "replica_restore.conf", "replica_standby.conf", "wal-g.json", ".walstep-lab"} {
+		if _, err := os.Stat(filepath.Join(lab, keep)); err != nil {
+			t.Errorf("editable file %s gone after two runs: %v", keep, err)
+		}
+	}
+}
