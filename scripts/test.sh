@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# scripts/test.sh runs walstep's whole test suite, the one command the
+# README gives and .ci/run calls. It sets up what the tests need first:
+# PostgreSQL 15 server binaries, tmux, Docker (docker.io + dockerd) and the
+# registry-free test image (scripts/ci-docker-setup.sh).
+#
+# Environment:
+#   WALSTEP_SKIP_DOCKER=1   do not install or start Docker (Docker tests skip,
+#                           except under CI=true where they fail)
+#   WALSTEP_SKIP_TMUX=1     skip the tmux end-to-end script
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need=()
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql-15)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v pgrep >/dev/null 2>&1 || need+=(procps)
+if [ "${#need[@]}" -gt 0 ]; then
+	echo "test.sh: installing ${need[*]}" >&2
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+fi
+
+if [ "${WALSTEP_SKIP_DOCKER:-}" != 1 ]; then
+	WALSTEP_TEST_IMAGE="$(scripts/ci-docker-setup.sh | tail -n 1)"
+	export WALSTEP_TEST_IMAGE
+	echo "test.sh: docker test image $WALSTEP_TEST_IMAGE" >&2
+fi
+
+echo "test.sh: gofmt" >&2
+unformatted="$(gofmt -l . | grep -v '^vendor/' || true)"
+if [ -n "$unformatted" ]; then
+	echo "test.sh: gofmt would change: $unformatted" >&2
+	exit 1
+fi
+echo "test.sh: go vet" >&2
+go vet ./...
+echo "test.sh: go test -race" >&2
+go test -race -count=1 -timeout 15m ./...
+
+if [ "${WALSTEP_SKIP_TMUX:-}" != 1 ] && [ -x scripts/tmux-e2e.sh ]; then
+	echo "test.sh: tmux end-to-end" >&2
+	scripts/tmux-e2e.sh
+fi
+echo "test.sh: all passed" >&2
