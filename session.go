@@ -80,6 +80,16 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	}
 	s.env = &steps.Env{Lab: lab, Backend: s.backend, Archiver: arc, Timeouts: to}
 	s.steps = steps.Playbook(s.env)
+	hooks, warnings, err := steps.FindHooks(lab, s.steps)
+	if err != nil {
+		_ = s.backend.Close(ctx, false)
+		return nil, err
+	}
+	s.steps = steps.WithHooks(s.env, s.steps, hooks)
+	for _, h := range hooks {
+		s.why = append(s.why, fmt.Sprintf("hook %s runs after step %s", filepath.Base(h.Path), h.After))
+	}
+	s.why = append(s.why, warnings...)
 	s.poller = pg.NewPoller(s.backend, lab.Path(cluster.StorageDir), pg.PollerOptions{})
 	return s, nil
 }
