@@ -170,3 +170,11 @@ func writeArchive(w io.Writer, a pg.Archive) {
 
 // writeDiagnosisText prints the verdict (see pg.Diagnose).
 func writeDiagnosisText(w io.Writer, rep Report) {}
+
+// reportVerdict is the diagnosis verdict of a report, "unknown" without one.
+func reportVerdict(rep Report) string { return "unknown" }
+
+// finishTranscript ends a transcript with the report's outcome.
+func finishTranscript(tr *steps.Transcript, rep Report) error {
+	return tr.Finish(rep.Snapshot, reportVerdict(rep), "", nil, "")
+}

@@ -19,8 +19,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as one JSON document")
 	fs.BoolVar(&o.verbose, "v", false, "print each step's output as it runs")
 	fs.BoolVar(&o.keep, "keep-running", false, "leave the servers running after the report, for inspection (stop them with walstep clean)")
+	fs.IntVar(&o.repeat, "repeat", 1, "run the playbook N times on a freshly reset lab and report how often each verdict came out")
+	fs.StringVar(&o.expect, "expect", "", "exit with status 3 unless the verdict is this (diverged, healthy, stalled, unknown); with --repeat, in every run")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch o.expect {
+	case "", "diverged", "healthy", "stalled", "unknown":
+	default:
+		return fmt.Errorf("--expect %q: use diverged, healthy, stalled or unknown", o.expect)
+	}
+	if o.repeat < 1 {
+		return fmt.Errorf("--repeat %d: give a count of 1 or more", o.repeat)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
@@ -37,8 +47,30 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(progress, "walstep: %s\n", w)
 	}
 	fmt.Fprintf(progress, "walstep: lab %s\n", s.lab.Dir)
-	res := runPlaybook(ctx, s, progress, o.verbose)
+	if o.repeat > 1 {
+		err := runRepeat(ctx, s, o, stdout, progress)
+		if cerr := s.close(!o.keep); cerr != nil {
+			fmt.Fprintf(stderr, "walstep: stop servers: %v\n", cerr)
+		}
+		return err
+	}
+	var tr *steps.Transcript
+	if o.transcript != "" {
+		tr, err = steps.CreateTranscript(o.transcript, steps.TranscriptHeader{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: s.why, Started: time.Now()})
+		if err != nil {
+			_ = s.close(true)
+			return err
+		}
+	}
+	res := runPlaybook(ctx, s, progress, o.verbose, tr)
 	rep := buildReport(ctx, s, res)
+	if tr != nil {
+		if err := finishTranscript(tr, rep); err != nil {
+			fmt.Fprintf(stderr, "walstep: %v\n", err)
+		} else {
+			fmt.Fprintf(progress, "walstep: transcript written to %s\n", o.transcript)
+		}
+	}
 	stopErr := s.close(!o.keep)
 	if o.jsonOut {
 		enc := json.NewEncoder(stdout)
@@ -61,6 +93,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if res.failed >= 0 {
 		return exitError{1}
 	}
+	if o.expect != "" && reportVerdict(rep) != o.expect {
+		fmt.Fprintf(stderr, "walstep: expected verdict %s, got %s\n", o.expect, reportVerdict(rep))
+		return exitError{exitExpect}
+	}
 	return nil
 }
 
@@ -72,7 +108,7 @@ type runResult struct {
 
 // runPlaybook runs every step with continue and prints a line as each step
 // starts and ends.
-func runPlaybook(ctx context.Context, s *session, w io.Writer, verbose bool) runResult {
+func runPlaybook(ctx context.Context, s *session, w io.Writer, verbose bool, tr ...*steps.Transcript) runResult {
 	r := steps.NewRunner(s.steps)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -101,6 +137,12 @@ loop:
 				line += "\n         error: " + e.Err.Error()
 			}
 			fmt.Fprintln(w, line)
+			for _, t := range tr {
+				if t != nil {
+					snap := s.poller.Poll(ctx)
+					_ = t.Step(st, r.Snapshot().States[e.Index], &snap)
+				}
+			}
 			if e.Status == steps.Failed && !verbose {
 				out := r.Snapshot().States[e.Index].Output
 				if len(out) > 15 {

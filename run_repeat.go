@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// exitExpect is the exit status when --expect does not match the verdict.
+const exitExpect = 3
+
+// RepeatRun is one run of --repeat.
+type RepeatRun struct {
+	Run        int     `json:"run"`
+	Verdict    string  `json:"verdict"`
+	Seconds    float64 `json:"seconds"`
+	FailedStep string  `json:"failed_step,omitempty"`
+}
+
+// StepStats are a step's timings over the runs.
+type StepStats struct {
+	ID     string  `json:"id"`
+	Title  string  `json:"title"`
+	Median float64 `json:"median_seconds"`
+	Min    float64 `json:"min_seconds"`
+	Max    float64 `json:"max_seconds"`
+}
+
+// RepeatReport is what `walstep run --repeat N` prints.
+type RepeatReport struct {
+	Lab      string         `json:"lab"`
+	Backend  string         `json:"backend"`
+	Archiver string         `json:"archiver"`
+	Runs     []RepeatRun    `json:"runs"`
+	Verdicts map[string]int `json:"verdicts"`
+	Steps    []StepStats    `json:"steps"`
+	Expect   string         `json:"expect,omitempty"`
+	Matched  int            `json:"matched,omitempty"`
+}
+
+// runRepeat runs the playbook n times, each on a freshly reset lab, and
+// reports how often each verdict came out with step timing statistics.
+func runRepeat(ctx context.Context, s *session, o options, stdout, progress io.Writer) error {
+	rr := RepeatReport{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Verdicts: map[string]int{}, Expect: o.expect}
+	timings := map[string][]float64{}
+	failed := false
+	for i := 1; i <= o.repeat && ctx.Err() == nil; i++ {
+		fmt.Fprintf(progress, "== run %d/%d\n", i, o.repeat)
+		begin := time.Now()
+		res := runPlaybook(ctx, s, io.Discard, false)
+		rep := buildReport(ctx, s, res)
+		run := RepeatRun{Run: i, Verdict: reportVerdict(rep), Seconds: time.Since(begin).Seconds()}
+		if res.failed >= 0 {
+			run.FailedStep = s.steps[res.failed].ID
+			failed = true
+		}
+		for j, st := range res.snap.States {
+			timings[s.steps[j].ID] = append(timings[s.steps[j].ID], st.Duration.Seconds())
+		}
+		rr.Runs = append(rr.Runs, run)
+		rr.Verdicts[run.Verdict]++
+		if o.expect != "" && run.Verdict == o.expect {
+			rr.Matched++
+		}
+		line := fmt.Sprintf("run %d/%d: %s in %.1fs", i, o.repeat, run.Verdict, run.Seconds)
+		if run.FailedStep != "" {
+			line += " (step " + run.FailedStep + " failed)"
+		}
+		fmt.Fprintln(progress, line)
+	}
+	for _, st := range s.steps {
+		v := timings[st.ID]
+		if len(v) == 0 {
+			continue
+		}
+		sort.Float64s(v)
+		rr.Steps = append(rr.Steps, StepStats{ID: st.ID, Title: st.Title, Median: median(v), Min: v[0], Max: v[len(v)-1]})
+	}
+	if o.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rr); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	} else {
+		writeRepeatText(stdout, rr)
+	}
+	switch {
+	case ctx.Err() != nil:
+		return exitError{130}
+	case o.expect != "" && rr.Matched != len(rr.Runs):
+		fmt.Fprintf(progress, "walstep: expected %s in every run, got it in %d of %d\n", o.expect, rr.Matched, len(rr.Runs))
+		return exitError{exitExpect}
+	case failed:
+		return exitError{1}
+	}
+	return nil
+}
+
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+func writeRepeatText(w io.Writer, rr RepeatReport) {
+	fmt.Fprintf(w, "\n== Repeat: %d runs on %s (backend %s, archiver %s)\n", len(rr.Runs), rr.Lab, rr.Backend, rr.Archiver)
+	var keys []string
+	for k := range rr.Verdicts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d/%d", k, rr.Verdicts[k], len(rr.Runs)))
+	}
+	fmt.Fprintf(w, "verdicts: %s\n", strings.Join(parts, ", "))
+	if rr.Expect != "" {
+		fmt.Fprintf(w, "expected %s: %d of %d runs\n", rr.Expect, rr.Matched, len(rr.Runs))
+	}
+	fmt.Fprintln(w, "\nstep timings: median (min–max)")
+	sec := func(f float64) string {
+		return time.Duration(f * float64(time.Second)).Round(time.Millisecond).String()
+	}
+	for _, st := range rr.Steps {
+		fmt.Fprintf(w, "  %-5s %-52s %8s (%s–%s)\n", st.ID, st.Title, sec(st.Median), sec(st.Min), sec(st.Max))
+	}
+}

@@ -1,0 +1,137 @@
+package steps
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"walstep/pg"
+)
+
+// TranscriptHeader opens a transcript.
+type TranscriptHeader struct {
+	Lab, Backend, Archiver string
+	Notes                  []string // how the backend and archiver were chosen
+	Started                time.Time
+}
+
+// Transcript is a Markdown record of a session that a colleague can read
+// without walstep: each step's command, output and the readings after it,
+// then the verdict and the timeline picture. Sections are appended as steps
+// end, so a session that dies still leaves what happened.
+type Transcript struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+// CreateTranscript creates (or truncates) path and writes the header.
+func CreateTranscript(path string, h TranscriptHeader) (*Transcript, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("create transcript: %w", err)
+	}
+	t := &Transcript{f: f}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# walstep transcript\n\n")
+	fmt.Fprintf(&b, "The PostgreSQL concurrent-restore repro, run by walstep on %s.\n\n", h.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
+	fmt.Fprintf(&b, "- lab: `%s`\n- backend: %s\n- archiver: %s\n", h.Lab, h.Backend, h.Archiver)
+	for _, n := range h.Notes {
+		fmt.Fprintf(&b, "- %s\n", n)
+	}
+	b.WriteString("\n")
+	return t, t.write(b.String())
+}
+
+func (t *Transcript) write(s string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.f == nil {
+		return nil
+	}
+	if _, err := t.f.WriteString(s); err != nil {
+		return fmt.Errorf("write transcript: %w", err)
+	}
+	return nil
+}
+
+// fence picks a code fence longer than any backtick run in s.
+func fence(s string) string {
+	f := "```"
+	for strings.Contains(s, f) {
+		f += "`"
+	}
+	return f
+}
+
+// Step appends a step's section: status, command, output, and the
+// readings of both servers taken after it (snap may be nil).
+func (t *Transcript) Step(s Step, st StepState, snap *pg.Snapshot) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s. %s\n\n", s.ID, s.Title)
+	fmt.Fprintf(&b, "**%s** in %s", st.Status, st.Duration.Round(time.Millisecond))
+	if st.Err != nil {
+		fmt.Fprintf(&b, " — error: %s", st.Err)
+	}
+	b.WriteString("\n\n")
+	if s.Command != "" {
+		fc := fence(s.Command)
+		fmt.Fprintf(&b, "Command (as in the seed):\n\n%ssh\n%s\n%s\n\n", fc, s.Command, fc)
+	}
+	if len(st.Output) > 0 {
+		out := strings.Join(st.Output, "\n")
+		fc := fence(out)
+		fmt.Fprintf(&b, "Output:\n\n%s\n%s\n%s\n\n", fc, out, fc)
+	}
+	if s.Watch != "" {
+		fmt.Fprintf(&b, "What to watch: %s\n\n", s.Watch)
+	}
+	if snap != nil {
+		fmt.Fprintf(&b, "Readings after this step:\n\n- primary: %s\n- replica: %s\n\n", snap.Primary.Summary(), snap.Replica.Summary())
+	}
+	return t.write(b.String())
+}
+
+// Finish appends the verdict, its evidence and the timeline picture, and
+// closes the file.
+func (t *Transcript) Finish(snap pg.Snapshot, verdict, explanation string, evidence []string, picture string) error {
+	var b strings.Builder
+	b.WriteString("## Outcome\n\n")
+	fmt.Fprintf(&b, "- primary: %s\n- replica: %s\n\n", snap.Primary.Summary(), snap.Replica.Summary())
+	if verdict != "" {
+		fmt.Fprintf(&b, "**Verdict: %s.** %s\n\n", verdict, explanation)
+	}
+	for _, e := range evidence {
+		fmt.Fprintf(&b, "- %s\n", e)
+	}
+	if len(evidence) > 0 {
+		b.WriteString("\n")
+	}
+	for _, h := range snap.Histories {
+		for _, e := range h.Entries {
+			fmt.Fprintf(&b, "- `%s`: timeline %d ended at %s (%s)\n", h.File, e.TLI, e.Switch, e.Reason)
+		}
+	}
+	if picture != "" {
+		fc := fence(picture)
+		fmt.Fprintf(&b, "\nTimelines:\n\n%s\n%s\n%s\n", fc, strings.TrimRight(picture, "\n"), fc)
+	}
+	err := t.write(b.String())
+	if cerr := t.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Close closes the file; later writes are dropped.
+func (t *Transcript) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.f == nil {
+		return nil
+	}
+	err := t.f.Close()
+	t.f = nil
+	return err
+}
