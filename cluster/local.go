@@ -155,7 +155,7 @@ func (l *Local) Check(ctx context.Context) error {
 // Paths implements Backend: host paths.
 func (l *Local) Paths(node Node) ServerPaths {
 	return ServerPaths{
-		Data:        l.DataDir(node),
+		Data: l.DataDir(node),
 		// Relative, so the include_dir line the backup carries from the
 		// primary to the replica resolves per node, as /custom-pg-configs
 		// does in the seed's per-container mounts (see linkConfig).
@@ -471,7 +471,7 @@ func exitDetail(ps *os.ProcessState) string {
 		return "exited"
 	}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return "killed by " + ws.Signal().String()
+		return fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
 	}
 	return fmt.Sprintf("exited with code %d", ps.ExitCode())
 }
