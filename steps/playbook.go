@@ -489,6 +489,15 @@ func IsProblem(line string) bool {
 	return true
 }
 
+func isConfigComplaint(line string) bool {
+	for _, k := range []string{"syntax error in file", "invalid value for parameter", "unrecognized configuration parameter", "could not open configuration"} {
+		if strings.Contains(line, k) {
+			return true
+		}
+	}
+	return false
+}
+
 var probeNoise = []string{
 	"the database system is starting up",
 	"the database system is shutting down",
@@ -524,7 +533,15 @@ func lastLogHint(ctx context.Context, b cluster.Backend, node cluster.Node) stri
 	}
 	for i := len(lines) - 1; i >= 0; i-- {
 		if IsProblem(lines[i]) {
-			return "; its log says: " + strings.TrimSpace(lines[i])
+			msg := strings.TrimSpace(lines[i])
+			// A config FATAL only says "contains errors"; the LOG lines
+			// just before it say which file, line and what.
+			for j := i - 1; j >= 0 && j >= i-5; j-- {
+				if isConfigComplaint(lines[j]) {
+					msg = strings.TrimSpace(lines[j]) + " / " + msg
+				}
+			}
+			return "; its log says: " + msg
 		}
 	}
 	return "; its log ends: " + strings.TrimSpace(lines[len(lines)-1])

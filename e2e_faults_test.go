@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// oneLineError asserts stderr is a single clear "walstep: ..." line that
+// contains want and no stack trace.
+func oneLineError(t *testing.T, stderr, want string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "walstep: ") || !strings.Contains(last, want) {
+		t.Errorf("want a one-line error containing %q, got:\n%s", want, stderr)
+	}
+	if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic:") {
+		t.Errorf("stack trace on stderr:\n%s", stderr)
+	}
+}
+
+func runMain(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := realMain(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestFaultMissingPGBinaries(t *testing.T) {
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	code, _, stderr := runMain("run", "--lab", lab, "--backend", "local", "--pg-bin", "/nonexistent/bin")
+	if code == 0 {
+		t.Fatal("run succeeded without PostgreSQL binaries")
+	}
+	oneLineError(t, stderr, "--pg-bin /nonexistent/bin has no postgres binary")
+}
+
+func TestFaultDockerAbsent(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	code, _, stderr := runMain("run", "--lab", lab, "--backend", "docker")
+	if code == 0 {
+		t.Fatal("run succeeded without a Docker engine")
+	}
+	oneLineError(t, stderr, "docker")
+	if !strings.Contains(stderr, "--backend local") && !strings.Contains(stderr, "start dockerd") {
+		t.Errorf("error does not say what to do: %s", stderr)
+	}
+}
+
+func TestFaultAutoFallsBackToLocalWithoutDocker(t *testing.T) {
+	skipWithoutPostgres(t)
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	// --wait keeps it short if something hangs; the run itself is the test.
+	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "auto", "--archiver", "cp")
+	if code != 0 {
+		t.Fatalf("auto run failed (%d): %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "local backend") || !strings.Contains(stdout, "docker not used") {
+		t.Errorf("auto does not say it picked local and why:\n%s", firstLines(stdout, 3))
+	}
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestFaultLabFromAnotherVersion(t *testing.T) {
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	if code, _, stderr := runMain("init", lab); code != 0 {
+		t.Fatal(stderr)
+	}
+	if err := os.WriteFile(filepath.Join(lab, ".walstep-lab"), []byte(`{"tool":"walstep","version":99}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runMain("run", "--lab", lab, "--backend", "local")
+	if code == 0 {
+		t.Fatal("run accepted a lab of another version")
+	}
+	oneLineError(t, stderr, "lab version 99")
+}
+
+func TestFaultNotALab(t *testing.T) {
+	dir := reachableTempDir(t)
+	if err := os.WriteFile(filepath.Join(dir, "precious.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runMain("run", "--lab", dir, "--backend", "local")
+	if code == 0 {
+		t.Fatal("run used a non-empty directory walstep did not make")
+	}
+	oneLineError(t, stderr, "not made by walstep")
+	code, _, stderr = runMain("clean", "--lab", dir)
+	if code == 0 {
+		t.Fatal("clean accepted a directory without the marker")
+	}
+	oneLineError(t, stderr, "marker")
+	if _, err := os.Stat(filepath.Join(dir, "precious.txt")); err != nil {
+		t.Errorf("file in a non-lab dir touched: %v", err)
+	}
+}
+
+func TestFaultConfSyntaxError(t *testing.T) {
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	if code, _, stderr := runMain("init", lab); code != 0 {
+		t.Fatal(stderr)
+	}
+	if err := os.WriteFile(filepath.Join(lab, "primary_restore.conf"), []byte("recovery_target = 'immediate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--wait", "20s")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (a step failed); stderr %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "12   Start both servers at once: failed") {
+		t.Errorf("step 12 should fail:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "syntax error") {
+		t.Errorf("the failure should quote the server's syntax error:\n%s", stdout)
+	}
+	if strings.Contains(stdout+stderr, "goroutine ") {
+		t.Errorf("stack trace in output")
+	}
+	if left := postgresOf(t, lab); len(left) > 0 {
+		t.Errorf("postgres left running: %v", left)
+	}
+}
+
+func TestFaultMissingConfFile(t *testing.T) {
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	if code, _, stderr := runMain("init", lab); code != 0 {
+		t.Fatal(stderr)
+	}
+	if err := os.Remove(filepath.Join(lab, "replica_restore.conf")); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(stdout, "read lab file replica_restore.conf") || !strings.Contains(stdout, "walstep init") {
+		t.Errorf("step 8 should fail saying which file and what to do:\n%s", stdout)
+	}
+}
+
+// buildWalstep builds the binary once per test binary run.
+func buildWalstep(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(reachableTempDir(t), "walstep")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestSignalDuringSteps sends SIGTERM to `walstep run` while it is in the
+// middle of each kind of step and checks it exits without leaving postgres
+// behind or printing a stack trace.
+func TestSignalDuringSteps(t *testing.T) {
+	skipWithoutPostgres(t)
+	bin := buildWalstep(t)
+	for _, tc := range []struct{ name, marker string }{
+		{"server starting", "3    Start the primary ..."},
+		{"backup running", "4d   Take the base backup ..."},
+		{"both starting", "12   Start both servers at once ..."},
+		{"standby outcome", "F6   Start the replica as a streaming standby ..."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lab := filepath.Join(reachableTempDir(t), "lab")
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "run", "--lab", lab, "--backend", "local", "--archiver", "cp")
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(stdout)
+			var seen []string
+			signalled := false
+			for sc.Scan() {
+				seen = append(seen, sc.Text())
+				if !signalled && strings.Contains(sc.Text(), tc.marker) {
+					_ = cmd.Process.Signal(syscall.SIGTERM)
+					signalled = true
+				}
+			}
+			err = cmd.Wait()
+			if !signalled {
+				t.Fatalf("never saw %q:\n%s", tc.marker, strings.Join(seen, "\n"))
+			}
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+				t.Errorf("exit: %v, want a non-zero status after SIGTERM", err)
+			}
+			all := strings.Join(seen, "\n") + errb.String()
+			if strings.Contains(all, "goroutine ") || strings.Contains(all, "panic:") {
+				t.Errorf("stack trace:\n%s", all)
+			}
+			if left := postgresOf(t, lab); len(left) > 0 {
+				t.Errorf("postgres left after SIGTERM: %v", left)
+			}
+		})
+	}
+}
+
+func TestKeepRunningThenClean(t *testing.T) {
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--keep-running")
+	if code != 0 {
+		t.Fatalf("run: %d %s", code, stderr)
+	}
+	t.Cleanup(func() { runMain("clean", "--lab", lab) })
+	if !strings.Contains(stdout, "servers left running") {
+		t.Errorf("run does not say the servers were kept:\n%s", stdout)
+	}
+	if left := postgresOf(t, lab); len(left) < 2 {
+		t.Fatalf("--keep-running should leave both servers up, found %v", left)
+	}
+	code, _, stderr = runMain("clean", "--lab", lab)
+	if code != 0 {
+		t.Fatalf("clean: %s", stderr)
+	}
+	if left := postgresOf(t, lab); len(left) > 0 {
+		t.Errorf("postgres left after clean: %v", left)
+	}
+	for _, gone := range []string{"primary-data", "replica-data", "wal-g-storage"} {
+		if _, err := os.Stat(filepath.Join(lab, gone)); !os.IsNotExist(err) {
+			t.Errorf("%s still there after clean", gone)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(lab, "primary_restore.conf")); err != nil {
+		t.Errorf("clean removed an editable file: %v", err)
+	}
+}
