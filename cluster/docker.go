@@ -206,7 +206,7 @@ func (d *Docker) Check(ctx context.Context) error {
 	for _, img := range []struct{ name, flag string }{{d.initImage, "--init-image"}, {d.image, "--image"}} {
 		if _, err := d.cli.ImageInspect(ctx, img.name); err != nil {
 			if cerrdefs.IsNotFound(err) {
-				return fmt.Errorf("image %s not found: build it (scripts/test-image.sh builds a PostgreSQL image without a registry) or pass %s", img.name, img.flag)
+				return imageMissing(img.name, img.flag)
 			}
 			return fmt.Errorf("inspect image %s: %w", img.name, err)
 		}
@@ -218,6 +218,14 @@ func (d *Docker) Check(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// imageMissing is Check's one-line advice for an image the engine lacks.
+func imageMissing(name, flag string) error {
+	if flag == "--init-image" && name == DefaultInitImage {
+		return fmt.Errorf("image %s not found: pull it yourself (docker pull %s), build one (scripts/test-image.sh builds a PostgreSQL image without a registry) or pass %s", name, name, flag)
+	}
+	return fmt.Errorf("image %s not found: build it (scripts/test-image.sh builds a PostgreSQL image without a registry) or pass %s", name, flag)
 }
 
 // Paths implements Backend: the seed's paths inside the containers.
@@ -527,6 +535,9 @@ func (d *Docker) Start(ctx context.Context, node Node, out io.Writer) error {
 	}}
 	fmt.Fprintf(out, "$ postgres -D /data -c listen_addresses='*'  # container %s from %s as postgres\n", name, d.image)
 	resp, err := d.cli.ContainerCreate(ctx, cfg, hc, nc, nil, name)
+	if cerrdefs.IsNotFound(err) {
+		return imageMissing(d.image, "--image")
+	}
 	if err != nil {
 		return fmt.Errorf("create container %s: %w", name, d.explain(err))
 	}
@@ -732,7 +743,7 @@ func (d *Docker) Exec(ctx context.Context, node Node, user string, argv []string
 	if err != nil {
 		return fmt.Errorf("exec %s: %w", argv[0], err)
 	}
-	return d.runTask(ctx, task{image: d.image, node: node, user: user, argv: argv, binds: binds, out: out})
+	return d.runTask(ctx, task{image: d.image, node: node, user: user, argv: argv, binds: binds, out: out, onNet: true})
 }
 
 // execIn runs argv in a running container and streams its output.
@@ -796,15 +807,26 @@ type task struct {
 	out   io.Writer
 	show  string // command shown to the user; "" shows argv
 	quiet bool   // do not echo the command (output is parsed)
+	// onNet attaches the container to the lab network, so that the
+	// primary's alias resolves. Only playbook commands need it; house-
+	// keeping (chown, rm, pg_controldata) runs without a network, so it
+	// never re-creates the network after Close or Clean removed it, nor
+	// keeps it busy while they remove it.
+	onNet bool
 }
 
-// runTask runs a short-lived container on the lab network (so the primary's
-// alias resolves), streams its output and removes it, also when ctx is
-// cancelled.
+// runTask runs a short-lived container, streams its output and removes it,
+// also when ctx is cancelled.
 func (d *Docker) runTask(ctx context.Context, t task) error {
-	netID, _, err := d.ensureNetwork(ctx)
-	if err != nil {
-		return err
+	hc := &container.HostConfig{Binds: t.binds, NetworkMode: "none"}
+	var nc *network.NetworkingConfig
+	if t.onNet {
+		netID, _, err := d.ensureNetwork(ctx)
+		if err != nil {
+			return err
+		}
+		hc.NetworkMode = container.NetworkMode(d.NetworkName())
+		nc = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{d.NetworkName(): {NetworkID: netID}}}
 	}
 	show := t.show
 	if show == "" {
@@ -826,12 +848,14 @@ func (d *Docker) runTask(ctx context.Context, t task) error {
 		// would be omitted and mean "the image's").
 		Entrypoint: []string{""},
 	}
-	hc := &container.HostConfig{Binds: t.binds, NetworkMode: container.NetworkMode(d.NetworkName())}
-	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{d.NetworkName(): {NetworkID: netID}}}
 	resp, err := d.cli.ContainerCreate(ctx, cfg, hc, nc, nil, name)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return fmt.Errorf("create container from %s: image not found: build it (scripts/test-image.sh) or pass --image", t.image)
+			flag := "--image"
+			if t.image == d.initImage && t.image != d.image {
+				flag = "--init-image"
+			}
+			return imageMissing(t.image, flag)
 		}
 		return fmt.Errorf("create container from %s: %w", t.image, d.explain(err))
 	}

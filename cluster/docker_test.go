@@ -437,6 +437,12 @@ func TestDockerCleanSideBySide(t *testing.T) {
 		t.Fatalf("clean: %v", err)
 	}
 	assertNothingLabelled(t, a.lab)
+	// Deleting postgres-owned files after a clean (walstep clean resets the
+	// lab next) must not bring the network back.
+	if err := a.removeInContainer(ctx, a.DataDir(Primary)); err != nil {
+		t.Fatal(err)
+	}
+	assertNothingLabelled(t, a.lab)
 	if st, err := a.State(ctx, Primary); err != nil || st.Exists {
 		t.Errorf("lab a's primary after clean: %+v %v", st, err)
 	}
@@ -476,4 +482,46 @@ func TestDockerPrefixCollision(t *testing.T) {
 		t.Errorf("init with a prefix another lab uses: %v", err)
 	}
 	assertNothingLabelled(t, lab2)
+}
+
+// TestDockerWalgMounts: --wal-g PATH is bind-mounted at /usr/local/bin/wal-g
+// and the effective run/wal-g.json at /wal-g.json, in short-lived containers
+// as in servers.
+func TestDockerWalgMounts(t *testing.T) {
+	img := requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	fake := filepath.Join(t.TempDir(), "wal-g")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho fake-wal-g \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lab, err := InitLab(filepath.Join(t.TempDir(), "lab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDocker(DockerOptions{Lab: lab, InitImage: img, Image: img, Prefix: "wstest-" + randHex(3), WalgBin: fake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, p := range lab.Generated() {
+			if err := d.RemoveAll(ctx, p); err != nil {
+				t.Errorf("remove %s: %v", p, err)
+			}
+		}
+		if err := d.Close(ctx, true); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		assertNothingLabelled(t, lab)
+	})
+	if err := WriteWalgConfig(lab, d); err != nil {
+		t.Fatal(err)
+	}
+	p := d.Paths(Replica)
+	got := execOut(ctx, t, d, Replica, "postgres", "sh", "-c", p.WalgBin+" --config "+p.WalgConfig+" wal-fetch x y; grep -c '\"WALG_FILE_PREFIX\": \"/wal-g-storage\"' "+p.WalgConfig)
+	if got != "fake-wal-g --config /wal-g.json wal-fetch x y\n1" {
+		t.Errorf("wal-g and wal-g.json mounts: got %q", got)
+	}
 }

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+
+	"walstep/cluster"
+)
+
+// The Docker end-to-end tests run `walstep run --backend docker` with the
+// cp archiver on a real engine, with the registry-free test image
+// (WALSTEP_TEST_IMAGE, default walstep-test-pg:15, from scripts/test-image.sh)
+// as both --image and --init-image. Without an engine or the image they
+// skip, except under CI=true, where that is a failure.
+
+func dockerTestImage() string {
+	if img := os.Getenv("WALSTEP_TEST_IMAGE"); img != "" {
+		return img
+	}
+	return "walstep-test-pg:15"
+}
+
+func requireDockerE2E(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: runs PostgreSQL containers")
+	}
+	img := dockerTestImage()
+	unavailable := func(why string) {
+		t.Helper()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("docker e2e tests need an engine and image %s under CI: %s", img, why)
+		}
+		t.Skipf("docker e2e tests skipped: %s (run scripts/ci-docker-setup.sh to enable them)", why)
+	}
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		unavailable(err.Error())
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(ctx); err != nil {
+		unavailable("docker engine not reachable at " + cli.DaemonHost())
+	}
+	if _, err := cli.ImageInspect(ctx, img); err != nil {
+		unavailable("image " + img + " not found")
+	}
+	return img
+}
+
+// dockerLab makes a lab dir and the flags that run it on Docker with a
+// prefix of its own. Cleanup runs `walstep clean` (containers may have left
+// postgres-owned files that only a container can delete when the tests do
+// not run as root) and asserts that nothing with the lab's label is left.
+func dockerLab(t *testing.T, img string) (lab string, flags []string) {
+	t.Helper()
+	lab = filepath.Join(t.TempDir(), "lab")
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	prefix := "wse2e-" + hex.EncodeToString(b)
+	flags = []string{"--lab", lab, "--backend", "docker", "--archiver", "cp", "--image", img, "--init-image", img, "--prefix", prefix}
+	t.Cleanup(func() {
+		if _, err := os.Stat(filepath.Join(lab, cluster.MarkerFile)); err != nil {
+			return
+		}
+		var out, errb bytes.Buffer
+		if code := realMain([]string{"clean", "--lab", lab, "--prefix", prefix, "--image", img, "--init-image", img}, &out, &errb); code != 0 {
+			t.Errorf("walstep clean: exit %d\n%s%s", code, out.String(), errb.String())
+		}
+		assertNoDockerLeft(t, lab)
+	})
+	return lab, flags
+}
+
+// dockerLeft lists containers and networks labelled with lab (resolved as
+// cluster.Lab resolves it).
+func dockerLeft(t *testing.T, lab string) (containers, networks []string) {
+	t.Helper()
+	real, err := filepath.EvalSymlinks(lab)
+	if err != nil {
+		real = lab
+	}
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f := filters.NewArgs(filters.Arg("label", cluster.LabelLab+"="+real))
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		containers = append(containers, strings.Join(c.Names, ",")+" ("+c.State+")")
+	}
+	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		networks = append(networks, n.Name)
+	}
+	return containers, networks
+}
+
+func assertNoDockerLeft(t *testing.T, lab string) {
+	t.Helper()
+	if cs, ns := dockerLeft(t, lab); len(cs)+len(ns) > 0 {
+		t.Errorf("walstep left behind for %s: containers %v, networks %v", lab, cs, ns)
+	}
+}
+
+func TestE2EDockerDefaultLabDiverges(t *testing.T) {
+	img := requireDockerE2E(t)
+	lab, flags := dockerLab(t, img)
+	start := time.Now()
+	rep, code, stderr := runJSON(t, flags...)
+	t.Logf("walstep run on docker took %s", time.Since(start).Round(time.Millisecond))
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	for _, s := range rep.Steps {
+		if s.Status != "done" {
+			t.Errorf("step %s: %s %s", s.ID, s.Status, s.Error)
+		}
+	}
+	var fork string
+	for _, h := range rep.Histories {
+		if h.TLI == 2 && len(h.Entries) == 1 && h.Entries[0].TLI == 1 {
+			fork = h.Entries[0].Switch + " " + h.Entries[0].Reason
+		}
+	}
+	if fork != "0/2000100 reached consistency" {
+		t.Fatalf("timeline 2 history: got %q, want fork at 0/2000100 reached consistency (histories %+v)", fork, rep.Histories)
+	}
+	primary, replica := rep.Nodes[0], rep.Nodes[1]
+	if primary.Timeline != 2 || primary.Role != "primary" {
+		t.Errorf("primary: timeline %d role %s, want 2 primary", primary.Timeline, primary.Role)
+	}
+	if !hasLine(replica.LogTail, "requested starting point 0/3000000 is ahead of the WAL flush position") {
+		t.Errorf("replica log lacks the divergence error; tail:\n%s", strings.Join(replica.LogTail, "\n"))
+	}
+	if replica.ReplayLSN != "0/3000000" {
+		t.Errorf("replica replay LSN %s, want 0/3000000 (past the fork at 0/2000100)", replica.ReplayLSN)
+	}
+	if v, _ := rep.Diagnosis["verdict"].(string); rep.Diagnosis != nil && v != "diverged" {
+		t.Errorf("diagnosis verdict %q, want diverged", v)
+	}
+	// The run stops and removes its containers and network.
+	assertNoDockerLeft(t, lab)
+}
+
+func TestE2EDockerNoRecoveryTargetIsHealthy(t *testing.T) {
+	img := requireDockerE2E(t)
+	lab, flags := dockerLab(t, img)
+	var out, errb bytes.Buffer
+	if code := realMain([]string{"init", lab}, &out, &errb); code != 0 {
+		t.Fatalf("init: %s", errb.String())
+	}
+	if err := os.WriteFile(filepath.Join(lab, "primary_restore.conf"), []byte("# restore to the end of the archive\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, code, stderr := runJSON(t, flags...)
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	replica := rep.Nodes[1]
+	if replica.WalReceiver == nil || replica.WalReceiver.Status != "streaming" || replica.WalReceiver.ReceivedTLI != 2 {
+		t.Fatalf("replica should stream on timeline 2, got receiver %+v role %s; log:\n%s", replica.WalReceiver, replica.Role, strings.Join(replica.LogTail, "\n"))
+	}
+	if hasLine(replica.LogTail, "ahead of the WAL flush position") {
+		t.Errorf("healthy run shows the divergence error")
+	}
+	if v, _ := rep.Diagnosis["verdict"].(string); rep.Diagnosis != nil && v != "healthy" {
+		t.Errorf("diagnosis verdict %q, want healthy", v)
+	}
+	assertNoDockerLeft(t, lab)
+}
+
+// TestE2EDockerKeepRunningThenClean leaves the servers running, then runs
+// again on the same lab (the reset must stop and replace them), and finally
+// `walstep clean` must remove every container, the network and the lab's
+// generated dirs, keeping the editable files.
+func TestE2EDockerKeepRunningThenClean(t *testing.T) {
+	img := requireDockerE2E(t)
+	lab, flags := dockerLab(t, img)
+	keep := append([]string{"--keep-running"}, flags...)
+	for i := 1; i <= 2; i++ {
+		rep, code, stderr := runJSON(t, keep...)
+		if code != 0 {
+			t.Fatalf("run %d exit %d, stderr:\n%s", i, code, stderr)
+		}
+		if len(rep.Archive.Backups) != 1 {
+			t.Errorf("run %d: backups %v, want exactly one (the reset must clear the old archive)", i, rep.Archive.Backups)
+		}
+		cs, ns := dockerLeft(t, lab)
+		if len(cs) != 2 || len(ns) != 1 {
+			t.Fatalf("run %d with --keep-running: containers %v networks %v, want the two servers and the network", i, cs, ns)
+		}
+	}
+	var out, errb bytes.Buffer
+	cleanArgs := []string{"clean", "--lab", lab, "--prefix", flags[len(flags)-1], "--image", img, "--init-image", img}
+	if code := realMain(cleanArgs, &out, &errb); code != 0 {
+		t.Fatalf("clean: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	assertNoDockerLeft(t, lab)
+	for _, gen := range []string{cluster.PrimaryData, cluster.ReplicaData, cluster.StorageDir} {
+		if _, err := os.Lstat(filepath.Join(lab, gen)); !os.IsNotExist(err) {
+			t.Errorf("%s still in the lab after clean: %v", gen, err)
+		}
+	}
+	for _, keep := range []string{"primary_restore.conf", "replica_restore.conf", "replica_standby.conf", "wal-g.json", cluster.MarkerFile} {
+		if _, err := os.Stat(filepath.Join(lab, keep)); err != nil {
+			t.Errorf("editable file %s gone after clean: %v", keep, err)
+		}
+	}
+}
