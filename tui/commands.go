@@ -1,0 +1,179 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"walstep/cluster"
+	"walstep/pg"
+	"walstep/steps"
+)
+
+// Messages carry a generation so results that arrive after the model moved
+// on (a newer poll, another view, another event stream) are dropped.
+
+// eventMsg is one Runner event.
+type eventMsg struct {
+	gen int
+	ev  steps.Event
+}
+
+// eventsClosedMsg says the Runner closed its event channel.
+type eventsClosedMsg struct{ gen int }
+
+// pollMsg is one poll's result.
+type pollMsg struct {
+	gen  int
+	snap pg.Snapshot
+}
+
+// pollTickMsg says it is time for the next poll.
+type pollTickMsg struct{ gen int }
+
+// viewMsg is the text of a full-screen view, read in a command.
+type viewMsg struct {
+	gen  int
+	node cluster.Node
+	text string
+	err  error
+}
+
+// shellDoneMsg says the shell started with x has exited.
+type shellDoneMsg struct {
+	node cluster.Node
+	err  error
+}
+
+// logLines is how much of a server log the full-screen view reads.
+const logLines = 2000
+
+// readTimeout bounds a view's file reads and pg_controldata.
+const readTimeout = 10 * time.Second
+
+// waitEvent reads the next Runner event: a command re-armed after every
+// event, as in bubbletea's realtime example.
+func (m Model) waitEvent() tea.Cmd {
+	if m.cfg.Runner == nil {
+		return nil
+	}
+	ch, gen := m.cfg.Runner.Events(), m.eventsGen
+	return func() tea.Msg {
+		ev, ok := <-ch
+		if !ok {
+			return eventsClosedMsg{gen: gen}
+		}
+		return eventMsg{gen: gen, ev: ev}
+	}
+}
+
+// pollNow starts a poll now, or, when one is in flight, asks for another as
+// soon as it ends, so polls never overlap.
+func (m *Model) pollNow() tea.Cmd {
+	if m.cfg.Poll == nil {
+		return nil
+	}
+	if m.polling {
+		m.pollAgain = true
+		return nil
+	}
+	m.pollGen++
+	m.polling = true
+	return pollCmd(m.ctx, m.cfg.Poll, m.pollGen)
+}
+
+func pollCmd(ctx context.Context, poll func(context.Context) pg.Snapshot, gen int) tea.Cmd {
+	return func() tea.Msg { return pollMsg{gen: gen, snap: poll(ctx)} }
+}
+
+// pollLater arms the next poll; it is armed only once a result is in, so a
+// slow server slows the polling down instead of piling polls up.
+func (m Model) pollLater() tea.Cmd {
+	gen := m.pollGen
+	return tea.Tick(m.cfg.PollEvery, func(time.Time) tea.Msg { return pollTickMsg{gen: gen} })
+}
+
+// loadView reads the text of the current full-screen view in a command.
+func (m *Model) loadView() tea.Cmd {
+	m.viewGen++
+	m.viewBusy = true
+	gen, node, ctx, srv := m.viewGen, m.viewNode, m.ctx, m.cfg.Servers
+	switch m.screen {
+	case screenLog:
+		return func() tea.Msg {
+			if srv == nil {
+				return viewMsg{gen: gen, node: node, err: fmt.Errorf("no backend")}
+			}
+			ctx, cancel := context.WithTimeout(ctx, readTimeout)
+			defer cancel()
+			lines, err := srv.LogTail(ctx, node, logLines)
+			return viewMsg{gen: gen, node: node, text: joinLines(lines), err: err}
+		}
+	case screenInspect:
+		dirs := inspectDirs{Data: "", Config: m.configDir(node)}
+		if srv != nil {
+			dirs.Data = srv.DataDir(node)
+		}
+		return func() tea.Msg {
+			ctx, cancel := context.WithTimeout(ctx, readTimeout)
+			defer cancel()
+			return viewMsg{gen: gen, node: node, text: inspect(ctx, node, dirs, srv)}
+		}
+	}
+	m.viewBusy = false
+	return nil
+}
+
+// configDir is the host path of node's include_dir in the lab.
+func (m Model) configDir(node cluster.Node) string {
+	if m.cfg.LabDir == "" {
+		return ""
+	}
+	name := cluster.PrimaryConfig
+	if node == cluster.Replica {
+		name = cluster.ReplicaConfig
+	}
+	return m.cfg.LabDir + string(os.PathSeparator) + name
+}
+
+// shellMsg carries a shell command made ready in a command (the stat of its
+// directory is a file access, which Update does not do).
+type shellMsg struct {
+	node cluster.Node
+	cmd  *exec.Cmd
+	note string
+}
+
+// prepareShell builds the shell command of node's environment.
+func (m Model) prepareShell(node cluster.Node) tea.Cmd {
+	if m.cfg.Servers == nil {
+		return nil
+	}
+	argv, dir := m.cfg.Servers.Shell(node)
+	if len(argv) == 0 {
+		return nil
+	}
+	return func() tea.Msg {
+		c := exec.Command(argv[0], argv[1:]...)
+		note := ""
+		if dir != "" {
+			if st, err := os.Stat(dir); err == nil && st.IsDir() {
+				c.Dir = dir
+			} else {
+				note = fmt.Sprintf("%s does not exist yet: the shell starts in the current directory", dir)
+			}
+		}
+		return shellMsg{node: node, cmd: c, note: note}
+	}
+}
+
+// openShell hands the terminal to the prepared shell and comes back to the
+// debugger when it exits.
+func openShell(msg shellMsg) tea.Cmd {
+	node := msg.node
+	return tea.ExecProcess(msg.cmd, func(err error) tea.Msg { return shellDoneMsg{node: node, err: err} })
+}

@@ -1,0 +1,94 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"walstep/steps"
+)
+
+// detailLines is the selected step's title, command, what-to-watch note
+// and, for a failed step, its error and the retry hint; w cells wide.
+func (m Model) detailLines(w int) []string {
+	if len(m.steps) == 0 {
+		return []string{rule("no steps", w, m.styles.Rule)}
+	}
+	st := m.styles
+	i := m.selected
+	s, v := m.steps[i], m.views[i]
+	var out []string
+	out = append(out, rule(fmt.Sprintf("%s %s", s.ID, s.Title), w, st.Rule))
+	if s.Command != "" {
+		for j, l := range wrap(s.Command, w-2, cmdLines) {
+			p := "  "
+			if j == 0 {
+				p = "$ "
+			}
+			out = append(out, st.Command.Render(fit(p+l, w)))
+		}
+	}
+	if s.Watch != "" {
+		for j, l := range wrap(s.Watch, w-7, watchLine) {
+			p := "       "
+			if j == 0 {
+				p = "watch: "
+			}
+			out = append(out, st.Watch.Render(fit(p+l, w)))
+		}
+	}
+	if v.status == steps.Failed {
+		msg := "failed"
+		if v.err != nil {
+			msg = "failed: " + strings.ReplaceAll(v.err.Error(), "\n", " ")
+		}
+		for _, l := range wrap(msg, w-2, 2) {
+			out = append(out, st.Failed.Render(fit(glyphFailed+" "+l, w)))
+		}
+		out = append(out, st.Hint.Render(fit("r retry · s skip · l log · i inspect · x shell", w)))
+	}
+	return out
+}
+
+// outputTitle heads the output viewport: the step's state and line count.
+func (m Model) outputTitle() string {
+	if len(m.steps) == 0 {
+		return "output"
+	}
+	v := m.views[m.selected]
+	state := v.status.String()
+	if t := m.stepElapsed(m.selected); t != "" {
+		state += " " + t
+	}
+	if v.runs > 1 {
+		state += fmt.Sprintf(", run %d", v.runs)
+	}
+	n := fmt.Sprintf("%d lines", len(v.output))
+	if len(v.output) == 1 {
+		n = "1 line"
+	}
+	t := fmt.Sprintf("output · %s · %s", state, n)
+	if !m.output.AtBottom() {
+		t += fmt.Sprintf(" · %d%%", int(m.output.ScrollPercent()*100))
+	}
+	return t
+}
+
+// refreshOutput loads the selected step's output into the viewport. With
+// reset it jumps to the end; otherwise it follows the end only when the
+// user had not scrolled up.
+func (m *Model) refreshOutput(reset bool) {
+	if len(m.steps) == 0 {
+		return
+	}
+	atBottom := m.output.AtBottom()
+	lines := m.views[m.selected].output
+	if len(lines) == 0 {
+		m.output.SetContent(m.styles.Dim.Render("(no output yet)"))
+	} else {
+		// Wrapped here because the viewport cuts long lines.
+		m.output.SetContent(strings.Join(wrap(strings.Join(lines, "\n"), max(m.output.Width, 10), 0), "\n"))
+	}
+	if reset || atBottom {
+		m.output.GotoBottom()
+	}
+}

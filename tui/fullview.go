@@ -1,0 +1,62 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+)
+
+// viewBody is a full-screen view: a title and the viewport.
+func (m Model) viewBody() []string {
+	title := ""
+	switch m.screen {
+	case screenLog:
+		title = fmt.Sprintf("%s log (last %d lines)", m.viewNode, logLines)
+	case screenInspect:
+		title = fmt.Sprintf("%s data dir", m.viewNode)
+	case screenArchive:
+		title = "archive"
+	}
+	if m.viewBusy {
+		title += " · reading…"
+	}
+	if m.screen != screenArchive {
+		title += " · tab: other server"
+	}
+	out := []string{rule(title, m.width, m.styles.RuleFocused)}
+	h := max(m.height-3-1, 1) // header, status, footer, title
+	for _, l := range padLines(strings.Split(m.viewport.View(), "\n"), h) {
+		out = append(out, fit(l, m.width))
+	}
+	return out
+}
+
+// setViewContent fills the view's viewport from what was read.
+func (m *Model) setViewContent() {
+	text := m.viewText
+	switch m.screen {
+	case screenLog:
+		var b strings.Builder
+		for _, l := range strings.Split(text, "\n") {
+			l = strings.ReplaceAll(l, "\t", "    ")
+			if isProblem(l) {
+				l = m.styles.LogProblem.Render(l)
+			}
+			b.WriteString(l + "\n")
+		}
+		text = strings.TrimRight(b.String(), "\n")
+		if strings.TrimSpace(m.viewText) == "" {
+			text = m.styles.Dim.Render("(the log is empty: the server has not started yet)")
+		}
+	case screenArchive:
+		if archiveRenderer != nil {
+			text = archiveRenderer(m.snap, m.width, m.styles)
+		}
+	}
+	if m.viewErr != "" {
+		text = m.styles.Failed.Render("cannot read: "+m.viewErr) + "\n" + text
+	}
+	m.viewport.SetContent(text)
+	if m.viewFollow {
+		m.viewport.GotoBottom()
+	}
+}

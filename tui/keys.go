@@ -1,0 +1,107 @@
+package tui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// keyMap holds every key binding of the debugger, so the help lists exactly
+// what Update handles.
+type keyMap struct {
+	Next       key.Binding
+	Continue   key.Binding
+	Pause      key.Binding
+	Retry      key.Binding
+	Skip       key.Binding
+	Breakpoint key.Binding
+	Jump       key.Binding
+	Cancel     key.Binding
+	Up         key.Binding
+	Down       key.Binding
+	PageUp     key.Binding
+	PageDown   key.Binding
+	Top        key.Binding
+	Bottom     key.Binding
+	Focus      key.Binding
+	FocusBack  key.Binding
+	Switch     key.Binding
+	Log        key.Binding
+	Inspect    key.Binding
+	Archive    key.Binding
+	Shell      key.Binding
+	Help       key.Binding
+	Quit       key.Binding
+	Interrupt  key.Binding
+	Back       key.Binding
+	Yes        key.Binding
+	No         key.Binding
+}
+
+// defaultKeys returns the bindings issue 3 lists, plus paging and cancel.
+func defaultKeys() keyMap {
+	return keyMap{
+		Next:       key.NewBinding(key.WithKeys("n", "enter"), key.WithHelp("n/enter", "next step")),
+		Continue:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
+		Pause:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause")),
+		Retry:      key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry")),
+		Skip:       key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip")),
+		Breakpoint: key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "break")),
+		Jump:       key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "jump")),
+		Cancel:     key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "cancel the step")),
+		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "select up")),
+		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "select down")),
+		PageUp:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Top:        key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "top")),
+		Bottom:     key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "end, follow")),
+		Focus:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		FocusBack:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
+		Switch:     key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "other server")),
+		Log:        key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "log of ▸ server")),
+		Inspect:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "inspect its data dir")),
+		Archive:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "archive view")),
+		Shell:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "shell there")),
+		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		Interrupt:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit, stop servers")),
+		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
+		Yes:        key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
+		No:         key.NewBinding(key.WithKeys("n", "N"), key.WithHelp("n", "no")),
+	}
+}
+
+// ShortHelp is the one-line help at the bottom of the main screen; it
+// names n alone (enter is in the full help) so it fits 80 columns.
+func (k keyMap) ShortHelp() []key.Binding {
+	next := key.NewBinding(key.WithKeys(k.Next.Keys()...), key.WithHelp("n", "next"))
+	return []key.Binding{next, k.Continue, k.Pause, k.Retry, k.Skip, k.Breakpoint, k.Jump, k.Help, k.Quit}
+}
+
+// FullHelp is what ? shows, in columns: running, selecting, looking, leaving.
+func (k keyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Next, k.Continue, k.Pause, k.Cancel},
+		{k.Retry, k.Skip, k.Breakpoint, k.Jump},
+		{k.Up, k.Down, k.Focus, k.FocusBack},
+		{k.PageUp, k.PageDown, k.Top, k.Bottom},
+		{k.Log, k.Inspect, k.Archive, k.Shell},
+		{k.Help, k.Quit, k.Interrupt},
+	}
+}
+
+// viewKeys is the help of the full-screen log, inspect and archive views.
+type viewKeys struct{ k keyMap }
+
+// ShortHelp implements help.KeyMap.
+func (v viewKeys) ShortHelp() []key.Binding {
+	return []key.Binding{v.k.Back, v.k.Switch, v.k.Up, v.k.Down, v.k.PageUp, v.k.PageDown, v.k.Quit}
+}
+
+// FullHelp implements help.KeyMap.
+func (v viewKeys) FullHelp() [][]key.Binding { return [][]key.Binding{v.ShortHelp()} }
+
+// confirmKeys is the help shown while a question waits for an answer.
+type confirmKeys struct{ k keyMap }
+
+// ShortHelp implements help.KeyMap.
+func (c confirmKeys) ShortHelp() []key.Binding { return []key.Binding{c.k.Yes, c.k.No, c.k.Back} }
+
+// FullHelp implements help.KeyMap.
+func (c confirmKeys) FullHelp() [][]key.Binding { return [][]key.Binding{c.ShortHelp()} }

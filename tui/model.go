@@ -1,0 +1,251 @@
+// Package tui is walstep's terminal front end: a Bubble Tea model that shows
+// the playbook as a checklist, the selected step's command and live output,
+// and a side panel with both servers, and sends the user's keys to the
+// Runner. It only renders events and snapshots; steps run in the Runner and
+// every slow read (a poll, a log, a data dir) runs as a command.
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/spinner"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"walstep/cluster"
+	"walstep/pg"
+	"walstep/steps"
+)
+
+// Runner is the part of *steps.Runner the TUI drives; tests fake it.
+type Runner interface {
+	Run(ctx context.Context) error
+	Next()
+	Continue()
+	Pause()
+	Retry(i int)
+	Skip(i int)
+	Jump(i int)
+	Cancel()
+	ToggleBreakpoint(i int)
+	Events() <-chan steps.Event
+	Snapshot() steps.Snapshot
+}
+
+// Servers is the part of cluster.Backend the TUI reads from: the shell for
+// x, the log for l, the data dir and pg_controldata for i.
+type Servers interface {
+	Name() string
+	Addr(node cluster.Node) string
+	Shell(node cluster.Node) (argv []string, dir string)
+	LogTail(ctx context.Context, node cluster.Node, n int) ([]string, error)
+	DataDir(node cluster.Node) string
+	ControlData(ctx context.Context, node cluster.Node) (string, error)
+}
+
+// Config is what New needs.
+type Config struct {
+	Steps   []steps.Step
+	Runner  Runner
+	Servers Servers
+	// Poll takes one reading of both servers; it must return within a few
+	// seconds (pg.Poller.Poll does). It runs in a command, never in Update.
+	Poll func(ctx context.Context) pg.Snapshot
+	// PollEvery is the pause between the end of one poll and the start of
+	// the next; 0 means 500ms.
+	PollEvery time.Duration
+	// LabDir is the lab, for include_dir files the server names by a path
+	// inside its container (the lab's primary-config/ and replica-config/).
+	LabDir string
+	// Header is shown on the top line after "walstep": backend, archiver.
+	Header string
+	// Ctx owns every command the model starts; cancel it to stop them.
+	Ctx context.Context
+	// Now is the clock for elapsed times and reading ages; nil is time.Now.
+	Now func() time.Time
+}
+
+// Result is how the user left the debugger.
+type Result struct {
+	// StopServers is the answer to "stop the servers?"; main passes it to
+	// Backend.Close.
+	StopServers bool
+	// Interrupted is set when the user did not answer: Ctrl-C, SIGTERM, or
+	// the program was killed. StopServers is then true, so nothing is left
+	// running behind a user who wanted out.
+	Interrupted bool
+}
+
+// focus is the part of the main screen that up/down act on.
+type focus int
+
+const (
+	focusSteps focus = iota
+	focusOutput
+	focusServers
+	focusCount
+)
+
+// screen is what fills the body: the main layout or a full-screen view.
+type screen int
+
+const (
+	screenMain screen = iota
+	screenLog
+	screenInspect
+	screenArchive
+)
+
+// question is the yes/no question waiting in the footer, if any.
+type question int
+
+const (
+	askNone question = iota
+	askQuitRunning
+	askStopServers
+)
+
+// stepView is what the model knows of one step, from Runner events.
+type stepView struct {
+	status  steps.Status
+	err     error
+	started time.Time
+	elapsed time.Duration
+	output  []string
+	runs    int
+}
+
+// Model is the debugger's Bubble Tea model.
+type Model struct {
+	cfg    Config
+	keys   keyMap
+	styles Styles
+	now    func() time.Time
+	ctx    context.Context
+
+	steps       []steps.Step
+	views       []stepView
+	breakpoints map[int]bool
+	cursor      int  // the runner's next step
+	running     int  // the running step, -1 when idle
+	finished    bool // no step left to run
+	idleReason  string
+
+	selected int
+	follow   bool // selection follows the running step
+	focus    focus
+	server   cluster.Node // the server l, i and x act on
+
+	width, height int
+	output        viewport.Model
+	help          help.Model
+	spinner       spinner.Model
+	spinning      bool
+
+	snap       pg.Snapshot
+	polled     bool
+	pollGen    int
+	polling    bool
+	pollAgain  bool
+	eventsGen  int
+	eventsDone bool
+
+	screen     screen
+	viewGen    int
+	viewNode   cluster.Node
+	viewBusy   bool
+	viewText   string
+	viewErr    string
+	viewport   viewport.Model
+	viewFollow bool
+
+	ask     question
+	notice  string
+	result  Result
+	decided bool
+}
+
+// New makes the model over cfg. It reads the Runner's state once, so
+// breakpoints set before the program starts show.
+func New(cfg Config) Model {
+	if cfg.PollEvery <= 0 {
+		cfg.PollEvery = 500 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Ctx == nil {
+		cfg.Ctx = context.Background()
+	}
+	m := Model{
+		cfg:         cfg,
+		keys:        defaultKeys(),
+		styles:      DefaultStyles(),
+		now:         cfg.Now,
+		ctx:         cfg.Ctx,
+		steps:       cfg.Steps,
+		views:       make([]stepView, len(cfg.Steps)),
+		breakpoints: map[int]bool{},
+		running:     -1,
+		follow:      true,
+		server:      cluster.Primary,
+		width:       80,
+		height:      24,
+		help:        help.New(),
+		spinner:     spinner.New(spinner.WithSpinner(spinner.MiniDot)),
+		output:      viewport.New(40, 5),
+		viewport:    viewport.New(80, 20),
+		viewFollow:  true,
+	}
+	m.output.KeyMap = viewport.KeyMap{} // keys are routed by keyMap, not the viewport's pager keys
+	m.viewport.KeyMap = viewport.KeyMap{}
+	if cfg.Runner != nil {
+		s := cfg.Runner.Snapshot()
+		for i := range m.views {
+			if i < len(s.States) {
+				st := s.States[i]
+				m.views[i] = stepView{status: st.Status, err: st.Err, started: st.Started, elapsed: st.Duration, output: st.Output, runs: st.Runs}
+			}
+		}
+		for k, v := range s.Breakpoints {
+			if v {
+				m.breakpoints[k] = true
+			}
+		}
+		m.cursor, m.running = s.Cursor, s.Running
+		m.finished = s.Cursor >= len(cfg.Steps)
+	}
+	if m.running >= 0 {
+		m.selected = m.running
+	} else if m.cursor < len(m.steps) {
+		m.selected = m.cursor
+	}
+	if cfg.Poll != nil { // the first poll starts in Init
+		m.pollGen, m.polling = 1, true
+	}
+	m.help.ShortSeparator = "  "
+	m.help.Styles.ShortKey = m.styles.Current
+	m.help.Styles.FullKey = m.styles.Current
+	m.layout()
+	m.refreshOutput(true)
+	return m
+}
+
+// Init starts the event stream and the first poll.
+func (m Model) Init() tea.Cmd {
+	var poll tea.Cmd
+	if m.cfg.Poll != nil {
+		poll = pollCmd(m.ctx, m.cfg.Poll, m.pollGen)
+	}
+	return tea.Batch(m.waitEvent(), poll)
+}
+
+// Result reports how the user left; see Result.
+func (m Model) Result() Result {
+	if !m.decided {
+		return Result{StopServers: true, Interrupted: true}
+	}
+	return m.result
+}

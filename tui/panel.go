@@ -1,0 +1,224 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"walstep/cluster"
+	"walstep/pg"
+)
+
+// panelLines renders the side panel: both servers, then the timelines.
+// Each server gets its fixed facts; the log tails share the rows left.
+func (m Model) panelLines(w, h int) []string {
+	st := m.styles
+	title := "servers"
+	if m.polled {
+		title = fmt.Sprintf("servers · poll #%d", m.snap.Seq)
+	}
+	titleStyle := st.Rule
+	if m.focus == focusServers {
+		titleStyle = st.RuleFocused
+	}
+	out := []string{rule(title, w, titleStyle)}
+	if !m.polled {
+		return padLines(append(out, st.Dim.Render(fit("waiting for the first reading…", w))), h)
+	}
+	p := m.serverFacts(cluster.Primary, m.snap.Primary, w)
+	r := m.serverFacts(cluster.Replica, m.snap.Replica, w)
+	extra := m.timelineLines(w)
+	free := h - len(out) - len(p) - len(r) - len(extra)
+	if free < 2 && len(extra) > 0 { // the servers come first
+		free += len(extra)
+		extra = nil
+	}
+	pl := m.logLines(m.snap.Primary.LogTail, w, free/2)
+	rl := m.logLines(m.snap.Replica.LogTail, w, free-len(pl))
+	out = append(out, p...)
+	out = append(out, pl...)
+	out = append(out, r...)
+	out = append(out, rl...)
+	out = append(out, extra...)
+	return padLines(out, h)
+}
+
+// serverFacts are the lines of one server that always show.
+func (m Model) serverFacts(node cluster.Node, r pg.Reading, w int) []string {
+	st := m.styles
+	line := func(label, value string) string {
+		return fit(st.Label.Render(fmt.Sprintf("  %-9s", label))+st.Value.Render(value), w)
+	}
+	mark := "  "
+	if node == m.server {
+		mark = glyphSelect + " "
+	}
+	addr := ""
+	if m.cfg.Servers != nil {
+		addr = m.cfg.Servers.Addr(node)
+	}
+	name := strings.ToUpper(string(node))
+	head := fit(mark+st.NodeTitle.Render(name)+" "+st.Dim.Render(addr), w)
+
+	proc := r.Process
+	if proc == "" {
+		proc = pg.ProcNone
+	}
+	procStyle := st.Down
+	switch proc {
+	case pg.ProcUp:
+		procStyle = st.Up
+	case pg.ProcStarting:
+		procStyle = st.Running
+	case pg.ProcCrashed:
+		procStyle = st.Crashed
+	}
+	state := procStyle.Render(proc)
+	if r.Role != "" && r.Role != pg.RoleUnknown {
+		state += " · " + r.Role
+	}
+	if proc == pg.ProcCrashed && r.ProcDetail != "" {
+		state += " (" + r.ProcDetail + ")"
+	}
+	out := []string{head, fit("  "+state, w)}
+
+	tl := "-"
+	if r.Timeline > 0 {
+		tl = fmt.Sprintf("%d", r.Timeline)
+		if r.TLISource != "" {
+			tl += " (" + shortSource(r.TLISource) + ")"
+		}
+	}
+	out = append(out, line("timeline", tl))
+	switch {
+	case r.Up && !r.InRecovery:
+		out = append(out, line("flush", lsn(r.FlushLSN)))
+	case r.Up:
+		out = append(out, line("replay", lsn(r.ReplayLSN)+"  recv "+lsn(r.ReceiveLSN)))
+	case r.Control != nil:
+		c := r.Control
+		if c.MinRecoveryPoint.Valid() {
+			out = append(out, line("min rec", fmt.Sprintf("%s on tl %d", c.MinRecoveryPoint, c.MinRecoveryTLI)))
+		} else {
+			out = append(out, line("checkpt", fmt.Sprintf("%s on tl %d", lsn(c.CheckpointLSN), c.CheckpointTLI)))
+		}
+	}
+	if r.Up && r.InRecovery {
+		recv := "none"
+		if rc := r.Receiver; rc != nil {
+			recv = fmt.Sprintf("%s, tl %d, flushed %s", rc.Status, rc.ReceivedTLI, lsn(rc.FlushedLSN))
+		}
+		out = append(out, line("receiver", recv))
+	}
+	if len(r.Slots) > 0 {
+		var ss []string
+		for _, s := range r.Slots {
+			a := "inactive"
+			if s.Active {
+				a = "active"
+			}
+			ss = append(ss, fmt.Sprintf("%s (%s)", s.Name, a))
+		}
+		out = append(out, line("slots", strings.Join(ss, ", ")))
+	}
+	if !r.Up {
+		when := "never answered"
+		if !r.LastGood.IsZero() {
+			when = "last good " + age(m.now().Sub(r.LastGood)) + " ago"
+		}
+		out = append(out, line("reading", when))
+	} else if !r.At.IsZero() {
+		out = append(out, line("reading", age(m.now().Sub(r.At))+" old"))
+	}
+	if r.Err != "" && proc != pg.ProcNone {
+		out = append(out, st.Dim.Render(fit("  "+r.Err, w)))
+	}
+	return out
+}
+
+// logLines are the last lines of a log tail that fit in h rows, wrapped
+// to the panel, with FATAL, ERROR and PANIC lines highlighted. A line too
+// long for the rows left shows its head: the level and the message.
+func (m Model) logLines(tail []string, w, h int) []string {
+	if h <= 0 || len(tail) == 0 {
+		return nil
+	}
+	var rows []string
+	for i := len(tail) - 1; i >= 0 && len(rows) < h; i-- {
+		l := cleanLogLine(tail[i])
+		left := h - len(rows)
+		wrapped := wrap(l, w-4, left)
+		style := m.styles.Dim
+		if isProblem(l) {
+			style = m.styles.LogProblem
+		}
+		for j := range wrapped {
+			p := "    "
+			if j == 0 {
+				p = "  │ "
+			}
+			wrapped[j] = style.Render(fit(p+wrapped[j], w))
+		}
+		rows = append(wrapped, rows...)
+	}
+	return rows
+}
+
+// cleanLogLine drops the log_line_prefix, tabs and the double space
+// PostgreSQL puts after the level, for a narrow panel.
+func cleanLogLine(l string) string {
+	l = stripLogPrefix(strings.ReplaceAll(l, "\t", " "))
+	return strings.ReplaceAll(l, ":  ", ": ")
+}
+
+// shortSource abbreviates a timeline source for the panel.
+func shortSource(s string) string {
+	switch s {
+	case pg.SrcCurrentWAL:
+		return "current WAL"
+	case pg.SrcReceiver:
+		return "receiver"
+	case pg.SrcRestored:
+		return "pg_wal"
+	case pg.SrcControl:
+		return "controldata"
+	}
+	return s
+}
+
+// timelineLines shows the timeline picture when tui/timeline.go provides
+// one, else the fork points from the history files in plain words.
+func (m Model) timelineLines(w int) []string {
+	if timelineRenderer != nil {
+		if pic := timelineRenderer(m.snap, w, m.styles); pic != "" {
+			return append([]string{rule("timelines", w, m.styles.Rule)}, strings.Split(pic, "\n")...)
+		}
+	}
+	if len(m.snap.Histories) == 0 {
+		return nil
+	}
+	out := []string{rule("timelines", w, m.styles.Rule)}
+	for _, h := range m.snap.Histories {
+		parent, at, ok := h.ForkPoint()
+		if !ok {
+			continue
+		}
+		for _, l := range wrap(fmt.Sprintf("tl %d forked off tl %d at %s", h.TLI, parent, at), w-2, 0) {
+			out = append(out, fit("  "+l, w))
+		}
+		for _, n := range []struct {
+			name string
+			r    pg.Reading
+		}{{"primary", m.snap.Primary}, {"replica", m.snap.Replica}} {
+			pos := n.r.Position()
+			if n.r.Timeline == parent && pos.Valid() && pos > at {
+				for _, l := range wrap(fmt.Sprintf("%s at %s on tl %d: past the fork", n.name, pos, parent), w-2, 0) {
+					out = append(out, m.styles.Failed.Render(fit("  "+l, w)))
+				}
+			}
+		}
+	}
+	if len(out) == 1 {
+		return nil
+	}
+	return out
+}

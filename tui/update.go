@@ -1,0 +1,388 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/spinner"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"walstep/cluster"
+	"walstep/steps"
+)
+
+// Update handles one message. It never waits: Runner commands are
+// non-blocking sends, and polls, file reads and the shell are commands.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.layout()
+		return m, nil
+
+	case tea.KeyMsg:
+		return m.handleKey(msg)
+
+	case eventMsg:
+		if msg.gen != m.eventsGen {
+			return m, nil
+		}
+		cmd := m.applyEvent(msg.ev)
+		return m, tea.Batch(cmd, m.waitEvent())
+
+	case eventsClosedMsg:
+		if msg.gen == m.eventsGen {
+			m.eventsDone = true
+			m.running = -1
+		}
+		return m, nil
+
+	case pollMsg:
+		if msg.gen != m.pollGen {
+			return m, nil // a poll the model no longer waits for
+		}
+		m.polling = false
+		m.snap, m.polled = msg.snap, true
+		var next tea.Cmd
+		if m.pollAgain {
+			m.pollAgain = false
+			next = m.pollNow()
+		} else {
+			next = m.pollLater()
+		}
+		if m.screen == screenArchive {
+			m.setViewContent()
+		}
+		if m.screen == screenLog && !m.viewBusy {
+			return m, tea.Batch(next, m.loadView()) // the log view follows the log
+		}
+		return m, next
+
+	case pollTickMsg:
+		if msg.gen != m.pollGen || m.polling {
+			return m, nil
+		}
+		return m, m.pollNow()
+
+	case viewMsg:
+		if msg.gen != m.viewGen || m.screen == screenMain {
+			return m, nil
+		}
+		m.viewBusy = false
+		m.viewText, m.viewErr = msg.text, ""
+		if msg.err != nil {
+			m.viewErr = msg.err.Error()
+		}
+		m.setViewContent()
+		return m, nil
+
+	case shellMsg:
+		if msg.note != "" {
+			m.notice = msg.note
+		}
+		return m, openShell(msg)
+
+	case shellDoneMsg:
+		if msg.err != nil {
+			m.notice = fmt.Sprintf("shell in the %s's environment: %v", msg.node, msg.err)
+		} else {
+			m.notice = fmt.Sprintf("back from the %s's shell", msg.node)
+		}
+		return m, m.pollNow()
+
+	case spinner.TickMsg:
+		if m.running < 0 {
+			m.spinning = false // let the tick chain end while idle
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.spinner, cmd = m.spinner.Update(msg)
+		return m, cmd
+	}
+	return m, nil
+}
+
+// applyEvent folds a Runner event into the model.
+func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
+	i := ev.Index
+	valid := i >= 0 && i < len(m.views)
+	switch ev.Kind {
+	case steps.StepStarted:
+		if !valid {
+			return nil
+		}
+		m.views[i] = stepView{status: steps.Running, started: m.now(), runs: m.views[i].runs + 1}
+		m.running, m.cursor, m.finished = i, i, false
+		if m.follow {
+			m.selected = i
+		}
+		if i == m.selected {
+			m.layout()
+			m.refreshOutput(true)
+		}
+		if !m.spinning {
+			m.spinning = true
+			return m.spinner.Tick
+		}
+
+	case steps.StepOutput:
+		if !valid {
+			return nil
+		}
+		v := &m.views[i]
+		v.output = append(v.output, strings.ReplaceAll(ev.Line, "\t", "    "))
+		if len(v.output) > steps.MaxOutputLines {
+			v.output = v.output[len(v.output)-steps.MaxOutputLines:]
+		}
+		if i == m.selected {
+			m.refreshOutput(false)
+		}
+
+	case steps.StepFinished:
+		if !valid {
+			return nil
+		}
+		v := &m.views[i]
+		v.status, v.err = ev.Status, ev.Err
+		if ev.Status != steps.Skipped {
+			v.elapsed = ev.Duration
+		}
+		if m.running == i {
+			m.running = -1
+		}
+		if i == m.selected {
+			m.layout()
+			m.refreshOutput(false)
+		}
+		return m.pollNow() // a step changes the servers: show it now
+
+	case steps.Idle:
+		m.running = -1
+		m.cursor, m.finished, m.idleReason = ev.Cursor, ev.Finished, ev.Reason
+		m.notice = m.idleNotice(ev)
+
+	case steps.Notice:
+		m.notice = ev.Line
+	}
+	return nil
+}
+
+// idleNotice says why the runner stopped, in the user's words.
+func (m Model) idleNotice(ev steps.Event) string {
+	next := ""
+	if ev.Cursor >= 0 && ev.Cursor < len(m.steps) {
+		next = m.steps[ev.Cursor].ID
+	}
+	switch ev.Reason {
+	case steps.ReasonBreakpoint:
+		return fmt.Sprintf("stopped at the breakpoint before %s: n runs it, c continues", next)
+	case steps.ReasonFailed:
+		return fmt.Sprintf("step %s failed: r retries it, s skips it", next)
+	case steps.ReasonPaused:
+		return fmt.Sprintf("paused: %s is next", next)
+	case steps.ReasonEnd:
+		return "end of the playbook: look around, q quits"
+	}
+	return ""
+}
+
+// handleKey routes a key: Ctrl-C first, then a waiting question, then the
+// full-screen view, then the main screen.
+func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if key.Matches(k, m.keys.Interrupt) {
+		m.result, m.decided = Result{StopServers: true, Interrupted: true}, true
+		return m, tea.Quit
+	}
+	if m.ask != askNone {
+		return m.answer(k)
+	}
+	if key.Matches(k, m.keys.Quit) {
+		m.notice = ""
+		if m.running >= 0 {
+			m.ask = askQuitRunning
+		} else {
+			m.ask = askStopServers
+		}
+		return m, nil
+	}
+	if m.screen != screenMain {
+		return m.viewKey(k)
+	}
+	r := m.cfg.Runner
+	sel := m.selected
+	switch {
+	case key.Matches(k, m.keys.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.layout()
+	case key.Matches(k, m.keys.Next):
+		m.notice, m.follow = "", true
+		r.Next()
+	case key.Matches(k, m.keys.Continue):
+		m.notice, m.follow = "", true
+		r.Continue()
+	case key.Matches(k, m.keys.Pause):
+		r.Pause()
+	case key.Matches(k, m.keys.Cancel):
+		r.Cancel()
+	case key.Matches(k, m.keys.Retry):
+		m.notice, m.follow = "", true
+		r.Retry(m.retryTarget())
+	case key.Matches(k, m.keys.Skip):
+		m.notice = ""
+		r.Skip(sel)
+	case key.Matches(k, m.keys.Breakpoint):
+		// The runner answers a toggle with no event while a step runs, so
+		// the model keeps its own copy in step with what it asked.
+		if m.breakpoints[sel] {
+			delete(m.breakpoints, sel)
+		} else {
+			m.breakpoints[sel] = true
+		}
+		r.ToggleBreakpoint(sel)
+	case key.Matches(k, m.keys.Jump):
+		m.notice, m.follow = "", true
+		r.Jump(sel)
+	case key.Matches(k, m.keys.Up), key.Matches(k, m.keys.Down):
+		m.move(key.Matches(k, m.keys.Down))
+	case key.Matches(k, m.keys.PageUp):
+		m.output.PageUp()
+	case key.Matches(k, m.keys.PageDown):
+		m.output.PageDown()
+	case key.Matches(k, m.keys.Top):
+		m.output.GotoTop()
+	case key.Matches(k, m.keys.Bottom):
+		m.output.GotoBottom()
+	case key.Matches(k, m.keys.Focus):
+		m.focus = (m.focus + 1) % focusCount
+	case key.Matches(k, m.keys.FocusBack):
+		m.focus = (m.focus + focusCount - 1) % focusCount
+	case key.Matches(k, m.keys.Log):
+		return m.openView(screenLog)
+	case key.Matches(k, m.keys.Inspect):
+		return m.openView(screenInspect)
+	case key.Matches(k, m.keys.Archive):
+		if archiveRenderer == nil {
+			m.notice = "the archive view is not available in this build"
+			return m, nil
+		}
+		return m.openView(screenArchive)
+	case key.Matches(k, m.keys.Shell):
+		return m, m.prepareShell(m.server)
+	}
+	return m, nil
+}
+
+// move handles up/down for the focused part.
+func (m *Model) move(down bool) {
+	switch m.focus {
+	case focusSteps:
+		if down && m.selected < len(m.steps)-1 {
+			m.selected++
+		} else if !down && m.selected > 0 {
+			m.selected--
+		}
+		// Moving away from the running step stops the selection from
+		// jumping back to it; moving onto it follows it again.
+		m.follow = m.selected == m.running || (m.running < 0 && m.selected == m.cursor)
+		m.layout()
+		m.refreshOutput(true)
+	case focusOutput:
+		if down {
+			m.output.ScrollDown(1)
+		} else {
+			m.output.ScrollUp(1)
+		}
+	case focusServers:
+		m.server = otherNode(m.server)
+	}
+}
+
+// retryTarget is the selected step when it has run, else the failed step,
+// else the selected one.
+func (m Model) retryTarget() int {
+	if s := m.views[m.selected].status; s != steps.Pending {
+		return m.selected
+	}
+	for i, v := range m.views {
+		if v.status == steps.Failed {
+			return i
+		}
+	}
+	return m.selected
+}
+
+// answer handles a key while a yes/no question waits.
+func (m Model) answer(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case key.Matches(k, m.keys.Back):
+		m.ask = askNone
+	case m.ask == askQuitRunning && key.Matches(k, m.keys.Yes):
+		m.ask = askStopServers
+	case m.ask == askQuitRunning && key.Matches(k, m.keys.No):
+		m.ask = askNone
+	case m.ask == askStopServers && (key.Matches(k, m.keys.Yes) || key.Matches(k, m.keys.No)):
+		m.ask = askNone
+		m.result, m.decided = Result{StopServers: key.Matches(k, m.keys.Yes)}, true
+		return m, tea.Quit
+	}
+	return m, nil
+}
+
+// openView switches to a full-screen view of the selected server.
+func (m Model) openView(s screen) (tea.Model, tea.Cmd) {
+	m.screen, m.viewNode = s, m.server
+	m.viewText, m.viewErr = "", ""
+	m.viewFollow = s == screenLog
+	m.viewport.SetContent("")
+	m.viewport.GotoTop()
+	m.layout()
+	if s == screenArchive {
+		m.setViewContent()
+		return m, nil
+	}
+	return m, m.loadView()
+}
+
+// viewKey handles a key in a full-screen view.
+func (m Model) viewKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	vp := &m.viewport
+	switch {
+	case key.Matches(k, m.keys.Back),
+		m.screen == screenLog && key.Matches(k, m.keys.Log),
+		m.screen == screenInspect && key.Matches(k, m.keys.Inspect),
+		m.screen == screenArchive && key.Matches(k, m.keys.Archive):
+		m.screen = screenMain
+		m.viewGen++ // drop a read still on its way
+		m.viewBusy = false
+		m.layout()
+		return m, nil
+	case key.Matches(k, m.keys.Switch):
+		if m.screen == screenArchive {
+			return m, nil
+		}
+		m.server = otherNode(m.viewNode)
+		return m.openView(m.screen)
+	case key.Matches(k, m.keys.Up):
+		vp.ScrollUp(1)
+	case key.Matches(k, m.keys.Down):
+		vp.ScrollDown(1)
+	case key.Matches(k, m.keys.PageUp):
+		vp.PageUp()
+	case key.Matches(k, m.keys.PageDown):
+		vp.PageDown()
+	case key.Matches(k, m.keys.Top):
+		vp.GotoTop()
+	case key.Matches(k, m.keys.Bottom):
+		vp.GotoBottom()
+	}
+	m.viewFollow = vp.AtBottom()
+	return m, nil
+}
+
+func otherNode(n cluster.Node) cluster.Node {
+	if n == cluster.Primary {
+		return cluster.Replica
+	}
+	return cluster.Primary
+}

@@ -1,0 +1,126 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"walstep/steps"
+)
+
+// View draws the whole screen, exactly m.width x m.height.
+func (m Model) View() string {
+	var lines []string
+	lines = append(lines, m.headerLine())
+	d := m.dims()
+	if m.screen == screenMain {
+		lines = append(lines, m.mainBody(d)...)
+	} else {
+		lines = append(lines, m.viewBody()...)
+	}
+	lines = append(lines, m.statusLine())
+	lines = append(lines, strings.Split(m.footer(), "\n")...)
+	return strings.Join(padLines(lines, m.height), "\n")
+}
+
+// headerLine names the tool, the backend and what the runner is doing.
+func (m Model) headerLine() string {
+	st := m.styles
+	left := st.Header.Render("walstep")
+	if m.cfg.Header != "" {
+		left += st.Dim.Render(" · " + m.cfg.Header)
+	}
+	right := m.runState()
+	gap := m.width - lipgloss.Width(left) - lipgloss.Width(right)
+	if gap < 1 {
+		return fit(left, m.width)
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+// runState is the runner's state in a few words, for the header.
+func (m Model) runState() string {
+	done := 0
+	for _, v := range m.views {
+		if v.status == steps.Done || v.status == steps.Skipped {
+			done++
+		}
+	}
+	progress := fmt.Sprintf("%d/%d", done, len(m.steps))
+	switch {
+	case m.eventsDone:
+		return "runner stopped · " + progress
+	case m.running >= 0:
+		return fmt.Sprintf("running %s · %s", m.steps[m.running].ID, progress)
+	case m.finished:
+		return "finished · " + progress
+	case m.cursor >= 0 && m.cursor < len(m.steps):
+		return fmt.Sprintf("next %s · %s", m.steps[m.cursor].ID, progress)
+	}
+	return progress
+}
+
+// mainBody is the checklist and step detail on the left, the panel on the
+// right, bodyH rows.
+func (m Model) mainBody(d dims) []string {
+	st := m.styles
+	listTitle := st.Rule
+	if m.focus == focusSteps {
+		listTitle = st.RuleFocused
+	}
+	outTitle := st.Rule
+	if m.focus == focusOutput {
+		outTitle = st.RuleFocused
+	}
+	var left []string
+	left = append(left, rule("steps", d.leftW, listTitle))
+	left = append(left, m.checklistLines(d.leftW, d.listH)...)
+	left = append(left, m.detailLines(d.leftW)...)
+	left = append(left, rule(m.outputTitle(), d.leftW, outTitle))
+	for _, l := range padLines(strings.Split(m.output.View(), "\n"), d.outH) {
+		left = append(left, fit(l, d.leftW))
+	}
+	left = padLines(left, d.bodyH)
+	right := m.panelLines(d.rightW, d.bodyH)
+	sep := st.Rule.Render("│")
+	body := make([]string, d.bodyH)
+	for i := range body {
+		body[i] = fit(left[i], d.leftW) + sep + fit(right[i], d.rightW)
+	}
+	return body
+}
+
+// statusLine shows the latest notice: why the runner stopped, a refused
+// command, a question.
+func (m Model) statusLine() string {
+	st := m.styles
+	switch m.ask {
+	case askQuitRunning:
+		return st.Question.Render(fit(fmt.Sprintf("Step %s is still running. Quit and cancel it? (y/n)", m.steps[m.running].ID), m.width))
+	case askStopServers:
+		return st.Question.Render(fit("Stop the servers before quitting? (y: stop them, n: leave them running, esc: stay)", m.width))
+	}
+	if m.notice != "" {
+		return st.Notice.Render(fit(m.notice, m.width))
+	}
+	return fit("", m.width)
+}
+
+// footer is the help: short, full with ?, or the answers to a question.
+func (m Model) footer() string {
+	if m.ask != askNone {
+		return m.help.ShortHelpView(confirmKeys{m.keys}.ShortHelp())
+	}
+	if m.screen != screenMain {
+		return m.help.ShortHelpView(viewKeys{m.keys}.ShortHelp())
+	}
+	return m.helpView()
+}
+
+func (m Model) helpView() string {
+	if m.help.ShowAll {
+		return m.fullHelpView(m.keys.FullHelp(), m.width)
+	}
+	return m.help.ShortHelpView(m.keys.ShortHelp())
+}
