@@ -254,11 +254,19 @@ func (l *Local) prepareDirs(dirs ...string) error {
 }
 
 func (l *Local) command(ctx context.Context, node Node, asServer bool, argv []string, out io.Writer) *exec.Cmd {
+	name := argv[0]
+	// exec resolves a bare name with walstep's own PATH, not cmd.Env's:
+	// take PostgreSQL programs (psql, pg_controldata...) from --pg-bin.
+	if !strings.Contains(name, "/") {
+		if _, err := os.Stat(l.bin(name)); err == nil {
+			name = l.bin(name)
+		}
+	}
 	var cmd *exec.Cmd
 	if ctx != nil {
-		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd = exec.CommandContext(ctx, name, argv[1:]...)
 	} else {
-		cmd = exec.Command(argv[0], argv[1:]...)
+		cmd = exec.Command(name, argv[1:]...)
 	}
 	cmd.Env = l.env(node)
 	cmd.Dir = l.lab.Dir
