@@ -196,7 +196,13 @@ func (WalG) ListBackups(ctx context.Context, b Backend, node Node, lab *Lab, out
 	var rows []struct {
 		Name string `json:"backup_name"`
 	}
-	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout.String())), &rows); err != nil {
+	var body []string
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		if !strings.HasPrefix(line, "$ ") { // the backend's echo of the command
+			body = append(body, line)
+		}
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(strings.Join(body, "\n"))), &rows); err != nil {
 		return nil, fmt.Errorf("parse wal-g backup-list output: %w", err)
 	}
 	var names []string
