@@ -17,7 +17,23 @@ import (
 	"walstep/steps"
 )
 
-var update = flag.Bool("update", false, "rewrite tui/testdata/*.golden from the current View")
+// update is the -update flag: teatest's golden package defines it (and is
+// initialised first, as an import); define it only if it is not there.
+var update = func() *bool {
+	if flag.Lookup("update") != nil {
+		return nil
+	}
+	return flag.Bool("update", false, "rewrite tui/testdata/*.golden from the current View")
+}()
+
+// updating reports whether -update was given.
+func updating() bool {
+	if update != nil {
+		return *update
+	}
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 func TestMain(m *testing.M) {
 	// Goldens are plain text: no colour codes, and no terminal queries for
@@ -31,7 +47,7 @@ func TestMain(m *testing.M) {
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
+	if updating() {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -22,6 +22,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			// Keys typed faster than the input is read arrive as one
+			// message; each is a command of its own.
+			var cmds []tea.Cmd
+			var tm tea.Model = m
+			for _, r := range msg.Runes {
+				var cmd tea.Cmd
+				tm, cmd = tm.(Model).handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+				cmds = append(cmds, cmd)
+			}
+			return tm, tea.Sequence(cmds...)
+		}
 		return m.handleKey(msg)
 
 	case eventMsg:
@@ -155,6 +167,7 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 			m.layout()
 			m.refreshOutput(false)
 		}
+		m.recordStep(i)
 		return m.pollNow() // a step changes the servers: show it now
 
 	case steps.Idle:
@@ -166,6 +179,23 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 		m.notice = ev.Line
 	}
 	return nil
+}
+
+// recordStep hands a finished step to Config.AfterStep without waiting:
+// when the recorder is that far behind, the step is left out and the user
+// is told.
+func (m *Model) recordStep(i int) {
+	if m.cfg.afterCh == nil {
+		return
+	}
+	v := m.views[i]
+	st := steps.StepState{Status: v.status, Err: v.err, Started: v.started, Duration: v.elapsed,
+		Output: append([]string(nil), v.output...), Runs: v.runs}
+	select {
+	case m.cfg.afterCh <- afterStep{index: i, state: st}:
+	default:
+		m.notice = fmt.Sprintf("the transcript is behind: step %s is not recorded", m.steps[i].ID)
+	}
 }
 
 // idleNotice says why the runner stopped, in the user's words.

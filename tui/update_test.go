@@ -565,3 +565,14 @@ func TestElapsedTimeOfRunningStep(t *testing.T) {
 		t.Errorf("elapsed time not shown:\n%s", m.View())
 	}
 }
+
+func TestKeysReadTogetherActOneByOne(t *testing.T) {
+	m, fr := testModel(freshSnap())
+	nm, _ := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("jjb")})
+	m = nm.(Model)
+	wantCalls(t, fr, "break 2")
+	nm, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("qy")})
+	if m = nm.(Model); cmd == nil || !m.Result().StopServers || m.Result().Interrupted {
+		t.Errorf("qy typed together: %+v", m.Result())
+	}
+}

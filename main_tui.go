@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/term"
+
+	"walstep/cluster"
+	"walstep/pg"
+	"walstep/steps"
+	"walstep/tui"
+)
+
+// tuiConfig is what the debugger needs; main fills it from its session.
+type tuiConfig struct {
+	Lab     *cluster.Lab
+	Backend cluster.Backend
+	Steps   []steps.Step
+	// Runner is optional: nil makes one over Steps. Set breakpoints
+	// (--break) on it with SetBreakpoint before calling runTUI.
+	Runner *steps.Runner
+	// Poll is (*pg.Poller).Poll: one reading of both servers.
+	Poll      func(ctx context.Context) pg.Snapshot
+	PollEvery time.Duration // --poll; 0 means 500ms
+	Header    string        // top line after "walstep", e.g. "local · cp · /lab"
+	Stdout    io.Writer     // where to draw; must be a terminal
+	// Transcript is optional: each step that ends is appended to it with
+	// the readings taken after it. runTUI does not finish or close it.
+	Transcript *steps.Transcript
+}
+
+// errNotTerminal is returned when walstep is asked to draw the debugger on
+// something that is not a terminal (a pipe, a file, CI).
+var errNotTerminal = errors.New("standard output is not a terminal, so the debugger cannot draw: use `walstep run` for a headless run (progress lines and a report)")
+
+// checkTerminal returns errNotTerminal unless w is a terminal. Call it
+// before opening a session, so nothing starts that the user cannot see.
+func checkTerminal(w io.Writer) error {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(f.Fd()) {
+		return errNotTerminal
+	}
+	return nil
+}
+
+// runTUI opens the interactive debugger and returns when the user quits.
+// stopServers is the user's answer to "stop the servers?" (true after
+// Ctrl-C, SIGTERM or a crash, so nothing is left behind a user who wanted
+// out): pass it to Backend.Close, with a fresh context, since ctx may be
+// cancelled by then. The runner is stopped, and a running step cancelled,
+// before runTUI returns; the terminal is restored on every path.
+func runTUI(ctx context.Context, cfg tuiConfig) (stopServers bool, err error) {
+	out := cfg.Stdout
+	if out == nil {
+		out = os.Stdout
+	}
+	if err := checkTerminal(out); err != nil {
+		return false, err
+	}
+	r := cfg.Runner
+	if r == nil {
+		r = steps.NewRunner(cfg.Steps)
+	}
+	tc := tui.Config{
+		Steps:     r.Steps(),
+		Runner:    r,
+		Servers:   cfg.Backend,
+		Poll:      cfg.Poll,
+		PollEvery: cfg.PollEvery,
+		Header:    cfg.Header,
+	}
+	if cfg.Lab != nil {
+		tc.LabDir = cfg.Lab.Dir
+	}
+	if t := cfg.Transcript; t != nil {
+		all := r.Steps()
+		tc.AfterStep = func(i int, st steps.StepState, snap *pg.Snapshot) {
+			// A transcript that cannot be written must not stop the
+			// debugger; the user sees the file is short.
+			_ = t.Step(all[i], st, snap)
+		}
+	}
+	res, err := tui.Run(ctx, tc, tea.WithOutput(out))
+	return res.StopServers, err
+}
