@@ -230,3 +230,73 @@ func TestE2EDockerKeepRunningThenClean(t *testing.T) {
 		}
 	}
 }
+
+// fakeWalG is a stand-in for a wal-g binary (WAL-G cannot be installed
+// here): the seed's commands, with wal-g's exit codes, on the file storage
+// named by WALG_FILE_PREFIX in the --config file. It lets the test check
+// that --wal-g PATH is mounted into the containers and that the wal-g
+// archiver's exact commands run there.
+const fakeWalG = `#!/bin/sh
+set -e
+cfg=
+if [ "$1" = --config ]; then cfg=$2; shift 2; fi
+store=$(sed -n 's/.*"WALG_FILE_PREFIX": *"\([^"]*\)".*/\1/p' "$cfg")
+[ -d "$store" ] || { echo "FS storage root directory doesn't exist or is inaccessible" >&2; exit 1; }
+cmd=$1; shift
+case $cmd in
+wal-push)
+	mkdir -p "$store/wal_005"; f=$(basename "$1")
+	test -f "$store/wal_005/$f" || cp "$1" "$store/wal_005/$f" ;;
+wal-fetch)
+	test -f "$store/wal_005/$1" || exit 74
+	test ! -e "$2" || exit 1
+	cp "$store/wal_005/$1" "$2" ;;
+backup-push)
+	mkdir -p "$store/basebackups_005"; tmp=$store/basebackups_005/.incoming; rm -rf "$tmp"
+	pg_basebackup -D "$tmp" -X none --checkpoint=fast
+	seg=$(sed -n 's/^START WAL LOCATION: .*(file \([0-9A-F]*\))$/\1/p' "$tmp/backup_label")
+	mv "$tmp" "$store/basebackups_005/base_$seg" ;;
+backup-list)
+	echo "INFO: fake wal-g listing" >&2
+	printf '['; sep=
+	for d in "$store"/basebackups_005/base_*; do
+		[ -d "$d" ] || continue
+		printf '%s{"backup_name":"%s"}' "$sep" "$(basename "$d")"; sep=,
+	done
+	printf ']\n' ;;
+backup-fetch)
+	mkdir -p "$1"; chmod 700 "$1"; cp -a "$store/basebackups_005/$2/." "$1/" ;;
+*)
+	echo "fake wal-g: unknown command $cmd" >&2; exit 1 ;;
+esac
+`
+
+func TestE2EDockerWalGArchiverDiverges(t *testing.T) {
+	img := requireDockerE2E(t)
+	lab, flags := dockerLab(t, img)
+	bin := filepath.Join(t.TempDir(), "wal-g")
+	if err := os.WriteFile(bin, []byte(fakeWalG), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range flags {
+		if f == "--archiver" {
+			flags[i+1] = "wal-g"
+		}
+	}
+	rep, code, stderr := runJSON(t, append(flags, "--wal-g", bin)...)
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	for _, s := range rep.Steps {
+		if s.Status != "done" {
+			t.Errorf("step %s: %s %s", s.ID, s.Status, s.Error)
+		}
+	}
+	if len(rep.Archive.Backups) != 1 || rep.Archive.Backups[0] != "base_000000010000000000000002" {
+		t.Errorf("backups %v, want base_000000010000000000000002 as in the seed", rep.Archive.Backups)
+	}
+	if !hasLine(rep.Nodes[1].LogTail, "requested starting point 0/3000000 is ahead of the WAL flush position") {
+		t.Errorf("replica log lacks the divergence error; tail:\n%s", strings.Join(rep.Nodes[1].LogTail, "\n"))
+	}
+	assertNoDockerLeft(t, lab)
+}

@@ -104,6 +104,7 @@ type Docker struct {
 	gateway string       // its IPv4 gateway (where host connections come from)
 	closed  bool
 
+	netMu    sync.Mutex // serialises network creation (concurrent steps)
 	ownerMu  sync.Mutex // serialises the one-time uid lookup below
 	pgUID    int        // the image's postgres uid/gid, -1 until looked up
 	pgGID    int
@@ -208,7 +209,7 @@ func (d *Docker) Check(ctx context.Context) error {
 			if cerrdefs.IsNotFound(err) {
 				return imageMissing(img.name, img.flag)
 			}
-			return fmt.Errorf("inspect image %s: %w", img.name, err)
+			return fmt.Errorf("inspect image %s: %w", img.name, d.explain(err))
 		}
 	}
 	if d.walgBin != "" {
@@ -345,6 +346,8 @@ func (d *Docker) explain(err error) error {
 // ensureNetwork creates the lab network when missing and learns its
 // gateway; it refuses a network of the same name that another lab owns.
 func (d *Docker) ensureNetwork(ctx context.Context) (id, gateway string, err error) {
+	d.netMu.Lock()
+	defer d.netMu.Unlock()
 	d.mu.Lock()
 	id, gateway = d.netID, d.gateway
 	d.mu.Unlock()
