@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -190,7 +191,14 @@ func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}
-	if err := cluster.Clean(ctx, lab, o.prefix); err != nil {
+	// Without --prefix, clean every prefix this lab's containers carry.
+	prefix := ""
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "prefix" {
+			prefix = o.prefix
+		}
+	})
+	if err := cluster.Clean(ctx, lab, prefix); err != nil {
 		if !errors.Is(err, cluster.ErrDockerUnavailable) {
 			return err
 		}
