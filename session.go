@@ -64,6 +64,14 @@ func openSession(ctx context.Context, o options) (*session, error) {
 		return nil, err
 	}
 	arc, why, err := cluster.PickArchiver(o.archiver, o.walg)
+	if d, ok := s.backend.(*cluster.Docker); ok && err == nil && (o.archiver == "auto" || o.archiver == "") && o.walg == "" && arc.Name() == "cp" {
+		// The seed's image carries wal-g at /usr/local/bin/wal-g; use it.
+		if d.Exec(ctx, cluster.Primary, "root", []string{"test", "-x", "/usr/local/bin/wal-g"}, io.Discard) == nil {
+			arc, why = cluster.WalG{Bin: "/usr/local/bin/wal-g"}, "wal-g archiver: image "+o.image+" has /usr/local/bin/wal-g"
+		} else {
+			why = "cp archiver: no wal-g on PATH or in image " + o.image + " (pass --wal-g PATH to use WAL-G)"
+		}
+	}
 	if err != nil {
 		_ = s.backend.Close(ctx, false)
 		return nil, err
