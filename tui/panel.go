@@ -145,6 +145,9 @@ func (m Model) logLines(tail []string, w, h int) []string {
 	var rows []string
 	for i := len(tail) - 1; i >= 0 && len(rows) < h; i-- {
 		l := cleanLogLine(tail[i])
+		if isContinuation(l) {
+			continue // the l view shows them; here the message itself matters
+		}
 		left := h - len(rows)
 		wrapped := wrap(l, w-4, left)
 		style := m.styles.Dim
@@ -168,6 +171,17 @@ func (m Model) logLines(tail []string, w, h int) []string {
 func cleanLogLine(l string) string {
 	l = stripLogPrefix(strings.ReplaceAll(l, "\t", " "))
 	return strings.ReplaceAll(l, ":  ", ": ")
+}
+
+// isContinuation reports a STATEMENT, DETAIL, HINT or CONTEXT line, which
+// only adds to the message above it.
+func isContinuation(l string) bool {
+	for _, p := range []string{"STATEMENT: ", "DETAIL: ", "HINT: ", "CONTEXT: ", "LOCATION: "} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // shortSource abbreviates a timeline source for the panel.
