@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
 	"walstep/steps"
@@ -67,9 +68,10 @@ func (m Model) checklistRow(i, w int) string {
 		t = " failed" + t
 	}
 	prefix := sel + bp + glyph + " " + indent + id + " "
-	titleW := w - len([]rune(prefix)) - len([]rune(t))
+	// Widths in cells: prefix holds colour codes.
+	titleW := w - lipgloss.Width(prefix) - lipgloss.Width(t)
 	if titleW < 4 {
-		t, titleW = "", w-len([]rune(prefix))
+		t, titleW = "", w-lipgloss.Width(prefix)
 	}
 	title := fit(s.Title, titleW)
 	if i == m.running || (m.running < 0 && i == m.cursor && !m.finished) {

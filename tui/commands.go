@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -157,6 +158,9 @@ func (m Model) prepareShell(node cluster.Node) tea.Cmd {
 	if len(argv) == 0 {
 		return nil
 	}
+	// A line before the shell says where the user is and how to come back.
+	banner := fmt.Sprintf("walstep: a shell in the %s's environment (%s); exit it to come back to the debugger", node, strings.Join(argv, " "))
+	argv = append([]string{"sh", "-c", `printf '%s\n' "$0"; exec "$@"`, banner}, argv...)
 	return func() tea.Msg {
 		c := exec.Command(argv[0], argv[1:]...)
 		note := ""

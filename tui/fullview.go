@@ -55,7 +55,8 @@ func (m *Model) setViewContent() {
 	if m.viewErr != "" {
 		text = m.styles.Failed.Render("cannot read: "+m.viewErr) + "\n" + text
 	}
-	m.viewport.SetContent(text)
+	// Wrapped here because the viewport cuts long lines.
+	m.viewport.SetContent(strings.Join(wrap(text, max(m.width, 10), 0), "\n"))
 	if m.viewFollow {
 		m.viewport.GotoBottom()
 	}

@@ -11,6 +11,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
 	"walstep/pg"
@@ -249,4 +250,27 @@ func mustLSN(s string) pg.LSN {
 		panic(err)
 	}
 	return l
+}
+
+// TestColourKeepsTheLayout renders the same screens with colour and
+// without: once the colour codes are stripped they must be the same text,
+// so colour never shifts a column or cuts a title.
+func TestColourKeepsTheLayout(t *testing.T) {
+	m, _, c := testModelClock(freshSnap())
+	m = runThrough(m, c, 5)
+	m = polled(m, divergedSnap(c.Now()))
+	m, _ = press(m, "down", "b", "tab")
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		m = send(m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		plain := m.View()
+		lipgloss.SetColorProfile(termenv.TrueColor)
+		coloured := m.View()
+		lipgloss.SetColorProfile(termenv.Ascii)
+		if coloured == plain {
+			t.Fatal("the colour profile made no difference: the test proves nothing")
+		}
+		if got := ansi.Strip(coloured); got != plain {
+			t.Errorf("%dx%d: coloured view differs from the plain one:\n%s\n--- plain:\n%s", size[0], size[1], got, plain)
+		}
+	}
 }

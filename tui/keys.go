@@ -15,6 +15,8 @@ type keyMap struct {
 	Cancel     key.Binding
 	Up         key.Binding
 	Down       key.Binding
+	ScrollUp   key.Binding
+	ScrollDown key.Binding
 	PageUp     key.Binding
 	PageDown   key.Binding
 	Top        key.Binding
@@ -47,6 +49,8 @@ func defaultKeys() keyMap {
 		Cancel:     key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "cancel the step")),
 		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "select up")),
 		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "select down")),
+		ScrollUp:   key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
+		ScrollDown: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
 		PageUp:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
 		PageDown:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
 		Top:        key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "top")),
@@ -91,7 +95,7 @@ type viewKeys struct{ k keyMap }
 
 // ShortHelp implements help.KeyMap.
 func (v viewKeys) ShortHelp() []key.Binding {
-	return []key.Binding{v.k.Back, v.k.Switch, v.k.Up, v.k.Down, v.k.PageUp, v.k.PageDown, v.k.Quit}
+	return []key.Binding{v.k.Back, v.k.Switch, v.k.ScrollUp, v.k.ScrollDown, v.k.PageUp, v.k.PageDown, v.k.Quit}
 }
 
 // FullHelp implements help.KeyMap.

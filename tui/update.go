@@ -19,6 +19,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
+		if m.screen != screenMain {
+			m.setViewContent() // re-wrap to the new width
+		}
 		return m, nil
 
 	case tea.KeyMsg:
@@ -393,9 +396,9 @@ func (m Model) viewKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		m.server = otherNode(m.viewNode)
 		return m.openView(m.screen)
-	case key.Matches(k, m.keys.Up):
+	case key.Matches(k, m.keys.ScrollUp):
 		vp.ScrollUp(1)
-	case key.Matches(k, m.keys.Down):
+	case key.Matches(k, m.keys.ScrollDown):
 		vp.ScrollDown(1)
 	case key.Matches(k, m.keys.PageUp):
 		vp.PageUp()

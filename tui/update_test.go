@@ -432,8 +432,11 @@ func TestShellKeyRunsTheBackendShell(t *testing.T) {
 		t.Fatal("x gave no command")
 	}
 	msg, ok := cmd().(shellMsg)
-	if !ok || msg.cmd.Dir != dir || msg.cmd.Args[0] != "sh" || msg.node != cluster.Primary {
+	if !ok || msg.cmd.Dir != dir || msg.node != cluster.Primary || !reflect.DeepEqual(msg.cmd.Args[4:], []string{"sh", "-c", "exit 0"}) {
 		t.Fatalf("shell command = %+v", msg)
+	}
+	if out, err := msg.cmd.Output(); err != nil || !strings.Contains(string(out), "a shell in the primary's environment") {
+		t.Errorf("the shell's banner: %q, %v", out, err)
 	}
 	nm, exec := m.Update(msg)
 	if exec == nil {
