@@ -1,0 +1,545 @@
+package pg
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"walstep/cluster"
+)
+
+// pgLab is a lab with a local backend whose servers the tests start.
+type pgLab struct {
+	lab     *cluster.Lab
+	b       *cluster.Local
+	storage string
+}
+
+// newPGLab makes a lab the postgres user can traverse (the local backend
+// runs the servers as postgres when the tests run as root) and stops its
+// servers at cleanup. It skips when PostgreSQL's binaries are missing.
+func newPGLab(tb testing.TB) *pgLab {
+	tb.Helper()
+	if _, err := cluster.FindPGBin(""); err != nil {
+		tb.Skip("no PostgreSQL server binaries (apt-get install postgresql-15)")
+	}
+	dir, err := os.MkdirTemp("", "walstep-pg-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	lab, err := cluster.InitLab(filepath.Join(dir, "lab"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := cluster.NewLocal(cluster.LocalOptions{Lab: lab, StopTimeout: 10 * time.Second})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := b.Check(context.Background()); err != nil {
+		tb.Skip(err.Error())
+	}
+	tb.Cleanup(func() { // runs before the RemoveAll above
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := b.Close(ctx, true); err != nil {
+			tb.Errorf("stop servers: %v", err)
+		}
+	})
+	return &pgLab{lab: lab, b: b, storage: lab.Path(cluster.StorageDir)}
+}
+
+// startPrimary runs initdb and starts the primary, waiting until it
+// accepts connections.
+func (l *pgLab) startPrimary(tb testing.TB) {
+	tb.Helper()
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := l.b.Init(ctx, cluster.Primary, &out); err != nil {
+		tb.Fatalf("initdb: %v\n%s", err, out.String())
+	}
+	l.start(tb, cluster.Primary)
+}
+
+func (l *pgLab) start(tb testing.TB, node cluster.Node) {
+	tb.Helper()
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := l.b.Start(ctx, node, &out); err != nil {
+		tb.Fatalf("start %s: %v\n%s", node, err, out.String())
+	}
+	res, st, err := cluster.WaitReady(ctx, l.b, node, 60*time.Second)
+	if err != nil || res != cluster.Accepting {
+		tail, _ := l.b.LogTail(ctx, node, 20)
+		tb.Fatalf("%s not ready (%v, %s): %v\n%s", node, res, st.Detail, err, strings.Join(tail, "\n"))
+	}
+}
+
+// startStandby clones the running primary with pg_basebackup -R into the
+// replica's data dir (creating slot "replica") and starts it as a
+// streaming standby.
+func (l *pgLab) startStandby(tb testing.TB) {
+	tb.Helper()
+	ctx := context.Background()
+	p := l.b.Paths(cluster.Replica)
+	var out bytes.Buffer
+	script := `set -e
+pg_basebackup -D "$1" -X stream -R -C -S replica -h 127.0.0.1 -p "$2" -U postgres
+chown -R "$3" "$1"
+chmod 700 "$1"`
+	argv := []string{"sh", "-c", script, "sh", p.Data, p.PrimaryPort, p.Owner}
+	if err := l.b.Exec(ctx, cluster.Primary, "root", argv, &out); err != nil {
+		tb.Fatalf("clone the primary: %v\n%s", err, out.String())
+	}
+	l.start(tb, cluster.Replica)
+}
+
+// pollUntil polls until cond holds for the snapshot, or fails at the
+// deadline with the last snapshot.
+func pollUntil(tb testing.TB, p *Poller, timeout time.Duration, what string, cond func(Snapshot) bool) Snapshot {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s := p.Poll(context.Background())
+		if cond(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no %s after %s; primary: %s (%s); replica: %s (%s)", what, timeout,
+				s.Primary.Summary(), s.Primary.Err, s.Replica.Summary(), s.Replica.Err)
+		}
+		<-tick.C
+	}
+}
+
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs real PostgreSQL servers")
+	}
+}
+
+func exec1(t *testing.T, l *pgLab, node cluster.Node, sql string, dest ...any) {
+	t.Helper()
+	if err := cluster.QueryRow(context.Background(), l.b.ConnString(node), sql, dest...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+func TestPollRunningPrimaryAndStandby(t *testing.T) {
+	skipShort(t)
+	l := newPGLab(t)
+	l.startPrimary(t)
+	p := NewPoller(l.b, l.storage, PollerOptions{LogLines: 5})
+	defer p.Close()
+
+	s := p.Poll(context.Background())
+	pr := s.Primary
+	if !pr.Up || pr.Process != ProcUp || pr.Role != RolePrimary || pr.InRecovery || pr.Err != "" {
+		t.Fatalf("primary reads %q: up=%v process=%q role=%q in_recovery=%v err=%q", pr.Summary(), pr.Up, pr.Process, pr.Role, pr.InRecovery, pr.Err)
+	}
+	if pr.Timeline != 1 || pr.TLISource != SrcCurrentWAL {
+		t.Errorf("primary timeline %d from %q, want 1 from %q", pr.Timeline, pr.TLISource, SrcCurrentWAL)
+	}
+	var flushNow string
+	exec1(t, l, cluster.Primary, "select pg_current_wal_flush_lsn()::text", &flushNow)
+	now, err := ParseLSN(flushNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pr.FlushLSN.Valid() || pr.FlushLSN > now || pr.FlushLSN < 0x1000000 {
+		t.Errorf("primary flush LSN %s: want valid, past segment 1 and at most the flush position read after it (%s)", pr.FlushLSN, now)
+	}
+	if got, want := WALFileName(pr.Timeline, pr.FlushLSN)[:8], "00000001"; got != want {
+		t.Errorf("flush LSN's WAL file on timeline %s, want %s", got, want)
+	}
+	if len(pr.LogTail) == 0 || len(pr.LogTail) > 5 {
+		t.Errorf("primary log tail has %d lines, want 1..5 (LogLines)", len(pr.LogTail))
+	}
+	if s.Replica.Process != ProcNone || s.Replica.Up {
+		t.Errorf("replica without a data dir reads %q (%s), want %q", s.Replica.Process, s.Replica.Summary(), ProcNone)
+	}
+
+	// A slot shows up, inactive, with its reserved restart LSN.
+	var name string
+	exec1(t, l, cluster.Primary, "select slot_name::text from pg_create_physical_replication_slot('walstep_test', true)", &name)
+	s = p.Poll(context.Background())
+	if len(s.Primary.Slots) != 1 || s.Primary.Slots[0].Name != "walstep_test" || s.Primary.Slots[0].Active || !s.Primary.Slots[0].RestartLSN.Valid() {
+		t.Fatalf("slots %+v, want walstep_test inactive with a restart LSN", s.Primary.Slots)
+	}
+
+	// A streaming standby: its timeline from the wal receiver, its slot
+	// active on the primary.
+	l.startStandby(t)
+	s = pollUntil(t, p, 30*time.Second, "streaming standby", func(s Snapshot) bool {
+		return s.Replica.Role == RoleStreaming
+	})
+	r := s.Replica
+	if !r.Up || !r.InRecovery || r.Timeline != 1 || r.TLISource != SrcReceiver {
+		t.Errorf("standby reads %s (up=%v in_recovery=%v), want up in recovery on timeline 1 from %q", r.Summary(), r.Up, r.InRecovery, SrcReceiver)
+	}
+	if r.Receiver == nil || r.Receiver.SlotName != "replica" || r.Receiver.SenderPort != l.b.Port(cluster.Primary) || r.Receiver.SenderHost != "127.0.0.1" {
+		t.Errorf("wal receiver %+v, want slot replica from 127.0.0.1:%d", r.Receiver, l.b.Port(cluster.Primary))
+	}
+	if !r.ReplayLSN.Valid() || r.ReplayLSN > s.Primary.FlushLSN+WALSegSize {
+		t.Errorf("standby replay %s against primary flush %s", r.ReplayLSN, s.Primary.FlushLSN)
+	}
+	s = pollUntil(t, p, 30*time.Second, "active slot replica", func(s Snapshot) bool {
+		for _, sl := range s.Primary.Slots {
+			if sl.Name == "replica" && sl.Active {
+				return true
+			}
+		}
+		return false
+	})
+	if got := fmt.Sprint(s.Primary.Slots); !strings.Contains(got, "{replica true") || !strings.Contains(got, "{walstep_test false") {
+		t.Errorf("slots %s, want replica (active) and walstep_test (inactive)", got)
+	}
+}
+
+func TestPollStoppedServer(t *testing.T) {
+	skipShort(t)
+	l := newPGLab(t)
+	l.startPrimary(t)
+	p := NewPoller(l.b, l.storage, PollerOptions{})
+	defer p.Close()
+	if s := p.Poll(context.Background()); !s.Primary.Up {
+		t.Fatalf("primary not up before the stop: %s (%s)", s.Primary.Summary(), s.Primary.Err)
+	}
+	if err := l.b.Stop(context.Background(), cluster.Primary, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	// Stop returns once the process has exited: the next poll sees it.
+	r := p.Poll(context.Background()).Primary
+	if r.Up || r.Process != ProcStopped || r.Err != "" {
+		t.Fatalf("stopped primary reads %s: up=%v process=%q err=%q", r.Summary(), r.Up, r.Process, r.Err)
+	}
+	if r.Control == nil {
+		t.Fatal("no pg_controldata for a stopped server")
+	}
+	if r.Control.State != "shut down" || r.Control.CheckpointTLI != 1 || !r.Control.CheckpointLSN.Valid() {
+		t.Errorf("pg_controldata %+v, want state \"shut down\", checkpoint timeline 1", *r.Control)
+	}
+	if r.Role != RoleShutDown || r.Timeline != 1 || r.TLISource != SrcControl {
+		t.Errorf("role %q timeline %d from %q, want %q, 1 from %q", r.Role, r.Timeline, r.TLISource, RoleShutDown, SrcControl)
+	}
+	if r.LastGood.IsZero() {
+		t.Error("last good time lost after the stop")
+	}
+	if r.Position() != r.Control.CheckpointLSN {
+		t.Errorf("position %s, want the checkpoint %s", r.Position(), r.Control.CheckpointLSN)
+	}
+}
+
+// A server killed with SIGKILL while a poller reads it in a loop: every
+// poll returns within its deadline, none panics, and the server ends up
+// read as crashed.
+func TestPollKilledServer(t *testing.T) {
+	skipShort(t)
+	l := newPGLab(t)
+	l.startPrimary(t)
+	pid := cluster.PostmasterPID(l.b.DataDir(cluster.Primary))
+	if pid <= 0 {
+		t.Fatal("no postmaster pid")
+	}
+	// The postmaster's children exit on its death; make sure of it.
+	t.Cleanup(func() { _ = syscall.Kill(-pid, syscall.SIGKILL) })
+
+	const queryTO = 500 * time.Millisecond
+	p := NewPoller(l.b, l.storage, PollerOptions{QueryTimeout: queryTO})
+	defer p.Close()
+
+	type result struct {
+		snap Snapshot
+		took time.Duration
+	}
+	results := make(chan result)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // joined through done
+		defer close(done)
+		defer close(results)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			t0 := time.Now()
+			s := p.Poll(ctx)
+			cancel()
+			select {
+			case results <- result{s, time.Since(t0)}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+
+	// Bound per poll: the query timeout (both servers read in parallel),
+	// a connect attempt within it, pg_controldata and slack for -race.
+	bound := queryTO + 2*time.Second
+	next := func() Snapshot {
+		t.Helper()
+		select {
+		case r := <-results:
+			if r.took > bound {
+				t.Errorf("a poll took %s, over %s", r.took, bound)
+			}
+			return r.snap
+		case <-time.After(bound + 5*time.Second):
+			t.Fatal("a poll did not return: the poller hangs on a killed server")
+			return Snapshot{}
+		}
+	}
+	if s := next(); !s.Primary.Up {
+		t.Fatalf("primary not up before the kill: %s (%s)", s.Primary.Summary(), s.Primary.Err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var r Reading
+	polls := 0
+	for {
+		r = next().Primary
+		polls++
+		if r.Process == ProcCrashed || time.Now().After(deadline) {
+			break
+		}
+		if r.Process != ProcUp && r.Process != ProcStarting {
+			t.Fatalf("while dying the primary reads %q (%s)", r.Process, r.Summary())
+		}
+	}
+	if r.Process != ProcCrashed {
+		t.Fatalf("killed primary reads %q after %d polls (%s), want %q", r.Process, polls, r.Summary(), ProcCrashed)
+	}
+	if r.Up || r.Err != "" || !strings.Contains(r.ProcDetail, "kill") {
+		t.Errorf("killed primary: up=%v err=%q detail=%q, want down, no error, a detail naming the kill", r.Up, r.Err, r.ProcDetail)
+	}
+	if r.Control == nil || r.Control.State != "in production" || r.Timeline != 1 {
+		t.Errorf("killed primary's pg_controldata %+v timeline %d, want \"in production\" on timeline 1", r.Control, r.Timeline)
+	}
+	t.Logf("read as crashed (%s) after %d polls", r.ProcDetail, polls)
+}
+
+// fakeSource is a Source with no servers: only data dirs on disk.
+type fakeSource struct{ dirs map[cluster.Node]string }
+
+func (f fakeSource) State(context.Context, cluster.Node) (cluster.ProcState, error) {
+	return cluster.ProcState{}, nil
+}
+func (f fakeSource) ConnString(cluster.Node) string { return "host=127.0.0.1 port=1" }
+func (f fakeSource) LogTail(context.Context, cluster.Node, int) ([]string, error) {
+	return nil, nil
+}
+func (f fakeSource) ControlData(context.Context, cluster.Node) (string, error) {
+	return "", errors.New("no pg_controldata here")
+}
+func (f fakeSource) DataDir(n cluster.Node) string { return f.dirs[n] }
+
+func writeFile(t *testing.T, path string, size int, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if content == "" {
+		content = strings.Repeat("x", size)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestListArchive(t *testing.T) {
+	storage := t.TempDir()
+	wal := filepath.Join(storage, cluster.WALDir)
+	files := map[string]int{
+		// WAL-G names (.lz4) on timeline 1, a backup label and a partial
+		"000000010000000000000001.lz4":                 101,
+		"000000010000000000000002.lz4":                 102,
+		"000000010000000000000002.00000028.backup.lz4": 103,
+		"000000010000000000000003.partial.lz4":         104,
+		"00000002.history.lz4":                         105,
+		// cp names on timeline 2
+		"000000020000000000000003": 106,
+		"0000000200000000000000FF": 107,
+		// not WAL: ignored
+		"README":                   1,
+		"00000001000000000000000G": 1,
+		"000000010000000000000100": 1, // segment number out of range for 16 MiB
+		"0000000X.history":         1,
+	}
+	for name, size := range files {
+		writeFile(t, filepath.Join(wal, name), size, "")
+	}
+	if err := os.MkdirAll(filepath.Join(wal, "archive_status"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bb := filepath.Join(storage, cluster.BackupsDir)
+	for _, d := range []string{"base_000000010000000000000002", "base_000000010000000000000004", "base_00000002000000000000000A", ".incoming", "not_a_backup"} {
+		writeFile(t, filepath.Join(bb, d, "backup_label"), 10, "")
+	}
+	for _, f := range []string{"base_000000010000000000000002_backup_stop_sentinel.json", "base_000000010000000000000004_backup_stop_sentinel.json", "base_000000010000000000000004.json", "metadata.json"} {
+		writeFile(t, filepath.Join(bb, f), 2, "{}")
+	}
+
+	a := ListArchive(storage)
+	want := []ArchiveFile{
+		{Name: "000000010000000000000001", TLI: 1, Start: 0x1000000, Size: 101},
+		{Name: "000000010000000000000002", TLI: 1, Start: 0x2000000, Size: 102},
+		{Name: "000000010000000000000002.00000028.backup", TLI: 1, Start: 0x2000000, Size: 103, Backup: true},
+		{Name: "000000010000000000000003.partial", TLI: 1, Start: 0x3000000, Size: 104, Partial: true},
+		{Name: "00000002.history", TLI: 2, Size: 105, History: true},
+		{Name: "000000020000000000000003", TLI: 2, Start: 0x3000000, Size: 106},
+		{Name: "0000000200000000000000FF", TLI: 2, Start: 0xFF000000, Size: 107},
+	}
+	if got, w := fmt.Sprintf("%+v", a.WAL), fmt.Sprintf("%+v", want); got != w {
+		t.Errorf("WAL:\n got %s\nwant %s", got, w)
+	}
+	wantB := []string{"base_000000010000000000000002", "base_000000010000000000000004", "base_00000002000000000000000A"}
+	if fmt.Sprint(a.Backups) != fmt.Sprint(wantB) {
+		t.Errorf("backups %v, want %v", a.Backups, wantB)
+	}
+
+	// No storage at all: an empty archive, no panic.
+	if e := ListArchive(filepath.Join(storage, "missing")); len(e.WAL) != 0 || len(e.Backups) != 0 {
+		t.Errorf("missing storage lists %+v", e)
+	}
+}
+
+// Histories come from the archive and from both data dirs' pg_wal: the
+// archive's copy wins for a timeline found in several places, WAL-G's
+// compressed .lz4 copies are not read, a malformed file is left out.
+func TestPollHistories(t *testing.T) {
+	root := t.TempDir()
+	storage := filepath.Join(root, "storage")
+	src := fakeSource{dirs: map[cluster.Node]string{
+		cluster.Primary: filepath.Join(root, "primary-data"),
+		cluster.Replica: filepath.Join(root, "replica-data"),
+	}}
+	wal := filepath.Join(storage, cluster.WALDir)
+	ppg := filepath.Join(src.dirs[cluster.Primary], "pg_wal")
+	rpg := filepath.Join(src.dirs[cluster.Replica], "pg_wal")
+	writeFile(t, filepath.Join(wal, "00000002.history"), 0, "1\t0/2000100\treached consistency\n")
+	writeFile(t, filepath.Join(ppg, "00000002.history"), 0, "1\t0/9000000\tnot this one\n")
+	writeFile(t, filepath.Join(wal, "00000004.history.lz4"), 0, "\x04\x22\x4d\x18 compressed")
+	writeFile(t, filepath.Join(ppg, "00000003.history"), 0, "1\t0/2000100\treached consistency\n2\t0/3000000\tno recovery target specified\n")
+	writeFile(t, filepath.Join(rpg, "00000005.history"), 0, "# comment\n\n1\t0/2000100\tat consistency\n")
+	writeFile(t, filepath.Join(rpg, "00000006.history"), 0, "garbage\n")
+	writeFile(t, filepath.Join(rpg, "000000010000000000000002"), 16, "")
+
+	p := NewPoller(src, storage, PollerOptions{})
+	defer p.Close()
+	s := p.Poll(context.Background())
+	var got []string
+	for _, h := range s.Histories {
+		got = append(got, fmt.Sprintf("%s %d %v", h.File, h.TLI, h.Entries))
+	}
+	want := []string{
+		"00000002.history 2 [{1 0/2000100 reached consistency}]",
+		"00000003.history 3 [{1 0/2000100 reached consistency} {2 0/3000000 no recovery target specified}]",
+		"00000005.history 5 [{1 0/2000100 at consistency}]",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("histories:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The data dirs exist but nothing runs: both read as stopped, no error.
+	for _, r := range []Reading{s.Primary, s.Replica} {
+		if r.Up || r.Process != ProcNone || r.Role != RoleUnknown {
+			t.Errorf("%s reads %q role %q", r.Node, r.Process, r.Role)
+		}
+	}
+	if len(s.Archive.WAL) != 2 {
+		t.Errorf("archive %+v, want the two history files", s.Archive.WAL)
+	}
+}
+
+// heapInUse is the live heap after a forced collection.
+func heapInUse() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// Memory stays flat across many polls of two running servers, one of
+// which logs every statement (so its log grows with each poll): the
+// readings keep LogLines lines, never the whole log.
+func TestPollMemoryFlat(t *testing.T) {
+	skipShort(t)
+	polls := 7200 // an hour of polling at the default 500ms
+	if s := os.Getenv("WALSTEP_POLLS"); s != "" {
+		polls, _ = strconv.Atoi(s)
+	}
+	l := newPGLab(t)
+	l.startPrimary(t)
+	l.startStandby(t)
+	var ok bool
+	c, err := cluster.Connect(context.Background(), l.b.ConnString(cluster.Primary))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(context.Background(), "alter system set log_statement = 'all'"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close(context.Background())
+	exec1(t, l, cluster.Primary, "select pg_reload_conf()", &ok)
+
+	p := NewPoller(l.b, l.storage, PollerOptions{})
+	defer p.Close()
+	pollUntil(t, p, 30*time.Second, "streaming standby", func(s Snapshot) bool { return s.Replica.Role == RoleStreaming })
+
+	var last Snapshot // what a UI keeps: the latest snapshot
+	for range 100 {   // warm up: connections, caches, pgx statement cache
+		last = p.Poll(context.Background())
+	}
+	base, goroutines := heapInUse(), runtime.NumGoroutine()
+	logSize := func() int64 {
+		st, err := os.Stat(l.b.LogPath(cluster.Primary))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	log0 := logSize()
+	t0 := time.Now()
+	mid := uint64(0)
+	for i := range polls {
+		last = p.Poll(context.Background())
+		if i == polls/2 {
+			mid = heapInUse()
+		}
+	}
+	took := time.Since(t0)
+	end := heapInUse()
+	if !last.Primary.Up || !last.Replica.Up || len(last.Primary.LogTail) != 200 {
+		t.Fatalf("last poll: primary %s (%d log lines), replica %s", last.Primary.Summary(), len(last.Primary.LogTail), last.Replica.Summary())
+	}
+	grew := logSize() - log0
+	growth := int64(end) - int64(base)
+	t.Logf("%d polls in %s (%s/poll); primary log grew %d KiB; heap in use %d KiB -> %d KiB (mid %d KiB), growth %+d KiB; goroutines %d -> %d",
+		polls, took.Round(time.Millisecond), (took / time.Duration(polls)).Round(time.Microsecond), grew>>10, base>>10, end>>10, mid>>10, growth>>10, goroutines, runtime.NumGoroutine())
+	if grew < int64(polls)*50 {
+		t.Errorf("the primary's log grew only %d bytes: log_statement not in effect, the test proves less", grew)
+	}
+	const bound = 1 << 20
+	if growth > bound {
+		t.Errorf("heap in use grew %d KiB over %d polls, bound %d KiB", growth>>10, polls, bound>>10)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines+2 {
+		t.Errorf("goroutines %d -> %d over %d polls", goroutines, n, polls)
+	}
+}
