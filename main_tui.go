@@ -53,7 +53,9 @@ func checkTerminal(w io.Writer) error {
 // Ctrl-C, SIGTERM or a crash, so nothing is left behind a user who wanted
 // out): pass it to Backend.Close, with a fresh context, since ctx may be
 // cancelled by then. The runner is stopped, and a running step cancelled,
-// before runTUI returns; the terminal is restored on every path.
+// before runTUI returns; the terminal is restored on every path. Leaving
+// without answering (Ctrl-C, SIGTERM) returns exitError{130}, as a shell
+// reports an interrupted command.
 func runTUI(ctx context.Context, cfg tuiConfig) (stopServers bool, err error) {
 	out := cfg.Stdout
 	if out == nil {
@@ -86,5 +88,8 @@ func runTUI(ctx context.Context, cfg tuiConfig) (stopServers bool, err error) {
 		}
 	}
 	res, err := tui.Run(ctx, tc, tea.WithOutput(out))
+	if err == nil && res.Interrupted {
+		err = exitError{130}
+	}
 	return res.StopServers, err
 }
