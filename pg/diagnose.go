@@ -1,0 +1,458 @@
+package pg
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Verdicts of Diagnose.
+const (
+	VerdictHealthy  = "healthy"  // the replica follows the primary's timeline and has not passed a fork point
+	VerdictDiverged = "diverged" // the replica replayed past the fork point it must follow, or PostgreSQL says so
+	VerdictStalled  = "stalled"  // the replica's replay position stands still while the primary's moves
+	VerdictUnknown  = "unknown"  // not enough seen yet
+)
+
+// DefaultStallAfter is how long the replica's replay position may stand
+// still while the primary moves before the verdict is stalled. A standby
+// retries the archive and the primary every 5 s, so a few rounds.
+const DefaultStallAfter = 30 * time.Second
+
+// DiagnoseOptions tune Diagnose.
+type DiagnoseOptions struct {
+	// StallAfter: see DefaultStallAfter, used when zero.
+	StallAfter time.Duration
+}
+
+// DiagnoseInput is everything Diagnose looks at.
+type DiagnoseInput struct {
+	Snapshot Snapshot   // the current poll
+	Earlier  []Snapshot // earlier polls, any order, bounded by the caller; for stalled and to confirm races
+	Options  DiagnoseOptions
+	Now      time.Time // zero: Snapshot.At
+}
+
+// Diagnosis is the verdict with its evidence. The first five fields are
+// the report's "diagnosis" object; the rest add detail for the panel.
+type Diagnosis struct {
+	Verdict     string   `json:"verdict"`
+	ForkLSN     LSN      `json:"fork_lsn,omitempty"`
+	ReplicaLSN  LSN      `json:"replica_lsn,omitempty"`
+	Evidence    []string `json:"evidence"`
+	Explanation string   `json:"explanation"`
+	// Cause is why the replica went past the fork, when the archive or
+	// the logs show it.
+	Cause string `json:"cause,omitempty"`
+
+	ForkTimeline    uint32      `json:"fork_timeline,omitempty"`        // the timeline that forked off at ForkLSN
+	ForkParent      uint32      `json:"fork_parent_timeline,omitempty"` // the timeline it left
+	ReplicaTimeline uint32      `json:"replica_timeline,omitempty"`
+	PrimaryLSN      LSN         `json:"primary_lsn,omitempty"`
+	PrimaryTimeline uint32      `json:"primary_timeline,omitempty"`
+	StalledFor      string      `json:"stalled_for,omitempty"` // how long replay has stood still, when stalled
+	Findings        []Finding   `json:"findings,omitempty"`    // log lines that matter, problems and divergences only
+	Next            []NextFiles `json:"next_files,omitempty"`  // what each server asks the archive for next
+}
+
+// Diagnose decides whether the replica follows the primary. It is pure:
+// everything it needs is in in.
+func Diagnose(in DiagnoseInput) Diagnosis {
+	s := in.Snapshot
+	if in.Options.StallAfter <= 0 {
+		in.Options.StallAfter = DefaultStallAfter
+	}
+	if in.Now.IsZero() {
+		in.Now = s.At
+	}
+	P, R := s.Primary, s.Replica
+	pPos, pTLI := PositionOf(P)
+	rPos, rTLI := PositionOf(R)
+	d := Diagnosis{Evidence: []string{}, ReplicaLSN: rPos, ReplicaTimeline: rTLI, PrimaryLSN: pPos, PrimaryTimeline: pTLI}
+	d.Next = NextWanted(s)
+
+	findings := append(ExplainLog(P.Node, P.LogTail), ExplainLog(R.Node, R.LogTail)...)
+	if f, ok := sameNewTimeline(P, R); ok {
+		findings = append(findings, f)
+	}
+	var diverging []Finding
+	for _, f := range dedupe(findings) {
+		if f.Severity != SevInfo {
+			d.Findings = append(d.Findings, f)
+		}
+		if f.Diverges() {
+			diverging = append(diverging, f)
+		}
+	}
+
+	// The timeline the replica must follow is the primary's; its history
+	// says where each older timeline was left.
+	target := pTLI
+	if target == 0 {
+		for _, h := range s.Histories {
+			target = max(target, h.TLI)
+		}
+	}
+	hist, haveHist := historyOf(s.Histories, target)
+	if haveHist {
+		if h := hist; rTLI != 0 && rTLI != target {
+			for i, e := range h.Entries {
+				if e.TLI == rTLI {
+					d.ForkLSN, d.ForkParent, d.ForkTimeline = e.Switch, e.TLI, target
+					if i+1 < len(h.Entries) {
+						d.ForkTimeline = h.Entries[i+1].TLI
+					}
+				}
+			}
+		}
+		if !d.ForkLSN.Valid() {
+			if parent, at, ok := hist.ForkPoint(); ok {
+				d.ForkLSN, d.ForkParent, d.ForkTimeline = at, parent, target
+			}
+		}
+	}
+	if d.ForkLSN.Valid() {
+		h, _ := historyOf(s.Histories, d.ForkTimeline)
+		reason := ""
+		for _, e := range h.Entries {
+			if e.TLI == d.ForkParent && e.Reason != "" {
+				reason = " (" + e.Reason + ")"
+			}
+		}
+		d.Evidence = append(d.Evidence, fmt.Sprintf("%08X.history: timeline %d forked off timeline %d at %s%s",
+			d.ForkTimeline, d.ForkTimeline, d.ForkParent, d.ForkLSN, reason))
+	}
+	if pPos.Valid() || pTLI != 0 {
+		d.Evidence = append(d.Evidence, "primary: "+describe(P, pPos, pTLI))
+	}
+	if rPos.Valid() || rTLI != 0 {
+		d.Evidence = append(d.Evidence, "replica: "+describe(R, rPos, rTLI))
+	}
+
+	// Divergence shown by positions.
+	var why []string
+	replicaKnown := rPos.Valid() && rTLI != 0
+	if replicaKnown && haveHist && target != 0 && !hist.Contains(rTLI, rPos) {
+		if isAncestor(hist, rTLI) {
+			why = append(why, fmt.Sprintf("The primary forked timeline %d off timeline %d at %s, but the replica had already replayed timeline %d up to %s. "+
+				"Its data holds WAL of timeline %d that timeline %d never had, so it cannot follow the primary.",
+				d.ForkTimeline, d.ForkParent, d.ForkLSN, rTLI, rPos, rTLI, d.ForkTimeline))
+			d.Evidence = append(d.Evidence, fmt.Sprintf("replica position %s on timeline %d is past the fork point %s", rPos, rTLI, d.ForkLSN))
+		} else {
+			why = append(why, fmt.Sprintf("The replica is on timeline %d, which is not part of the primary's timeline %d history: the two servers have split.", rTLI, target))
+			d.Evidence = append(d.Evidence, fmt.Sprintf("timeline %d is not in %s", rTLI, histFile(target)))
+		}
+	}
+	if R.Up && !R.InRecovery && P.Up && !P.InRecovery {
+		why = append(why, fmt.Sprintf("The replica has left recovery and runs as a primary on timeline %d: it no longer follows anything.", rTLI))
+		d.Evidence = append(d.Evidence, "replica: not in recovery (promoted)")
+	}
+	if a, ok := aheadProof(s, in.Earlier, diverging); ok && len(why) == 0 {
+		why = append(why, fmt.Sprintf("The replica is ahead of the primary on timeline %d: it replayed up to %s while the primary has written only up to %s, so it replayed WAL the primary never wrote.",
+			rTLI, a.replica, a.primary))
+		d.Evidence = append(d.Evidence, fmt.Sprintf("replica %s is ahead of the primary's flush position %s (primary read after the replica)", a.replica, a.primary))
+	}
+	for _, f := range diverging {
+		e := f.Node + " log: " + f.Message()
+		if f.Repeats > 1 {
+			e += fmt.Sprintf(" (x%d)", f.Repeats)
+		}
+		d.Evidence = append(d.Evidence, e)
+	}
+
+	if len(why) > 0 || len(diverging) > 0 {
+		d.Verdict = VerdictDiverged
+		if len(why) == 0 {
+			why = append(why, "PostgreSQL reports the divergence: "+diverging[0].Explanation)
+		}
+		d.Explanation = strings.Join(why, " ")
+		d.Cause = findCause(s, in.Earlier, d)
+		if d.Cause != "" {
+			d.Evidence = append(d.Evidence, "cause: "+d.Cause)
+		}
+		d.Explanation += " It must be rebuilt from a new backup taken after the fork (or rewound with pg_rewind)."
+		return d
+	}
+
+	switch {
+	case pTLI == 0 && !pPos.Valid():
+		d.Verdict = VerdictUnknown
+		d.Explanation = "No reading of the primary yet, so there is no timeline to compare the replica with."
+		return d
+	case !replicaKnown:
+		d.Verdict = VerdictUnknown
+		d.Explanation = "No position of the replica yet (it is not created, starting, or its data dir cannot be read)."
+		return d
+	case !haveHist && rTLI != target:
+		d.Verdict = VerdictUnknown
+		d.Explanation = fmt.Sprintf("The primary is on timeline %d but %s has not been seen, so where timeline %d forked off is unknown.", target, histFile(target), target)
+		return d
+	}
+
+	if st, ok := stalled(s, in.Earlier, in.Now, in.Options.StallAfter); ok {
+		d.Verdict = VerdictStalled
+		d.StalledFor = st.dur.Round(time.Second).String()
+		d.Evidence = append(d.Evidence, fmt.Sprintf("replica replay has stayed at %s since %s (%s) while the primary moved from %s to %s",
+			rPos, st.since.UTC().Format("15:04:05"), d.StalledFor, st.pFrom, st.pTo))
+		d.Explanation = fmt.Sprintf("The replica has not replayed anything for %s while the primary wrote WAL from %s to %s.", d.StalledFor, st.pFrom, st.pTo)
+		if R.Receiver == nil || R.Receiver.Status != "streaming" {
+			d.Explanation += " It does not stream from the primary"
+			if nf, ok := nextOf(d.Next, R.Node); ok && nf.Uses == "" && len(nf.Segments) > 0 {
+				d.Explanation += fmt.Sprintf(", and the archive lacks %s, which it asks for next", nf.Segments[0].Name)
+			}
+			d.Explanation += "."
+		}
+		return d
+	}
+
+	onHistory := fmt.Sprintf("on the primary's timeline %d", target)
+	if rTLI != target {
+		onHistory = fmt.Sprintf("on timeline %d, not past the fork point %s, so it can still follow timeline %d", rTLI, d.ForkLSN, target)
+	}
+	if !R.Up {
+		d.Verdict = VerdictUnknown
+		d.Explanation = fmt.Sprintf("The replica is not running (%s). Its last position, %s, is %s: nothing has gone wrong yet, but it is neither restoring nor streaming.",
+			orDash(R.Role, R.Process), rPos, onHistory)
+		return d
+	}
+	d.Verdict = VerdictHealthy
+	how := "restores from the archive"
+	if R.Receiver != nil && R.Receiver.Status == "streaming" {
+		how = fmt.Sprintf("streams from the primary (wal receiver on timeline %d)", R.Receiver.ReceivedTLI)
+	}
+	d.Explanation = fmt.Sprintf("The replica %s at %s, %s; the primary is at %s. It has not passed any fork point.", how, rPos, onHistory, pPos)
+	return d
+}
+
+func describe(r Reading, pos LSN, tli uint32) string {
+	what := "replay"
+	switch {
+	case r.Up && !r.InRecovery:
+		what = "flush"
+	case !r.Up && r.Control != nil && r.Control.MinRecoveryPoint.Valid():
+		what = "min recovery point"
+	case !r.Up && r.Control != nil:
+		what = "checkpoint"
+	}
+	src := ""
+	if r.TLISource != "" {
+		src = " (" + r.TLISource + ")"
+	}
+	return fmt.Sprintf("%s, timeline %d%s, %s %s", orDash(r.Role, r.Process), tli, src, what, pos)
+}
+
+func orDash(a, b string) string {
+	if a != "" && a != RoleUnknown {
+		return a
+	}
+	if b != "" {
+		return b
+	}
+	return "-"
+}
+
+func histFile(tli uint32) string { return fmt.Sprintf("%08X.history", tli) }
+
+func isAncestor(h History, tli uint32) bool {
+	for _, e := range h.Entries {
+		if e.TLI == tli {
+			return true
+		}
+	}
+	return false
+}
+
+func nextOf(nfs []NextFiles, node string) (NextFiles, bool) {
+	for _, nf := range nfs {
+		if nf.Node == node {
+			return nf, true
+		}
+	}
+	return NextFiles{}, false
+}
+
+// sameNewTimeline finds both servers promoting onto the same timeline ID:
+// two different timelines under one number, the bluntest split of all.
+func sameNewTimeline(p, r Reading) (Finding, bool) {
+	sel := func(rd Reading) map[uint32]string {
+		out := map[uint32]string{}
+		for _, f := range ExplainLog(rd.Node, rd.LogTail) {
+			if f.Kind == FindSelectedTimeline {
+				out[f.Timeline] = f.Line
+			}
+		}
+		return out
+	}
+	ps, rs := sel(p), sel(r)
+	var tlis []uint32
+	for t := range ps {
+		if _, ok := rs[t]; ok {
+			tlis = append(tlis, t)
+		}
+	}
+	if len(tlis) == 0 {
+		return Finding{}, false
+	}
+	sort.Slice(tlis, func(i, j int) bool { return tlis[i] < tlis[j] })
+	t := tlis[0]
+	return Finding{
+		Kind: FindSameNewTimeline, Severity: SevDiverged, Node: "both", Timeline: t,
+		Line: fmt.Sprintf("%s: %s | %s: %s", p.Node, StripLogPrefix(ps[t]), r.Node, StripLogPrefix(rs[t])),
+		Explanation: fmt.Sprintf("Both servers promoted and selected the same new timeline ID %d. They now write two different timelines with the same number, "+
+			"so WAL and history files named for timeline %d in the shared archive may come from either: the servers have split.", t, t),
+	}, true
+}
+
+// Message is the finding's log line without its timestamp and pid.
+func (f Finding) Message() string { return StripLogPrefix(f.Line) }
+
+// dedupe keeps the first finding per node and message (PostgreSQL
+// repeats a refused stream every 5 s), counting the repeats.
+func dedupe(fs []Finding) []Finding {
+	var out []Finding
+	idx := map[string]int{}
+	for _, f := range fs {
+		key := f.Node + "\x00" + f.Message()
+		if i, ok := idx[key]; ok {
+			out[i].Repeats++
+			continue
+		}
+		idx[key] = len(out)
+		f.Repeats = 1
+		out = append(out, f)
+	}
+	return out
+}
+
+type ahead struct{ replica, primary LSN }
+
+// aheadProof looks for the replica ahead of the primary on the same
+// timeline. Readings of the two servers are not simultaneous, so a
+// replica read after the primary may be ahead of it by what the primary
+// wrote in between; only a replica position beyond a primary position
+// read later is proof. An earlier snapshot's replica against the current
+// primary gives that order; so does PostgreSQL's own refusal.
+func aheadProof(s Snapshot, earlier []Snapshot, diverging []Finding) (ahead, bool) {
+	pPos, pTLI := PositionOf(s.Primary)
+	if !s.Primary.Up || s.Primary.InRecovery || !pPos.Valid() {
+		return ahead{}, false
+	}
+	rPos, rTLI := PositionOf(s.Replica)
+	if rTLI != pTLI || rPos <= pPos {
+		return ahead{}, false
+	}
+	for _, f := range diverging {
+		if f.Kind == FindAheadOfFlush {
+			return ahead{rPos, pPos}, true
+		}
+	}
+	for _, e := range earlier {
+		ePos, eTLI := PositionOf(e.Replica)
+		if e.Replica.At.Before(s.Primary.At) && eTLI == pTLI && ePos > pPos {
+			return ahead{ePos, pPos}, true
+		}
+	}
+	return ahead{}, false
+}
+
+type stall struct {
+	since      time.Time
+	dur        time.Duration
+	pFrom, pTo LSN
+}
+
+// stalled reports whether the replica's replay position has stood still
+// for longer than after while the primary's moved.
+func stalled(s Snapshot, earlier []Snapshot, now time.Time, after time.Duration) (stall, bool) {
+	if !s.Replica.Up || !s.Replica.InRecovery {
+		return stall{}, false
+	}
+	rPos, rTLI := PositionOf(s.Replica)
+	pTo, pTLI := PositionOf(s.Primary)
+	snaps := append([]Snapshot(nil), earlier...)
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].At.Before(snaps[j].At) })
+	st := stall{since: s.At, pFrom: pTo, pTo: pTo}
+	fromTLI := pTLI
+	for i := len(snaps) - 1; i >= 0; i-- {
+		e := snaps[i]
+		if !e.At.Before(s.At) {
+			continue
+		}
+		pos, tli := PositionOf(e.Replica)
+		if !e.Replica.Up || !e.Replica.InRecovery || pos != rPos || tli != rTLI {
+			break
+		}
+		st.since = e.At
+		if p, t := PositionOf(e.Primary); p.Valid() {
+			st.pFrom, fromTLI = p, t
+		}
+	}
+	st.dur = now.Sub(st.since)
+	moved := st.pTo > st.pFrom || (fromTLI != pTLI && st.pTo.Valid())
+	return st, st.dur > after && moved
+}
+
+// findCause explains why the replica went past the fork, when the data
+// shows it: the archive held the old timeline's segment holding the fork
+// point whole but not the new timeline's, so recovery took the old one.
+// The current archive is checked first, then earlier snapshots' (the
+// primary archives the new segment later), then the replica's log.
+func findCause(s Snapshot, earlier []Snapshot, d Diagnosis) string {
+	if !d.ForkLSN.Valid() || d.ForkParent == 0 || d.ForkTimeline == 0 {
+		return ""
+	}
+	oldSeg := WALFileName(d.ForkParent, d.ForkLSN)
+	newSeg := WALFileName(d.ForkTimeline, d.ForkLSN)
+	tail := fmt.Sprintf(" (a primary archives a segment only once it is full or switched). "+
+		"Recovery tries the newest timeline first, found nothing, fell back to timeline %d's complete segment and replayed it past the fork point %s.",
+		d.ForkParent, d.ForkLSN)
+	text := func(when string) string {
+		if when == "" {
+			return fmt.Sprintf("The archive holds timeline %d's segment %s whole but not timeline %d's %s", d.ForkParent, oldSeg, d.ForkTimeline, newSeg) + tail
+		}
+		return fmt.Sprintf("At %s the archive held timeline %d's segment %s whole but not timeline %d's %s", when, d.ForkParent, oldSeg, d.ForkTimeline, newSeg) + tail
+	}
+	shows := func(a Archive) bool {
+		ix := indexArchive(a)
+		return ix.has(oldSeg) && !ix.has(newSeg)
+	}
+	if shows(s.Archive) {
+		return text("")
+	}
+	snaps := append([]Snapshot(nil), earlier...)
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].At.Before(snaps[j].At) })
+	for i := len(snaps) - 1; i >= 0; i-- {
+		if shows(snaps[i].Archive) && histKnown(snaps[i], d.ForkTimeline) {
+			return text(snaps[i].At.UTC().Format("15:04:05"))
+		}
+	}
+	// The replica's log: newSeg missing, then oldSeg restored.
+	missing := false
+	for _, f := range ExplainLog(s.Replica.Node, s.Replica.LogTail) {
+		switch {
+		case f.Kind == FindMissingInArchive && f.File == newSeg:
+			missing = true
+		case f.Kind == FindRestored && f.File == oldSeg && missing:
+			return fmt.Sprintf("The replica's log shows it: the archive had no %s, so restore_command fetched timeline %d's %s instead, and recovery replayed it past the fork point %s.",
+				newSeg, d.ForkParent, oldSeg, d.ForkLSN)
+		}
+	}
+	return ""
+}
+
+// histKnown reports whether timeline tli's history file existed in s, so
+// a missing segment of it was really awaited rather than not yet forked.
+func histKnown(s Snapshot, tli uint32) bool {
+	for _, h := range s.Histories {
+		if h.TLI == tli {
+			return true
+		}
+	}
+	for _, f := range s.Archive.WAL {
+		if f.History && f.TLI == tli {
+			return true
+		}
+	}
+	return false
+}

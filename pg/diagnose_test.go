@@ -1,0 +1,356 @@
+package pg
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func loadSnap(t *testing.T, name string) Snapshot {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "snapshots", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Snapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func loadSeries(t *testing.T, name string) []Snapshot {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "snapshots", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []Snapshot
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var s Snapshot
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func hasEvidence(d Diagnosis, parts ...string) bool {
+	for _, e := range d.Evidence {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(e, p)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDiagnoseDefaultLabDiverged(t *testing.T) {
+	d := Diagnose(DiagnoseInput{Snapshot: loadSnap(t, "default_end.json")})
+	if d.Verdict != VerdictDiverged {
+		t.Fatalf("verdict %s: %s", d.Verdict, d.Explanation)
+	}
+	if d.ForkLSN != 0x2000100 || d.ForkParent != 1 || d.ForkTimeline != 2 {
+		t.Errorf("fork %s %d->%d, want 0/2000100 1->2", d.ForkLSN, d.ForkParent, d.ForkTimeline)
+	}
+	if d.ReplicaLSN != 0x3000000 || d.ReplicaTimeline != 1 {
+		t.Errorf("replica %s on %d, want 0/3000000 on 1", d.ReplicaLSN, d.ReplicaTimeline)
+	}
+	if !hasEvidence(d, "00000002.history", "0/2000100", "reached consistency") {
+		t.Errorf("no history evidence in %q", d.Evidence)
+	}
+	if !hasEvidence(d, "replica log", "ahead of the WAL flush position", "(x") {
+		t.Errorf("no deduplicated log evidence in %q", d.Evidence)
+	}
+	for _, want := range []string{"000000010000000000000002 whole", "000000020000000000000002", "0/2000100"} {
+		if !strings.Contains(d.Cause, want) {
+			t.Errorf("cause %q lacks %q", d.Cause, want)
+		}
+	}
+	if !strings.Contains(d.Explanation, "0/3000000") || !strings.Contains(d.Explanation, "rebuilt") {
+		t.Errorf("explanation %q", d.Explanation)
+	}
+	for _, f := range d.Findings {
+		if f.Severity == SevInfo {
+			t.Errorf("info finding kept: %s", f.Kind)
+		}
+	}
+}
+
+func TestDiagnosisJSONShape(t *testing.T) {
+	d := Diagnose(DiagnoseInput{Snapshot: loadSnap(t, "default_end.json")})
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m["verdict"] != "diverged" || m["fork_lsn"] != "0/2000100" || m["replica_lsn"] != "0/3000000" {
+		t.Errorf("got verdict %v fork_lsn %v replica_lsn %v", m["verdict"], m["fork_lsn"], m["replica_lsn"])
+	}
+	if _, ok := m["evidence"].([]any); !ok {
+		t.Errorf("evidence is %T", m["evidence"])
+	}
+	if s, _ := m["explanation"].(string); s == "" {
+		t.Error("no explanation")
+	}
+	// An empty diagnosis still has an evidence array, not null.
+	b, _ = json.Marshal(Diagnose(DiagnoseInput{}))
+	if !strings.Contains(string(b), `"evidence":[]`) || !strings.Contains(string(b), `"verdict":"unknown"`) {
+		t.Errorf("empty diagnosis %s", b)
+	}
+}
+
+func TestDiagnoseHealthyVariant(t *testing.T) {
+	d := Diagnose(DiagnoseInput{Snapshot: loadSnap(t, "healthy_end.json")})
+	if d.Verdict != VerdictHealthy {
+		t.Fatalf("verdict %s: %s %q", d.Verdict, d.Explanation, d.Evidence)
+	}
+	if d.ForkLSN != 0x3000000 || d.ReplicaTimeline != 2 {
+		t.Errorf("fork %s, replica timeline %d", d.ForkLSN, d.ReplicaTimeline)
+	}
+	if !strings.Contains(d.Explanation, "streams from the primary") {
+		t.Errorf("explanation %q", d.Explanation)
+	}
+	if d.Cause != "" {
+		t.Errorf("cause on a healthy lab: %q", d.Cause)
+	}
+}
+
+func TestDiagnoseReplicaStoppedIsUnknown(t *testing.T) {
+	d := Diagnose(DiagnoseInput{Snapshot: loadSnap(t, "default_after_f2.json")})
+	if d.Verdict != VerdictUnknown {
+		t.Fatalf("verdict %s: %s", d.Verdict, d.Explanation)
+	}
+	if d.ReplicaLSN != 0x2000100 || !strings.Contains(d.Explanation, "not running") {
+		t.Errorf("replica %s, explanation %q", d.ReplicaLSN, d.Explanation)
+	}
+}
+
+func TestDiagnoseStalled(t *testing.T) {
+	ser := loadSeries(t, "stall_series.jsonl")
+	cur, earlier := ser[len(ser)-1], ser[:len(ser)-1]
+	d := Diagnose(DiagnoseInput{Snapshot: cur, Earlier: earlier, Options: DiagnoseOptions{StallAfter: 30 * time.Second}})
+	if d.Verdict != VerdictStalled {
+		t.Fatalf("verdict %s: %s", d.Verdict, d.Explanation)
+	}
+	if !strings.Contains(d.Explanation, "000000020000000000000003") {
+		t.Errorf("explanation lacks the missing segment: %q", d.Explanation)
+	}
+	if !hasEvidence(d, "0/3000000", "0/30000A0", "0/3015C78") {
+		t.Errorf("evidence %q", d.Evidence)
+	}
+
+	// Longer patience: the replica sits at the fork point, still able to follow.
+	d = Diagnose(DiagnoseInput{Snapshot: cur, Earlier: earlier, Options: DiagnoseOptions{StallAfter: time.Hour}})
+	if d.Verdict != VerdictHealthy {
+		t.Errorf("with an hour's patience: %s: %s", d.Verdict, d.Explanation)
+	}
+
+	// The first three polls: the primary has not moved, so not stalled
+	// however short the patience.
+	d = Diagnose(DiagnoseInput{Snapshot: ser[2], Earlier: ser[:2], Options: DiagnoseOptions{StallAfter: time.Second}})
+	if d.Verdict == VerdictStalled {
+		t.Errorf("stalled although the primary did not move: %s", d.Explanation)
+	}
+}
+
+func TestDiagnoseCauseFromEarlierArchive(t *testing.T) {
+	before := loadSnap(t, "default_end.json")
+	now := loadSnap(t, "default_end.json")
+	now.At = now.At.Add(time.Minute)
+	now.Archive.WAL = append(now.Archive.WAL, ArchiveFile{Name: "000000020000000000000002", TLI: 2, Start: 0x2000000, Size: WALSegSize})
+	d := Diagnose(DiagnoseInput{Snapshot: now, Earlier: []Snapshot{before}})
+	if !strings.HasPrefix(d.Cause, "At 21:50:29 the archive held") {
+		t.Errorf("cause %q", d.Cause)
+	}
+	// Without earlier snapshots the replica's log still shows it.
+	d = Diagnose(DiagnoseInput{Snapshot: now})
+	if !strings.Contains(d.Cause, "log shows") {
+		t.Errorf("cause %q", d.Cause)
+	}
+	// Nothing shows it: no cause rather than a guess.
+	now.Replica.LogTail = nil
+	d = Diagnose(DiagnoseInput{Snapshot: now})
+	if d.Verdict != VerdictDiverged || d.Cause != "" {
+		t.Errorf("verdict %s cause %q", d.Verdict, d.Cause)
+	}
+}
+
+func TestDiagnoseLogAloneProvesDivergence(t *testing.T) {
+	// Positions that look fine (replica reported on timeline 2 and not
+	// ahead), but the replica's log says the primary refused it.
+	s := loadSnap(t, "healthy_end.json")
+	s.Replica.LogTail = readLog(t, "notinhistory_replica.log")
+	d := Diagnose(DiagnoseInput{Snapshot: s})
+	if d.Verdict != VerdictDiverged || !strings.Contains(d.Explanation, "PostgreSQL reports") {
+		t.Fatalf("verdict %s: %s", d.Verdict, d.Explanation)
+	}
+	if !hasEvidence(d, "replica log", "not in this server's history") {
+		t.Errorf("evidence %q", d.Evidence)
+	}
+	for _, name := range []string{"forked_replica.log", "minrecovery_replica.log", "notachild_replica.log"} {
+		s.Replica.LogTail = readLog(t, name)
+		if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictDiverged {
+			t.Errorf("%s: verdict %s", name, d.Verdict)
+		}
+	}
+	s.Replica.LogTail = readLog(t, "notreached_primary.log")
+	if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictHealthy || len(d.Findings) == 0 {
+		t.Errorf("recovery target not reached: verdict %s, findings %d", d.Verdict, len(d.Findings))
+	}
+}
+
+func TestDiagnoseSameNewTimeline(t *testing.T) {
+	s := loadSnap(t, "healthy_end.json")
+	s.Primary.LogTail = readLog(t, "promote_primary.log")
+	s.Replica.LogTail = readLog(t, "promote_replica.log")[:3] // before its refused stream
+	d := Diagnose(DiagnoseInput{Snapshot: s})
+	if d.Verdict != VerdictDiverged {
+		t.Fatalf("verdict %s", d.Verdict)
+	}
+	f, ok := findKind(d.Findings, FindSameNewTimeline)
+	if !ok || f.Timeline != 2 || !strings.Contains(f.Line, "primary: LOG:  selected new timeline ID: 2") {
+		t.Errorf("finding %+v", f)
+	}
+}
+
+func TestDiagnosePromotedReplica(t *testing.T) {
+	s := loadSnap(t, "healthy_end.json")
+	s.Replica.InRecovery, s.Replica.FlushLSN, s.Replica.Timeline = false, 0x3000100, 3
+	d := Diagnose(DiagnoseInput{Snapshot: s})
+	if d.Verdict != VerdictDiverged || !strings.Contains(d.Explanation, "left recovery") {
+		t.Fatalf("verdict %s: %s", d.Verdict, d.Explanation)
+	}
+	if !hasEvidence(d, "timeline 3 is not in 00000002.history") {
+		t.Errorf("evidence %q", d.Evidence)
+	}
+}
+
+func TestDiagnoseAheadNeedsOrderedReadings(t *testing.T) {
+	s := loadSnap(t, "healthy_end.json")
+	s.Primary.LogTail, s.Replica.LogTail = nil, nil
+	t0 := s.At
+	s.Primary.At, s.Replica.At = t0, t0.Add(10*time.Millisecond)
+	s.Primary.FlushLSN, s.Replica.ReplayLSN = 0x3000100, 0x3000180
+	// Read after the primary: the replica may have caught up with WAL the
+	// primary wrote in between. Not proof.
+	if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict == VerdictDiverged {
+		t.Fatalf("diverged on a race: %s", d.Explanation)
+	}
+	// An earlier replica reading beyond a later primary reading is proof.
+	e := s
+	e.At = t0.Add(-time.Second)
+	e.Replica.At = t0.Add(-time.Second)
+	d := Diagnose(DiagnoseInput{Snapshot: s, Earlier: []Snapshot{e}})
+	if d.Verdict != VerdictDiverged || !strings.Contains(d.Explanation, "ahead of the primary") {
+		t.Fatalf("verdict %s: %s", d.Verdict, d.Explanation)
+	}
+}
+
+func TestDiagnoseUnknowns(t *testing.T) {
+	if d := Diagnose(DiagnoseInput{}); d.Verdict != VerdictUnknown || !strings.Contains(d.Explanation, "primary") {
+		t.Errorf("empty: %s %q", d.Verdict, d.Explanation)
+	}
+	s := loadSnap(t, "default_end.json")
+	s.Replica = Reading{Node: "replica", Process: ProcNone}
+	s.Primary.LogTail = nil
+	if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictUnknown || !strings.Contains(d.Explanation, "replica") {
+		t.Errorf("no replica: %s %q", d.Verdict, d.Explanation)
+	}
+	s = loadSnap(t, "default_end.json")
+	s.Histories, s.Replica.LogTail, s.Primary.LogTail = nil, nil, nil
+	if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictUnknown || !strings.Contains(d.Explanation, "00000002.history") {
+		t.Errorf("no history: %s %q", d.Verdict, d.Explanation)
+	}
+}
+
+func TestWantedByDefaultLab(t *testing.T) {
+	s := loadSnap(t, "default_end.json")
+	nf, ok := WantedBy(s.Replica, s.Histories, s.Archive)
+	if !ok || !nf.Asks || nf.Target != 2 || nf.Timeline != 1 {
+		t.Fatalf("got %+v", nf)
+	}
+	if len(nf.Segments) != 2 || nf.Segments[0].Name != "000000020000000000000003" || nf.Segments[1].Name != "000000010000000000000003" ||
+		nf.Segments[0].InArchive || nf.Segments[1].InArchive || nf.Uses != "" {
+		t.Errorf("segments %+v uses %q", nf.Segments, nf.Uses)
+	}
+	if nf.History.Name != "00000003.history" || nf.History.InArchive {
+		t.Errorf("history %+v", nf.History)
+	}
+
+	p, ok := WantedBy(s.Primary, s.Histories, s.Archive)
+	if !ok || p.Asks || len(p.Segments) != 1 || p.Segments[0].Name != "000000020000000000000002" || p.Segments[0].InArchive {
+		t.Errorf("primary %+v", p)
+	}
+
+	// Stopped at its target (F2): on its next start it asks for timeline
+	// 2's segment 2, does not find it, and takes timeline 1's instead.
+	f2 := loadSnap(t, "default_after_f2.json")
+	nf, ok = WantedBy(f2.Replica, f2.Histories, f2.Archive)
+	if !ok || nf.Position != 0x2000028 || len(nf.Segments) != 2 || nf.Uses != "000000010000000000000002" {
+		t.Fatalf("after F2: %+v", nf)
+	}
+	if !strings.Contains(nf.Note, "gets 000000010000000000000002 from timeline 1 instead") {
+		t.Errorf("note %q", nf.Note)
+	}
+	if got := NextWanted(f2); len(got) != 2 || got[0].Node != "primary" {
+		t.Errorf("NextWanted: %+v", got)
+	}
+}
+
+func TestWantedByWalgNamesAndPartial(t *testing.T) {
+	a := Archive{WAL: []ArchiveFile{
+		{Name: "000000010000000000000002.lz4", TLI: 1, Start: 0x2000000},
+		{Name: "00000002.history.lz4", TLI: 2, History: true},
+		{Name: "000000020000000000000002.partial", TLI: 2, Start: 0x2000000, Partial: true},
+	}}
+	h, _ := ParseHistory(2, "1\t0/2000100\treached consistency\n")
+	r := Reading{Node: "replica", Control: &ControlData{RedoLSN: 0x2000028, CheckpointTLI: 1, MinRecoveryPoint: 0x2000100, MinRecoveryTLI: 1}, Timeline: 1}
+	nf, ok := WantedBy(r, []History{h}, a)
+	if !ok || len(nf.Segments) != 2 {
+		t.Fatalf("got %+v", nf)
+	}
+	if s := nf.Segments[0]; s.InArchive || !s.Partial || s.StoredAs != "000000020000000000000002.partial" {
+		t.Errorf("partial: %+v", s)
+	}
+	if s := nf.Segments[1]; !s.InArchive || s.StoredAs != "000000010000000000000002.lz4" {
+		t.Errorf("lz4: %+v", s)
+	}
+	if nf.Target != 2 {
+		t.Errorf("target %d", nf.Target)
+	}
+}
+
+func TestPositionOf(t *testing.T) {
+	cases := []struct {
+		r   Reading
+		pos LSN
+		tli uint32
+	}{
+		{Reading{Up: true, FlushLSN: 5, Timeline: 2}, 5, 2},
+		{Reading{Up: true, InRecovery: true, ReplayLSN: 7, Timeline: 1}, 7, 1},
+		{Reading{Up: true, InRecovery: true, ReceiveLSN: 9, Timeline: 1}, 9, 1},
+		{Reading{Timeline: 1, Control: &ControlData{MinRecoveryPoint: 11, MinRecoveryTLI: 3, CheckpointTLI: 1}}, 11, 3},
+		{Reading{Control: &ControlData{CheckpointLSN: 13, CheckpointTLI: 2}}, 13, 2},
+		{Reading{}, 0, 0},
+	}
+	for i, c := range cases {
+		if pos, tli := PositionOf(c.r); pos != c.pos || tli != c.tli {
+			t.Errorf("%d: got %s %d, want %s %d", i, pos, tli, c.pos, c.tli)
+		}
+	}
+}
