@@ -1,0 +1,376 @@
+package tui
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
+
+	"walstep/pg"
+)
+
+// DiagStyles are the styles of the timeline picture and the archive view.
+// They are separate from the model's Styles so that `walstep run` can draw
+// the same pictures without a TUI (see PlainDiagStyles).
+type DiagStyles struct {
+	Heading  lipgloss.Style // section titles
+	Label    lipgloss.Style // timeline names, notes
+	Track    lipgloss.Style // a timeline's own history
+	PastFork lipgloss.Style // WAL of an old timeline beyond where it was left
+	Fork     lipgloss.Style // fork marks and their LSNs
+	Primary  lipgloss.Style // the primary's marker
+	Replica  lipgloss.Style // the replica's marker
+	Alarm    lipgloss.Style // a server past a fork point, a missing file
+	Present  lipgloss.Style // a file the archive has
+}
+
+// NewDiagStyles returns coloured styles bound to r, so a caller decides
+// the colour profile (tests pin one; the TUI uses the default renderer).
+func NewDiagStyles(r *lipgloss.Renderer) DiagStyles {
+	c := func(light, dark string) lipgloss.AdaptiveColor {
+		return lipgloss.AdaptiveColor{Light: light, Dark: dark}
+	}
+	s := r.NewStyle
+	return DiagStyles{
+		Heading:  s().Bold(true),
+		Label:    s().Foreground(c("#6B6B6B", "#8A8A8A")),
+		Track:    s().Foreground(c("#5A3FC0", "#9D8CFF")),
+		PastFork: s().Foreground(c("#B3261E", "#FF6B6B")),
+		Fork:     s().Foreground(c("#8A5A00", "#FFC857")),
+		Primary:  s().Bold(true).Foreground(c("#1B7F3A", "#5FD787")),
+		Replica:  s().Bold(true).Foreground(c("#005F87", "#5FD7FF")),
+		Alarm:    s().Bold(true).Foreground(c("#B3261E", "#FF6B6B")),
+		Present:  s().Foreground(c("#1B7F3A", "#5FD787")),
+	}
+}
+
+// PlainDiagStyles draws without any escape codes, for text reports and
+// NO_COLOR: every mark is also a glyph or a word, so nothing is lost.
+func PlainDiagStyles() DiagStyles {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	return NewDiagStyles(r)
+}
+
+// Glyphs of the timeline picture.
+const (
+	glyphTrack    = '━'
+	glyphPastFork = '┄'
+	glyphForkOut  = '┯' // on the parent: a child timeline leaves here
+	glyphForkIn   = '╰' // on the child: where it begins
+	glyphLink     = '│' // between parent and child rows
+	glyphUnknown  = '?' // a timeline whose start is unknown
+)
+
+type tlRow struct {
+	tli     uint32
+	parent  uint32
+	begin   pg.LSN
+	known   bool // begin and parent come from a history file
+	end     pg.LSN
+	hasEnd  bool // a child forked off here: this is where its history ends
+	markers []marker
+}
+
+type marker struct {
+	ch    rune
+	name  string
+	lsn   pg.LSN
+	style lipgloss.Style
+}
+
+// RenderTimeline draws each timeline as a line over an ordinal LSN axis
+// (positions in order, evenly spaced, since the LSNs that matter are often
+// a few bytes apart), with fork points marked with their LSN and the
+// primary's (P) and replica's (R) positions, then a legend. Old-timeline
+// WAL beyond a fork point is drawn dotted. Lines are at most width cells;
+// 40 and more fit everything that matters.
+func RenderTimeline(s pg.Snapshot, width int, st DiagStyles) string {
+	pPos, pTLI := pg.PositionOf(s.Primary)
+	rPos, rTLI := pg.PositionOf(s.Replica)
+	rows := timelineRows(s, pTLI, rTLI)
+
+	// The primary's history decides which fork the replica must not pass,
+	// and whether the replica's timeline is part of it at all.
+	pastFork, offHistory, forkAt := false, false, pg.LSN(0)
+	if rPos.Valid() && rTLI != 0 && pTLI != 0 && rTLI != pTLI {
+		if pTLI == 1 {
+			offHistory = true
+		}
+		for _, h := range s.Histories {
+			if h.TLI != pTLI {
+				continue
+			}
+			offHistory = true
+			for _, e := range h.Entries {
+				if e.TLI == rTLI {
+					offHistory = false
+					pastFork, forkAt = rPos > e.Switch, e.Switch
+				}
+			}
+		}
+	}
+	rStyle := st.Replica
+	if pastFork || offHistory {
+		rStyle = st.Alarm
+	}
+	for i := range rows {
+		if pPos.Valid() && rows[i].tli == pTLI {
+			rows[i].markers = append(rows[i].markers, marker{'P', "primary", pPos, st.Primary})
+		}
+		if rPos.Valid() && rows[i].tli == rTLI {
+			rows[i].markers = append(rows[i].markers, marker{'R', "replica", rPos, rStyle})
+		}
+	}
+
+	// Ordinal axis: every LSN that is drawn gets its own column.
+	lsns := map[pg.LSN]bool{0: true}
+	for _, r := range rows {
+		if r.known {
+			lsns[r.begin] = true
+		}
+		for _, m := range r.markers {
+			lsns[m.lsn] = true
+		}
+	}
+	axis := make([]pg.LSN, 0, len(lsns))
+	for l := range lsns {
+		axis = append(axis, l)
+	}
+	sort.Slice(axis, func(i, j int) bool { return axis[i] < axis[j] })
+
+	labelW := 0
+	for _, r := range rows {
+		labelW = max(labelW, len(fmt.Sprintf("TL%d ", r.tli)))
+	}
+	trackW := max(width-labelW, 8)
+	col := map[pg.LSN]int{}
+	for i, l := range axis {
+		c := 0
+		if len(axis) > 1 {
+			c = i * (trackW - 2) / (len(axis) - 1) // keep the last cell for a marker beside a fork
+		}
+		col[l] = c
+	}
+
+	// Draw every row into a rune grid first, then style runs of cells.
+	type cell struct {
+		ch    rune
+		style *lipgloss.Style
+	}
+	grid := make([][]cell, len(rows))
+	rowOf := map[uint32]int{}
+	for i, r := range rows {
+		rowOf[r.tli] = i
+		grid[i] = make([]cell, trackW)
+		for j := range grid[i] {
+			grid[i][j] = cell{' ', nil}
+		}
+	}
+	set := func(i, c int, ch rune, style *lipgloss.Style) {
+		if c >= 0 && c < trackW {
+			grid[i][c] = cell{ch, style}
+		}
+	}
+	for i, r := range rows {
+		start := 0
+		if r.known {
+			start = col[r.begin]
+		}
+		solidEnd := start
+		if r.hasEnd {
+			solidEnd = col[r.end]
+		}
+		reach := solidEnd
+		for _, m := range r.markers {
+			reach = max(reach, col[m.lsn])
+		}
+		if !r.hasEnd {
+			solidEnd = reach
+		}
+		for c := start; c <= reach; c++ {
+			if c <= solidEnd {
+				set(i, c, glyphTrack, &st.Track)
+			} else {
+				set(i, c, glyphPastFork, &st.PastFork)
+			}
+		}
+		switch {
+		case r.tli > 1 && !r.known:
+			set(i, start, glyphUnknown, &st.Alarm)
+		case r.tli > 1:
+			set(i, start, glyphForkIn, &st.Fork)
+		}
+	}
+	// Fork marks on parents, and links across rows in between.
+	for i, r := range rows {
+		if !r.known || r.tli <= 1 {
+			continue
+		}
+		p, ok := rowOf[r.parent]
+		if !ok {
+			continue
+		}
+		c := col[r.begin]
+		set(p, c, glyphForkOut, &st.Fork)
+		for k := p + 1; k < i; k++ {
+			if grid[k][c].ch == ' ' {
+				set(k, c, glyphLink, &st.Fork)
+			}
+		}
+	}
+	// Markers last, so they sit on top; two on one cell move apart.
+	for i, r := range rows {
+		used := map[int]bool{}
+		for _, m := range r.markers {
+			c := col[m.lsn]
+			for used[c] && c+1 < trackW {
+				c++
+			}
+			used[c] = true
+			style := m.style
+			set(i, c, m.ch, &style)
+		}
+	}
+
+	var out []string
+	for i, r := range rows {
+		var b strings.Builder
+		b.WriteString(st.Label.Render(diagPad(fmt.Sprintf("TL%d", r.tli), labelW)))
+		// Trailing blanks are cut so narrow panels do not wrap.
+		last := len(grid[i]) - 1
+		for last >= 0 && grid[i][last].ch == ' ' {
+			last--
+		}
+		for c := 0; c <= last; {
+			cl := grid[i][c]
+			run := []rune{cl.ch}
+			c++
+			for c <= last && grid[i][c].style == cl.style { // markers have styles of their own, so stay single
+				run = append(run, grid[i][c].ch)
+				c++
+			}
+			if cl.style == nil {
+				b.WriteString(string(run))
+			} else {
+				b.WriteString(cl.style.Render(string(run)))
+			}
+		}
+		out = append(out, b.String())
+		// The fork label goes under the child's row, at the fork column.
+		if r.known && r.tli > 1 {
+			text := fmt.Sprintf("fork %s", r.begin)
+			c := col[r.begin]
+			if c+len(text) > trackW {
+				c = max(trackW-len(text), 0)
+			}
+			out = append(out, strings.Repeat(" ", labelW+c)+st.Fork.Render(diagClip(text, trackW-c)))
+		}
+	}
+
+	legend := func(ch rune, name string, r pg.Reading, pos pg.LSN, tli uint32, style lipgloss.Style, note string, alarm bool) {
+		var text string
+		if !pos.Valid() {
+			text = fmt.Sprintf(" %s: no position yet", name)
+		} else {
+			text = fmt.Sprintf(" %s %s TL%d", name, pos, tli)
+			if !r.Up {
+				text += " (" + downWord(r) + ")"
+			}
+		}
+		line := style.Render(string(ch)) + st.Label.Render(diagClip(text, width-1))
+		if note != "" && lipgloss.Width(line)+1+len(note) <= width {
+			ns := st.Label
+			if alarm {
+				ns = st.Alarm
+			}
+			line += " " + ns.Render(note)
+		}
+		out = append(out, line)
+	}
+	legend('P', "primary", s.Primary, pPos, pTLI, st.Primary, "", false)
+	note := ""
+	switch {
+	case pastFork && width >= 44:
+		note = "past fork " + forkAt.String()
+	case pastFork:
+		note = "past fork!"
+	case offHistory && width >= 48:
+		note = fmt.Sprintf("not in TL%d's history!", pTLI)
+	case offHistory:
+		note = "off history!"
+	}
+	legend('R', "replica", s.Replica, rPos, rTLI, rStyle, note, pastFork || offHistory)
+	return strings.Join(out, "\n")
+}
+
+// timelineRows lists the timelines to draw, oldest first: those of the
+// history files and those the servers are on.
+func timelineRows(s pg.Snapshot, tlis ...uint32) []tlRow {
+	rows := map[uint32]*tlRow{1: {tli: 1, known: true}}
+	add := func(t uint32) *tlRow {
+		if t == 0 {
+			return nil
+		}
+		if rows[t] == nil {
+			rows[t] = &tlRow{tli: t}
+		}
+		return rows[t]
+	}
+	for _, t := range tlis {
+		add(t)
+	}
+	for _, h := range s.Histories {
+		r := add(h.TLI)
+		if parent, at, ok := h.ForkPoint(); ok && r != nil {
+			r.parent, r.begin, r.known = parent, at, true
+		}
+		for i, e := range h.Entries {
+			er := add(e.TLI)
+			if er == nil {
+				continue
+			}
+			if i > 0 && !er.known {
+				er.parent, er.begin, er.known = h.Entries[i-1].TLI, h.Entries[i-1].Switch, true
+			}
+			if !er.hasEnd || e.Switch < er.end {
+				er.end, er.hasEnd = e.Switch, true
+			}
+		}
+	}
+	out := make([]tlRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].tli < out[j].tli })
+	return out
+}
+
+func downWord(r pg.Reading) string {
+	switch {
+	case r.Role == pg.RoleShutInRecovery, r.Role == pg.RoleShutDown:
+		return "stopped"
+	case r.Process != "":
+		return r.Process
+	}
+	return "down"
+}
+
+func diagPad(s string, w int) string {
+	if n := lipgloss.Width(s); n < w {
+		return s + strings.Repeat(" ", w-n)
+	}
+	return s
+}
+
+// diagClip shortens plain text to w cells with an ellipsis.
+func diagClip(s string, w int) string {
+	if w <= 0 {
+		return ""
+	}
+	return ansi.Truncate(s, w, "…")
+}
