@@ -81,14 +81,37 @@ func (m *Model) refreshOutput(reset bool) {
 		return
 	}
 	atBottom := m.output.AtBottom()
-	lines := m.views[m.selected].output
-	if len(lines) == 0 {
+	v := m.views[m.selected]
+	if len(v.output) == 0 {
 		m.output.SetContent(m.styles.Dim.Render("(no output yet)"))
 	} else {
-		// Wrapped here because the viewport cuts long lines.
-		m.output.SetContent(strings.Join(wrap(strings.Join(lines, "\n"), max(m.output.Width, 10), 0), "\n"))
+		m.output.SetContent(strings.Join(m.renderedOutput(v), "\n"))
 	}
 	if reset || atBottom {
 		m.output.GotoBottom()
 	}
+}
+
+// renderedOutput is v's output wrapped to the viewport (the viewport cuts
+// long lines), wrapping only the lines the cache has not seen.
+func (m *Model) renderedOutput(v stepView) []string {
+	w := max(m.output.Width, 10)
+	c := m.outCache
+	fresh := v.total - c.total
+	if c.step != m.selected || c.width != w || c.runs != v.runs || fresh < 0 || fresh > len(v.output) ||
+		(fresh < len(v.output) && v.output[len(v.output)-1-fresh] != c.last) {
+		*c = outputCache{step: m.selected, width: w, runs: v.runs}
+		fresh = len(v.output)
+	}
+	for _, l := range v.output[len(v.output)-fresh:] {
+		c.rendered = append(c.rendered, strings.Join(wrap(l, w, 0), "\n"))
+	}
+	if drop := len(c.rendered) - len(v.output); drop > 0 {
+		c.rendered = c.rendered[drop:]
+	}
+	c.total = v.total
+	if len(v.output) > 0 {
+		c.last = v.output[len(v.output)-1]
+	}
+	return c.rendered
 }

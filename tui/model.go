@@ -121,7 +121,16 @@ type stepView struct {
 	started time.Time
 	elapsed time.Duration
 	output  []string
+	total   int // lines ever appended in this run; output keeps the last ones
 	runs    int
+}
+
+// outputCache holds the selected step's output wrapped to the viewport,
+// one entry per output line, so a new line costs one wrap, not all.
+type outputCache struct {
+	step, width, runs, total int
+	last                     string // the last line wrapped, to check the cache belongs to this output
+	rendered                 []string
 }
 
 // Model is the debugger's Bubble Tea model.
@@ -147,6 +156,7 @@ type Model struct {
 
 	width, height int
 	output        viewport.Model
+	outCache      *outputCache // shared by copies of the model; checked before use
 	help          help.Model
 	spinner       spinner.Model
 	spinning      bool
@@ -203,6 +213,7 @@ func New(cfg Config) Model {
 		help:        help.New(),
 		spinner:     spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 		output:      viewport.New(40, 5),
+		outCache:    &outputCache{step: -1},
 		viewport:    viewport.New(80, 20),
 		viewFollow:  true,
 	}
@@ -213,7 +224,7 @@ func New(cfg Config) Model {
 		for i := range m.views {
 			if i < len(s.States) {
 				st := s.States[i]
-				m.views[i] = stepView{status: st.Status, err: st.Err, started: st.Started, elapsed: st.Duration, output: st.Output, runs: st.Runs}
+				m.views[i] = stepView{status: st.Status, err: st.Err, started: st.Started, elapsed: st.Duration, output: st.Output, total: len(st.Output), runs: st.Runs}
 			}
 		}
 		for k, v := range s.Breakpoints {

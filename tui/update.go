@@ -147,6 +147,7 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 		}
 		v := &m.views[i]
 		v.output = append(v.output, strings.ReplaceAll(ev.Line, "\t", "    "))
+		v.total++
 		if len(v.output) > steps.MaxOutputLines {
 			v.output = v.output[len(v.output)-steps.MaxOutputLines:]
 		}

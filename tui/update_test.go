@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -587,5 +588,41 @@ func TestPanelLogSkipsContinuationLines(t *testing.T) {
 	m = polled(m, s)
 	if v := m.View(); strings.Contains(v, "START_REPLICATION") || !strings.Contains(v, "ERROR: requested starting") {
 		t.Errorf("panel log:\n%s", v)
+	}
+}
+
+func TestOutputCacheMatchesAFreshRender(t *testing.T) {
+	long := strings.Repeat("wrapped words ", 12)
+	lines := make([]string, steps.MaxOutputLines+30)
+	for i := range lines {
+		lines[i] = fmt.Sprintf("%d %s", i, long[:i%len(long)])
+	}
+	m, _ := testModel(freshSnap())
+	m = send(m, tea.WindowSizeMsg{Width: 100, Height: 30}, eventMsg{ev: ev(steps.StepStarted, 0)})
+	// Most lines as if they had arrived, the last ones through Update,
+	// across the cap where the oldest lines go.
+	pre := steps.MaxOutputLines - 10
+	m.views[0].output, m.views[0].total = append([]string(nil), lines[:pre]...), pre
+	m.refreshOutput(true)
+	for _, l := range lines[pre:] {
+		m = send(m, eventMsg{ev: steps.Event{Kind: steps.StepOutput, Index: 0, Line: l}})
+	}
+	m, _ = press(m, "home", "pgdown")
+
+	fresh, _ := testModel(freshSnap())
+	fresh = send(fresh, eventMsg{ev: ev(steps.StepStarted, 0)})
+	v := &fresh.views[0]
+	v.output = append([]string(nil), lines[len(lines)-steps.MaxOutputLines:]...)
+	v.total = len(lines)
+	fresh.outCache = &outputCache{step: -1}
+	fresh.refreshOutput(true)
+	fresh = send(fresh, tea.WindowSizeMsg{Width: 100, Height: 30})
+	fresh.refreshOutput(true)
+	fresh, _ = press(fresh, "home", "pgdown")
+	if got, want := m.View(), fresh.View(); got != want {
+		t.Errorf("incremental output differs from a fresh render:\n%s\n--- fresh:\n%s", got, want)
+	}
+	if len(m.views[0].output) != steps.MaxOutputLines {
+		t.Errorf("kept %d lines", len(m.views[0].output))
 	}
 }
