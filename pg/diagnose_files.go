@@ -103,9 +103,7 @@ type NextFiles struct {
 	Note    string     `json:"note"`
 }
 
-// timelineBegins lists the timelines of tli's history, newest first, each
-// with the LSN where it begins (0 for the first), as PostgreSQL's
-// expectedTLEs list.
+// tlBegin is a timeline and the LSN where it begins (0 for the first).
 type tlBegin struct {
 	tli   uint32
 	begin LSN
@@ -123,6 +121,8 @@ func historyOf(hs []History, tli uint32) (History, bool) {
 	return History{}, false
 }
 
+// timelineBegins lists the timelines of target's history, newest first,
+// as PostgreSQL's expectedTLEs list.
 func timelineBegins(hs []History, target uint32, fallback ...uint32) []tlBegin {
 	h, ok := historyOf(hs, target)
 	if !ok {
