@@ -143,9 +143,16 @@ replica=$(panel REPLICA)
 grep -q "timeline 2" <<<"$primary" || die "the panel does not show the primary on timeline 2"
 grep -qE "^ *(up|starting|stopped|crashed)( |$)" <<<"$replica" || die "the panel does not show the replica's state"
 replica_state=$(grep -E "^ *(up|starting|stopped|crashed)" <<<"$replica" | head -1 | sed 's/^ *//; s/ *$//')
-echo "tmux-e2e: primary on timeline 2; replica: $replica_state"
+verdict=$(grep -oE 'verdict: [A-Z]+' "$work/screen.txt" | head -1 || true)
+[[ -n "$verdict" ]] || die "the panel shows no verdict"
+echo "tmux-e2e: primary on timeline 2; replica: $replica_state; $verdict"
 
-# The log and inspect views read real files; esc comes back.
+# The log and inspect views read real files, the diagnosis explains the
+# verdict; esc comes back.
+keys d
+wait_for "Verdict:" 10
+keys Escape
+wait_for "steps" 5
 keys l
 wait_for "primary log" 10
 keys Escape

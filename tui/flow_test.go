@@ -142,7 +142,7 @@ func TestFlowThroughThePlaybook(t *testing.T) {
 
 	tm.Type("c")
 	scr.wait(t, "finished · 27/27", "end of the playbook")
-	scr.wait(t, "timeline 2 (current WAL)", "standby (not streaming)", "0/3000000", "past the fork")
+	scr.wait(t, "timeline 2 (current WAL)", "standby (not streaming)", "0/3000000", "verdict: DIVERGED")
 
 	tm.Type("q")
 	scr.wait(t, "Stop the servers before quitting?")

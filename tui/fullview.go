@@ -14,12 +14,14 @@ func (m Model) viewBody() []string {
 	case screenInspect:
 		title = fmt.Sprintf("%s data dir", m.viewNode)
 	case screenArchive:
-		title = "archive"
+		title = "archive: backups, WAL per timeline, what each server asks for next"
+	case screenDiagnosis:
+		title = "diagnosis"
 	}
 	if m.viewBusy {
 		title += " · reading…"
 	}
-	if m.screen != screenArchive {
+	if m.screen == screenLog || m.screen == screenInspect {
 		title += " · tab: other server"
 	}
 	out := []string{rule(title, m.width, m.styles.RuleFocused)}
@@ -48,9 +50,12 @@ func (m *Model) setViewContent() {
 			text = m.styles.Dim.Render("(the log is empty: the server has not started yet)")
 		}
 	case screenArchive:
-		if archiveRenderer != nil {
-			text = archiveRenderer(m.snap, m.width, m.styles)
+		text = "no reading yet"
+		if m.polled {
+			text = RenderArchive(m.snap, m.width, m.styles.Diag)
 		}
+	case screenDiagnosis:
+		text = m.diagnosisText(m.width)
 	}
 	if m.viewErr != "" {
 		text = m.styles.Failed.Render("cannot read: "+m.viewErr) + "\n" + text

@@ -171,7 +171,7 @@ func TestGoldenDivergence(t *testing.T) {
 			m = polled(m, divergedSnap(c.Now()))
 			v := m.View()
 			checkSize(t, v, size.w, size.h)
-			for _, want := range []string{"timeline 2", "0/3000000", "past the fork", "ahead of the WAL"} {
+			for _, want := range []string{"timeline 2", "0/3000000", "verdict: DIVERGED", "TL2", "fork 0/2000100"} {
 				if !strings.Contains(v, want) {
 					t.Errorf("divergence view lacks %q:\n%s", want, v)
 				}

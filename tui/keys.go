@@ -27,6 +27,7 @@ type keyMap struct {
 	Log        key.Binding
 	Inspect    key.Binding
 	Archive    key.Binding
+	Diagnosis  key.Binding
 	Shell      key.Binding
 	Help       key.Binding
 	Quit       key.Binding
@@ -61,6 +62,7 @@ func defaultKeys() keyMap {
 		Log:        key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "log of ▸ server")),
 		Inspect:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "inspect its data dir")),
 		Archive:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "archive view")),
+		Diagnosis:  key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "why: the diagnosis")),
 		Shell:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "shell there")),
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
@@ -85,7 +87,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Retry, k.Skip, k.Breakpoint, k.Jump},
 		{k.Up, k.Down, k.Focus, k.FocusBack},
 		{k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Log, k.Inspect, k.Archive, k.Shell},
+		{k.Log, k.Inspect, k.Shell, k.Archive, k.Diagnosis},
 		{k.Help, k.Quit, k.Interrupt},
 	}
 }

@@ -103,6 +103,7 @@ const (
 	screenLog
 	screenInspect
 	screenArchive
+	screenDiagnosis
 )
 
 // question is the yes/no question waiting in the footer, if any.
@@ -163,6 +164,9 @@ type Model struct {
 
 	snap       pg.Snapshot
 	polled     bool
+	diag       pg.Diagnosis
+	diagnosed  bool
+	earlier    []pg.Snapshot // for pg.Diagnose; see remember
 	pollGen    int
 	polling    bool
 	pollAgain  bool

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"walstep/cluster"
 	"walstep/pg"
@@ -26,12 +27,31 @@ func (m Model) panelLines(w, h int) []string {
 	}
 	p := m.serverFacts(cluster.Primary, m.snap.Primary, w)
 	r := m.serverFacts(cluster.Replica, m.snap.Replica, w)
-	extra := m.timelineLines(w)
-	free := h - len(out) - len(p) - len(r) - len(extra)
-	if free < 2 && len(extra) > 0 { // the servers come first
-		free += len(extra)
-		extra = nil
+	// The servers' facts first, then the verdict's title, the timeline
+	// picture and the verdict in words as room allows, keeping a log line
+	// per server; the log tails share the rest.
+	free := h - len(out) - len(p) - len(r)
+	var extra []string
+	if free >= 3 && m.diagnosed {
+		title := []string{m.verdictTitle(w)}
+		used := len(title)
+		pic := m.pictureLines(w)
+		if free-used-len(pic) >= 2 {
+			used += len(pic)
+		} else {
+			pic = nil
+		}
+		words := m.verdictWords(w, 0)
+		n := min(len(words), 2, free-used-2)
+		if free-used-len(words) > 10 { // plenty of room
+			n = len(words)
+		}
+		if n > 0 {
+			title = append(title, m.verdictWords(w, n)...)
+		}
+		extra = append(title, pic...)
 	}
+	free -= len(extra)
 	pl := m.logLines(m.snap.Primary.LogTail, w, free/2)
 	rl := m.logLines(m.snap.Replica.LogTail, w, free-len(pl))
 	out = append(out, p...)
@@ -120,14 +140,16 @@ func (m Model) serverFacts(node cluster.Node, r pg.Reading, w int) []string {
 		}
 		out = append(out, line("slots", strings.Join(ss, ", ")))
 	}
+	// A reading's age matters when it is not fresh: the server is down,
+	// or polls are slow.
 	if !r.Up {
 		when := "never answered"
 		if !r.LastGood.IsZero() {
 			when = "last good " + age(m.now().Sub(r.LastGood)) + " ago"
 		}
 		out = append(out, line("reading", when))
-	} else if !r.At.IsZero() {
-		out = append(out, line("reading", age(m.now().Sub(r.At))+" old"))
+	} else if a := m.now().Sub(r.At); !r.At.IsZero() && a > staleAfter(m.cfg.PollEvery) {
+		out = append(out, line("reading", age(a)+" old"))
 	}
 	if r.Err != "" && proc != pg.ProcNone {
 		out = append(out, st.Dim.Render(fit("  "+r.Err, w)))
@@ -199,40 +221,5 @@ func shortSource(s string) string {
 	return s
 }
 
-// timelineLines shows the timeline picture when tui/timeline.go provides
-// one, else the fork points from the history files in plain words.
-func (m Model) timelineLines(w int) []string {
-	if timelineRenderer != nil {
-		if pic := timelineRenderer(m.snap, w, m.styles); pic != "" {
-			return append([]string{rule("timelines", w, m.styles.Rule)}, strings.Split(pic, "\n")...)
-		}
-	}
-	if len(m.snap.Histories) == 0 {
-		return nil
-	}
-	out := []string{rule("timelines", w, m.styles.Rule)}
-	for _, h := range m.snap.Histories {
-		parent, at, ok := h.ForkPoint()
-		if !ok {
-			continue
-		}
-		for _, l := range wrap(fmt.Sprintf("tl %d forked off tl %d at %s", h.TLI, parent, at), w-2, 0) {
-			out = append(out, fit("  "+l, w))
-		}
-		for _, n := range []struct {
-			name string
-			r    pg.Reading
-		}{{"primary", m.snap.Primary}, {"replica", m.snap.Replica}} {
-			pos := n.r.Position()
-			if n.r.Timeline == parent && pos.Valid() && pos > at {
-				for _, l := range wrap(fmt.Sprintf("%s at %s on tl %d: past the fork", n.name, pos, parent), w-2, 0) {
-					out = append(out, m.styles.Failed.Render(fit("  "+l, w)))
-				}
-			}
-		}
-	}
-	if len(out) == 1 {
-		return nil
-	}
-	return out
-}
+// staleAfter is when a reading of a running server is old enough to say.
+func staleAfter(every time.Duration) time.Duration { return max(3*every, 2*time.Second) }

@@ -30,6 +30,8 @@ type Styles struct {
 	Crashed     lipgloss.Style // exited with an error
 	LogProblem  lipgloss.Style // FATAL, ERROR and PANIC log lines
 	Question    lipgloss.Style // a yes/no question in the footer
+	// Diag draws the timeline picture and the archive view.
+	Diag DiagStyles
 }
 
 // DefaultStyles returns the debugger's styles, with adaptive colours that
@@ -68,5 +70,6 @@ func DefaultStyles() Styles {
 		Crashed:     lipgloss.NewStyle().Bold(true).Foreground(red),
 		LogProblem:  lipgloss.NewStyle().Foreground(red),
 		Question:    lipgloss.NewStyle().Bold(true).Foreground(amber),
+		Diag:        NewDiagStyles(lipgloss.DefaultRenderer()),
 	}
 }

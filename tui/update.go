@@ -59,6 +59,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.polling = false
 		m.snap, m.polled = msg.snap, true
+		m.diagnose(msg.snap)
 		var next tea.Cmd
 		if m.pollAgain {
 			m.pollAgain = false
@@ -66,7 +67,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else {
 			next = m.pollLater()
 		}
-		if m.screen == screenArchive {
+		if m.screen == screenArchive || m.screen == screenDiagnosis {
 			m.setViewContent()
 		}
 		if m.screen == screenLog && !m.viewBusy {
@@ -296,11 +297,9 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Inspect):
 		return m.openView(screenInspect)
 	case key.Matches(k, m.keys.Archive):
-		if archiveRenderer == nil {
-			m.notice = "the archive view is not available in this build"
-			return m, nil
-		}
 		return m.openView(screenArchive)
+	case key.Matches(k, m.keys.Diagnosis):
+		return m.openView(screenDiagnosis)
 	case key.Matches(k, m.keys.Shell):
 		return m, m.prepareShell(m.server)
 	}
@@ -371,7 +370,7 @@ func (m Model) openView(s screen) (tea.Model, tea.Cmd) {
 	m.viewport.SetContent("")
 	m.viewport.GotoTop()
 	m.layout()
-	if s == screenArchive {
+	if s == screenArchive || s == screenDiagnosis { // drawn from the last poll, nothing to read
 		m.setViewContent()
 		return m, nil
 	}
@@ -385,14 +384,15 @@ func (m Model) viewKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Back),
 		m.screen == screenLog && key.Matches(k, m.keys.Log),
 		m.screen == screenInspect && key.Matches(k, m.keys.Inspect),
-		m.screen == screenArchive && key.Matches(k, m.keys.Archive):
+		m.screen == screenArchive && key.Matches(k, m.keys.Archive),
+		m.screen == screenDiagnosis && key.Matches(k, m.keys.Diagnosis):
 		m.screen = screenMain
 		m.viewGen++ // drop a read still on its way
 		m.viewBusy = false
 		m.layout()
 		return m, nil
 	case key.Matches(k, m.keys.Switch):
-		if m.screen == screenArchive {
+		if m.screen == screenArchive || m.screen == screenDiagnosis {
 			return m, nil
 		}
 		m.server = otherNode(m.viewNode)

@@ -224,7 +224,7 @@ func TestEveryKeyIsInTheFullHelp(t *testing.T) {
 	m, _ := testModel(freshSnap())
 	m, _ = press(m, "?")
 	v := m.View()
-	for _, k := range []string{"n/enter", "c ", "p ", "r ", "s ", "b ", "g ", "C ", "↑/k", "↓/j", "tab", "shift+tab", "pgup", "pgdn", "home", "end", "l ", "i ", "a ", "x ", "? ", "q ", "ctrl+c"} {
+	for _, k := range []string{"n/enter", "c ", "p ", "r ", "s ", "b ", "g ", "C ", "↑/k", "↓/j", "tab", "shift+tab", "pgup", "pgdn", "home", "end", "l ", "i ", "a ", "d ", "x ", "? ", "q ", "ctrl+c"} {
 		if !strings.Contains(v, k) {
 			t.Errorf("full help lacks %q", k)
 		}
@@ -413,14 +413,33 @@ func TestInspectViewShowsTheDataDir(t *testing.T) {
 	}
 }
 
-func TestArchiveKeyWithoutRenderer(t *testing.T) {
-	if archiveRenderer != nil {
-		t.Skip("the archive view is built in")
-	}
+func TestArchiveAndDiagnosisViews(t *testing.T) {
 	m, _ := testModel(freshSnap())
-	m, _ = press(m, "a")
-	if m.screen != screenMain || !strings.Contains(m.notice, "archive view") {
-		t.Errorf("a without an archive view: screen %d, notice %q", m.screen, m.notice)
+	m = polled(m, divergedSnap(clock))
+	m, cmd := press(m, "a")
+	if m.screen != screenArchive || cmd != nil {
+		t.Fatalf("a: screen %d, cmd %v (the archive view draws from the last poll)", m.screen, cmd)
+	}
+	if v := m.View(); !strings.Contains(v, "Backups") {
+		t.Errorf("archive view:\n%s", v)
+	}
+	m, _ = press(m, "tab") // no other server here
+	if m.screen != screenArchive {
+		t.Error("tab left the archive view")
+	}
+	m, _ = press(m, "a", "d")
+	if m.screen != screenDiagnosis {
+		t.Fatalf("d: screen %d", m.screen)
+	}
+	v := m.View()
+	for _, want := range []string{"Verdict: DIVERGED", "Evidence:", "TL2"} {
+		if !strings.Contains(v, want) && !strings.Contains(m.diagnosisText(m.width), want) {
+			t.Errorf("diagnosis view lacks %q:\n%s", want, v)
+		}
+	}
+	m, _ = press(m, "esc")
+	if m.screen != screenMain {
+		t.Error("esc did not close the diagnosis view")
 	}
 }
 

@@ -1,0 +1,162 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"walstep/pg"
+)
+
+// Earlier polls kept for pg.Diagnose: all of the last recentWindow (the
+// stalled verdict looks back pg.DefaultStallAfter), and older ones only
+// where the archive changed (the cause can lie in what the archive held
+// when the primary forked), at most keepPolls in all. Their log tails are
+// dropped: Diagnose reads logs of the current poll only.
+const (
+	recentWindow = 2 * pg.DefaultStallAfter
+	keepPolls    = 400
+)
+
+// diagnose runs pg.Diagnose over the new poll and remembers the poll. It
+// is pure computation on data already in memory, so it runs in Update.
+func (m *Model) diagnose(s pg.Snapshot) {
+	m.diag = pg.Diagnose(pg.DiagnoseInput{Snapshot: s, Earlier: m.earlier, Now: s.At})
+	m.diagnosed = true
+	m.remember(s)
+}
+
+// remember adds s to the earlier polls and thins them.
+func (m *Model) remember(s pg.Snapshot) {
+	s.Primary.LogTail, s.Replica.LogTail = nil, nil
+	all := append(m.earlier, s)
+	cutoff := s.At.Add(-recentWindow)
+	kept := all[:0:0]
+	var lastArchive string
+	for i, e := range all {
+		key := archiveKey(e.Archive)
+		if e.At.After(cutoff) || i == 0 || key != lastArchive {
+			kept = append(kept, e)
+		}
+		lastArchive = key
+	}
+	if len(kept) > keepPolls {
+		kept = kept[len(kept)-keepPolls:]
+	}
+	m.earlier = kept
+}
+
+// archiveKey identifies an archive listing, to keep a poll per change.
+func archiveKey(a pg.Archive) string {
+	var b strings.Builder
+	for _, f := range a.WAL {
+		fmt.Fprintf(&b, "%s:%d;", f.Name, f.Size)
+	}
+	b.WriteString(strings.Join(a.Backups, ";"))
+	return b.String()
+}
+
+// verdictSummary is the diagnosis in one short sentence for the panel.
+func verdictSummary(d pg.Diagnosis) string {
+	switch d.Verdict {
+	case pg.VerdictDiverged:
+		if d.ForkLSN.Valid() && d.ReplicaLSN > d.ForkLSN && d.ReplicaTimeline == d.ForkParent {
+			return fmt.Sprintf("the replica replayed timeline %d to %s, past the fork at %s", d.ReplicaTimeline, d.ReplicaLSN, d.ForkLSN)
+		}
+	case pg.VerdictStalled:
+		return fmt.Sprintf("the replica's replay has not moved from %s for %s", d.ReplicaLSN, d.StalledFor)
+	case pg.VerdictHealthy:
+		return fmt.Sprintf("the replica follows timeline %d at %s", d.ReplicaTimeline, d.ReplicaLSN)
+	}
+	return firstSentence(d.Explanation)
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+// verdictTitle is the verdict as a section title of the panel.
+func (m Model) verdictTitle(w int) string {
+	st := m.styles
+	style := st.Rule
+	switch m.diag.Verdict {
+	case pg.VerdictDiverged, pg.VerdictStalled:
+		style = st.Failed
+	case pg.VerdictHealthy:
+		style = st.Done
+	}
+	return rule("verdict: "+strings.ToUpper(m.diag.Verdict)+" · d: why", w, style)
+}
+
+// verdictWords is the verdict in a sentence, wrapped to at most n lines
+// (all when n is 0; none when n is negative).
+func (m Model) verdictWords(w, n int) []string {
+	if n < 0 {
+		return nil
+	}
+	var out []string
+	for _, l := range wrap(verdictSummary(m.diag), w-2, n) {
+		out = append(out, fit("  "+l, w))
+	}
+	return out
+}
+
+// pictureLines are the timeline picture of tui/timeline.go under a title.
+func (m Model) pictureLines(w int) []string {
+	if !m.polled {
+		return nil
+	}
+	pic := RenderTimeline(m.snap, w-2, m.styles.Diag)
+	if strings.TrimSpace(pic) == "" {
+		return nil
+	}
+	out := []string{rule("timelines", w, m.styles.Rule)}
+	for _, l := range strings.Split(pic, "\n") {
+		out = append(out, fit("  "+l, w))
+	}
+	return out
+}
+
+// diagnosisText is the full-screen diagnosis (d): verdict, explanation,
+// cause, evidence and the log lines that matter.
+func (m Model) diagnosisText(w int) string {
+	if !m.diagnosed {
+		return "no reading yet"
+	}
+	d := m.diag
+	var b strings.Builder
+	p := func(s string) { b.WriteString(s + "\n") }
+	p("Verdict: " + strings.ToUpper(d.Verdict))
+	p("")
+	p(d.Explanation)
+	if d.Cause != "" {
+		p("")
+		p("Cause: " + d.Cause)
+	}
+	if len(d.Evidence) > 0 {
+		p("")
+		p("Evidence:")
+		for _, e := range d.Evidence {
+			p("  - " + e)
+		}
+	}
+	if len(d.Findings) > 0 {
+		p("")
+		p("Log lines that matter:")
+		for _, f := range d.Findings {
+			p(fmt.Sprintf("  %s: %s", f.Node, f.Message()))
+			if f.Explanation != "" {
+				p("    " + f.Explanation)
+			}
+		}
+	}
+	p("")
+	p(RenderTimeline(m.snap, w, m.styles.Diag))
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// readingAge is how old the poll behind the diagnosis is.
+func (m Model) readingAge() time.Duration { return m.now().Sub(m.snap.At) }
