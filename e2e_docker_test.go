@@ -158,7 +158,7 @@ func TestE2EDockerDefaultLabDiverges(t *testing.T) {
 	if replica.ReplayLSN != "0/3000000" {
 		t.Errorf("replica replay LSN %s, want 0/3000000 (past the fork at 0/2000100)", replica.ReplayLSN)
 	}
-	if v, _ := rep.Diagnosis["verdict"].(string); rep.Diagnosis != nil && v != "diverged" {
+	if v, _ := rep.Diagnosis["verdict"].(string); v != "diverged" {
 		t.Errorf("diagnosis verdict %q, want diverged", v)
 	}
 	// The run stops and removes its containers and network.
@@ -186,7 +186,7 @@ func TestE2EDockerNoRecoveryTargetIsHealthy(t *testing.T) {
 	if hasLine(replica.LogTail, "ahead of the WAL flush position") {
 		t.Errorf("healthy run shows the divergence error")
 	}
-	if v, _ := rep.Diagnosis["verdict"].(string); rep.Diagnosis != nil && v != "healthy" {
+	if v, _ := rep.Diagnosis["verdict"].(string); v != "healthy" {
 		t.Errorf("diagnosis verdict %q, want healthy", v)
 	}
 	assertNoDockerLeft(t, lab)

@@ -143,8 +143,11 @@ func TestE2ELocalDefaultLabDiverges(t *testing.T) {
 	if replica.ReplayLSN != "0/3000000" {
 		t.Errorf("replica replay LSN %s, want 0/3000000 (past the fork at 0/2000100)", replica.ReplayLSN)
 	}
-	if v, _ := rep.Diagnosis["verdict"].(string); rep.Diagnosis != nil && v != "diverged" {
+	if v, _ := rep.Diagnosis["verdict"].(string); v != "diverged" {
 		t.Errorf("diagnosis verdict %q, want diverged", v)
+	}
+	if f, r := rep.Diagnosis["fork_lsn"], rep.Diagnosis["replica_lsn"]; f != "0/2000100" || r != "0/3000000" {
+		t.Errorf("diagnosis fork_lsn %v replica_lsn %v, want 0/2000100 and 0/3000000", f, r)
 	}
 	if left := postgresOf(t, lab); len(left) > 0 {
 		t.Errorf("postgres left running after run: %v", left)
@@ -173,7 +176,7 @@ func TestE2ELocalNoRecoveryTargetIsHealthy(t *testing.T) {
 	if hasLine(replica.LogTail, "ahead of the WAL flush position") {
 		t.Errorf("healthy run shows the divergence error")
 	}
-	if v, _ := rep.Diagnosis["verdict"].(string); rep.Diagnosis != nil && v != "healthy" {
+	if v, _ := rep.Diagnosis["verdict"].(string); v != "healthy" {
 		t.Errorf("diagnosis verdict %q, want healthy", v)
 	}
 }

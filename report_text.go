@@ -8,10 +8,14 @@ import (
 
 	"walstep/pg"
 	"walstep/steps"
+	"walstep/tui"
 )
 
 // addDiagnosis fills the report's diagnosis (see pg.Diagnose).
-func addDiagnosis(rep *Report) {}
+func addDiagnosis(rep *Report) {
+	d := pg.Diagnose(pg.DiagnoseInput{Snapshot: rep.Snapshot, Now: rep.Snapshot.At})
+	rep.Diagnosis = &d
+}
 
 // writeTextReport prints the report for people: a step summary, both
 // servers, the archive and the timeline history.
@@ -169,12 +173,47 @@ func writeArchive(w io.Writer, a pg.Archive) {
 }
 
 // writeDiagnosisText prints the verdict (see pg.Diagnose).
-func writeDiagnosisText(w io.Writer, rep Report) {}
+func writeDiagnosisText(w io.Writer, rep Report) {
+	fmt.Fprintln(w, "\n== Timelines")
+	fmt.Fprintln(w, indent(tui.RenderTimeline(rep.Snapshot, 78, tui.PlainDiagStyles())))
+	fmt.Fprintln(w, "\n== Archive view")
+	fmt.Fprintln(w, indent(tui.RenderArchive(rep.Snapshot, 78, tui.PlainDiagStyles())))
+	d := rep.Diagnosis
+	if d == nil {
+		return
+	}
+	fmt.Fprintf(w, "\n== Diagnosis: %s\n", strings.ToUpper(d.Verdict))
+	if d.Explanation != "" {
+		fmt.Fprintf(w, "%s\n", d.Explanation)
+	}
+	for _, e := range d.Evidence {
+		fmt.Fprintf(w, "  - %s\n", e)
+	}
+}
 
-// reportVerdict is the diagnosis verdict of a report, "unknown" without one.
-func reportVerdict(rep Report) string { return "unknown" }
+func indent(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "  " + l
+	}
+	return strings.Join(lines, "\n")
+}
+
+// reportVerdict is the diagnosis verdict of a report.
+func reportVerdict(rep Report) string {
+	if rep.Diagnosis == nil {
+		return pg.VerdictUnknown
+	}
+	return rep.Diagnosis.Verdict
+}
 
 // finishTranscript ends a transcript with the report's outcome.
 func finishTranscript(tr *steps.Transcript, rep Report) error {
-	return tr.Finish(rep.Snapshot, reportVerdict(rep), "", nil, "")
+	d := rep.Diagnosis
+	if d == nil {
+		d = &pg.Diagnosis{Verdict: pg.VerdictUnknown}
+	}
+	ev := d.Evidence
+	pic := tui.RenderTimeline(rep.Snapshot, 78, tui.PlainDiagStyles())
+	return tr.Finish(rep.Snapshot, d.Verdict, d.Explanation, ev, pic)
 }

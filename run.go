@@ -196,7 +196,7 @@ type Report struct {
 	Histories []pg.History      `json:"histories"`
 	Addrs     map[string]string `json:"addresses"`
 	Snapshot  pg.Snapshot       `json:"-"`
-	Diagnosis any               `json:"diagnosis,omitempty"`
+	Diagnosis *pg.Diagnosis     `json:"diagnosis,omitempty"`
 }
 
 func (r Report) addrs() []string {

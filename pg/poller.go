@@ -123,7 +123,15 @@ func (p *Poller) readNode(ctx context.Context, node cluster.Node) Reading {
 	}
 	if st.Running {
 		qctx, cancel := context.WithTimeout(ctx, p.opts.QueryTimeout)
+		reused := ns.conn != nil
 		err := p.query(qctx, node, ns, &r)
+		if err != nil && reused && qctx.Err() == nil {
+			// The kept connection may belong to a server that restarted
+			// since: retry once on a fresh one before calling it down.
+			p.dropConn(ns)
+			r = Reading{Node: r.Node, At: r.At, ProcDetail: r.ProcDetail, LogTail: r.LogTail}
+			err = p.query(qctx, node, ns, &r)
+		}
 		cancel()
 		if err == nil {
 			r.Up = true
