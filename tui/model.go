@@ -250,6 +250,9 @@ func New(cfg Config) Model {
 	m.help.ShortSeparator = "  "
 	m.help.Styles.ShortKey = m.styles.Current
 	m.help.Styles.FullKey = m.styles.Current
+	// bubbles' default descriptions are too dark to read on black.
+	m.help.Styles.ShortDesc = m.styles.Dim
+	m.help.Styles.FullDesc = m.styles.Dim
 	m.layout()
 	m.refreshOutput(true)
 	return m
