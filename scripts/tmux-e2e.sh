@@ -11,6 +11,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# tmux draws UTF-8 only in a UTF-8 locale, and grep's patterns below need
+# one too; CI may start with none.
+export LC_ALL=C.UTF-8
 W=80 H=24 # the smallest size the debugger supports
 
 die() {
@@ -108,16 +111,18 @@ keys n
 wait_for "next 1 ·" 60
 
 # Select step 13 (rows read "▸", breakpoint, state, id) and set a
-# breakpoint on it.
+# breakpoint on it: press j, wait for the selection to move, repeat.
+selected() { capture; grep -m1 '^▸' "$work/screen.txt" || true; }
 for _ in $(seq 40); do
-	capture
-	if grep -qE '^▸.{1,2} 13 ' "$work/screen.txt"; then break; fi
+	row=$(selected)
+	if grep -qE '^▸[^[:alnum:]]* 13 ' <<<"$row"; then break; fi
 	keys j
-	sleep 0.1
+	deadline=$((SECONDS + 5))
+	while [[ "$(selected)" == "$row" ]] && ((SECONDS < deadline)); do sleep 0.05; done
 done
-grep -qE '^▸.{1,2} 13 ' "$work/screen.txt" || die "could not select step 13"
+grep -qE '^▸[^[:alnum:]]* 13 ' <<<"$(selected)" || die "could not select step 13"
 keys b
-wait_for '^▸●. 13 ' 5 -E
+wait_for '^▸●[^[:alnum:]]* 13 ' 5 -E
 
 # Continue to the breakpoint: steps 1..12 run on real PostgreSQL.
 keys c
