@@ -645,3 +645,21 @@ func TestOutputCacheMatchesAFreshRender(t *testing.T) {
 		t.Errorf("kept %d lines", len(m.views[0].output))
 	}
 }
+
+func TestAnySizeDrawsWithinTheScreen(t *testing.T) {
+	m, _ := testModel(divergedSnap(clock))
+	m = polled(m, divergedSnap(clock))
+	for w := 1; w <= 130; w += 7 {
+		for h := 1; h <= 45; h += 4 {
+			m = send(m, tea.WindowSizeMsg{Width: w, Height: h})
+			for _, keys := range [][]string{nil, {"?"}, {"q"}, {"l"}} {
+				mm, _ := press(m, keys...)
+				checkSize(t, mm.View(), w, max(h, 1))
+			}
+		}
+	}
+	m = send(m, tea.WindowSizeMsg{Width: 40, Height: 10})
+	if v := m.View(); !strings.Contains(v, "needs a terminal of at least") {
+		t.Errorf("a tiny terminal is not told:\n%s", v)
+	}
+}

@@ -5,12 +5,22 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 
 	"walstep/steps"
 )
 
+// Below this size the layout cannot fit; the screen says so instead.
+const (
+	minWidth  = 60
+	minHeight = 16
+)
+
 // View draws the whole screen, exactly m.width x m.height.
 func (m Model) View() string {
+	if m.width < minWidth || m.height < minHeight {
+		return m.tooSmall()
+	}
 	var lines []string
 	lines = append(lines, m.headerLine())
 	d := m.dims()
@@ -20,7 +30,10 @@ func (m Model) View() string {
 		lines = append(lines, m.viewBody()...)
 	}
 	lines = append(lines, m.statusLine())
-	lines = append(lines, strings.Split(m.footer(), "\n")...)
+	for _, l := range strings.Split(m.footer(), "\n") {
+		// bubbles' help can overflow a narrow screen; cut it.
+		lines = append(lines, ansi.Truncate(l, m.width, "…"))
+	}
 	return strings.Join(padLines(lines, m.height), "\n")
 }
 
@@ -123,4 +136,16 @@ func (m Model) helpView() string {
 		return m.fullHelpView(m.keys.FullHelp(), m.width)
 	}
 	return m.help.ShortHelpView(m.keys.ShortHelp())
+}
+
+// tooSmall asks for a bigger terminal; the keys still work (q, Ctrl-C).
+func (m Model) tooSmall() string {
+	var lines []string
+	for _, l := range wrap(fmt.Sprintf("walstep needs a terminal of at least %dx%d; this one is %dx%d. Make it bigger, or press q to quit.", minWidth, minHeight, m.width, m.height), max(m.width, 1), max(m.height-1, 1)) {
+		lines = append(lines, fit(l, m.width))
+	}
+	if m.ask != askNone {
+		lines = append(lines, fit(ansi.Strip(m.statusLine()), m.width))
+	}
+	return strings.Join(padLines(lines, max(m.height, 1)), "\n")
 }
