@@ -76,6 +76,9 @@ func (m Model) serverFacts(node cluster.Node, r pg.Reading, w int) []string {
 	if m.cfg.Servers != nil {
 		addr = m.cfg.Servers.Addr(node)
 	}
+	if strings.HasSuffix(addr, ":0") { // no port yet: the container does not exist
+		addr = ""
+	}
 	name := strings.ToUpper(string(node))
 	head := fit(mark+st.NodeTitle.Render(name)+" "+st.Dim.Render(addr), w)
 
