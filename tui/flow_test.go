@@ -127,9 +127,10 @@ func TestFlowThroughThePlaybook(t *testing.T) {
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
 	scr := &drawn{tm: tm}
 
-	scr.wait(t, "next 0 · 0/27", "not created")
+	n := len(pb)
+	scr.wait(t, fmt.Sprintf("next 0 · 0/%d", n), "not created")
 	tm.Type("n")
-	scr.wait(t, "next 1 · 1/27", "fake step 0 ran")
+	scr.wait(t, fmt.Sprintf("next 1 · 1/%d", n), "fake step 0 ran")
 
 	tm.Type("c")
 	scr.wait(t, "step 13 failed: r retries it", "could not connect")
@@ -141,7 +142,7 @@ func TestFlowThroughThePlaybook(t *testing.T) {
 	scr.wait(t, "stopped at the breakpoint before F3")
 
 	tm.Type("c")
-	scr.wait(t, "finished · 27/27", "end of the playbook")
+	scr.wait(t, fmt.Sprintf("finished · %d/%d", n, n), "end of the playbook")
 	scr.wait(t, "timeline 2 (current WAL)", "standby (not streaming)", "0/3000000", "verdict: DIVERGED")
 
 	tm.Type("q")
