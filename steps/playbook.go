@@ -442,6 +442,9 @@ func startStandby(ctx context.Context, env *Env, out io.Writer) error {
 			return err
 		}
 	}
+	// Remember where the log ends, so old lines (the previous server's
+	// shutdown FATALs) are not taken for this start's outcome.
+	mark := lastLine(ctx, b, R)
 	if err := b.Start(ctx, R, out); err != nil {
 		return err
 	}
@@ -451,7 +454,7 @@ func startStandby(ctx context.Context, env *Env, out io.Writer) error {
 		if err != nil {
 			return false, err
 		}
-		if line := SinceStart(ctx, b, R, IsProblem); line != "" {
+		if line := SinceMark(ctx, b, R, mark, IsProblem); line != "" {
 			outcome = "replica reports: " + line
 			return true, nil
 		}
@@ -505,17 +508,21 @@ var probeNoise = []string{
 	"the database system is not accepting connections",
 }
 
-// SinceStart returns the first log line of node's latest start for which
-// match is true, or "".
-func SinceStart(ctx context.Context, b cluster.Backend, node cluster.Node, match func(string) bool) string {
+// SinceMark returns the first log line of node after the line mark (the
+// last line before a start; "" for the whole tail) for which match is true,
+// or "".
+func SinceMark(ctx context.Context, b cluster.Backend, node cluster.Node, mark string, match func(string) bool) string {
 	lines, err := b.LogTail(ctx, node, 400)
 	if err != nil {
 		return ""
 	}
 	start := 0
-	for i, l := range lines {
-		if strings.Contains(l, "starting PostgreSQL") {
-			start = i
+	if mark != "" {
+		for i := len(lines) - 1; i >= 0; i-- {
+			if lines[i] == mark {
+				start = i + 1
+				break
+			}
 		}
 	}
 	for _, l := range lines[start:] {
@@ -524,6 +531,14 @@ func SinceStart(ctx context.Context, b cluster.Backend, node cluster.Node, match
 		}
 	}
 	return ""
+}
+
+func lastLine(ctx context.Context, b cluster.Backend, node cluster.Node) string {
+	lines, err := b.LogTail(ctx, node, 1)
+	if err != nil || len(lines) == 0 {
+		return ""
+	}
+	return lines[0]
 }
 
 func lastLogHint(ctx context.Context, b cluster.Backend, node cluster.Node) string {
