@@ -38,23 +38,27 @@ PGFLAG=()
 
 # timed LOGFILE CMD...: runs CMD, prints its wall time in ms and its exit status.
 timed() {
-	local log=$1 t0 t1 rc json
+	local log=$1 t0 t1 rc json flat
 	shift
 	if command -v hyperfine >/dev/null 2>&1; then
 		json=$(mktemp)
 		hyperfine --runs 1 --style none --ignore-failure --export-json "$json" \
 			--output "$log" "$(printf '%q ' "$@")" >/dev/null 2>&1
-		rc=$(grep -o '"exit_codes": *\[ *[0-9]*' "$json" | grep -o '[0-9]*$')
-		t1=$(grep -o '"mean": *[0-9.e+-]*' "$json" | head -n1 | sed 's/.*: *//')
+		flat=$(tr -d ' \n\t\r' <"$json") # the export is pretty-printed
 		rm -f "$json"
-		awk -v s="$t1" -v rc="${rc:-1}" 'BEGIN { printf "%d %d\n", s * 1000, rc }'
-	else
-		t0=$(date +%s%N)
-		"$@" >"$log" 2>&1
-		rc=$?
-		t1=$(date +%s%N)
-		echo "$(((t1 - t0) / 1000000)) $rc"
+		rc=$(grep -o '"exit_codes":\[-*[0-9]*' <<<"$flat" | head -n1 | grep -o -- '-*[0-9]*$')
+		t1=$(grep -o '"mean":[0-9.eE+-]*' <<<"$flat" | head -n1 | cut -d: -f2)
+		if [ -n "$t1" ]; then
+			awk -v s="$t1" -v rc="${rc:-1}" 'BEGIN { printf "%d %d\n", s * 1000, rc }'
+			return
+		fi
+		# an older hyperfine (no --output): time it ourselves
 	fi
+	t0=$(date +%s%N)
+	"$@" >"$log" 2>&1
+	rc=$?
+	t1=$(date +%s%N)
+	echo "$(((t1 - t0) / 1000000)) $rc"
 }
 
 one() { # one KIND I: run one side on a fresh lab, print "ms rc"
@@ -124,10 +128,12 @@ echo
 echo "== per step, median ms over $N runs (only steps differing by 5 ms or more, and the rest summed)"
 printf '%-10s %10s %10s %8s\n' step script walstep diff
 ids=$(awk '$1 == "script" { print $2 }' "$BENCH_DIR/steps.txt" | awk '!seen[$0]++')
-rest_s=0 rest_w=0
+rest_s=0 rest_w=0 sum_s=0 sum_w=0
 for id in $ids; do
 	s=$(median $(awk -v id="$id" '$1 == "script" && $2 == id { print $3 }' "$BENCH_DIR/steps.txt"))
 	w=$(median $(awk -v id="$id" '$1 == "walstep" && $2 == id { print $3 }' "$BENCH_DIR/steps.txt"))
+	sum_s=$(awk -v a="$sum_s" -v b="$s" 'BEGIN { print a + b }')
+	sum_w=$(awk -v a="$sum_w" -v b="${w:-0}" 'BEGIN { print a + b }')
 	if awk -v s="$s" -v w="${w:-0}" 'BEGIN { d = w - s; exit !(d >= 5 || d <= -5) }'; then
 		printf '%-10s %10.0f %10.0f %+8.0f\n' "$id" "$s" "${w:-0}" "$(awk -v s="$s" -v w="${w:-0}" 'BEGIN { print w - s }')"
 	else
@@ -137,13 +143,14 @@ for id in $ids; do
 done
 printf '%-10s %10.0f %10.0f %+8.0f\n' "(others)" "$rest_s" "$rest_w" "$(awk -v s="$rest_s" -v w="$rest_w" 'BEGIN { print w - s }')"
 echo
-echo "median script ${ms} ms, median walstep ${mw} ms"
+echo "median script ${ms} ms, median walstep ${mw} ms (spread of the ratios: $(printf '%s\n' "${ratios[@]}" | sort -g | sed -n '1p;$p' | paste -sd- -))"
 echo "median ratio walstep/script: $mr (budget $BUDGET)"
+echo "(less sensitive to one slow step: sums of the per-step medians, script $sum_s ms, walstep $sum_w ms, ratio $(awk -v s="$sum_s" -v w="$sum_w" 'BEGIN { printf "%.3f", (s > 0 ? w / s : 0) }'))"
 if [ "$bad" = 1 ]; then
 	echo "VERDICT: INCONCLUSIVE — a run failed (logs kept in $BENCH_DIR)"
 	OWN_DIR=0
 elif awk -v r="$mr" -v b="$BUDGET" 'BEGIN { exit !(r <= b) }'; then
-	echo "VERDICT: WITHIN BUDGET — walstep is within 5% of the shell script"
+	echo "VERDICT: WITHIN BUDGET — walstep takes ${mr}x the shell script's wall time (budget: at most 5% slower)"
 else
 	pct=$(awk -v r="$mr" 'BEGIN { printf "%.1f", (r - 1) * 100 }')
 	echo "VERDICT: OVER BUDGET — walstep is ${pct}% slower than the shell script (budget 5%)"

@@ -241,7 +241,7 @@ problem_since_start() {
 OUTCOME=
 replica_outcome() {
 	local line
-	line=$(problem_since_start)
+	line=$(problem_since_start || true)
 	if [ -n "$line" ]; then OUTCOME="replica reports: $line"; return 0; fi
 	if ! alive replica; then OUTCOME="replica exited"; return 0; fi
 	if [ "$(query replica 'select status from pg_stat_wal_receiver')" = streaming ]; then

@@ -211,6 +211,8 @@ func TestPollRunningPrimaryAndStandby(t *testing.T) {
 	}
 }
 
+// A server restarted between two polls, then stopped: up, then stopped
+// with its pg_controldata.
 func TestPollStoppedServer(t *testing.T) {
 	skipShort(t)
 	l := newPGLab(t)
@@ -219,6 +221,15 @@ func TestPollStoppedServer(t *testing.T) {
 	defer p.Close()
 	if s := p.Poll(context.Background()); !s.Primary.Up {
 		t.Fatalf("primary not up before the stop: %s (%s)", s.Primary.Summary(), s.Primary.Err)
+	}
+	// A restart that no poll saw: the kept connection is stale, the next
+	// poll still reads the server as up.
+	if err := l.b.Stop(context.Background(), cluster.Primary, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	l.start(t, cluster.Primary)
+	if r := p.Poll(context.Background()).Primary; !r.Up || r.Err != "" || r.Timeline != 1 {
+		t.Fatalf("primary restarted between polls reads %s (err %q), want up on timeline 1", r.Summary(), r.Err)
 	}
 	if err := l.b.Stop(context.Background(), cluster.Primary, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
