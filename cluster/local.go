@@ -576,11 +576,16 @@ func TailFile(path string, n int) ([]string, error) {
 		return nil, fmt.Errorf("read log: %w", err)
 	}
 	size := st.Size()
-	const chunk = 64 << 10
+	// Start small (a log line is ~100 bytes) and double: most calls need
+	// one short read, and the poller calls this twice per poll.
+	chunk := int64(n) * 160
 	var buf []byte
 	off := size
 	for off > 0 {
-		step := int64(chunk)
+		step := chunk
+		if chunk < 1<<20 {
+			chunk *= 2
+		}
 		if off < step {
 			step = off
 		}

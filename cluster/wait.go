@@ -9,8 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// PollInterval is how often waits re-check their condition.
-var PollInterval = 100 * time.Millisecond
+// PollInterval is how often waits re-check their condition; short, because
+// every wait rounds up to a tick and the steps are short themselves.
+var PollInterval = 25 * time.Millisecond
 
 // ErrTimeout marks a wait whose deadline passed.
 var ErrTimeout = errors.New("deadline passed")
