@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v tmux >/dev/null || { echo "screenshot.sh: tmux is missing (apt-get install tmux)" >&2; exit 1; }
 
-work="$(mktemp -d /tmp/walstep-shot.XXXXXX)"
+work="$(mktemp -d /tmp/walstep-demo.XXXXXX)"
 chmod 755 "$work" # the servers run as postgres when this runs as root
 sock="walstep-shot-$$"
 cleanup() {
@@ -40,11 +40,12 @@ wait_for "Prepare the lab" 20
 tmux -L "$sock" send-keys -t shot c
 wait_for "finished" 120
 wait_for "ahead of the WAL" 30
-wait_for "past the fork" 30
+wait_for "DIVERGED" 30
 mkdir -p docs
 tmux -L "$sock" capture-pane -e -p -t shot > "$work/screen.ansi"
-tmux -L "$sock" capture-pane -p -t shot | sed "s#$work#/tmp/lab-dir#g" > docs/screenshot.txt
-sed "s#$work#/tmp/lab-dir#g" "$work/screen.ansi" | go run ./scripts/ansi2svg > docs/screenshot.svg
+# The lab path stays as it is: rewriting it would shift the columns.
+tmux -L "$sock" capture-pane -p -t shot > docs/screenshot.txt
+go run ./scripts/ansi2svg < "$work/screen.ansi" > docs/screenshot.svg
 tmux -L "$sock" send-keys -t shot q
 wait_for "Stop the servers" 10
 tmux -L "$sock" send-keys -t shot y
