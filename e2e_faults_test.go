@@ -220,6 +220,9 @@ func TestSignalDuringSteps(t *testing.T) {
 			if left := postgresOf(t, lab); len(left) > 0 {
 				t.Errorf("postgres left after SIGTERM: %v", left)
 			}
+			if _, err := os.Stat(filepath.Join(lab, "wal-g-storage", "basebackups_005", ".incoming")); err == nil {
+				t.Errorf("a half-written backup was left in the archive")
+			}
 		})
 	}
 }

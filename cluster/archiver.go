@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Archive layout shared by both archivers (WAL-G's file-storage layout), so
@@ -80,6 +81,10 @@ mv "$tmp" %[1]s/base_"$seg"
 echo "backup base_$seg stored in %[1]s"
 `, root)
 	if err := b.Exec(ctx, node, "postgres", []string{"sh", "-c", script}, out); err != nil {
+		// Leave no half-written backup behind a cancel or a failure.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = b.Exec(cctx, node, "postgres", []string{"rm", "-rf", root + "/.incoming"}, io.Discard)
 		return fmt.Errorf("take base backup: %w", err)
 	}
 	return nil
