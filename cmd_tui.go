@@ -67,9 +67,7 @@ func cmdTUI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stderr, "walstep: transcript written to %s\n", o.transcript)
 		}
 	}
-	if cerr := s.close(stop || ctx.Err() != nil); cerr != nil {
-		fmt.Fprintf(stderr, "walstep: stop servers: %v\n", cerr)
-	}
+	reportStopErr(stderr, s.close(stop || ctx.Err() != nil), o.lab)
 	if !stop && ctx.Err() == nil {
 		fmt.Fprintf(stderr, "walstep: servers left running; stop them with: walstep clean --lab %s\n", o.lab)
 	}

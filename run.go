@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -49,9 +50,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(progress, "walstep: lab %s\n", s.lab.Dir)
 	if o.repeat > 1 {
 		err := runRepeat(ctx, s, o, stdout, progress)
-		if cerr := s.close(!o.keep); cerr != nil {
-			fmt.Fprintf(stderr, "walstep: stop servers: %v\n", cerr)
-		}
+		reportStopErr(stderr, s.close(!o.keep), o.lab)
 		return err
 	}
 	var tr *steps.Transcript
@@ -84,9 +83,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stdout, "\nservers left running: %s; stop them with: walstep clean --lab %s\n", strings.Join(rep.addrs(), ", "), o.lab)
 		}
 	}
-	if stopErr != nil {
-		fmt.Fprintf(stderr, "walstep: stop servers: %v\n", stopErr)
-	}
+	reportStopErr(stderr, stopErr, o.lab)
 	if ctx.Err() != nil {
 		return exitError{130}
 	}
@@ -230,4 +227,16 @@ func buildReport(ctx context.Context, s *session, res runResult) Report {
 	}
 	addDiagnosis(&rep)
 	return rep
+}
+
+// reportStopErr prints a failure to stop the servers as one line that says
+// what to do.
+func reportStopErr(w io.Writer, err error, lab string) {
+	switch {
+	case err == nil:
+	case errors.Is(err, cluster.ErrDockerUnavailable):
+		fmt.Fprintf(w, "walstep: could not stop the containers: the docker engine is not reachable; once it is back, run: walstep clean --lab %s\n", lab)
+	default:
+		fmt.Fprintf(w, "walstep: stop servers: %s (run: walstep clean --lab %s)\n", strings.ReplaceAll(err.Error(), "\n", "; "), lab)
+	}
 }

@@ -115,7 +115,14 @@ func (p *Poller) readNode(ctx context.Context, node cluster.Node) Reading {
 	r := Reading{Node: string(node), At: time.Now()}
 	st, err := p.src.State(ctx, node)
 	if err != nil {
+		// The backend cannot tell (a Docker engine that went away): say
+		// so rather than guess "stopped".
 		r.Err = err.Error()
+		r.Process = ProcUnknown
+		r.Role = RoleUnknown
+		r.LastGood = ns.lastGood
+		p.dropConn(ns)
+		return r
 	}
 	r.ProcDetail = st.Detail
 	if tail, err := p.src.LogTail(ctx, node, p.opts.LogLines); err == nil {

@@ -9,6 +9,7 @@ const (
 	ProcStopped  = "stopped"     // exited cleanly, or never started
 	ProcCrashed  = "crashed"     // exited with an error or a signal
 	ProcNone     = "not created" // no process or container yet
+	ProcUnknown  = "unknown"     // the backend cannot say (engine gone)
 )
 
 // Roles shown in the panel.
