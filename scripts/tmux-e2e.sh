@@ -182,4 +182,53 @@ if pgrep -f -- "$lab" >/dev/null; then
 	die "postgres processes of the lab are still running after quitting with 'stop the servers'"
 fi
 echo "tmux-e2e: walstep exited 0 and no postgres process of $lab is left"
+
+# launch: a fresh walstep in a fresh tmux session on the same lab.
+launch() {
+	tm kill-server 2>/dev/null || true
+	rm -f "$work/exit" "$work/stderr"
+	tm new-session -d -s e2e -x "$W" -y "$H" \
+		"cd '$work' && TERM=xterm-256color NO_COLOR=1 '$bin' --lab '$lab' --backend local --archiver cp 2>'$work/stderr'; echo \$? >'$work/exit'"
+	tm set-option -t e2e remain-on-exit on >/dev/null
+	wait_for "next 0 ·" 30
+}
+wait_exit() {
+	local deadline=$((SECONDS + 120))
+	until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do sleep 0.2; done
+	[[ -s "$work/exit" ]] || die "walstep did not exit"
+	cat "$work/exit"
+	# tmux's own command line names the lab: it must not count as a server.
+	tm kill-server 2>/dev/null || true
+}
+
+# Quit keeping the servers: they must outlive walstep, and clean stops them.
+launch
+for next in 1 2 3 4; do
+	keys n
+	wait_for "next $next ·" 60
+done
+keys q
+wait_for "Stop the servers before quitting?" 10
+keys n
+status=$(wait_exit)
+[[ "$status" == 0 ]] || die "walstep exited with status $status after q, n"
+pgrep -f -- "$lab/primary-data" >/dev/null || die "the primary did not outlive walstep although the user chose to keep it"
+grep -q "servers left running" "$work/stderr" || die "walstep did not say the servers were left running"
+"$bin" clean --lab "$lab" >/dev/null || die "walstep clean failed"
+if pgrep -f -- "$lab" >/dev/null; then die "walstep clean left postgres running"; fi
+echo "tmux-e2e: q, n kept the primary running; walstep clean stopped it"
+
+# Ctrl-C in the middle of a step: the servers stop, the exit status says so.
+launch
+keys c
+wait_for "4d" 60
+wait_for "Take the base backup" 60
+keys C-c
+status=$(wait_exit)
+[[ "$status" != 0 ]] || die "walstep exited 0 after Ctrl-C"
+if pgrep -f -- "$lab" >/dev/null; then
+	pgrep -af -- "$lab" >&2
+	die "postgres left running after Ctrl-C"
+fi
+echo "tmux-e2e: Ctrl-C mid-run exited $status and left no postgres"
 echo "tmux-e2e: PASS"
