@@ -18,11 +18,17 @@ import (
 // Messages carry a generation so results that arrive after the model moved
 // on (a newer poll, another view, another event stream) are dropped.
 
-// eventMsg is one Runner event.
+// eventMsg is one Runner event, and the ones that were waiting behind it
+// (more), in order: a chatty step then costs an Update and a View per
+// batch, not per line.
 type eventMsg struct {
-	gen int
-	ev  steps.Event
+	gen  int
+	ev   steps.Event
+	more []steps.Event
 }
+
+// maxEventBatch bounds the events one eventMsg carries.
+const maxEventBatch = 256
 
 // eventsClosedMsg says the Runner closed its event channel.
 type eventsClosedMsg struct{ gen int }
@@ -56,8 +62,9 @@ const logLines = 2000
 // readTimeout bounds a view's file reads and pg_controldata.
 const readTimeout = 10 * time.Second
 
-// waitEvent reads the next Runner event: a command re-armed after every
-// event, as in bubbletea's realtime example.
+// waitEvent reads the next Runner event, with those already waiting
+// behind it: a command re-armed after every eventMsg, as in bubbletea's
+// realtime example.
 func (m Model) waitEvent() tea.Cmd {
 	if m.cfg.Runner == nil {
 		return nil
@@ -68,7 +75,19 @@ func (m Model) waitEvent() tea.Cmd {
 		if !ok {
 			return eventsClosedMsg{gen: gen}
 		}
-		return eventMsg{gen: gen, ev: ev}
+		msg := eventMsg{gen: gen, ev: ev}
+		for len(msg.more) < maxEventBatch-1 {
+			select {
+			case ev, ok := <-ch:
+				if !ok { // the next waitEvent reports it
+					return msg
+				}
+				msg.more = append(msg.more, ev)
+			default:
+				return msg
+			}
+		}
+		return msg
 	}
 }
 

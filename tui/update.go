@@ -43,8 +43,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.gen != m.eventsGen {
 			return m, nil
 		}
-		cmd := m.applyEvent(msg.ev)
-		return m, tea.Batch(cmd, m.waitEvent())
+		cmds := []tea.Cmd{m.applyEvent(msg.ev)}
+		outputLines := msg.ev.Kind == steps.StepOutput && msg.ev.Index == m.selected
+		for _, ev := range msg.more {
+			cmds = append(cmds, m.applyEvent(ev))
+			outputLines = outputLines || ev.Kind == steps.StepOutput && ev.Index == m.selected
+		}
+		if outputLines { // once for the batch: it is the costly part
+			m.refreshOutput(false)
+		}
+		return m, tea.Batch(append(cmds, m.waitEvent())...)
 
 	case eventsClosedMsg:
 		if msg.gen == m.eventsGen {
@@ -152,9 +160,7 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 		if len(v.output) > steps.MaxOutputLines {
 			v.output = v.output[len(v.output)-steps.MaxOutputLines:]
 		}
-		if i == m.selected {
-			m.refreshOutput(false)
-		}
+		// Update refreshes the output pane once the message's events are in.
 
 	case steps.StepFinished:
 		if !valid {
