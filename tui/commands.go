@@ -111,10 +111,21 @@ func pollCmd(ctx context.Context, poll func(context.Context) pg.Snapshot, gen in
 }
 
 // pollLater arms the next poll; it is armed only once a result is in, so a
-// slow server slows the polling down instead of piling polls up.
+// slow server slows the polling down instead of piling polls up. The wait
+// ends with the model's context (tea.Tick's would not), so no timer's
+// goroutine outlives the session by up to PollEvery.
 func (m Model) pollLater() tea.Cmd {
-	gen := m.pollGen
-	return tea.Tick(m.cfg.PollEvery, func(time.Time) tea.Msg { return pollTickMsg{gen: gen} })
+	gen, ctx, every := m.pollGen, m.ctx, m.cfg.PollEvery
+	return func() tea.Msg {
+		t := time.NewTimer(every)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return pollTickMsg{gen: gen}
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // loadView reads the text of the current full-screen view in a command.
