@@ -160,6 +160,7 @@ func TestE2EDockerEngineStopsMidRun(t *testing.T) {
 // primary's container stops walstep without a stack trace and leaves no
 // container or network of the lab (the user did not ask to keep them).
 func TestE2EDockerSIGTERMDuringBackup(t *testing.T) {
+	t.Parallel()
 	img := requireDockerE2E(t)
 	bin := buildWalstep(t)
 	lab, flags := dockerLab(t, img)

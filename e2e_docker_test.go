@@ -126,6 +126,7 @@ func assertNoDockerLeft(t *testing.T, lab string) {
 }
 
 func TestE2EDockerDefaultLabDiverges(t *testing.T) {
+	t.Parallel()
 	img := requireDockerE2E(t)
 	lab, flags := dockerLab(t, img)
 	start := time.Now()
@@ -166,6 +167,7 @@ func TestE2EDockerDefaultLabDiverges(t *testing.T) {
 }
 
 func TestE2EDockerNoRecoveryTargetIsHealthy(t *testing.T) {
+	t.Parallel()
 	img := requireDockerE2E(t)
 	lab, flags := dockerLab(t, img)
 	var out, errb bytes.Buffer
@@ -197,6 +199,7 @@ func TestE2EDockerNoRecoveryTargetIsHealthy(t *testing.T) {
 // `walstep clean` must remove every container, the network and the lab's
 // generated dirs, keeping the editable files.
 func TestE2EDockerKeepRunningThenClean(t *testing.T) {
+	t.Parallel()
 	img := requireDockerE2E(t)
 	lab, flags := dockerLab(t, img)
 	keep := append([]string{"--keep-running"}, flags...)
@@ -272,6 +275,7 @@ esac
 `
 
 func TestE2EDockerWalGArchiverDiverges(t *testing.T) {
+	t.Parallel()
 	img := requireDockerE2E(t)
 	lab, flags := dockerLab(t, img)
 	bin := filepath.Join(t.TempDir(), "wal-g")

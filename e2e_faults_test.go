@@ -114,6 +114,7 @@ func TestFaultNotALab(t *testing.T) {
 }
 
 func TestFaultConfSyntaxError(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
 	if code, _, stderr := runMain("init", lab); code != 0 {
@@ -141,6 +142,7 @@ func TestFaultConfSyntaxError(t *testing.T) {
 }
 
 func TestFaultMissingConfFile(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
 	if code, _, stderr := runMain("init", lab); code != 0 {
@@ -173,6 +175,7 @@ func buildWalstep(t *testing.T) string {
 // middle of each kind of step and checks it exits without leaving postgres
 // behind or printing a stack trace.
 func TestSignalDuringSteps(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	bin := buildWalstep(t)
 	for _, tc := range []struct{ name, marker string }{
@@ -228,6 +231,7 @@ func TestSignalDuringSteps(t *testing.T) {
 }
 
 func TestKeepRunningThenClean(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
 	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--keep-running")

@@ -9,6 +9,7 @@ import (
 )
 
 func TestRepeatWithExpect(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
 	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--repeat", "2", "--expect", "diverged", "--json")
@@ -45,6 +46,7 @@ func TestRepeatWithExpect(t *testing.T) {
 }
 
 func TestTranscriptAfterRealRun(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	dir := reachableTempDir(t)
 	lab := filepath.Join(dir, "lab")

@@ -110,6 +110,7 @@ func hasLine(lines []string, sub string) bool {
 }
 
 func TestE2ELocalDefaultLabDiverges(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	base := reachableTempDir(t)
 	lab := filepath.Join(base, "lab")
@@ -155,6 +156,7 @@ func TestE2ELocalDefaultLabDiverges(t *testing.T) {
 }
 
 func TestE2ELocalNoRecoveryTargetIsHealthy(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	base := reachableTempDir(t)
 	lab := filepath.Join(base, "lab")
@@ -197,6 +199,7 @@ func listTree(t *testing.T, dir string) []string {
 }
 
 func TestE2ELocalRunTwiceTouchesOnlyTheLab(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	base := reachableTempDir(t)
 	lab := filepath.Join(base, "lab")
