@@ -16,6 +16,7 @@ func cmdTUI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var o options
 	fs := newFlagSet("", &o, stderr)
 	fs.StringVar(&o.breaks, "break", "", "comma-separated step IDs to set breakpoints on, e.g. 12,F6")
+	fs.DurationVar(&o.stall, "stall-after", 30*time.Second, "verdict \"stalled\" when the replica's replay stands still this long while the primary moves")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func cmdTUI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	stop, err := runTUI(ctx, tuiConfig{
 		Lab: s.lab, Backend: s.backend, Steps: s.steps, Runner: r,
 		Poll: s.poller.Poll, PollEvery: o.poll, Header: header,
-		Stdout: stdout, Transcript: tr,
+		Stdout: stdout, Transcript: tr, StallAfter: o.stall,
 	})
 	if tr != nil {
 		rep := buildReport(context.WithoutCancel(ctx), s, runResult{snap: r.Snapshot(), failed: -1})

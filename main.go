@@ -102,6 +102,7 @@ type options struct {
 	transcript string
 	breaks     string
 	stepTO     time.Duration
+	stall      time.Duration
 }
 
 func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {

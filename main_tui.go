@@ -28,7 +28,9 @@ type tuiConfig struct {
 	Poll      func(ctx context.Context) pg.Snapshot
 	PollEvery time.Duration // --poll; 0 means 500ms
 	Header    string        // top line after "walstep", e.g. "local · cp · /lab"
-	Stdout    io.Writer     // where to draw; must be a terminal
+	// StallAfter is --stall-after for the stalled verdict; 0: the default.
+	StallAfter time.Duration
+	Stdout     io.Writer // where to draw; must be a terminal
 	// Transcript is optional: each step that ends is appended to it with
 	// the readings taken after it. runTUI does not finish or close it.
 	Transcript *steps.Transcript
@@ -69,12 +71,13 @@ func runTUI(ctx context.Context, cfg tuiConfig) (stopServers bool, err error) {
 		r = steps.NewRunner(cfg.Steps)
 	}
 	tc := tui.Config{
-		Steps:     r.Steps(),
-		Runner:    r,
-		Servers:   cfg.Backend,
-		Poll:      cfg.Poll,
-		PollEvery: cfg.PollEvery,
-		Header:    cfg.Header,
+		Steps:      r.Steps(),
+		Runner:     r,
+		Servers:    cfg.Backend,
+		Poll:       cfg.Poll,
+		PollEvery:  cfg.PollEvery,
+		Header:     cfg.Header,
+		StallAfter: cfg.StallAfter,
 	}
 	if cfg.Lab != nil {
 		tc.LabDir = cfg.Lab.Dir

@@ -8,20 +8,17 @@ import (
 	"walstep/pg"
 )
 
-// Earlier polls kept for pg.Diagnose: all of the last recentWindow (the
-// stalled verdict looks back pg.DefaultStallAfter), and older ones only
+// Earlier polls kept for pg.Diagnose: all of the last two StallAfter
+// periods (the stalled verdict looks back StallAfter), and older ones only
 // where the archive changed (the cause can lie in what the archive held
 // when the primary forked), at most keepPolls in all. Their log tails are
 // dropped: Diagnose reads logs of the current poll only.
-const (
-	recentWindow = 2 * pg.DefaultStallAfter
-	keepPolls    = 400
-)
+const keepPolls = 400
 
 // diagnose runs pg.Diagnose over the new poll and remembers the poll. It
 // is pure computation on data already in memory, so it runs in Update.
 func (m *Model) diagnose(s pg.Snapshot) {
-	m.diag = pg.Diagnose(pg.DiagnoseInput{Snapshot: s, Earlier: m.earlier, Now: s.At})
+	m.diag = pg.Diagnose(pg.DiagnoseInput{Snapshot: s, Earlier: m.earlier, Now: s.At, Options: pg.DiagnoseOptions{StallAfter: m.stallAfter()}})
 	m.diagnosed = true
 	m.remember(s)
 }
@@ -30,7 +27,7 @@ func (m *Model) diagnose(s pg.Snapshot) {
 func (m *Model) remember(s pg.Snapshot) {
 	s.Primary.LogTail, s.Replica.LogTail = nil, nil
 	all := append(m.earlier, s)
-	cutoff := s.At.Add(-recentWindow)
+	cutoff := s.At.Add(-2 * m.stallAfter())
 	kept := all[:0:0]
 	var lastArchive string
 	for i, e := range all {
@@ -44,6 +41,13 @@ func (m *Model) remember(s pg.Snapshot) {
 		kept = kept[len(kept)-keepPolls:]
 	}
 	m.earlier = kept
+}
+
+func (m *Model) stallAfter() time.Duration {
+	if m.cfg.StallAfter > 0 {
+		return m.cfg.StallAfter
+	}
+	return pg.DefaultStallAfter
 }
 
 // archiveKey identifies an archive listing, to keep a poll per change.

@@ -25,6 +25,7 @@ func TestEarlierPollsAreThinned(t *testing.T) {
 	if len(m.earlier) > keepPolls {
 		t.Errorf("kept %d polls, more than %d", len(m.earlier), keepPolls)
 	}
+	recentWindow := 2 * pg.DefaultStallAfter
 	recent := 0
 	changes := map[int]bool{}
 	for _, e := range m.earlier {

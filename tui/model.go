@@ -61,6 +61,10 @@ type Config struct {
 	LabDir string
 	// Header is shown on the top line after "walstep": backend, archiver.
 	Header string
+	// StallAfter is how long the replica's replay may stand still while
+	// the primary moves before the verdict is "stalled"; 0 means
+	// pg.DefaultStallAfter (--stall-after).
+	StallAfter time.Duration
 	// Ctx owns every command the model starts; cancel it to stop them.
 	Ctx context.Context
 	// Now is the clock for elapsed times and reading ages; nil is time.Now.
