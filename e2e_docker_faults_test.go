@@ -1,18 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"errors"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -164,39 +159,6 @@ func TestE2EDockerSIGTERMDuringBackup(t *testing.T) {
 	img := requireDockerE2E(t)
 	bin := buildWalstep(t)
 	lab, flags := dockerLab(t, img)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append([]string{"run"}, flags...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	var seen []string
-	signalled := false
-	for sc.Scan() {
-		seen = append(seen, sc.Text())
-		if !signalled && strings.Contains(sc.Text(), "4d   Take the base backup ...") {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			signalled = true
-		}
-	}
-	err = cmd.Wait()
-	if !signalled {
-		t.Fatalf("never reached step 4d:\n%s\n%s", strings.Join(seen, "\n"), errb.String())
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-		t.Errorf("exit %v, want non-zero after SIGTERM", err)
-	}
-	all := strings.Join(seen, "\n") + errb.String()
-	if strings.Contains(all, "goroutine ") || strings.Contains(all, "panic:") {
-		t.Errorf("stack trace:\n%s", all)
-	}
+	signalAt(t, bin, append([]string{"run"}, flags...), "4d   Take the base backup ...")
 	assertNoDockerLeft(t, lab)
 }

@@ -135,33 +135,7 @@ func TestE2EDockerDefaultLabDiverges(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
 	}
-	for _, s := range rep.Steps {
-		if s.Status != "done" {
-			t.Errorf("step %s: %s %s", s.ID, s.Status, s.Error)
-		}
-	}
-	var fork string
-	for _, h := range rep.Histories {
-		if h.TLI == 2 && len(h.Entries) == 1 && h.Entries[0].TLI == 1 {
-			fork = h.Entries[0].Switch + " " + h.Entries[0].Reason
-		}
-	}
-	if fork != "0/2000100 reached consistency" {
-		t.Fatalf("timeline 2 history: got %q, want fork at 0/2000100 reached consistency (histories %+v)", fork, rep.Histories)
-	}
-	primary, replica := rep.Nodes[0], rep.Nodes[1]
-	if primary.Timeline != 2 || primary.Role != "primary" {
-		t.Errorf("primary: timeline %d role %s, want 2 primary", primary.Timeline, primary.Role)
-	}
-	if !hasLine(replica.LogTail, "requested starting point 0/3000000 is ahead of the WAL flush position") {
-		t.Errorf("replica log lacks the divergence error; tail:\n%s", strings.Join(replica.LogTail, "\n"))
-	}
-	if replica.ReplayLSN != "0/3000000" {
-		t.Errorf("replica replay LSN %s, want 0/3000000 (past the fork at 0/2000100)", replica.ReplayLSN)
-	}
-	if v, _ := rep.Diagnosis["verdict"].(string); v != "diverged" {
-		t.Errorf("diagnosis verdict %q, want diverged", v)
-	}
+	assertDiverged(t, rep)
 	// The run stops and removes its containers and network.
 	assertNoDockerLeft(t, lab)
 }
@@ -181,16 +155,7 @@ func TestE2EDockerNoRecoveryTargetIsHealthy(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
 	}
-	replica := rep.Nodes[1]
-	if replica.WalReceiver == nil || replica.WalReceiver.Status != "streaming" || replica.WalReceiver.ReceivedTLI != 2 {
-		t.Fatalf("replica should stream on timeline 2, got receiver %+v role %s; log:\n%s", replica.WalReceiver, replica.Role, strings.Join(replica.LogTail, "\n"))
-	}
-	if hasLine(replica.LogTail, "ahead of the WAL flush position") {
-		t.Errorf("healthy run shows the divergence error")
-	}
-	if v, _ := rep.Diagnosis["verdict"].(string); v != "healthy" {
-		t.Errorf("diagnosis verdict %q, want healthy", v)
-	}
+	assertHealthy(t, rep)
 	assertNoDockerLeft(t, lab)
 }
 

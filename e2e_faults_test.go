@@ -171,6 +171,47 @@ func buildWalstep(t *testing.T) string {
 	return bin
 }
 
+// signalAt runs the walstep binary with args, sends SIGTERM when a progress
+// line contains marker, and checks it then exits non-zero without a stack
+// trace.
+func signalAt(t *testing.T, bin string, args []string, marker string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var seen []string
+	signalled := false
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+		if !signalled && strings.Contains(sc.Text(), marker) {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			signalled = true
+		}
+	}
+	err = cmd.Wait()
+	if !signalled {
+		t.Fatalf("never saw %q:\n%s\n%s", marker, strings.Join(seen, "\n"), errb.String())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+		t.Errorf("exit: %v, want a non-zero status after SIGTERM", err)
+	}
+	all := strings.Join(seen, "\n") + errb.String()
+	if strings.Contains(all, "goroutine ") || strings.Contains(all, "panic:") {
+		t.Errorf("stack trace:\n%s", all)
+	}
+}
+
 // TestSignalDuringSteps sends SIGTERM to `walstep run` while it is in the
 // middle of each kind of step and checks it exits without leaving postgres
 // behind or printing a stack trace.
@@ -186,40 +227,7 @@ func TestSignalDuringSteps(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lab := filepath.Join(reachableTempDir(t), "lab")
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, "run", "--lab", lab, "--backend", "local", "--archiver", "cp")
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var errb bytes.Buffer
-			cmd.Stderr = &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			sc := bufio.NewScanner(stdout)
-			var seen []string
-			signalled := false
-			for sc.Scan() {
-				seen = append(seen, sc.Text())
-				if !signalled && strings.Contains(sc.Text(), tc.marker) {
-					_ = cmd.Process.Signal(syscall.SIGTERM)
-					signalled = true
-				}
-			}
-			err = cmd.Wait()
-			if !signalled {
-				t.Fatalf("never saw %q:\n%s", tc.marker, strings.Join(seen, "\n"))
-			}
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-				t.Errorf("exit: %v, want a non-zero status after SIGTERM", err)
-			}
-			all := strings.Join(seen, "\n") + errb.String()
-			if strings.Contains(all, "goroutine ") || strings.Contains(all, "panic:") {
-				t.Errorf("stack trace:\n%s", all)
-			}
+			signalAt(t, bin, []string{"run", "--lab", lab, "--backend", "local", "--archiver", "cp"}, tc.marker)
 			if left := postgresOf(t, lab); len(left) > 0 {
 				t.Errorf("postgres left after SIGTERM: %v", left)
 			}

@@ -118,6 +118,36 @@ func TestE2ELocalDefaultLabDiverges(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
 	}
+	assertDiverged(t, rep)
+	if left := postgresOf(t, lab); len(left) > 0 {
+		t.Errorf("postgres left running after run: %v", left)
+	}
+}
+
+func TestE2ELocalNoRecoveryTargetIsHealthy(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	base := reachableTempDir(t)
+	lab := filepath.Join(base, "lab")
+	var out, errb bytes.Buffer
+	if code := realMain([]string{"init", lab}, &out, &errb); code != 0 {
+		t.Fatalf("init: %s", errb.String())
+	}
+	if err := os.WriteFile(filepath.Join(lab, "primary_restore.conf"), []byte("# restore to the end of the archive\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	assertHealthy(t, rep)
+}
+
+// assertDiverged checks a report of the default lab: every step done, the
+// fork at the consistency point, the replica past it and refused, and the
+// verdict with its LSNs.
+func assertDiverged(t *testing.T, rep jsonReport) {
+	t.Helper()
 	for _, s := range rep.Steps {
 		if s.Status != "done" {
 			t.Errorf("step %s: %s %s", s.ID, s.Status, s.Error)
@@ -150,27 +180,12 @@ func TestE2ELocalDefaultLabDiverges(t *testing.T) {
 	if f, r := rep.Diagnosis["fork_lsn"], rep.Diagnosis["replica_lsn"]; f != "0/2000100" || r != "0/3000000" {
 		t.Errorf("diagnosis fork_lsn %v replica_lsn %v, want 0/2000100 and 0/3000000", f, r)
 	}
-	if left := postgresOf(t, lab); len(left) > 0 {
-		t.Errorf("postgres left running after run: %v", left)
-	}
 }
 
-func TestE2ELocalNoRecoveryTargetIsHealthy(t *testing.T) {
-	t.Parallel()
-	skipWithoutPostgres(t)
-	base := reachableTempDir(t)
-	lab := filepath.Join(base, "lab")
-	var out, errb bytes.Buffer
-	if code := realMain([]string{"init", lab}, &out, &errb); code != 0 {
-		t.Fatalf("init: %s", errb.String())
-	}
-	if err := os.WriteFile(filepath.Join(lab, "primary_restore.conf"), []byte("# restore to the end of the archive\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
-	if code != 0 {
-		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
-	}
+// assertHealthy checks a report of a lab without a recovery target: the
+// replica streams on timeline 2 and the verdict is healthy.
+func assertHealthy(t *testing.T, rep jsonReport) {
+	t.Helper()
 	replica := rep.Nodes[1]
 	if replica.WalReceiver == nil || replica.WalReceiver.Status != "streaming" || replica.WalReceiver.ReceivedTLI != 2 {
 		t.Fatalf("replica should stream on timeline 2, got receiver %+v role %s; log:\n%s", replica.WalReceiver, replica.Role, strings.Join(replica.LogTail, "\n"))
