@@ -223,6 +223,9 @@ func (r *Runner) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	continuing, pauseAsked := false, false
+	// A retry of a step before the cursor re-runs just that step: on
+	// success the cursor returns to where it was.
+	resume := -1
 
 	start := func(i int) {
 		r.mu.Lock()
@@ -282,7 +285,11 @@ func (r *Runner) Run(ctx context.Context) error {
 			} else {
 				st.Status = Done
 				r.cursor = r.nextPendingLocked(res.index + 1)
+				if resume > r.cursor {
+					r.cursor = resume
+				}
 			}
+			resume = -1
 			cur := r.cursor
 			bp := r.breakpoints[cur]
 			r.mu.Unlock()
@@ -345,6 +352,9 @@ func (r *Runner) Run(ctx context.Context) error {
 					continue
 				}
 				r.mu.Lock()
+				if c.index < r.cursor {
+					resume = r.cursor
+				}
 				r.cursor = c.index
 				r.mu.Unlock()
 				continuing, pauseAsked = false, false
@@ -406,11 +416,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-// nextPendingLocked returns the first index >= from whose step is not done
-// or skipped, or len(steps).
+// nextPendingLocked returns the first index >= from whose step was not
+// skipped, or len(steps). Done steps count: after a jump back (to step 0,
+// say, to run the repro again) the steps that follow run again in order.
 func (r *Runner) nextPendingLocked(from int) int {
 	for i := from; i < len(r.states); i++ {
-		if s := r.states[i].Status; s != Done && s != Skipped {
+		if r.states[i].Status != Skipped {
 			return i
 		}
 	}
