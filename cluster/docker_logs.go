@@ -1,0 +1,99 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+)
+
+// LogTail implements Backend: the log kept from removed containers
+// followed by the current container's log, so it reads like one server log
+// across restarts.
+func (d *Docker) LogTail(ctx context.Context, node Node, n int) ([]string, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	saved, err := TailFile(d.savedLogPath(node), n)
+	if err != nil {
+		return nil, err
+	}
+	insp, err := d.inspectOwn(ctx, d.ContainerName(node))
+	if err != nil {
+		return saved, err
+	}
+	if insp == nil {
+		return saved, nil
+	}
+	b, err := d.containerLogs(ctx, insp.ID, strconv.Itoa(n))
+	if cerrdefs.IsNotFound(err) {
+		// Removed between inspect and logs: its log is saved now.
+		return TailFile(d.savedLogPath(node), n)
+	}
+	if err != nil {
+		return saved, fmt.Errorf("read %s log: %w", node, d.explain(err))
+	}
+	cur := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(cur) == 1 && cur[0] == "" {
+		cur = nil
+	}
+	lines := append(saved, cur...)
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines, nil
+}
+
+// ControlData implements Backend: pg_controldata in the running container,
+// else in a short-lived one. For a stopped server the output is cached
+// while pg_control is unchanged, when the host can see that file.
+func (d *Docker) ControlData(ctx context.Context, node Node) (string, error) {
+	insp, err := d.inspectOwn(ctx, d.ContainerName(node))
+	if err != nil {
+		return "", err
+	}
+	argv := []string{"pg_controldata", containerData}
+	var buf bytes.Buffer
+	if insp != nil && insp.State != nil && insp.State.Running {
+		err := d.execIn(ctx, insp.ID, "postgres", argv, &buf)
+		if err != nil {
+			return buf.String(), fmt.Errorf("run pg_controldata: %w: %s", err, strings.TrimSpace(buf.String()))
+		}
+		return buf.String(), nil
+	}
+	dd := d.DataDir(node)
+	if _, err := os.Stat(dd); errors.Is(err, fs.ErrNotExist) {
+		// Do not let a poll create the data dir (a mount would).
+		return "", fmt.Errorf("run pg_controldata: %s does not exist", dd)
+	}
+	ctlStat, statErr := os.Stat(filepath.Join(dd, "global", "pg_control"))
+	if statErr == nil {
+		d.ctrlMu.Lock()
+		c, ok := d.ctrlSeen[node]
+		d.ctrlMu.Unlock()
+		if ok && c.size == ctlStat.Size() && c.mtime.Equal(ctlStat.ModTime()) {
+			return c.out, nil
+		}
+	} else if errors.Is(statErr, fs.ErrNotExist) {
+		return "", fmt.Errorf("run pg_controldata: %s has no global/pg_control", dd)
+	}
+	binds := []string{dd + ":" + containerData + ":ro"}
+	err = d.runTask(ctx, task{image: d.image, node: node, user: "postgres", argv: argv, binds: binds, out: &buf, quiet: true})
+	text := buf.String()
+	if err != nil {
+		return text, fmt.Errorf("run pg_controldata: %w: %s", err, strings.TrimSpace(text))
+	}
+	if statErr == nil {
+		d.ctrlMu.Lock()
+		d.ctrlSeen[node] = ctrlCache{size: ctlStat.Size(), mtime: ctlStat.ModTime(), out: text}
+		d.ctrlMu.Unlock()
+	}
+	return text, nil
+}

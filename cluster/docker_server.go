@@ -1,0 +1,296 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/docker/go-connections/nat"
+)
+
+// Init implements Backend (seed step 1): initdb in a short-lived container
+// from the init image, as the seed does (chown, then initdb as postgres),
+// then the pg_hba entry for the host's poller.
+func (d *Docker) Init(ctx context.Context, node Node, out io.Writer) error {
+	out = orDiscard(out)
+	_, gw, err := d.ensureNetwork(ctx)
+	if err != nil {
+		return err
+	}
+	dd := d.DataDir(node)
+	if err := os.MkdirAll(dd, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	script := fmt.Sprintf(`set -e
+chown -R postgres:postgres %[1]s
+su postgres -c "initdb -D %[1]s --username=postgres"
+echo '%[2]s' >> %[1]s/pg_hba.conf
+`, containerData, hbaLine(gw))
+	err = d.runTask(ctx, task{
+		image: d.initImage, node: node, user: "root",
+		argv:  []string{"sh", "-c", script},
+		binds: []string{dd + ":" + containerData},
+		out:   out, show: "initdb -D /data --username=postgres",
+	})
+	if err != nil {
+		return fmt.Errorf("run initdb: %w", err)
+	}
+	return nil
+}
+
+// Start implements Backend: removes a stale stopped container of the same
+// name (keeping its log), creates and starts the server container, and
+// returns once it is started (not ready: see WaitReady).
+func (d *Docker) Start(ctx context.Context, node Node, out io.Writer) error {
+	out = orDiscard(out)
+	name := d.ContainerName(node)
+	old, err := d.inspectOwn(ctx, name)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", node, err)
+	}
+	if old != nil {
+		if old.State != nil && old.State.Running {
+			port := d.notePort(node, old)
+			fmt.Fprintf(out, "%s is already running (container %s, 127.0.0.1:%d)\n", node, name, port)
+			return nil
+		}
+		if err := d.removeServer(ctx, node, old.ID); err != nil {
+			return fmt.Errorf("start %s: %w", node, err)
+		}
+	}
+	netID, _, err := d.ensureNetwork(ctx)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", node, err)
+	}
+	if err := d.ensureDataOwner(ctx, node); err != nil {
+		return fmt.Errorf("start %s: %w", node, err)
+	}
+	if _, err := os.Stat(filepath.Join(d.DataDir(node), "PG_VERSION")); errors.Is(err, fs.ErrNotExist) {
+		// Only a sure "not there": a host user who may not look inside a
+		// postgres-owned dir lets the server itself tell.
+		return fmt.Errorf("start %s: %s holds no database (run the steps that create it first)", node, d.DataDir(node))
+	}
+	binds, err := d.binds(node)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", node, err)
+	}
+	cmd := []string{"postgres", "-D", containerData,
+		// Debian's and many images' default is localhost, but the replica
+		// must reach the primary over the network, and the host's poller
+		// arrives through the published port.
+		"-c", "listen_addresses=*",
+	}
+	cfg := &container.Config{
+		Image:        d.image,
+		User:         "postgres",
+		Cmd:          cmd,
+		Env:          d.env(),
+		Labels:       d.labels(node, "server"),
+		ExposedPorts: nat.PortSet{pgPort: struct{}{}},
+		Hostname:     string(node),
+		// The official postgres images declare STOPSIGNAL SIGINT, so the
+		// seed's `docker compose stop` is a fast shutdown. Set it here too
+		// because an imported image (the test image, a home-made
+		// postgres_repro) may not declare it, and SIGTERM would be a smart
+		// shutdown that waits for every client session to end.
+		StopSignal: "SIGINT",
+	}
+	hc := &container.HostConfig{
+		Binds:       binds,
+		NetworkMode: container.NetworkMode(d.NetworkName()),
+		// HostPort "" lets the engine pick a free port; loopback only, so
+		// the servers (trusting the gateway) are not exposed to the LAN.
+		PortBindings: nat.PortMap{pgPort: []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: ""}}},
+		// No AutoRemove: a replica that shuts down at its recovery target
+		// must keep its exit code and logs until walstep removes it.
+	}
+	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+		d.NetworkName(): {NetworkID: netID, Aliases: []string{string(node)}},
+	}}
+	fmt.Fprintf(out, "$ postgres -D /data -c listen_addresses='*'  # container %s from %s as postgres\n", name, d.image)
+	resp, err := d.cli.ContainerCreate(ctx, cfg, hc, nc, nil, name)
+	if cerrdefs.IsNotFound(err) {
+		return imageMissing(d.image, "--image")
+	}
+	if err != nil {
+		return fmt.Errorf("create container %s: %w", name, d.explain(err))
+	}
+	if err := d.cli.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
+		d.forceRemove(ctx, resp.ID)
+		return fmt.Errorf("start container %s: %w", name, d.explain(err))
+	}
+	insp, err := d.cli.ContainerInspect(ctx, resp.ID)
+	if err != nil {
+		return fmt.Errorf("inspect container %s: %w", name, err)
+	}
+	port := d.notePort(node, &insp)
+	if port == 0 && insp.State != nil && !insp.State.Running {
+		// Exited at once (a broken config, say): the log says why, and the
+		// container stays for State and LogTail.
+		fmt.Fprintf(out, "%s exited right after starting (code %d): see its log\n", node, insp.State.ExitCode)
+		return nil
+	}
+	fmt.Fprintf(out, "%s started (container %s) on 127.0.0.1:%d\n", node, name, port)
+	return nil
+}
+
+// Stop implements Backend with the seed's `docker compose stop` then
+// `docker compose down`: SIGINT (fast shutdown), SIGKILL after the stop
+// timeout, then the container is removed with its log kept in
+// logs/<node>.log.
+func (d *Docker) Stop(ctx context.Context, node Node, out io.Writer) error {
+	out = orDiscard(out)
+	name := d.ContainerName(node)
+	insp, err := d.inspectOwn(ctx, name)
+	if err != nil {
+		return fmt.Errorf("stop %s: %w", node, err)
+	}
+	if insp == nil {
+		fmt.Fprintf(out, "%s is not running\n", node)
+		return nil
+	}
+	if insp.State != nil && insp.State.Running {
+		fmt.Fprintf(out, "stopping %s (container %s, fast shutdown)\n", node, name)
+		secs := int(d.stopTO / time.Second)
+		// Signal needs API 1.42; older engines use the container's
+		// StopSignal, which Start set to SIGINT as well.
+		err := d.cli.ContainerStop(ctx, insp.ID, container.StopOptions{Signal: "SIGINT", Timeout: &secs})
+		if err != nil {
+			if ctx.Err() != nil {
+				d.forceRemove(ctx, insp.ID)
+				return fmt.Errorf("stop %s: %w (killed)", node, ctx.Err())
+			}
+			return fmt.Errorf("stop container %s: %w", name, d.explain(err))
+		}
+		// ContainerStop returns once the container is stopped; the wait
+		// only makes sure the exit is recorded before the logs are saved.
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		wc, ec := d.cli.ContainerWait(wctx, insp.ID, container.WaitConditionNotRunning)
+		select {
+		case <-wc:
+		case <-ec:
+		}
+		cancel()
+		fmt.Fprintf(out, "%s stopped\n", node)
+	} else {
+		fmt.Fprintf(out, "%s had already exited (code %d)\n", node, exitCode(insp))
+	}
+	if err := d.removeServer(ctx, node, insp.ID); err != nil {
+		return fmt.Errorf("stop %s: %w", node, err)
+	}
+	return nil
+}
+
+func exitCode(insp *container.InspectResponse) int {
+	if insp.State == nil {
+		return 0
+	}
+	return insp.State.ExitCode
+}
+
+// removeServer appends the container's log to logs/<node>.log (so LogTail
+// and the report still see it) and removes the container.
+func (d *Docker) removeServer(ctx context.Context, node Node, id string) error {
+	var saveErr error
+	if logs, err := d.containerLogs(ctx, id, "all"); err == nil {
+		saveErr = d.appendSavedLog(node, logs)
+	} else if !cerrdefs.IsNotFound(err) {
+		saveErr = err
+	}
+	rctx, cancel := cleanupCtx(ctx)
+	defer cancel()
+	if err := d.cli.ContainerRemove(rctx, id, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove container %s: %w", id[:min(12, len(id))], d.explain(err))
+	}
+	d.mu.Lock()
+	delete(d.ports, node)
+	d.mu.Unlock()
+	if saveErr != nil {
+		return fmt.Errorf("keep server log: %w", saveErr)
+	}
+	return nil
+}
+
+func (d *Docker) savedLogPath(node Node) string { return d.lab.Path(LogsDir, string(node)+".log") }
+
+func (d *Docker) appendSavedLog(node Node, logs []byte) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(d.lab.Path(LogsDir), 0o755); err != nil {
+		return fmt.Errorf("create logs dir: %w", err)
+	}
+	f, err := os.OpenFile(d.savedLogPath(node), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open saved log: %w", err)
+	}
+	if len(logs) > 0 && logs[len(logs)-1] != '\n' {
+		logs = append(logs, '\n')
+	}
+	if _, err := f.Write(logs); err != nil {
+		f.Close()
+		return fmt.Errorf("write saved log: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write saved log: %w", err)
+	}
+	return nil
+}
+
+// containerLogs returns the demultiplexed stdout+stderr of a container;
+// tail is a line count or "all".
+func (d *Docker) containerLogs(ctx context.Context, id, tail string) ([]byte, error) {
+	rc, err := d.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: tail})
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	// Containers run without a TTY, so the stream is multiplexed.
+	if _, err := stdcopy.StdCopy(&buf, &buf, rc); err != nil {
+		return buf.Bytes(), fmt.Errorf("read container logs: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// State implements Backend from the container's state. A removed container
+// does not exist; one that exited on its own keeps its exit code.
+func (d *Docker) State(ctx context.Context, node Node) (ProcState, error) {
+	insp, err := d.inspectOwn(ctx, d.ContainerName(node))
+	if err != nil {
+		return ProcState{}, err
+	}
+	if insp == nil {
+		d.mu.Lock()
+		delete(d.ports, node)
+		d.mu.Unlock()
+		return ProcState{}, nil
+	}
+	port := d.notePort(node, insp)
+	st := ProcState{Exists: true}
+	if insp.State != nil {
+		st.Running = insp.State.Running
+		st.ExitCode = insp.State.ExitCode
+		switch {
+		case st.Running:
+			st.Detail = fmt.Sprintf("container %s running, 127.0.0.1:%d", d.ContainerName(node), port)
+		case insp.State.OOMKilled:
+			st.Detail = "killed: out of memory"
+		case insp.State.Error != "":
+			st.Detail = fmt.Sprintf("%s: %s", insp.State.Status, insp.State.Error)
+		default:
+			st.Detail = fmt.Sprintf("exited with code %d", insp.State.ExitCode)
+		}
+	}
+	return st, nil
+}

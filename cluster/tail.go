@@ -1,0 +1,63 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// TailFile returns up to n last lines of path; a missing file is no lines.
+func TailFile(path string, n int) ([]string, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read log: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read log: %w", err)
+	}
+	size := st.Size()
+	// Start small (a log line is ~100 bytes) and double: most calls need
+	// one short read, and the poller calls this twice per poll.
+	chunk := int64(n) * 160
+	var buf []byte
+	off := size
+	for off > 0 {
+		step := chunk
+		if chunk < 1<<20 {
+			chunk *= 2
+		}
+		if off < step {
+			step = off
+		}
+		off -= step
+		b := make([]byte, step)
+		if _, err := f.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read log: %w", err)
+		}
+		buf = append(b, buf...)
+		if strings.Count(string(buf), "\n") > n {
+			break
+		}
+	}
+	lines := strings.Split(strings.TrimRight(string(buf), "\n"), "\n")
+	if off > 0 && len(lines) > 0 {
+		lines = lines[1:] // first line may be partial
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	if len(lines) == 1 && lines[0] == "" {
+		return nil, nil
+	}
+	return lines, nil
+}
