@@ -51,6 +51,10 @@ type nodeState struct {
 	control     *ControlData
 	controlAt   time.Time
 	controlProc cluster.ProcState
+	// hist holds history files read through SQL: on Docker, the archive
+	// and pg_wal copies are the container user's 0600 files, which a
+	// non-root walstep cannot read on the host. They never change.
+	hist map[uint32]string
 }
 
 // NewPoller makes a poller for src; storageDir is the archive root on the
@@ -271,6 +275,9 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 	if r.Timeline == 0 && ckptTLI != nil {
 		r.Timeline, r.TLISource = uint32(*ckptTLI), SrcCheckpoint
 	}
+	if err := p.readHistories(ctx, c, ns); err != nil {
+		return err
+	}
 	rows, err := c.Query(ctx, `select slot_name::text, active, restart_lsn::text from pg_replication_slots order by 1`)
 	if err != nil {
 		return fmt.Errorf("query slots: %w", err)
@@ -286,6 +293,34 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 		r.Slots = append(r.Slots, s)
 	}
 	return rows.Err()
+}
+
+// readHistories reads the server's timeline history files through SQL,
+// once each.
+func (p *Poller) readHistories(ctx context.Context, c *pgx.Conn, ns *nodeState) error {
+	rows, err := c.Query(ctx, `select name from pg_ls_waldir() where name ~ '^[0-9A-F]{8}\.history$'`)
+	if err != nil {
+		return fmt.Errorf("list history files: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list history files: %w", err)
+	}
+	for _, name := range names {
+		tli, ok := ParseHistoryFileName(name)
+		if _, have := ns.hist[tli]; !ok || have {
+			continue
+		}
+		var content string
+		if err := c.QueryRow(ctx, `select pg_read_file('pg_wal/' || $1)`, name).Scan(&content); err != nil {
+			continue // removed since the listing; next poll
+		}
+		if ns.hist == nil {
+			ns.hist = map[uint32]string{}
+		}
+		ns.hist[tli] = content
+	}
+	return nil
 }
 
 // readControl runs pg_controldata for a server that does not answer,
@@ -364,6 +399,16 @@ func (p *Poller) histories() []History {
 				continue
 			}
 			if h, err := ParseHistory(tli, string(b)); err == nil {
+				seen[tli] = h
+			}
+		}
+	}
+	for _, n := range cluster.Nodes {
+		for tli, content := range p.nodes[n].hist {
+			if _, dup := seen[tli]; dup {
+				continue
+			}
+			if h, err := ParseHistory(tli, content); err == nil {
 				seen[tli] = h
 			}
 		}
