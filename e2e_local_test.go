@@ -143,6 +143,35 @@ func TestE2ELocalNoRecoveryTargetIsHealthy(t *testing.T) {
 	assertHealthy(t, rep)
 }
 
+// A lab path with a space, a quote and a % runs the whole playbook with
+// both archivers: their commands in postgresql.conf and the cp archiver's
+// scripts must quote it (before, step 4d failed with cp and hung with wal-g,
+// whose archive_command split the path).
+func TestE2ELocalLabPathWithSpaces(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	base := reachableTempDir(t)
+	dir := filepath.Join(base, "my labs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lab := filepath.Join(dir, "it's 100% lab")
+	bin := filepath.Join(base, "wal g", "wal-g")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, []byte(fakeWalG), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--archiver", "cp"}, {"--archiver", "wal-g", "--wal-g", bin}} {
+		rep, code, stderr := runJSON(t, append([]string{"--lab", lab, "--backend", "local", "--wait", "20s"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: run exit %d, stderr:\n%s", args, code, stderr)
+		}
+		assertDiverged(t, rep)
+	}
+}
+
 // assertDiverged checks a report of the default lab: every step done, the
 // fork at the consistency point, the replica past it and refused, and the
 // verdict with its LSNs.

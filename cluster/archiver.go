@@ -46,13 +46,13 @@ func (CP) Name() string { return "cp" }
 
 // ArchiveCommand implements Archiver (the documented example command).
 func (CP) ArchiveCommand(p ServerPaths) string {
-	dir := p.Storage + "/" + WALDir
+	dir := commandPath(p.Storage + "/" + WALDir)
 	return fmt.Sprintf("test ! -f %s/%%f && cp %%p %s/%%f", dir, dir)
 }
 
 // RestoreCommand implements Archiver.
 func (CP) RestoreCommand(p ServerPaths) string {
-	return fmt.Sprintf("cp %s/%s/%%f %%p", p.Storage, WALDir)
+	return fmt.Sprintf("cp %s/%%f %%p", commandPath(p.Storage+"/"+WALDir))
 }
 
 // Prepare implements Archiver: the storage directories must exist before
@@ -71,16 +71,18 @@ func (CP) Prepare(lab *Lab, b Backend) error {
 func (CP) BackupPush(ctx context.Context, b Backend, node Node, out io.Writer) error {
 	p := b.Paths(node)
 	root := p.Storage + "/" + BackupsDir
-	script := fmt.Sprintf(`set -e
-tmp=%[1]s/.incoming
+	// Paths are arguments, not script text, so a lab path may hold spaces.
+	const script = `set -e
+root=$1
+tmp=$root/.incoming
 rm -rf "$tmp"
 pg_basebackup -D "$tmp" -X none --checkpoint=fast -U postgres
 seg=$(sed -n 's/^START WAL LOCATION: .*(file \([0-9A-F]*\))$/\1/p' "$tmp/backup_label")
 test -n "$seg"
-mv "$tmp" %[1]s/base_"$seg"
-echo "backup base_$seg stored in %[1]s"
-`, root)
-	if err := b.Exec(ctx, node, "postgres", []string{"sh", "-c", script}, out); err != nil {
+mv "$tmp" "$root/base_$seg"
+echo "backup base_$seg stored in $root"
+`
+	if err := b.Exec(ctx, node, "postgres", []string{"sh", "-c", script, "sh", root}, out); err != nil {
 		// Leave no half-written backup behind a cancel or a failure.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
@@ -112,15 +114,17 @@ func (CP) ListBackups(_ context.Context, _ Backend, _ Node, lab *Lab, out io.Wri
 func (CP) BackupFetch(ctx context.Context, b Backend, node Node, name string, out io.Writer) error {
 	p := b.Paths(node)
 	src := p.Storage + "/" + BackupsDir + "/" + name
-	script := fmt.Sprintf(`set -e
-test -d %[1]s || { echo "backup %[3]s not found in storage" >&2; exit 1; }
-mkdir -p %[2]s
-cp -a %[1]s/. %[2]s/
-chown -R %[4]s %[2]s
-chmod 700 %[2]s
-echo "restored %[3]s into %[2]s"
-`, src, p.Data, name, p.Owner)
-	if err := b.Exec(ctx, node, "root", []string{"sh", "-c", script}, out); err != nil {
+	// Paths are arguments, not script text, so a lab path may hold spaces.
+	const script = `set -e
+src=$1 data=$2 name=$3 owner=$4
+test -d "$src" || { echo "backup $name not found in storage" >&2; exit 1; }
+mkdir -p "$data"
+cp -a "$src/." "$data/"
+chown -R "$owner" "$data"
+chmod 700 "$data"
+echo "restored $name into $data"
+`
+	if err := b.Exec(ctx, node, "root", []string{"sh", "-c", script, "sh", src, p.Data, name, p.Owner}, out); err != nil {
 		return fmt.Errorf("fetch backup: %w", err)
 	}
 	return nil
@@ -138,12 +142,12 @@ func (WalG) Name() string { return "wal-g" }
 
 // ArchiveCommand implements Archiver.
 func (WalG) ArchiveCommand(p ServerPaths) string {
-	return fmt.Sprintf("%s --config %s wal-push %%p", p.WalgBin, p.WalgConfig)
+	return fmt.Sprintf("%s --config %s wal-push %%p", commandPath(p.WalgBin), commandPath(p.WalgConfig))
 }
 
 // RestoreCommand implements Archiver.
 func (WalG) RestoreCommand(p ServerPaths) string {
-	return fmt.Sprintf("%s --config %s wal-fetch %%f %%p", p.WalgBin, p.WalgConfig)
+	return fmt.Sprintf("%s --config %s wal-fetch %%f %%p", commandPath(p.WalgBin), commandPath(p.WalgConfig))
 }
 
 // Prepare implements Archiver: WAL-G's file storage must exist before the
@@ -194,7 +198,7 @@ func (WalG) BackupPush(ctx context.Context, b Backend, node Node, out io.Writer)
 func (WalG) ListBackups(ctx context.Context, b Backend, node Node, lab *Lab, out io.Writer) ([]string, error) {
 	p := b.Paths(node)
 	var stdout strings.Builder
-	if err := b.Exec(ctx, node, "postgres", []string{"sh", "-c", fmt.Sprintf("%s --config %s backup-list --detail --json 2>/dev/null", p.WalgBin, p.WalgConfig)}, &stdout); err != nil {
+	if err := b.Exec(ctx, node, "postgres", []string{"sh", "-c", fmt.Sprintf("%s --config %s backup-list --detail --json 2>/dev/null", ShellQuote(p.WalgBin), ShellQuote(p.WalgConfig))}, &stdout); err != nil {
 		return nil, fmt.Errorf("wal-g backup-list: %w", err)
 	}
 	fmt.Fprint(out, stdout.String())
@@ -269,4 +273,21 @@ func PickArchiver(choice, walgFlag string) (Archiver, string, error) {
 	default:
 		return nil, "", fmt.Errorf("unknown --archiver %q: use auto, cp or wal-g", choice)
 	}
+}
+
+// ShellQuote quotes s for a POSIX shell command line. Words made only of
+// characters a shell leaves alone are returned as they are, so the seed's
+// commands read exactly as in the seed; anything else (a lab path with a
+// space) is single-quoted.
+func ShellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@+=:,./-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// commandPath is a path inside an archive_command or restore_command:
+// shell-quoted, and with % doubled, since PostgreSQL replaces %f and %p.
+func commandPath(p string) string {
+	return strings.ReplaceAll(ShellQuote(p), "%", "%%")
 }

@@ -420,3 +420,33 @@ func TestPickArchiver(t *testing.T) {
 		t.Fatalf("auto with wal-g on PATH: %#v %q %v", arc, why, err)
 	}
 }
+
+// A lab path with a space, a quote or a % must not break the commands
+// PostgreSQL runs (archive_command, restore_command) nor the cp archiver's
+// scripts; plain paths keep the seed's text unquoted.
+func TestArchiverCommandsQuotePaths(t *testing.T) {
+	plain := ServerPaths{Storage: "/wal-g-storage", WalgBin: "/usr/local/bin/wal-g", WalgConfig: "/wal-g.json"}
+	if got, want := (WalG{}).ArchiveCommand(plain), "/usr/local/bin/wal-g --config /wal-g.json wal-push %p"; got != want {
+		t.Fatalf("plain archive_command %q, want the seed's %q", got, want)
+	}
+	odd := ServerPaths{Storage: "/tmp/my lab/it's 100%/wal-g-storage", WalgBin: "/opt/my bin/wal-g", WalgConfig: "/tmp/my lab/run/wal-g.json"}
+	// PostgreSQL turns %% into % and fills %f and %p; sh then splits words.
+	expand := func(cmd, f, p string) string {
+		return strings.NewReplacer("%%", "%", "%f", f, "%p", p).Replace(cmd)
+	}
+	for _, tc := range []struct{ cmd, want string }{
+		{(CP{}).ArchiveCommand(odd), "test|!|-f|/tmp/my lab/it's 100%/wal-g-storage/wal_005/F|&&|cp|P|/tmp/my lab/it's 100%/wal-g-storage/wal_005/F"},
+		{(CP{}).RestoreCommand(odd), "cp|/tmp/my lab/it's 100%/wal-g-storage/wal_005/F|P"},
+		{(WalG{}).ArchiveCommand(odd), "/opt/my bin/wal-g|--config|/tmp/my lab/run/wal-g.json|wal-push|P"},
+		{(WalG{}).RestoreCommand(odd), "/opt/my bin/wal-g|--config|/tmp/my lab/run/wal-g.json|wal-fetch|F|P"},
+	} {
+		// set -- takes the words as sh splits them ("&&" quoted to stay a word).
+		words, err := exec.Command("sh", "-c", "set -- "+strings.ReplaceAll(expand(tc.cmd, "F", "P"), "&&", "'&&'")+`; IFS='|'; printf '%s' "$*"`).Output()
+		if err != nil {
+			t.Fatalf("sh on %q: %v", tc.cmd, err)
+		}
+		if string(words) != tc.want {
+			t.Errorf("%q splits into %q, want %q", tc.cmd, words, tc.want)
+		}
+	}
+}

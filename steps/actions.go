@@ -24,6 +24,13 @@ func AppendLines(ctx context.Context, b cluster.Backend, node cluster.Node, file
 	return nil
 }
 
+// ConfString is v as a postgresql.conf string value: single-quoted, with
+// quotes doubled and backslashes escaped, as PostgreSQL's config parser
+// reads them (a quoted lab path in archive_command holds quotes).
+func ConfString(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(v) + "'"
+}
+
 // Touch creates an empty file in node's environment, owned by the server
 // user so the server can remove it when recovery ends.
 func Touch(ctx context.Context, b cluster.Backend, node cluster.Node, file string, out io.Writer) error {

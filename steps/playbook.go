@@ -94,9 +94,9 @@ sudo sh -c "echo \"archive_command = '/usr/local/bin/wal-g --config /wal-g.json 
 			Run: func(ctx context.Context, out io.Writer) error {
 				p := b.Paths(P)
 				return AppendLines(ctx, b, P, p.Data+"/postgresql.conf", out,
-					fmt.Sprintf("include_dir = '%s'", p.Config),
+					"include_dir = "+ConfString(p.Config),
 					"archive_mode = on",
-					fmt.Sprintf("archive_command = '%s'", arc.ArchiveCommand(p)))
+					"archive_command = "+ConfString(arc.ArchiveCommand(p)))
 			}},
 		{ID: "3", Seed: "3", Title: "Start the primary",
 			Command: "docker compose up -d primary",
@@ -230,7 +230,7 @@ sudo sh -c "echo \"restore_command = '/usr/local/bin/wal-g --config /wal-g.json 
 			Run: func(ctx context.Context, out io.Writer) error {
 				for _, n := range cluster.Nodes {
 					p := b.Paths(n)
-					if err := AppendLines(ctx, b, n, p.Data+"/postgresql.conf", out, fmt.Sprintf("restore_command = '%s'", arc.RestoreCommand(p))); err != nil {
+					if err := AppendLines(ctx, b, n, p.Data+"/postgresql.conf", out, "restore_command = "+ConfString(arc.RestoreCommand(p))); err != nil {
 						return err
 					}
 				}
