@@ -53,8 +53,12 @@ type nodeState struct {
 	controlProc cluster.ProcState
 	// hist holds history files read through SQL: on Docker, the archive
 	// and pg_wal copies are the container user's 0600 files, which a
-	// non-root walstep cannot read on the host. They never change.
-	hist map[uint32]string
+	// non-root walstep cannot read on the host. A history file never
+	// changes, but a lab reset or a new initdb or backup fetch replaces the
+	// data dir, so they are kept for one cluster only: histID is its
+	// database system identifier.
+	hist   map[uint32]string
+	histID string
 }
 
 // NewPoller makes a poller for src; storageDir is the archive root on the
@@ -206,8 +210,8 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 	}
 	c := ns.conn
 	var (
-		flush, replay, receive, walfile, pause *string
-		ckptTLI                                *int64
+		flush, replay, receive, walfile, pause, sysID *string
+		ckptTLI                                       *int64
 	)
 	err := c.QueryRow(ctx, `select pg_is_in_recovery(),
   case when pg_is_in_recovery() then null else pg_current_wal_flush_lsn()::text end,
@@ -215,8 +219,9 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
   pg_last_wal_receive_lsn()::text,
   case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() end,
   (select timeline_id::bigint from pg_control_checkpoint()),
-  case when pg_is_in_recovery() then null else pg_walfile_name(pg_current_wal_lsn()) end`).
-		Scan(&r.InRecovery, &flush, &replay, &receive, &pause, &ckptTLI, &walfile)
+  case when pg_is_in_recovery() then null else pg_walfile_name(pg_current_wal_lsn()) end,
+  (select system_identifier::text from pg_control_system())`).
+		Scan(&r.InRecovery, &flush, &replay, &receive, &pause, &ckptTLI, &walfile, &sysID)
 	if err != nil {
 		return fmt.Errorf("query status: %w", err)
 	}
@@ -275,6 +280,9 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 	if r.Timeline == 0 && ckptTLI != nil {
 		r.Timeline, r.TLISource = uint32(*ckptTLI), SrcCheckpoint
 	}
+	if sysID != nil {
+		ns.keepHistoriesOf(*sysID)
+	}
 	if err := p.readHistories(ctx, c, ns); err != nil {
 		return err
 	}
@@ -306,6 +314,17 @@ func (p *Poller) readHistories(ctx context.Context, c *pgx.Conn, ns *nodeState) 
 	if err != nil {
 		return fmt.Errorf("list history files: %w", err)
 	}
+	listed := map[uint32]bool{}
+	for _, name := range names {
+		if tli, ok := ParseHistoryFileName(name); ok {
+			listed[tli] = true
+		}
+	}
+	for tli := range ns.hist {
+		if !listed[tli] {
+			delete(ns.hist, tli)
+		}
+	}
 	for _, name := range names {
 		tli, ok := ParseHistoryFileName(name)
 		if _, have := ns.hist[tli]; !ok || have {
@@ -327,6 +346,7 @@ func (p *Poller) readHistories(ctx context.Context, c *pgx.Conn, ns *nodeState) 
 // cached because on Docker it costs a short-lived container.
 func (p *Poller) readControl(ctx context.Context, node cluster.Node, ns *nodeState, st cluster.ProcState, r *Reading) {
 	if _, err := os.Stat(p.src.DataDir(node)); err != nil {
+		ns.hist, ns.histID = nil, "" // the data dir is gone (a lab reset)
 		return
 	}
 	if ns.control == nil || ns.controlProc != st || time.Since(ns.controlAt) > p.opts.ControlEvery {
@@ -340,12 +360,23 @@ func (p *Poller) readControl(ctx context.Context, node cluster.Node, ns *nodeSta
 		ns.control = &cd
 	}
 	if ns.control != nil {
+		if id := ns.control.Raw["Database system identifier"]; id != "" {
+			ns.keepHistoriesOf(id)
+		}
 		cd := *ns.control
 		r.Control = &cd
 		r.Timeline, r.TLISource = cd.CheckpointTLI, SrcControl
 		if cd.MinRecoveryTLI > 0 {
 			r.Timeline = cd.MinRecoveryTLI
 		}
+	}
+}
+
+// keepHistoriesOf drops the histories read through SQL unless they were
+// read from the cluster with system identifier id.
+func (ns *nodeState) keepHistoriesOf(id string) {
+	if ns.histID != id {
+		ns.hist, ns.histID = nil, id
 	}
 }
 
