@@ -110,6 +110,12 @@ func NewLocal(opts LocalOptions) (*Local, error) {
 		l.owner = fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
 	}
 	for _, n := range Nodes {
+		// A server left running by an earlier session keeps its port,
+		// so the poller and the steps reach it.
+		if p := keptPort(l.DataDir(n)); p > 0 {
+			l.ports[n] = p
+			continue
+		}
 		p, err := freePort()
 		if err != nil {
 			return nil, fmt.Errorf("pick a free port: %w", err)
@@ -117,6 +123,27 @@ func NewLocal(opts LocalOptions) (*Local, error) {
 		l.ports[n] = p
 	}
 	return l, nil
+}
+
+// keptPort is the port of the live postmaster of dataDir (line 4 of its
+// postmaster.pid), or 0.
+func keptPort(dataDir string) int {
+	if PostmasterPID(dataDir) <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 4 {
+		return 0
+	}
+	p, err := strconv.Atoi(strings.TrimSpace(lines[3]))
+	if err != nil || p <= 0 || p > 65535 {
+		return 0
+	}
+	return p
 }
 
 func freePort() (int, error) {

@@ -403,6 +403,44 @@ func TestLocalKilledServer(t *testing.T) {
 	}
 }
 
+// A server kept running by an earlier session (quit with "leave them
+// running", or run --keep-running) is reached by a new session on the port
+// it listens on: the panel polls it and F1's wait for it succeeds, instead
+// of "connection refused" on the new session's own port until a deadline.
+func TestLocalNewSessionReachesKeptServer(t *testing.T) {
+	lab, l := localLab(t)
+	ctx := localCtx(t)
+	localStarted(t, ctx, l, Primary)
+	if err := l.Close(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := NewLocal(LocalOptions{Lab: lab, StopTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l2.Close(context.Background(), true) })
+	if got, want := l2.Addr(Primary), l.Addr(Primary); got != want {
+		t.Errorf("new session's address of the kept primary: %s, want %s", got, want)
+	}
+	if got, want := l2.Paths(Replica).PrimaryPort, strings.TrimPrefix(l.Addr(Primary), "127.0.0.1:"); got != want {
+		t.Errorf("primary port for the replica's conninfo: %s, want %s", got, want)
+	}
+	res, _, err := WaitReady(ctx, l2, Primary, 5*time.Second)
+	if err != nil || res != Accepting {
+		t.Fatalf("new session's wait for the kept primary: %v %v", res, err)
+	}
+	// Once stopped, the new session starts it again (on that port or another).
+	if err := l2.Stop(ctx, Primary, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.Start(ctx, Primary, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if res, _, err := WaitReady(ctx, l2, Primary, localWait); err != nil || res != Accepting {
+		t.Fatalf("restart from the new session: %v %v", res, err)
+	}
+}
+
 func TestLocalCloseStopsServers(t *testing.T) {
 	lab, l := localLab(t)
 	ctx := localCtx(t)
