@@ -216,6 +216,19 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 			orDash(R.Role, R.Process), rPos, onHistory)
 		return d
 	}
+	if R.Receiver == nil || R.Receiver.Status != "streaming" {
+		if f, ok := streamFailure(R); ok {
+			d.Verdict = VerdictUnknown
+			e := "replica log: " + f.Message()
+			if f.Repeats > 1 {
+				e += fmt.Sprintf(" (x%d)", f.Repeats)
+			}
+			d.Evidence = append(d.Evidence, e)
+			d.Explanation = fmt.Sprintf("The replica cannot stream from the primary. %s It is at %s, %s: nothing has diverged yet, but whether it follows the primary shows only once it streams.",
+				f.Explanation, rPos, onHistory)
+			return d
+		}
+	}
 	d.Verdict = VerdictHealthy
 	how := "restores from the archive"
 	if R.Receiver != nil && R.Receiver.Status == "streaming" {
@@ -223,6 +236,27 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 	}
 	d.Explanation = fmt.Sprintf("The replica %s at %s, %s; the primary is at %s. It has not passed any fork point.", how, rPos, onHistory, pPos)
 	return d
+}
+
+// streamFailure is the last reason the replica's wal receiver gave for not
+// streaming (it cannot connect, or its slot is missing) since the server
+// last started, with how often it came.
+func streamFailure(r Reading) (Finding, bool) {
+	lines := r.LogTail
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], "LOG:  starting PostgreSQL") {
+			lines = lines[i+1:]
+			break
+		}
+	}
+	var last Finding
+	found := false
+	for _, f := range dedupe(ExplainLog(r.Node, lines)) {
+		if f.Kind == FindCannotConnect || f.Kind == FindSlotMissing {
+			last, found = f, true
+		}
+	}
+	return last, found
 }
 
 func describe(r Reading, pos LSN, tli uint32) string {

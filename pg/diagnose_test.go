@@ -130,6 +130,46 @@ func TestDiagnoseHealthyVariant(t *testing.T) {
 	}
 }
 
+// A replica that cannot stream (replica_standby.conf names a slot the
+// primary lacks, or a wrong password) is not healthy, though it has not
+// passed the fork: the verdict says what stops it.
+func TestDiagnoseReplicaCannotStream(t *testing.T) {
+	for _, tc := range []struct{ snap, line, explains string }{
+		{"badslot_end.json", `replication slot "nosuch" does not exist`, `primary_slot_name is "nosuch"`},
+		{"badpassword_end.json", `password authentication failed for user "postgres"`, "primary_conninfo"},
+	} {
+		s := loadSnap(t, tc.snap)
+		d := Diagnose(DiagnoseInput{Snapshot: s})
+		if d.Verdict == VerdictHealthy || d.Verdict == VerdictDiverged {
+			t.Errorf("%s: verdict %s: %s", tc.snap, d.Verdict, d.Explanation)
+			continue
+		}
+		if !strings.Contains(d.Explanation, "cannot stream") || !strings.Contains(d.Explanation, tc.explains) {
+			t.Errorf("%s: explanation %q lacks why it cannot stream (%s)", tc.snap, d.Explanation, tc.explains)
+		}
+		if !hasEvidence(d, "replica log", tc.line) {
+			t.Errorf("%s: evidence %q lacks the replica's log line", tc.snap, d.Evidence)
+		}
+		// Once it streams (the conf fixed, the replica restarted), the old
+		// lines of its log no longer count.
+		s.Replica.LogTail = append(s.Replica.LogTail, readLog(t, "healthy_replica.log")...)
+		s.Replica.Receiver = &WalReceiver{Status: "streaming", ReceivedTLI: 2}
+		s.Replica.Timeline = 2
+		if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictHealthy {
+			t.Errorf("%s streaming again: verdict %s: %s", tc.snap, d.Verdict, d.Explanation)
+		}
+	}
+	// A restart without primary_conninfo, restoring from the archive only:
+	// the failures of the previous start are history.
+	s := loadSnap(t, "badslot_end.json")
+	s.Replica.LogTail = append(s.Replica.LogTail,
+		"2026-11-25 22:58:41.748 UTC [16315] LOG:  starting PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14+deb12u1) 12.2.0, 64-bit",
+		"2026-11-25 22:58:41.755 UTC [16318] LOG:  entering standby mode")
+	if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictHealthy {
+		t.Errorf("after a restart: verdict %s: %s", d.Verdict, d.Explanation)
+	}
+}
+
 func TestDiagnoseReplicaStoppedIsUnknown(t *testing.T) {
 	d := Diagnose(DiagnoseInput{Snapshot: loadSnap(t, "default_after_f2.json")})
 	if d.Verdict != VerdictUnknown {

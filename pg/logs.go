@@ -29,6 +29,7 @@ const (
 	FindSameNewTimeline      = "same-new-timeline" // made by Diagnose from two logs
 	FindIncorrectPrevLink    = "incorrect-prev-link"
 	FindSlotMissing          = "slot-missing"
+	FindCannotConnect        = "cannot-connect-to-primary"
 	FindRestored             = "restored-from-archive"
 	FindMissingInArchive     = "missing-in-archive"
 	FindStartedStreaming     = "started-streaming"
@@ -180,6 +181,19 @@ var logRules = []logRule{
 		kind: FindSlotMissing, sev: SevProblem,
 		explain: func(f *Finding, m []string) {
 			f.Explanation = fmt.Sprintf("The standby's primary_slot_name is %q but the primary has no such slot (yet): streaming cannot start until it is created (seed step 13).", m[1])
+		},
+	},
+	{
+		re:   regexp.MustCompile(`could not connect to the primary server: (.*)`),
+		kind: FindCannotConnect, sev: SevProblem,
+		explain: func(f *Finding, m []string) {
+			why := strings.TrimSpace(m[1])
+			if i := strings.LastIndex(why, "failed: "); i >= 0 {
+				why = strings.TrimSpace(why[i+len("failed: "):])
+			}
+			why = strings.TrimSpace(strings.TrimPrefix(why, "FATAL:"))
+			f.Explanation = fmt.Sprintf("The standby's wal receiver cannot connect to the primary named by primary_conninfo (replica_standby.conf): %s. "+
+				"It retries every few seconds and meanwhile replays only what the archive holds.", why)
 		},
 	},
 	{
