@@ -141,6 +141,36 @@ func TestFaultConfSyntaxError(t *testing.T) {
 	}
 }
 
+// recovery_target_action = 'pause' leaves the primary paused in recovery:
+// step 12 fails at once saying so, instead of waiting out --wait for a
+// promotion that cannot come.
+func TestFaultPrimaryPausesAtTarget(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	if code, _, stderr := runMain("init", lab); code != 0 {
+		t.Fatal(stderr)
+	}
+	conf := "recovery_target = 'immediate'\nrecovery_target_action = 'pause'\n"
+	if err := os.WriteFile(filepath.Join(lab, "primary_restore.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--wait", "60s")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (a step failed); stderr %s", code, stderr)
+	}
+	if d := time.Since(start); d > 40*time.Second {
+		t.Errorf("run took %s: step 12 waited out --wait for a paused primary", d.Round(time.Second))
+	}
+	if !strings.Contains(stdout, "12   Start both servers at once: failed") || !strings.Contains(stdout, "paused") || !strings.Contains(stdout, "pg_wal_replay_resume()") {
+		t.Errorf("step 12 should fail saying the primary is paused and how to resume it:\n%s", stdout)
+	}
+	if left := postgresOf(t, lab); len(left) > 0 {
+		t.Errorf("postgres left running: %v", left)
+	}
+}
+
 func TestFaultMissingConfFile(t *testing.T) {
 	t.Parallel()
 	skipWithoutPostgres(t)

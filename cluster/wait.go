@@ -125,6 +125,21 @@ func WaitPromoted(ctx context.Context, b Backend, node Node, timeout time.Durati
 		if QueryRow(ctx, b.ConnString(node), "select pg_is_in_recovery()", &inRec) != nil {
 			return false, nil
 		}
+		if inRec && replayPaused(ctx, b.ConnString(node)) {
+			// recovery_target_action = 'pause': it stays in recovery until
+			// someone resumes replay, so waiting cannot help.
+			return false, fmt.Errorf("%s paused at the end of recovery instead of promoting (recovery_target_action = 'pause'; resume it with select pg_wal_replay_resume())", node)
+		}
 		return !inRec, nil
 	})
+}
+
+// replayPaused reports whether the server's WAL replay is paused
+// (PostgreSQL 14 and later; false when it cannot tell).
+func replayPaused(ctx context.Context, connString string) bool {
+	var state string
+	if QueryRow(ctx, connString, "select pg_get_wal_replay_pause_state()", &state) != nil {
+		return false
+	}
+	return state == "paused"
 }
