@@ -17,7 +17,7 @@ func cmdTUI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("", &o, stderr)
 	fs.StringVar(&o.breaks, "break", "", "comma-separated step IDs to set breakpoints on, e.g. 12,F6")
 	fs.DurationVar(&o.stall, "stall-after", 30*time.Second, "verdict \"stalled\" when the replica's replay stands still this long while the primary moves")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -34,6 +34,25 @@ func runMain(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// A mistyped flag is one line that says where to look, with the usage
+// exit status 2, not the error followed by every flag; -h still lists them.
+func TestFaultBadFlagIsOneLine(t *testing.T) {
+	for _, args := range [][]string{{"run", "--bogus"}, {"run", "--lab"}, {"--bogus"}, {"init", "-x"}, {"clean", "--poll=zz"}} {
+		code, stdout, stderr := runMain(args...)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+		if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 || stdout != "" {
+			t.Errorf("%v: want one line on stderr, got stdout %q stderr:\n%s", args, stdout, stderr)
+		}
+		oneLineError(t, stderr, " -h)")
+	}
+	code, _, stderr := runMain("run", "-h")
+	if code != 0 || !strings.Contains(stderr, "-keep-running") {
+		t.Errorf("run -h: exit %d, want 0 and the flags:\n%s", code, stderr)
+	}
+}
+
 func TestFaultMissingPGBinaries(t *testing.T) {
 	lab := filepath.Join(reachableTempDir(t), "lab")
 	code, _, stderr := runMain("run", "--lab", lab, "--backend", "local", "--pg-bin", "/nonexistent/bin")

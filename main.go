@@ -21,6 +21,18 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// usageError is an error printed as one line with its own exit status.
+type usageError struct {
+	code int
+	msg  string
+}
+
+func (e usageError) Error() string { return e.msg }
+
+func exitErrorf(code int, format string, a ...any) error {
+	return usageError{code: code, msg: fmt.Sprintf(format, a...)}
+}
+
 const usage = `walstep — step through the PostgreSQL concurrent-restore timeline bug
 
 Usage:
@@ -70,6 +82,7 @@ func realMain(args []string, stdout, stderr io.Writer) (code int) {
 		return 2
 	}
 	var ee exitError
+	var ue usageError
 	switch {
 	case err == nil:
 		return 0
@@ -77,6 +90,9 @@ func realMain(args []string, stdout, stderr io.Writer) (code int) {
 		return ee.code
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "walstep: %v\n", err)
+		return ue.code
 	default:
 		fmt.Fprintf(stderr, "walstep: %v\n", err)
 		return 1
@@ -122,11 +138,27 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses args with fs. -h prints the flags; a bad flag is one
+// line that says where to look, not the whole usage after the error.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return err
+	case err != nil:
+		return exitErrorf(2, "%v (see: %s -h)", err, strings.TrimSpace(fs.Name()))
+	}
+	return nil
+}
+
 func cmdInit(args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := newFlagSet("init", &o, stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: walstep init DIR") }
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), "Usage: walstep init DIR") }
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	dir := o.lab

@@ -183,7 +183,7 @@ func (s *session) close(stop bool) error {
 func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := newFlagSet("clean", &o, stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
 	lab, err := cluster.OpenLab(o.lab)
