@@ -445,7 +445,7 @@ func StopPID(ctx context.Context, pid int, to time.Duration) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if syscall.Kill(pid, 0) != nil {
+		if !processAlive(pid) {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -461,6 +461,24 @@ func StopPID(ctx context.Context, pid int, to time.Duration) error {
 	}
 }
 
+// processAlive reports whether pid runs. A process that exited but was
+// not reaped yet (a zombie: a server kept by an earlier session is
+// reparented to PID 1, which may reap late or never) counts as gone.
+func processAlive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc: signal 0 is all there is
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && len(s) > i+2 {
+		return s[i+2] != 'Z'
+	}
+	return true
+}
+
 // PostmasterPID returns the pid in dataDir/postmaster.pid when that process
 // is alive, else 0.
 func PostmasterPID(dataDir string) int {
@@ -473,7 +491,7 @@ func PostmasterPID(dataDir string) int {
 	if err != nil || pid <= 0 {
 		return 0
 	}
-	if syscall.Kill(pid, 0) != nil {
+	if !processAlive(pid) {
 		return 0
 	}
 	// Make sure the pid is a postgres and not a recycled pid.

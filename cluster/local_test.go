@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -438,6 +439,28 @@ func TestLocalNewSessionReachesKeptServer(t *testing.T) {
 	}
 	if res, _, err := WaitReady(ctx, l2, Primary, localWait); err != nil || res != Accepting {
 		t.Fatalf("restart from the new session: %v %v", res, err)
+	}
+}
+
+// StopPID returns once the process has exited, even when nobody reaps it
+// yet: a server kept by an earlier session belongs to PID 1, which may reap
+// late (2 s per server here) or never, and stopping it must not wait out
+// its whole timeout for a zombie.
+func TestStopPIDZombieIsStopped(t *testing.T) {
+	cmd := exec.Command("sleep", "100")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait() // reaped only at the end: a zombie meanwhile
+	start := time.Now()
+	if err := StopPID(context.Background(), cmd.Process.Pid, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("StopPID took %s for a process that exited at once", d.Round(time.Millisecond))
+	}
+	if processAlive(cmd.Process.Pid) {
+		t.Error("an exited, unreaped process counts as alive")
 	}
 }
 
