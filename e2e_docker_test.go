@@ -1,11 +1,13 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
@@ -268,4 +271,80 @@ func TestE2EDockerWalGArchiverDiverges(t *testing.T) {
 		t.Errorf("replica log lacks the divergence error; tail:\n%s", strings.Join(rep.Nodes[1].LogTail, "\n"))
 	}
 	assertNoDockerLeft(t, lab)
+}
+
+// imageWithWalG commits img plus the fake wal-g at /usr/local/bin/wal-g, as
+// the seed's postgres_repro image carries it, and removes it at cleanup.
+func imageWithWalG(t *testing.T, img string) string {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	ctx := context.Background()
+	c, err := cli.ContainerCreate(ctx, &container.Config{Image: img, Cmd: []string{"true"}}, nil, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	_ = tw.WriteHeader(&tar.Header{Name: "wal-g", Mode: 0o755, Size: int64(len(fakeWalG))})
+	_, _ = tw.Write([]byte(fakeWalG))
+	_ = tw.Close()
+	if err := cli.CopyToContainer(ctx, c.ID, "/usr/local/bin", &tb, container.CopyToContainerOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	tag := "walstep-test-walg:" + hex.EncodeToString(b)
+	if _, err := cli.ContainerCommit(ctx, c.ID, container.CommitOptions{Reference: tag}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = cli.ImageRemove(context.Background(), tag, image.RemoveOptions{Force: true}) })
+	return tag
+}
+
+// --archiver wal-g on Docker uses the image's /usr/local/bin/wal-g, as
+// --archiver auto does: a host without wal-g on PATH must not refuse the
+// seed's own image. An image without it is one line that says what to do.
+func TestE2EDockerArchiverWalGFromImage(t *testing.T) {
+	t.Parallel()
+	img := requireDockerE2E(t)
+	walgImg := imageWithWalG(t, img)
+	if p, err := exec.LookPath("wal-g"); err == nil {
+		t.Skipf("wal-g on the host's PATH (%s): this test needs a host without one", p)
+	}
+	lab, flags := dockerLab(t, img)
+	for i, f := range flags {
+		switch f {
+		case "--archiver":
+			flags[i+1] = "wal-g"
+		case "--image":
+			flags[i+1] = walgImg
+		}
+	}
+	rep, code, stderr := runJSON(t, flags...)
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "wal-g archiver (asked for with --archiver wal-g): image "+walgImg+" has /usr/local/bin/wal-g") {
+		t.Errorf("stderr does not say where wal-g comes from:\n%s", stderr)
+	}
+	assertDiverged(t, rep)
+	assertNoDockerLeft(t, lab)
+
+	lab2, flags2 := dockerLab(t, img)
+	for i, f := range flags2 {
+		if f == "--archiver" {
+			flags2[i+1] = "wal-g"
+		}
+	}
+	code, _, stderr = runMain(append([]string{"run"}, flags2...)...)
+	if code == 0 {
+		t.Fatal("--archiver wal-g ran with an image that has no wal-g")
+	}
+	oneLineError(t, stderr, "image "+img+" has no /usr/local/bin/wal-g: pass --wal-g PATH")
+	assertNoDockerLeft(t, lab2)
 }

@@ -64,12 +64,25 @@ func openSession(ctx context.Context, o options) (*session, error) {
 		return nil, err
 	}
 	arc, why, err := cluster.PickArchiver(o.archiver, o.walg)
-	if d, ok := s.backend.(*cluster.Docker); ok && err == nil && (o.archiver == "auto" || o.archiver == "") && o.walg == "" && arc.Name() == "cp" {
-		// The seed's image carries wal-g at /usr/local/bin/wal-g; use it.
-		if d.Exec(ctx, cluster.Primary, "root", []string{"test", "-x", "/usr/local/bin/wal-g"}, io.Discard) == nil {
-			arc, why = cluster.WalG{Bin: "/usr/local/bin/wal-g"}, "wal-g archiver: image "+o.image+" has /usr/local/bin/wal-g"
-		} else {
-			why = "cp archiver: no wal-g on PATH or in image " + o.image + " (pass --wal-g PATH to use WAL-G)"
+	if d, ok := s.backend.(*cluster.Docker); ok && o.walg == "" {
+		// The seed's image carries wal-g at /usr/local/bin/wal-g: the
+		// containers use it, whatever the host's PATH holds.
+		imageWalG := func() bool { return d.ImageHasExecutable(ctx, "/usr/local/bin/wal-g") }
+		switch o.archiver {
+		case "auto", "":
+			if err == nil && arc.Name() == "cp" {
+				if imageWalG() {
+					arc, why = cluster.WalG{Bin: "/usr/local/bin/wal-g"}, "wal-g archiver: image "+o.image+" has /usr/local/bin/wal-g"
+				} else {
+					why = "cp archiver: no wal-g on PATH or in image " + o.image + " (pass --wal-g PATH to use WAL-G)"
+				}
+			}
+		case "wal-g", "walg":
+			if imageWalG() {
+				arc, why, err = cluster.WalG{Bin: "/usr/local/bin/wal-g"}, "wal-g archiver (asked for with --archiver wal-g): image "+o.image+" has /usr/local/bin/wal-g", nil
+			} else {
+				err = fmt.Errorf("--archiver wal-g: image %s has no /usr/local/bin/wal-g: pass --wal-g PATH (walstep mounts it there) or use --archiver cp", o.image)
+			}
 		}
 	}
 	if err != nil {

@@ -57,6 +57,14 @@ func (d *Docker) Exec(ctx context.Context, node Node, user string, argv []string
 	return d.runTask(ctx, task{image: d.image, node: node, user: user, argv: argv, binds: binds, out: out, onNet: true})
 }
 
+// ImageHasExecutable reports whether the server image (--image) holds an
+// executable file at path. It runs a short-lived container with neither
+// the lab's network nor its bind mounts, so asking leaves nothing behind
+// (no network to remove, no root-owned data dir made by a mount).
+func (d *Docker) ImageHasExecutable(ctx context.Context, path string) bool {
+	return d.runTask(ctx, task{image: d.image, node: "check", user: "root", argv: []string{"test", "-x", path}, out: io.Discard, quiet: true}) == nil
+}
+
 // execIn runs argv in a running container and streams its output.
 func (d *Docker) execIn(ctx context.Context, id, user string, argv []string, out io.Writer) error {
 	cr, err := d.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
