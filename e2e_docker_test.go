@@ -345,6 +345,34 @@ func TestE2EDockerArchiverWalGFromImage(t *testing.T) {
 	if code == 0 {
 		t.Fatal("--archiver wal-g ran with an image that has no wal-g")
 	}
-	oneLineError(t, stderr, "image "+img+" has no /usr/local/bin/wal-g: pass --wal-g PATH")
+	oneLineError(t, stderr, "image "+img+" has no /usr/local/bin/wal-g and there is no wal-g on PATH: pass --wal-g PATH")
 	assertNoDockerLeft(t, lab2)
+}
+
+// A wal-g found on the host's PATH, when the image has none, is mounted at
+// /usr/local/bin/wal-g like --wal-g: before, --archiver auto picked the
+// wal-g archiver ("found .../wal-g") but the containers had no wal-g, so
+// step 4d failed with "stat /usr/local/bin/wal-g: no such file".
+func TestE2EDockerWalGOnPATHIsMounted(t *testing.T) {
+	img := requireDockerE2E(t) // not parallel: it sets PATH
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "wal-g"), []byte(fakeWalG), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	lab, flags := dockerLab(t, img)
+	for i, f := range flags {
+		if f == "--archiver" {
+			flags[i+1] = "auto"
+		}
+	}
+	rep, code, stderr := runJSON(t, flags...)
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, filepath.Join(dir, "wal-g")+" from PATH, mounted at /usr/local/bin/wal-g") {
+		t.Errorf("stderr does not say the PATH's wal-g is mounted:\n%s", stderr)
+	}
+	assertDiverged(t, rep)
+	assertNoDockerLeft(t, lab)
 }

@@ -64,25 +64,27 @@ func openSession(ctx context.Context, o options) (*session, error) {
 		return nil, err
 	}
 	arc, why, err := cluster.PickArchiver(o.archiver, o.walg)
-	if d, ok := s.backend.(*cluster.Docker); ok && o.walg == "" {
-		// The seed's image carries wal-g at /usr/local/bin/wal-g: the
-		// containers use it, whatever the host's PATH holds.
-		imageWalG := func() bool { return d.ImageHasExecutable(ctx, "/usr/local/bin/wal-g") }
-		switch o.archiver {
-		case "auto", "":
-			if err == nil && arc.Name() == "cp" {
-				if imageWalG() {
-					arc, why = cluster.WalG{Bin: "/usr/local/bin/wal-g"}, "wal-g archiver: image "+o.image+" has /usr/local/bin/wal-g"
-				} else {
-					why = "cp archiver: no wal-g on PATH or in image " + o.image + " (pass --wal-g PATH to use WAL-G)"
-				}
-			}
-		case "wal-g", "walg":
-			if imageWalG() {
-				arc, why, err = cluster.WalG{Bin: "/usr/local/bin/wal-g"}, "wal-g archiver (asked for with --archiver wal-g): image "+o.image+" has /usr/local/bin/wal-g", nil
-			} else {
-				err = fmt.Errorf("--archiver wal-g: image %s has no /usr/local/bin/wal-g: pass --wal-g PATH (walstep mounts it there) or use --archiver cp", o.image)
-			}
+	if d, ok := s.backend.(*cluster.Docker); ok && o.walg == "" && (o.archiver == "auto" || o.archiver == "" || o.archiver == "wal-g" || o.archiver == "walg") {
+		// The containers run wal-g at /usr/local/bin/wal-g: the seed's
+		// image carries one; else the one found on PATH is mounted there.
+		asked := ""
+		if o.archiver == "wal-g" || o.archiver == "walg" {
+			asked = " (asked for with --archiver wal-g)"
+		}
+		hostBin := ""
+		if w, ok := arc.(cluster.WalG); ok && err == nil {
+			hostBin = w.Bin
+		}
+		switch {
+		case d.ImageHasExecutable(ctx, "/usr/local/bin/wal-g"):
+			arc, why, err = cluster.WalG{Bin: "/usr/local/bin/wal-g"}, "wal-g archiver"+asked+": image "+o.image+" has /usr/local/bin/wal-g", nil
+		case hostBin != "":
+			d.SetWalgBin(hostBin)
+			why = fmt.Sprintf("wal-g archiver%s: %s from PATH, mounted at /usr/local/bin/wal-g (image %s has none)", asked, hostBin, o.image)
+		case asked != "":
+			err = fmt.Errorf("--archiver wal-g: image %s has no /usr/local/bin/wal-g and there is no wal-g on PATH: pass --wal-g PATH (walstep mounts it there) or use --archiver cp", o.image)
+		default:
+			why = "cp archiver: no wal-g on PATH or in image " + o.image + " (pass --wal-g PATH to use WAL-G)"
 		}
 	}
 	if err != nil {

@@ -173,6 +173,11 @@ func newDockerClient() (*client.Client, error) {
 // Name implements Backend.
 func (d *Docker) Name() string { return "docker" }
 
+// SetWalgBin bind-mounts the host's wal-g binary bin at
+// /usr/local/bin/wal-g in the containers started from now on, as --wal-g
+// does.
+func (d *Docker) SetWalgBin(bin string) { d.walgBin = bin }
+
 // Prefix is the prefix of this backend's container and network names.
 func (d *Docker) Prefix() string { return d.prefix }
 
