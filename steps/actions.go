@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"walstep/cluster"
+	"walstep/pg"
 )
 
 // AppendLines appends lines to a file in node's environment as root, as the
@@ -242,16 +243,16 @@ func lastLogHint(ctx context.Context, b cluster.Backend, node cluster.Node) stri
 	}
 	for i := len(lines) - 1; i >= 0; i-- {
 		if IsProblem(lines[i]) {
-			msg := strings.TrimSpace(lines[i])
+			msg := pg.StripLogPrefix(lines[i])
 			// A config FATAL only says "contains errors"; the LOG lines
 			// just before it say which file, line and what.
 			for j := i - 1; j >= 0 && j >= i-5; j-- {
 				if isConfigComplaint(lines[j]) {
-					msg = strings.TrimSpace(lines[j]) + " / " + msg
+					msg = pg.StripLogPrefix(lines[j]) + " / " + msg
 				}
 			}
 			return "; its log says: " + msg
 		}
 	}
-	return "; its log ends: " + strings.TrimSpace(lines[len(lines)-1])
+	return "; its log ends: " + pg.StripLogPrefix(lines[len(lines)-1])
 }

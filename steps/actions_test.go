@@ -1,0 +1,44 @@
+package steps
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"walstep/cluster"
+)
+
+// logOnly is a Backend whose only working method is LogTail.
+type logOnly struct {
+	cluster.Backend
+	lines []string
+}
+
+func (b logOnly) LogTail(_ context.Context, _ cluster.Node, n int) ([]string, error) {
+	if len(b.lines) > n {
+		return b.lines[len(b.lines)-n:], nil
+	}
+	return b.lines, nil
+}
+
+// A failed step quotes the server's log without its timestamp and pid:
+// in the debugger the error has two lines, and the prefix used a third
+// of them before the message that says what is wrong.
+func TestLastLogHintDropsLogPrefix(t *testing.T) {
+	b := logOnly{lines: []string{
+		`2026-11-25 23:02:13.917 UTC [24372] LOG:  syntax error in file "/lab/primary-config/primary_restore.conf" line 6, near token "oops"`,
+		`2026-11-25 23:02:13.917 UTC [24372] FATAL:  configuration file "/lab/primary-data/postgresql.conf" contains errors`,
+	}}
+	got := lastLogHint(context.Background(), b, cluster.Primary)
+	want := `; its log says: LOG:  syntax error in file "/lab/primary-config/primary_restore.conf" line 6, near token "oops" / FATAL:  configuration file "/lab/primary-data/postgresql.conf" contains errors`
+	if got != want {
+		t.Errorf("hint\n got %q\nwant %q", got, want)
+	}
+	b.lines = []string{`2026-11-25 23:00:17.279 UTC [24372] HINT:  Execute pg_wal_replay_resume() to promote.`}
+	if got := lastLogHint(context.Background(), b, cluster.Primary); got != "; its log ends: HINT:  Execute pg_wal_replay_resume() to promote." {
+		t.Errorf("hint %q", got)
+	}
+	if strings.Contains(lastLogHint(context.Background(), logOnly{}, cluster.Primary), "log") {
+		t.Error("a hint without a log")
+	}
+}
