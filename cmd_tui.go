@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"walstep/cluster"
 	"walstep/steps"
 )
 
@@ -68,9 +69,9 @@ func cmdTUI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stderr, "walstep: transcript written to %s\n", o.transcript)
 		}
 	}
-	reportStopErr(stderr, s.close(stop || ctx.Err() != nil), o.lab)
+	reportStopErr(stderr, s.close(stop || ctx.Err() != nil), s.lab.Dir)
 	if !stop && ctx.Err() == nil {
-		fmt.Fprintf(stderr, "walstep: servers left running; stop them with: walstep clean --lab %s\n", o.lab)
+		fmt.Fprintf(stderr, "walstep: servers left running; stop them with: walstep clean --lab %s\n", cluster.ShellQuote(s.lab.Dir))
 	}
 	_ = os.Stdout.Sync()
 	return err

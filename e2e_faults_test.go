@@ -318,3 +318,39 @@ func TestKeepRunningThenClean(t *testing.T) {
 		t.Errorf("clean removed an editable file: %v", err)
 	}
 }
+
+// The "stop them with" hint is a command that works as printed: from
+// another directory than a relative --lab was given in, and with a lab path
+// that holds a space.
+func TestKeepRunningHintIsACommand(t *testing.T) {
+	skipWithoutPostgres(t) // not parallel: it changes directory
+	base := reachableTempDir(t)
+	if err := os.MkdirAll(filepath.Join(base, "my labs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(base)
+	lab := filepath.Join("my labs", "lab")
+	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--keep-running")
+	if code != 0 {
+		t.Fatalf("run: %d %s", code, stderr)
+	}
+	t.Cleanup(func() { runMain("clean", "--lab", filepath.Join(base, lab)) })
+	_, hint, ok := strings.Cut(stdout, "stop them with: walstep ")
+	if !ok {
+		t.Fatalf("no hint in:\n%s", stdout)
+	}
+	hint, _, _ = strings.Cut(hint, "\n")
+	t.Chdir(t.TempDir())
+	// Split the hint as a shell would.
+	words, err := exec.Command("sh", "-c", "for w in "+hint+`; do printf '%s\n' "$w"; done`).Output()
+	if err != nil {
+		t.Fatalf("hint %q is not a shell command: %v", hint, err)
+	}
+	args := strings.Split(strings.TrimRight(string(words), "\n"), "\n")
+	if code, _, stderr := runMain(args...); code != 0 {
+		t.Fatalf("the hint %q failed: %s", hint, stderr)
+	}
+	if left := postgresOf(t, filepath.Join(base, lab)); len(left) > 0 {
+		t.Errorf("postgres left after the hint's clean: %v", left)
+	}
+}

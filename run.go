@@ -50,7 +50,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(progress, "walstep: lab %s\n", s.lab.Dir)
 	if o.repeat > 1 {
 		err := runRepeat(ctx, s, o, stdout, progress)
-		reportStopErr(stderr, s.close(!o.keep), o.lab)
+		reportStopErr(stderr, s.close(!o.keep), s.lab.Dir)
 		return err
 	}
 	var tr *steps.Transcript
@@ -80,10 +80,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else {
 		writeTextReport(stdout, rep)
 		if o.keep {
-			fmt.Fprintf(stdout, "\nservers left running: %s; stop them with: walstep clean --lab %s\n", strings.Join(rep.addrs(), ", "), o.lab)
+			fmt.Fprintf(stdout, "\nservers left running: %s; stop them with: walstep clean --lab %s\n", strings.Join(rep.addrs(), ", "), cluster.ShellQuote(s.lab.Dir))
 		}
 	}
-	reportStopErr(stderr, stopErr, o.lab)
+	reportStopErr(stderr, stopErr, s.lab.Dir)
 	if ctx.Err() != nil {
 		return exitError{130}
 	}
@@ -235,8 +235,8 @@ func reportStopErr(w io.Writer, err error, lab string) {
 	switch {
 	case err == nil:
 	case errors.Is(err, cluster.ErrDockerUnavailable):
-		fmt.Fprintf(w, "walstep: could not stop the containers: the docker engine is not reachable; once it is back, run: walstep clean --lab %s\n", lab)
+		fmt.Fprintf(w, "walstep: could not stop the containers: the docker engine is not reachable; once it is back, run: walstep clean --lab %s\n", cluster.ShellQuote(lab))
 	default:
-		fmt.Fprintf(w, "walstep: stop servers: %s (run: walstep clean --lab %s)\n", strings.ReplaceAll(err.Error(), "\n", "; "), lab)
+		fmt.Fprintf(w, "walstep: stop servers: %s (run: walstep clean --lab %s)\n", strings.ReplaceAll(err.Error(), "\n", "; "), cluster.ShellQuote(lab))
 	}
 }
