@@ -330,6 +330,9 @@ func TestKeepRunningHintIsACommand(t *testing.T) {
 	}
 	t.Chdir(base)
 	lab := filepath.Join("my labs", "lab")
+	if _, stdout, _ := runMain("init", lab); !strings.Contains(stdout, `walstep --lab 'my labs/lab'`) {
+		t.Errorf("init's hint does not quote the lab path:\n%s", stdout)
+	}
 	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--keep-running")
 	if code != 0 {
 		t.Fatalf("run: %d %s", code, stderr)

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"walstep/cluster"
 )
 
 // exitError carries an exit status without printing anything more.
@@ -169,6 +171,6 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "lab ready in %s\nedit primary_restore.conf, replica_restore.conf, replica_standby.conf or wal-g.json, then: walstep --lab %s  (or walstep run --lab %s)\n", lab.Dir, dir, dir)
+	fmt.Fprintf(stdout, "lab ready in %s\nedit primary_restore.conf, replica_restore.conf, replica_standby.conf or wal-g.json, then: walstep --lab %s  (or walstep run --lab %s)\n", lab.Dir, cluster.ShellQuote(dir), cluster.ShellQuote(dir))
 	return nil
 }
