@@ -150,7 +150,7 @@ func startStandby(ctx context.Context, env *Env, out io.Writer) error {
 			return false, err
 		}
 		if line := SinceMark(ctx, b, R, mark, IsProblem); line != "" {
-			outcome = "replica reports: " + line
+			outcome = "replica reports: " + pg.StripLogPrefix(line)
 			return true, nil
 		}
 		if !st.Running {
