@@ -124,7 +124,7 @@ func problemLines(lines []string, n int) []string {
 		if !steps.IsProblem(l) {
 			continue
 		}
-		key := stripLogPrefix(l)
+		key := pg.StripLogPrefix(l)
 		if seen[key] {
 			continue
 		}
@@ -132,14 +132,6 @@ func problemLines(lines []string, n int) []string {
 		out = append([]string{key}, out...)
 	}
 	return out
-}
-
-// stripLogPrefix drops the "2026-11-25 21:39:09.328 UTC [17962] " prefix.
-func stripLogPrefix(l string) string {
-	if i := strings.Index(l, "] "); i > 0 && i < 48 && strings.Contains(l[:i], "[") {
-		return l[i+2:]
-	}
-	return l
 }
 
 func writeArchive(w io.Writer, a pg.Archive) {

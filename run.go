@@ -55,7 +55,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var tr *steps.Transcript
 	if o.transcript != "" {
-		tr, err = steps.CreateTranscript(o.transcript, steps.TranscriptHeader{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: s.why, Started: time.Now()})
+		tr, err = s.newTranscript(o.transcript)
 		if err != nil {
 			_ = s.close(true)
 			return err

@@ -186,6 +186,11 @@ func (s *session) pickBackend(ctx context.Context, o options) error {
 	return nil
 }
 
+// newTranscript starts a transcript of this session at path.
+func (s *session) newTranscript(path string) (*steps.Transcript, error) {
+	return steps.CreateTranscript(path, steps.TranscriptHeader{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: s.why, Started: time.Now()})
+}
+
 // close stops the servers when stop is true and releases the backend, with
 // its own deadline so a cancelled session still cleans up.
 func (s *session) close(stop bool) error {

@@ -237,14 +237,14 @@ func (l *Lab) CheckRemovable(p string) error {
 
 // Remove deletes p, which must be inside the lab (see CheckRemovable), with
 // the backend's remover so files a container owns can go too.
-func (l *Lab) Remove(ctxRemover func(string) error, p string) error {
+func (l *Lab) Remove(remover func(string) error, p string) error {
 	if err := l.CheckRemovable(p); err != nil {
 		return err
 	}
-	if ctxRemover == nil {
-		ctxRemover = os.RemoveAll
+	if remover == nil {
+		remover = os.RemoveAll
 	}
-	if err := ctxRemover(p); err != nil {
+	if err := remover(p); err != nil {
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
 	return nil

@@ -194,7 +194,7 @@ func (m Model) logLines(tail []string, w, h int) []string {
 // cleanLogLine drops the log_line_prefix, tabs and the double space
 // PostgreSQL puts after the level, for a narrow panel.
 func cleanLogLine(l string) string {
-	l = stripLogPrefix(strings.ReplaceAll(l, "\t", " "))
+	l = pg.StripLogPrefix(strings.ReplaceAll(l, "\t", " "))
 	return strings.ReplaceAll(l, ":  ", ": ")
 }
 

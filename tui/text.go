@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -94,12 +93,6 @@ func lsn(l pg.LSN) string {
 	}
 	return l.String()
 }
-
-// logPrefix matches PostgreSQL's default log_line_prefix ('%m [%p] '): the
-// panel is narrow and the level and message are what matter.
-var logPrefix = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? [A-Z+\-0-9]+ \[\d+\] `)
-
-func stripLogPrefix(line string) string { return logPrefix.ReplaceAllString(line, "") }
 
 // isProblem reports whether a log line is a FATAL, ERROR or PANIC.
 func isProblem(line string) bool {
