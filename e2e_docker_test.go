@@ -147,13 +147,7 @@ func TestE2EDockerNoRecoveryTargetIsHealthy(t *testing.T) {
 	t.Parallel()
 	img := requireDockerE2E(t)
 	lab, flags := dockerLab(t, img)
-	var out, errb bytes.Buffer
-	if code := realMain([]string{"init", lab}, &out, &errb); code != 0 {
-		t.Fatalf("init: %s", errb.String())
-	}
-	if err := os.WriteFile(filepath.Join(lab, "primary_restore.conf"), []byte("# restore to the end of the archive\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	initLabWith(t, lab, "primary_restore.conf", noTarget)
 	rep, code, stderr := runJSON(t, flags...)
 	if code != 0 {
 		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)

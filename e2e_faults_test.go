@@ -99,12 +99,7 @@ func firstLines(s string, n int) string {
 
 func TestFaultLabFromAnotherVersion(t *testing.T) {
 	lab := filepath.Join(reachableTempDir(t), "lab")
-	if code, _, stderr := runMain("init", lab); code != 0 {
-		t.Fatal(stderr)
-	}
-	if err := os.WriteFile(filepath.Join(lab, ".walstep-lab"), []byte(`{"tool":"walstep","version":99}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	initLabWith(t, lab, ".walstep-lab", `{"tool":"walstep","version":99}`)
 	code, _, stderr := runMain("run", "--lab", lab, "--backend", "local")
 	if code == 0 {
 		t.Fatal("run accepted a lab of another version")
@@ -136,12 +131,7 @@ func TestFaultConfSyntaxError(t *testing.T) {
 	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
-	if code, _, stderr := runMain("init", lab); code != 0 {
-		t.Fatal(stderr)
-	}
-	if err := os.WriteFile(filepath.Join(lab, "primary_restore.conf"), []byte("recovery_target = 'immediate\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	initLabWith(t, lab, "primary_restore.conf", "recovery_target = 'immediate\n")
 	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--wait", "20s")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (a step failed); stderr %s", code, stderr)
@@ -167,13 +157,7 @@ func TestFaultPrimaryPausesAtTarget(t *testing.T) {
 	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
-	if code, _, stderr := runMain("init", lab); code != 0 {
-		t.Fatal(stderr)
-	}
-	conf := "recovery_target = 'immediate'\nrecovery_target_action = 'pause'\n"
-	if err := os.WriteFile(filepath.Join(lab, "primary_restore.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	initLabWith(t, lab, "primary_restore.conf", "recovery_target = 'immediate'\nrecovery_target_action = 'pause'\n")
 	start := time.Now()
 	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--wait", "60s")
 	if code != 1 {
@@ -194,9 +178,7 @@ func TestFaultMissingConfFile(t *testing.T) {
 	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
-	if code, _, stderr := runMain("init", lab); code != 0 {
-		t.Fatal(stderr)
-	}
+	initLabWith(t, lab)
 	if err := os.Remove(filepath.Join(lab, "replica_restore.conf")); err != nil {
 		t.Fatal(err)
 	}

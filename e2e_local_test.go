@@ -100,6 +100,23 @@ func postgresOf(t *testing.T, dir string) []string {
 	return hits
 }
 
+// initLabWith runs `walstep init lab` and then writes the given lab files
+// (name, content pairs) over the defaults.
+func initLabWith(t *testing.T, lab string, files ...string) {
+	t.Helper()
+	if code, _, stderr := runMain("init", lab); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	for i := 0; i+1 < len(files); i += 2 {
+		if err := os.WriteFile(filepath.Join(lab, files[i]), []byte(files[i+1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// noTarget is a primary_restore.conf that restores to the end of the archive.
+const noTarget = "# restore to the end of the archive\n"
+
 func hasLine(lines []string, sub string) bool {
 	for _, l := range lines {
 		if strings.Contains(l, sub) {
@@ -129,13 +146,7 @@ func TestE2ELocalNoRecoveryTargetIsHealthy(t *testing.T) {
 	skipWithoutPostgres(t)
 	base := reachableTempDir(t)
 	lab := filepath.Join(base, "lab")
-	var out, errb bytes.Buffer
-	if code := realMain([]string{"init", lab}, &out, &errb); code != 0 {
-		t.Fatalf("init: %s", errb.String())
-	}
-	if err := os.WriteFile(filepath.Join(lab, "primary_restore.conf"), []byte("# restore to the end of the archive\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	initLabWith(t, lab, "primary_restore.conf", noTarget)
 	rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
 	if code != 0 {
 		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)

@@ -64,11 +64,19 @@ func requireDocker(t *testing.T) string {
 // and asserts that nothing with the lab's label is left.
 func newTestDocker(t *testing.T, img string) *Docker {
 	t.Helper()
+	return newTestDockerWith(t, img, func(*DockerOptions) {})
+}
+
+// newTestDockerWith is newTestDocker with options adjusted by set.
+func newTestDockerWith(t *testing.T, img string, set func(*DockerOptions)) *Docker {
+	t.Helper()
 	lab, err := InitLab(filepath.Join(t.TempDir(), "lab"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := NewDocker(DockerOptions{Lab: lab, InitImage: img, Image: img, Prefix: "wstest-" + randHex(3), StopTimeout: 20 * time.Second})
+	opts := DockerOptions{Lab: lab, InitImage: img, Image: img, Prefix: "wstest-" + randHex(3), StopTimeout: 20 * time.Second}
+	set(&opts)
+	d, err := NewDocker(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,27 +503,8 @@ func TestDockerWalgMounts(t *testing.T) {
 	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho fake-wal-g \"$@\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	lab, err := InitLab(filepath.Join(t.TempDir(), "lab"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := NewDocker(DockerOptions{Lab: lab, InitImage: img, Image: img, Prefix: "wstest-" + randHex(3), WalgBin: fake})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		for _, p := range lab.Generated() {
-			if err := d.RemoveAll(ctx, p); err != nil {
-				t.Errorf("remove %s: %v", p, err)
-			}
-		}
-		if err := d.Close(ctx, true); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		assertNothingLabelled(t, lab)
-	})
+	d := newTestDockerWith(t, img, func(o *DockerOptions) { o.WalgBin = fake })
+	lab := d.lab
 	if err := WriteWalgConfig(lab, d); err != nil {
 		t.Fatal(err)
 	}
