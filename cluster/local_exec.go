@@ -1,0 +1,86 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+// Exec implements Backend. "root" runs as walstep's own user (only root
+// can be root here); "postgres" runs as the server user.
+func (l *Local) Exec(ctx context.Context, node Node, usr string, argv []string, out io.Writer) error {
+	if len(argv) == 0 {
+		return errors.New("exec: empty command")
+	}
+	if err := l.prepareDirs(l.homeDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "$ %s\n", shellJoin(argv))
+	cmd := l.command(ctx, node, usr != "root", argv, out)
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("run %s: %w", argv[0], ctx.Err())
+		}
+		return fmt.Errorf("run %s: %w", argv[0], err)
+	}
+	return nil
+}
+
+func shellJoin(argv []string) string {
+	var parts []string
+	for _, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"$&|;<>()*?") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+// LogTail implements Backend.
+func (l *Local) LogTail(_ context.Context, node Node, n int) ([]string, error) {
+	return TailFile(l.LogPath(node), n)
+}
+
+// ControlData implements Backend.
+func (l *Local) ControlData(ctx context.Context, node Node) (string, error) {
+	cmd := exec.CommandContext(ctx, l.bin("pg_controldata"), "-D", l.DataDir(node))
+	cmd.Env = []string{"LANG=C", "LC_ALL=C"}
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(b), fmt.Errorf("run pg_controldata: %w: %s", err, strings.TrimSpace(string(b)))
+	}
+	return string(b), nil
+}
+
+// RemoveAll implements Backend.
+func (l *Local) RemoveAll(_ context.Context, p string) error { return os.RemoveAll(p) }
+
+// Shell implements Backend: the user's shell in the data dir, with the
+// node's PG* variables set so psql reaches that server.
+func (l *Local) Shell(node Node) ([]string, string) {
+	sh := os.Getenv("SHELL")
+	if sh == "" {
+		sh = "/bin/sh"
+	}
+	return []string{"env", "PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(l.ports[node]), "PGUSER=postgres", "PATH=" + l.pgBin + ":" + os.Getenv("PATH"), sh}, l.DataDir(node)
+}
+
+// Close implements Backend.
+func (l *Local) Close(ctx context.Context, stopServers bool) error {
+	if !stopServers {
+		return nil
+	}
+	var errs []error
+	for _, n := range Nodes {
+		if err := l.Stop(ctx, n, io.Discard); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,209 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Start implements Backend: launches postgres with its output appended to
+// logs/<node>.log. It does not wait for readiness.
+func (l *Local) Start(ctx context.Context, node Node, out io.Writer) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p := l.procs[node]; p != nil && !p.exited() {
+		fmt.Fprintf(out, "%s is already running (pid %d)\n", node, p.cmd.Process.Pid)
+		return nil
+	}
+	if pid := PostmasterPID(l.DataDir(node)); pid > 0 {
+		return fmt.Errorf("start %s: a postgres (pid %d) already runs on %s: stop it or run walstep clean", node, pid, l.DataDir(node))
+	}
+	if _, err := os.Stat(filepath.Join(l.DataDir(node), "PG_VERSION")); err != nil {
+		return fmt.Errorf("start %s: %s holds no database (run the steps that create it first)", node, l.DataDir(node))
+	}
+	if err := l.prepareDirs(l.lab.Path(LogsDir), l.ConfigDir(node), l.homeDir); err != nil {
+		return err
+	}
+	if err := l.linkConfig(node); err != nil {
+		return err
+	}
+	if ln, err := net.Listen("tcp", l.Addr(node)); err != nil {
+		return fmt.Errorf("start %s: port %d on 127.0.0.1 is in use: free it or run walstep again (it picks new free ports)", node, l.ports[node])
+	} else {
+		ln.Close()
+	}
+	logf, err := os.OpenFile(l.LogPath(node), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open server log: %w", err)
+	}
+	argv := []string{l.bin("postgres"), "-D", l.DataDir(node),
+		"-c", "port=" + strconv.Itoa(l.ports[node]),
+		"-c", "listen_addresses=127.0.0.1",
+		// No unix socket: lab paths can exceed the socket path limit and
+		// everything talks TCP on loopback anyway.
+		"-c", "unix_socket_directories=",
+	}
+	fmt.Fprintf(out, "$ %s\n", strings.Join(argv, " "))
+	cmd := l.command(nil, node, true, argv, logf)
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", node, err)
+	}
+	p := &localProc{cmd: cmd, done: make(chan struct{})}
+	l.procs[node] = p
+	go func() { // owned by the backend: ends when the server exits
+		err := cmd.Wait()
+		logf.Close()
+		p.err = err
+		p.code = cmd.ProcessState.ExitCode()
+		close(p.done)
+	}()
+	fmt.Fprintf(out, "%s started (pid %d) on %s\n", node, cmd.Process.Pid, l.Addr(node))
+	return nil
+}
+
+func (p *localProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop implements Backend: a fast shutdown (SIGINT), escalated to immediate
+// (SIGQUIT) and SIGKILL when the timeout passes.
+func (l *Local) Stop(ctx context.Context, node Node, out io.Writer) error {
+	l.mu.Lock()
+	p := l.procs[node]
+	l.mu.Unlock()
+	if p == nil || p.exited() {
+		// A server left running by an earlier walstep (servers kept on quit).
+		if pid := PostmasterPID(l.DataDir(node)); pid > 0 {
+			fmt.Fprintf(out, "stopping %s left from an earlier session (pid %d)\n", node, pid)
+			return StopPID(ctx, pid, l.stopTO)
+		}
+		fmt.Fprintf(out, "%s is not running\n", node)
+		return nil
+	}
+	pid := p.cmd.Process.Pid
+	fmt.Fprintf(out, "stopping %s (pid %d, fast shutdown)\n", node, pid)
+	_ = syscall.Kill(pid, syscall.SIGINT)
+	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGKILL} {
+		t := time.NewTimer(l.stopTO)
+		select {
+		case <-p.done:
+			t.Stop()
+			fmt.Fprintf(out, "%s stopped\n", node)
+			return nil
+		case <-ctx.Done():
+			t.Stop()
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			<-p.done
+			return fmt.Errorf("stop %s: %w (killed)", node, ctx.Err())
+		case <-t.C:
+			fmt.Fprintf(out, "%s did not stop in %s, sending %s\n", node, l.stopTO, sig)
+			_ = syscall.Kill(pid, sig)
+		}
+	}
+	<-p.done
+	return nil
+}
+
+// StopPID stops a postmaster we did not start, by its pid.
+func StopPID(ctx context.Context, pid int, to time.Duration) error {
+	_ = syscall.Kill(pid, syscall.SIGINT)
+	deadline := time.Now().Add(to)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if !processAlive(pid) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// processAlive reports whether pid runs. A process that exited but was
+// not reaped yet (a zombie: a server kept by an earlier session is
+// reparented to PID 1, which may reap late or never) counts as gone.
+func processAlive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc: signal 0 is all there is
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && len(s) > i+2 {
+		return s[i+2] != 'Z'
+	}
+	return true
+}
+
+// PostmasterPID returns the pid in dataDir/postmaster.pid when that process
+// is alive, else 0.
+func PostmasterPID(dataDir string) int {
+	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	if !processAlive(pid) {
+		return 0
+	}
+	// Make sure the pid is a postgres and not a recycled pid.
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err == nil && !strings.HasPrefix(strings.TrimSpace(string(comm)), "postgres") {
+		return 0
+	}
+	return pid
+}
+
+// State implements Backend.
+func (l *Local) State(_ context.Context, node Node) (ProcState, error) {
+	l.mu.Lock()
+	p := l.procs[node]
+	l.mu.Unlock()
+	if p == nil {
+		if pid := PostmasterPID(l.DataDir(node)); pid > 0 {
+			return ProcState{Exists: true, Running: true, Detail: fmt.Sprintf("pid %d (not started by this session)", pid)}, nil
+		}
+		return ProcState{}, nil
+	}
+	if !p.exited() {
+		return ProcState{Exists: true, Running: true, Detail: fmt.Sprintf("pid %d", p.cmd.Process.Pid)}, nil
+	}
+	return ProcState{Exists: true, ExitCode: p.code, Detail: exitDetail(p.cmd.ProcessState)}, nil
+}
+
+func exitDetail(ps *os.ProcessState) string {
+	if ps == nil {
+		return "exited"
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return fmt.Sprintf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
+	}
+	return fmt.Sprintf("exited with code %d", ps.ExitCode())
+}
