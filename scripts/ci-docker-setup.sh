@@ -3,9 +3,10 @@
 #   1. installs docker.io and debootstrap with apt-get when they are missing,
 #   2. starts dockerd in the background when `docker info` does not answer,
 #      and waits (with a deadline) until it does,
-#   3. builds the registry-free test image with scripts/test-image.sh.
-# It is idempotent: each part is skipped when already done. The image tag is
-# printed as the last line (from test-image.sh).
+#   3. builds the registry-free test images with scripts/test-image.sh: the
+#      plain PostgreSQL 15 image and the same plus the real WAL-G (-walg).
+# It is idempotent: each part is skipped when already done. The plain image's
+# tag is printed as the last line.
 #
 # Environment: DOCKERD_LOG (default /tmp/walstep-dockerd.log),
 #              DOCKERD_WAIT seconds (default 60), WALSTEP_TEST_IMAGE.
@@ -47,4 +48,5 @@ if ! docker info >/dev/null 2>&1; then
 	echo "ci-docker-setup: dockerd is up" >&2
 fi
 
+"$here/test-image.sh" --walg >&2
 exec "$here/test-image.sh"

@@ -1,24 +1,72 @@
 #!/usr/bin/env bash
-# test-image.sh builds a PostgreSQL 15 image for walstep's Docker tests
-# without any image registry (none is reachable on the test machines):
-# debootstrap a minimal Debian bookworm with postgresql-15, then
-# `docker import` the tree with PATH pointing at the PostgreSQL binaries.
+# test-image.sh builds PostgreSQL images for walstep's Docker tests without
+# any image registry (none is reachable on the test machines): debootstrap a
+# minimal Debian with postgresql-MAJOR, then `docker import` the tree with
+# PATH pointing at the PostgreSQL binaries. With --walg it adds the real
+# WAL-G from ../shared/tools/wal-g/ at /usr/local/bin/wal-g, as the seed's
+# postgres_repro:latest has it.
 #
-# The image serves as both --init-image and --image in tests (with the cp
-# archiver, since WAL-G cannot be installed here).
-#
-# Usage: scripts/test-image.sh [TAG]     (default: $WALSTEP_TEST_IMAGE or
-#                                          walstep-test-pg:15)
+# Usage: scripts/test-image.sh [--pg MAJOR] [--walg] [TAG]
+#   --pg MAJOR   13 (bullseye), 15 (bookworm, the default) or 17 (trixie)
+#   --walg       add WAL-G (built on top of the plain image of that major)
+#   TAG          default walstep-test-pg:MAJOR, or walstep-test-pg:MAJOR-walg;
+#                without --pg/--walg, $WALSTEP_TEST_IMAGE when set
 # An existing image with that tag is reused. The tag is printed as the last
 # line of output so callers can capture it with `| tail -n1`.
 set -euo pipefail
 
-TAG="${1:-${WALSTEP_TEST_IMAGE:-walstep-test-pg:15}}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PG_MAJOR=15
-SUITE=bookworm
+WALG=0
+TAG=""
+explicit=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--pg) PG_MAJOR="$2"; explicit=1; shift 2 ;;
+	--pg=*) PG_MAJOR="${1#--pg=}"; explicit=1; shift ;;
+	--walg) WALG=1; explicit=1; shift ;;
+	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+	-*) echo "test-image: unknown option $1 (see --help)" >&2; exit 2 ;;
+	*) TAG="$1"; shift ;;
+	esac
+done
+case "$PG_MAJOR" in
+13) SUITE=bullseye ;;
+15) SUITE=bookworm ;;
+17) SUITE=trixie ;;
+*) echo "test-image: no Debian suite known for PostgreSQL $PG_MAJOR (13, 15 or 17)" >&2; exit 2 ;;
+esac
+BASE="walstep-test-pg:$PG_MAJOR"
+if [ -z "$TAG" ]; then
+	if [ "$explicit" = 0 ] && [ -n "${WALSTEP_TEST_IMAGE:-}" ]; then
+		TAG="$WALSTEP_TEST_IMAGE"
+		BASE="$TAG"
+	elif [ "$WALG" = 1 ]; then
+		TAG="$BASE-walg"
+	else
+		TAG="$BASE"
+	fi
+fi
 
 if docker image inspect "$TAG" >/dev/null 2>&1; then
 	echo "test-image: reusing existing image $TAG" >&2
+	echo "$TAG"
+	exit 0
+fi
+
+if [ "$WALG" = 1 ]; then
+	gz="$here/../../shared/tools/wal-g/wal-g-v3.0.9-linux-amd64.gz"
+	[ -f "$gz" ] || { echo "test-image: $gz not found (the real WAL-G lives in ../shared/tools/wal-g/)" >&2; exit 1; }
+	"$0" --pg "$PG_MAJOR" "$BASE" >/dev/null
+	work="$(mktemp -d "${TMPDIR:-/tmp}/walstep-walg.XXXXXX")"
+	cid=""
+	trap 'rm -rf "$work"; [ -z "$cid" ] || docker rm -f "$cid" >/dev/null 2>&1 || true' EXIT
+	gunzip -c "$gz" >"$work/wal-g"
+	chmod 755 "$work/wal-g"
+	cid="$(docker create "$BASE" /bin/true)"
+	docker cp "$work/wal-g" "$cid:/usr/local/bin/wal-g" >&2
+	docker commit "$cid" "$TAG" >&2
+	echo "test-image: $TAG = $BASE + WAL-G $("$work/wal-g" --version 2>/dev/null | cut -f1)" >&2
 	echo "$TAG"
 	exit 0
 fi
