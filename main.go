@@ -14,8 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"walstep/cluster"
 )
 
 // exitError carries an exit status without printing anything more.
@@ -69,7 +67,7 @@ func realMain(args []string, stdout, stderr io.Writer) (code int) {
 	var err error
 	switch cmd {
 	case "":
-		err = cmdTUI(ctx, args, stdout, stderr)
+		err = cmdDebug(ctx, args, stdout, stderr)
 	case "init":
 		err = cmdInit(args, stdout, stderr)
 	case "run":
@@ -153,24 +151,5 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	case err != nil:
 		return exitErrorf(2, "%v (see: %s -h)", err, strings.TrimSpace(fs.Name()))
 	}
-	return nil
-}
-
-func cmdInit(args []string, stdout, stderr io.Writer) error {
-	var o options
-	fs := newFlagSet("init", &o, stderr)
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), "Usage: walstep init DIR") }
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	dir := o.lab
-	if fs.NArg() > 0 {
-		dir = fs.Arg(0)
-	}
-	lab, err := initLab(dir)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "lab ready in %s\nedit primary_restore.conf, replica_restore.conf, replica_standby.conf or wal-g.json, then: walstep --lab %s  (or walstep run --lab %s)\n", lab.Dir, cluster.ShellQuote(dir), cluster.ShellQuote(dir))
 	return nil
 }

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -27,77 +24,21 @@ type session struct {
 	why      []string // how the backend and archiver were chosen
 }
 
-// initLab opens dir as a lab, creating it with defaults when it does not
-// exist (or is an empty directory).
-func initLab(dir string) (*cluster.Lab, error) {
-	if _, err := os.Stat(filepath.Join(dir, cluster.MarkerFile)); err == nil {
-		return cluster.OpenLab(dir)
-	}
-	lab, err := cluster.InitLab(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := makeReachable(lab.Dir); err != nil {
-		return nil, err
-	}
-	return lab, nil
-}
-
-// makeReachable lets the postgres user traverse the lab when walstep runs
-// as root (servers run as postgres); it only touches the lab itself.
-func makeReachable(dir string) error {
-	if os.Geteuid() != 0 {
-		return nil
-	}
-	return os.Chmod(dir, 0o755)
-}
-
 // openSession builds a session from the flags and checks that the chosen
 // backend can work, with a one-line error when it cannot.
 func openSession(ctx context.Context, o options) (*session, error) {
-	lab, err := initLab(o.lab)
+	lab, err := cluster.OpenOrInitLab(o.lab)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{lab: lab}
-	if err := s.pickBackend(ctx, o); err != nil {
-		return nil, err
-	}
-	arc, why, err := cluster.PickArchiver(o.archiver, o.walg)
-	if d, ok := s.backend.(*cluster.Docker); ok && o.walg == "" && (o.archiver == "auto" || o.archiver == "" || o.archiver == "wal-g" || o.archiver == "walg") {
-		// The containers run wal-g at /usr/local/bin/wal-g: the seed's
-		// image carries one; else the one found on PATH is mounted there.
-		asked := ""
-		if o.archiver == "wal-g" || o.archiver == "walg" {
-			asked = " (asked for with --archiver wal-g)"
-		}
-		hostBin := ""
-		if w, ok := arc.(cluster.WalG); ok && err == nil {
-			hostBin = w.Bin
-		}
-		switch {
-		case d.ImageHasExecutable(ctx, "/usr/local/bin/wal-g"):
-			arc, why, err = cluster.WalG{Bin: "/usr/local/bin/wal-g"}, "wal-g archiver"+asked+": image "+o.image+" has /usr/local/bin/wal-g", nil
-		case hostBin != "":
-			d.SetWalgBin(hostBin)
-			why = fmt.Sprintf("wal-g archiver%s: %s from PATH, mounted at /usr/local/bin/wal-g (image %s has none)", asked, hostBin, o.image)
-		case asked != "":
-			err = fmt.Errorf("--archiver wal-g: image %s has no /usr/local/bin/wal-g and there is no wal-g on PATH: pass --wal-g PATH (walstep mounts it there) or use --archiver cp", o.image)
-		default:
-			why = "cp archiver: no wal-g on PATH or in image " + o.image + " (pass --wal-g PATH to use WAL-G)"
-		}
-	}
+	b, arc, why, err := cluster.Open(ctx, lab, cluster.OpenOptions{
+		Backend: o.backend, Archiver: o.archiver, WalG: o.walg, PGBin: o.pgBin,
+		Image: o.image, InitImage: o.initImage, Prefix: o.prefix,
+	})
 	if err != nil {
-		_ = s.backend.Close(ctx, false)
 		return nil, err
 	}
-	if w, ok := arc.(cluster.WalG); ok {
-		if l, ok := s.backend.(*cluster.Local); ok {
-			l.SetWalgBin(w.Bin)
-		}
-	}
-	s.archiver = arc
-	s.why = append(s.why, why)
+	s := &session{lab: lab, backend: b, archiver: arc, why: why}
 	to := steps.DefaultTimeouts
 	if o.stepTO > 0 {
 		to.Ready, to.Promote, to.Shutdown = o.stepTO, o.stepTO, o.stepTO
@@ -118,74 +59,6 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	return s, nil
 }
 
-// pickBackend resolves --backend: auto takes Docker when the engine answers
-// and the images exist, else local.
-func (s *session) pickBackend(ctx context.Context, o options) error {
-	newLocal := func() (cluster.Backend, error) {
-		l, err := cluster.NewLocal(cluster.LocalOptions{Lab: s.lab, PGBin: o.pgBin})
-		if err != nil {
-			return nil, err
-		}
-		if err := l.Check(ctx); err != nil {
-			return nil, err
-		}
-		return l, nil
-	}
-	newDocker := func() (*cluster.Docker, error) {
-		walg := ""
-		if o.walg != "" {
-			p, err := cluster.FindWalG(o.walg)
-			if err != nil {
-				return nil, err
-			}
-			walg = p
-		}
-		d, err := cluster.NewDocker(cluster.DockerOptions{Lab: s.lab, InitImage: o.initImage, Image: o.image, Prefix: o.prefix, WalgBin: walg})
-		if err != nil {
-			return nil, err
-		}
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := d.Check(cctx); err != nil {
-			_ = d.Close(ctx, false)
-			return nil, err
-		}
-		return d, nil
-	}
-	switch o.backend {
-	case "local":
-		b, err := newLocal()
-		if err != nil {
-			return err
-		}
-		s.backend = b
-		s.why = append(s.why, "local backend (asked for with --backend local), binaries in "+b.(*cluster.Local).PGBin())
-	case "docker":
-		d, err := newDocker()
-		if err != nil {
-			return err
-		}
-		s.backend = d
-		s.why = append(s.why, "docker backend (asked for with --backend docker), image "+o.image)
-	case "auto", "":
-		d, derr := newDocker()
-		if derr == nil {
-			s.backend = d
-			s.why = append(s.why, "docker backend: the engine answers and "+o.image+" exists")
-			return nil
-		}
-		b, err := newLocal()
-		if err != nil {
-			return fmt.Errorf("no backend can run: docker: %v; local: %w", derr, err)
-		}
-		s.backend = b
-		s.why = append(s.why, fmt.Sprintf("local backend with %s (docker not used: %v)", b.(*cluster.Local).PGBin(), derr))
-	default:
-		return fmt.Errorf("unknown --backend %q: use auto, local or docker", o.backend)
-	}
-	return nil
-}
-
 // newTranscript starts a transcript of this session at path.
 func (s *session) newTranscript(path string) (*steps.Transcript, error) {
 	return steps.CreateTranscript(path, steps.TranscriptHeader{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: s.why, Started: time.Now()})
@@ -200,46 +73,76 @@ func (s *session) close(stop bool) error {
 	return s.backend.Close(ctx, stop)
 }
 
-func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var o options
-	fs := newFlagSet("clean", &o, stderr)
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
+// runResult is how a headless playbook run ended.
+type runResult struct {
+	snap   steps.Snapshot
+	failed int // index of the failed step, -1 when none
+}
+
+// runPlaybook runs every step with continue and prints a line as each step
+// starts and ends.
+func runPlaybook(ctx context.Context, s *session, w io.Writer, verbose bool, tr ...*steps.Transcript) runResult {
+	r := steps.NewRunner(s.steps)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { // owned here: joined through done
+		defer close(done)
+		_ = r.Run(rctx)
+	}()
+	r.Continue()
+	res := runResult{failed: -1}
+	total := len(s.steps)
+loop:
+	for e := range r.Events() {
+		switch e.Kind {
+		case steps.StepStarted:
+			st := s.steps[e.Index]
+			fmt.Fprintf(w, "[%2d/%d] %-4s %s ...\n", e.Index+1, total, st.ID, st.Title)
+		case steps.StepOutput:
+			if verbose {
+				fmt.Fprintf(w, "         | %s\n", e.Line)
+			}
+		case steps.StepFinished:
+			st := s.steps[e.Index]
+			line := fmt.Sprintf("[%2d/%d] %-4s %s: %s in %s", e.Index+1, total, st.ID, st.Title, e.Status, e.Duration.Round(time.Millisecond))
+			if e.Err != nil {
+				line += "\n         error: " + e.Err.Error()
+			}
+			fmt.Fprintln(w, line)
+			for _, t := range tr {
+				if t != nil {
+					snap := s.poller.Poll(ctx)
+					_ = t.Step(st, r.Snapshot().States[e.Index], &snap)
+				}
+			}
+			if e.Status == steps.Failed && !verbose {
+				out := r.Snapshot().States[e.Index].Output
+				if len(out) > 15 {
+					out = out[len(out)-15:]
+				}
+				for _, l := range out {
+					fmt.Fprintf(w, "         | %s\n", l)
+				}
+			}
+		case steps.Idle:
+			if e.Reason == steps.ReasonFailed {
+				res.failed = e.Cursor
+			}
+			break loop
+		}
 	}
-	lab, err := cluster.OpenLab(o.lab)
-	if err != nil {
-		return err
+	res.snap = r.Snapshot()
+	cancel()
+	for range r.Events() { // drain until Run closes the channel
 	}
-	// Local servers: stop any postmaster whose data dir is in this lab.
-	for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData} {
-		if pid := cluster.PostmasterPID(lab.Path(d)); pid > 0 {
-			fmt.Fprintf(stdout, "stopping postgres pid %d (%s)\n", pid, d)
-			if err := cluster.StopPID(ctx, pid, 60*time.Second); err != nil {
-				return fmt.Errorf("stop postgres %d: %w", pid, err)
+	<-done
+	if ctx.Err() != nil && res.failed < 0 {
+		for i, st := range res.snap.States {
+			if st.Status == steps.Failed || st.Status == steps.Running {
+				res.failed = i
 			}
 		}
 	}
-	// Without --prefix, clean every prefix this lab's containers carry.
-	prefix := ""
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "prefix" {
-			prefix = o.prefix
-		}
-	})
-	if err := cluster.Clean(ctx, lab, prefix); err != nil {
-		if !errors.Is(err, cluster.ErrDockerUnavailable) {
-			return err
-		}
-		fmt.Fprintln(stdout, "docker engine not reachable: no containers to remove")
-	}
-	var remover func(string) error
-	if d, err := cluster.NewDocker(cluster.DockerOptions{Lab: lab, Image: o.image, InitImage: o.initImage, Prefix: o.prefix}); err == nil {
-		remover = func(p string) error { return d.RemoveAll(ctx, p) }
-		defer d.Close(ctx, false)
-	}
-	if err := lab.Reset(remover); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "cleaned %s (kept its editable files)\n", lab.Dir)
-	return nil
+	return res
 }

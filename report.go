@@ -1,15 +1,88 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"walstep/cluster"
 	"walstep/pg"
 	"walstep/steps"
 	"walstep/tui"
 )
+
+// StepReport is one step in the report.
+type StepReport struct {
+	ID       string       `json:"id"`
+	Seed     string       `json:"seed"`
+	Title    string       `json:"title"`
+	Status   steps.Status `json:"status"`
+	Duration string       `json:"duration"`
+	Seconds  float64      `json:"seconds"`
+	Error    string       `json:"error,omitempty"`
+}
+
+// Report is what `walstep run` prints, as text or JSON.
+type Report struct {
+	Lab       string            `json:"lab"`
+	Backend   string            `json:"backend"`
+	Archiver  string            `json:"archiver"`
+	Steps     []StepReport      `json:"steps"`
+	Nodes     [2]pg.Reading     `json:"nodes"`
+	Archive   pg.Archive        `json:"archive"`
+	Histories []pg.History      `json:"histories"`
+	Addrs     map[string]string `json:"addresses"`
+	Snapshot  pg.Snapshot       `json:"-"`
+	Diagnosis *pg.Diagnosis     `json:"diagnosis,omitempty"`
+}
+
+func (r Report) addrs() []string {
+	var out []string
+	for _, n := range cluster.Nodes {
+		out = append(out, string(n)+" "+r.Addrs[string(n)])
+	}
+	return out
+}
+
+func buildReport(ctx context.Context, s *session, res runResult) Report {
+	rep := Report{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name()}
+	for i, st := range s.steps {
+		ss := res.snap.States[i]
+		sr := StepReport{ID: st.ID, Seed: st.Seed, Title: st.Title, Status: ss.Status, Duration: ss.Duration.Round(time.Millisecond).String(), Seconds: ss.Duration.Seconds()}
+		if ss.Err != nil {
+			sr.Error = ss.Err.Error()
+		}
+		rep.Steps = append(rep.Steps, sr)
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	snap := s.poller.Poll(pctx)
+	rep.Snapshot = snap
+	rep.Nodes = [2]pg.Reading{snap.Primary, snap.Replica}
+	rep.Archive = snap.Archive
+	rep.Histories = snap.Histories
+	rep.Addrs = map[string]string{}
+	for _, n := range cluster.Nodes {
+		rep.Addrs[string(n)] = s.backend.Addr(n)
+	}
+	addDiagnosis(&rep)
+	return rep
+}
+
+// reportStopErr prints a failure to stop the servers as one line that says
+// what to do.
+func reportStopErr(w io.Writer, err error, lab string) {
+	switch {
+	case err == nil:
+	case errors.Is(err, cluster.ErrDockerUnavailable):
+		fmt.Fprintf(w, "walstep: could not stop the containers: the docker engine is not reachable; once it is back, run: walstep clean --lab %s\n", cluster.ShellQuote(lab))
+	default:
+		fmt.Fprintf(w, "walstep: stop servers: %s (run: walstep clean --lab %s)\n", strings.ReplaceAll(err.Error(), "\n", "; "), cluster.ShellQuote(lab))
+	}
+}
 
 // addDiagnosis fills the report's diagnosis (see pg.Diagnose).
 func addDiagnosis(rep *Report) {

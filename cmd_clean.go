@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"walstep/cluster"
+)
+
+func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlagSet("clean", &o, stderr)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	lab, err := cluster.OpenLab(o.lab)
+	if err != nil {
+		return err
+	}
+	// Without --prefix, clean every prefix this lab's containers carry.
+	prefix := ""
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "prefix" {
+			prefix = o.prefix
+		}
+	})
+	if err := cluster.CleanLab(ctx, lab, cluster.CleanOptions{Prefix: prefix, Image: o.image, InitImage: o.initImage, Out: stdout}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "cleaned %s (kept its editable files)\n", lab.Dir)
+	return nil
+}

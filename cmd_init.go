@@ -1,0 +1,27 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"walstep/cluster"
+)
+
+func cmdInit(args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlagSet("init", &o, stderr)
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), "Usage: walstep init DIR") }
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	dir := o.lab
+	if fs.NArg() > 0 {
+		dir = fs.Arg(0)
+	}
+	lab, err := cluster.OpenOrInitLab(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "lab ready in %s\nedit primary_restore.conf, replica_restore.conf, replica_standby.conf or wal-g.json, then: walstep --lab %s  (or walstep run --lab %s)\n", lab.Dir, cluster.ShellQuote(dir), cluster.ShellQuote(dir))
+	return nil
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"walstep/cluster"
+	"walstep/steps"
+)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := newFlagSet("run", &o, stderr)
+	fs.BoolVar(&o.jsonOut, "json", false, "print the report as one JSON document")
+	fs.BoolVar(&o.verbose, "v", false, "print each step's output as it runs")
+	fs.BoolVar(&o.keep, "keep-running", false, "leave the servers running after the report, for inspection (stop them with walstep clean)")
+	fs.IntVar(&o.repeat, "repeat", 1, "run the playbook N times on a freshly reset lab and report how often each verdict came out")
+	fs.StringVar(&o.expect, "expect", "", "exit with status 3 unless the verdict is this (diverged, healthy, stalled, unknown); with --repeat, in every run")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	switch o.expect {
+	case "", "diverged", "healthy", "stalled", "unknown":
+	default:
+		return fmt.Errorf("--expect %q: use diverged, healthy, stalled or unknown", o.expect)
+	}
+	if o.repeat < 1 {
+		return fmt.Errorf("--repeat %d: give a count of 1 or more", o.repeat)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
+	}
+	s, err := openSession(ctx, o)
+	if err != nil {
+		return err
+	}
+	progress := stdout
+	if o.jsonOut {
+		progress = stderr
+	}
+	for _, w := range s.why {
+		fmt.Fprintf(progress, "walstep: %s\n", w)
+	}
+	fmt.Fprintf(progress, "walstep: lab %s\n", s.lab.Dir)
+	if o.repeat > 1 {
+		err := runRepeat(ctx, s, o, stdout, progress)
+		reportStopErr(stderr, s.close(!o.keep), s.lab.Dir)
+		return err
+	}
+	var tr *steps.Transcript
+	if o.transcript != "" {
+		tr, err = s.newTranscript(o.transcript)
+		if err != nil {
+			_ = s.close(true)
+			return err
+		}
+	}
+	res := runPlaybook(ctx, s, progress, o.verbose, tr)
+	rep := buildReport(ctx, s, res)
+	if tr != nil {
+		if err := finishTranscript(tr, rep); err != nil {
+			fmt.Fprintf(stderr, "walstep: %v\n", err)
+		} else {
+			fmt.Fprintf(progress, "walstep: transcript written to %s\n", o.transcript)
+		}
+	}
+	stopErr := s.close(!o.keep)
+	if o.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	} else {
+		writeTextReport(stdout, rep)
+		if o.keep {
+			fmt.Fprintf(stdout, "\nservers left running: %s; stop them with: walstep clean --lab %s\n", strings.Join(rep.addrs(), ", "), cluster.ShellQuote(s.lab.Dir))
+		}
+	}
+	reportStopErr(stderr, stopErr, s.lab.Dir)
+	if ctx.Err() != nil {
+		return exitError{130}
+	}
+	if res.failed >= 0 {
+		return exitError{1}
+	}
+	if o.expect != "" && reportVerdict(rep) != o.expect {
+		fmt.Fprintf(stderr, "walstep: expected verdict %s, got %s\n", o.expect, reportVerdict(rep))
+		return exitError{exitExpect}
+	}
+	return nil
+}
