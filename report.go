@@ -194,7 +194,7 @@ func problemLines(lines []string, n int) []string {
 	seen := map[string]bool{}
 	for i := len(lines) - 1; i >= 0 && len(out) < n; i-- {
 		l := lines[i]
-		if !steps.IsProblem(l) {
+		if !pg.IsProblemLine(l) {
 			continue
 		}
 		key := pg.StripLogPrefix(l)

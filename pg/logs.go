@@ -52,6 +52,7 @@ type Finding struct {
 	OtherLSN    LSN    `json:"other_lsn,omitempty"`      // the second position, if any
 	File        string `json:"file,omitempty"`           // a WAL or history file the line names
 	Repeats     int    `json:"repeats,omitempty"`        // how often the message appeared, when Diagnose merged repeats
+	FromCommand bool   `json:"from_command,omitempty"`   // printed by restore_command or archive_command, not by PostgreSQL
 }
 
 // Diverges reports whether the finding alone proves a divergence.
@@ -68,6 +69,7 @@ type logRule struct {
 	re      *regexp.Regexp
 	kind    string
 	sev     string
+	cmd     bool // the rule reads restore_command output, not PostgreSQL's
 	explain func(f *Finding, m []string)
 }
 
@@ -212,7 +214,7 @@ var logRules = []logRule{
 	{
 		// cp's message (PostgreSQL's documented restore_command) and WAL-G's.
 		re:   regexp.MustCompile(`cannot stat '([^']+)': No such file or directory|Archive '([^']+)' does not exist`),
-		kind: FindMissingInArchive, sev: SevInfo,
+		kind: FindMissingInArchive, sev: SevInfo, cmd: true,
 		explain: func(f *Finding, m []string) {
 			name := m[1]
 			if name == "" {
@@ -273,14 +275,20 @@ func fileTimeline(name string) (uint32, bool) {
 }
 
 // ExplainLogLine recognises a PostgreSQL (or restore_command) log line that
-// matters for this bug and explains it. ok is false for other lines.
+// matters for this bug and explains it. ok is false for other lines. A
+// rule for PostgreSQL's messages never matches command output, and the
+// other way round, so an archiver's words cannot pass for the server's.
 func ExplainLogLine(line string) (Finding, bool) {
+	fromCmd := ParseLogLine(line).Origin == OriginCommand
 	for _, r := range logRules {
+		if r.cmd != fromCmd {
+			continue
+		}
 		m := r.re.FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
-		f := Finding{Kind: r.kind, Severity: r.sev, Line: strings.TrimSpace(line)}
+		f := Finding{Kind: r.kind, Severity: r.sev, Line: strings.TrimSpace(line), FromCommand: fromCmd}
 		r.explain(&f, m)
 		return f, true
 	}

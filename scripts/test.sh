@@ -8,6 +8,8 @@
 #   WALSTEP_SKIP_DOCKER=1   do not install or start Docker (Docker tests skip,
 #                           except under CI=true where they fail)
 #   WALSTEP_SKIP_TMUX=1     skip the tmux end-to-end script
+# The real-WAL-G tests unpack ../shared/tools/wal-g/wal-g-v3.0.9-linux-amd64.gz
+# themselves (WAL-G's own binary, beside the repository).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -27,6 +29,11 @@ if [ "${WALSTEP_SKIP_DOCKER:-}" != 1 ]; then
 	WALSTEP_TEST_IMAGE="$(scripts/ci-docker-setup.sh | tail -n 1)"
 	export WALSTEP_TEST_IMAGE
 	echo "test.sh: docker test image $WALSTEP_TEST_IMAGE" >&2
+	# The same plus the real WAL-G (built by ci-docker-setup.sh above;
+	# test-image.sh reuses it and prints its tag).
+	WALSTEP_TEST_IMAGE_WALG="$(scripts/test-image.sh --walg | tail -n 1)"
+	export WALSTEP_TEST_IMAGE_WALG
+	echo "test.sh: docker test image with WAL-G $WALSTEP_TEST_IMAGE_WALG" >&2
 fi
 
 echo "test.sh: gofmt" >&2

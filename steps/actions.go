@@ -149,7 +149,7 @@ func startStandby(ctx context.Context, env *Env, out io.Writer) error {
 		if err != nil {
 			return false, err
 		}
-		if line := SinceMark(ctx, b, R, mark, IsProblem); line != "" {
+		if line := SinceMark(ctx, b, R, mark, pg.IsProblemLine); line != "" {
 			outcome = "replica reports: " + pg.StripLogPrefix(line)
 			return true, nil
 		}
@@ -170,37 +170,6 @@ func startStandby(ctx context.Context, env *Env, out io.Writer) error {
 	}
 	fmt.Fprintln(out, outcome)
 	return nil
-}
-
-// IsProblem reports whether a server log line is a FATAL, PANIC or ERROR,
-// leaving out the refusals that connection probes cause while a server
-// starts or stops.
-func IsProblem(line string) bool {
-	if !strings.Contains(line, "FATAL:") && !strings.Contains(line, "PANIC:") && !strings.Contains(line, "ERROR:") {
-		return false
-	}
-	for _, noise := range probeNoise {
-		if strings.Contains(line, noise) {
-			return false
-		}
-	}
-	return true
-}
-
-func isConfigComplaint(line string) bool {
-	for _, k := range []string{"syntax error in file", "invalid value for parameter", "unrecognized configuration parameter", "could not open configuration"} {
-		if strings.Contains(line, k) {
-			return true
-		}
-	}
-	return false
-}
-
-var probeNoise = []string{
-	"the database system is starting up",
-	"the database system is shutting down",
-	"the database system is not yet accepting connections",
-	"the database system is not accepting connections",
 }
 
 // SinceMark returns the first log line of node after the line mark (the
@@ -242,12 +211,12 @@ func lastLogHint(ctx context.Context, b cluster.Backend, node cluster.Node) stri
 		return ""
 	}
 	for i := len(lines) - 1; i >= 0; i-- {
-		if IsProblem(lines[i]) {
+		if pg.IsProblemLine(lines[i]) {
 			msg := pg.StripLogPrefix(lines[i])
 			// A config FATAL only says "contains errors"; the LOG lines
 			// just before it say which file, line and what.
 			for j := i - 1; j >= 0 && j >= i-5; j-- {
-				if isConfigComplaint(lines[j]) {
+				if pg.ParseLogLine(lines[j]).IsConfigComplaint() {
 					msg = pg.StripLogPrefix(lines[j]) + " / " + msg
 				}
 			}

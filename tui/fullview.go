@@ -3,6 +3,8 @@ package tui
 import (
 	"fmt"
 	"strings"
+
+	"walstep/pg"
 )
 
 // viewBody is a full-screen view: a title and the viewport.
@@ -39,9 +41,13 @@ func (m *Model) setViewContent() {
 	case screenLog:
 		var b strings.Builder
 		for _, l := range strings.Split(text, "\n") {
+			ll := pg.ParseLogLine(l)
 			l = strings.ReplaceAll(l, "\t", "    ")
-			if isProblem(l) {
+			switch {
+			case ll.IsProblem():
 				l = m.styles.LogProblem.Render(l)
+			case ll.Origin == pg.OriginCommand:
+				l = m.styles.Dim.Render(l) // the archiver's words, not the server's
 			}
 			b.WriteString(l + "\n")
 		}

@@ -176,13 +176,18 @@ func (m Model) logLines(tail []string, w, h int) []string {
 		left := h - len(rows)
 		wrapped := wrap(l, w-4, left)
 		style := m.styles.Dim
-		if isProblem(l) {
+		line := pg.ParseLogLine(tail[i])
+		if line.IsProblem() {
 			style = m.styles.LogProblem
+		}
+		gutter := "  │ "
+		if line.Origin == pg.OriginCommand {
+			gutter = "  ┊ " // restore_command/archive_command output, not the server's
 		}
 		for j := range wrapped {
 			p := "    "
 			if j == 0 {
-				p = "  │ "
+				p = gutter
 			}
 			wrapped[j] = style.Render(fit(p+wrapped[j], w))
 		}

@@ -94,11 +94,6 @@ func lsn(l pg.LSN) string {
 	return l.String()
 }
 
-// isProblem reports whether a log line is a FATAL, ERROR or PANIC.
-func isProblem(line string) bool {
-	return strings.Contains(line, "FATAL:") || strings.Contains(line, "ERROR:") || strings.Contains(line, "PANIC:")
-}
-
 // rule draws a section title followed by a line to width w.
 func rule(title string, w int, st lipgloss.Style) string {
 	t := "─ " + title + " "
