@@ -1,0 +1,82 @@
+package explore
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"walstep/cluster"
+)
+
+// builtin is one variant of the catalogue `walstep init` writes.
+type builtin struct {
+	name   string
+	readme string            // one line: what it tests and what it gave here
+	files  map[string]string // relative path → content
+}
+
+const targetPromote = "recovery_target = 'immediate'\nrecovery_target_action = 'promote'\n"
+
+// catalogue is the built-in variants. Each README line says what was
+// measured on PostgreSQL 15 (local backend, cp and the real WAL-G 3.0.9),
+// not what was expected.
+var catalogue = []builtin{
+	{name: "default", readme: "the lab's own files (init's defaults: targets 'immediate' on both): diverged in every run measured",
+		files: nil},
+	{name: "no-target", readme: "no recovery target on the primary: it replays the backup's SWITCH too and forks at 0/3000000; healthy in every run measured",
+		files: map[string]string{cluster.PrimaryRestore: "# No recovery target: the primary restores to the end of the archive\n# before it promotes.\n#recovery_target = 'immediate'\n#recovery_target_action = 'promote'\n"}},
+	{name: "switch-after-13", readme: "select pg_switch_wal() on the primary before the replica restarts: timeline 2's segment reaches the archive; healthy in every run measured",
+		files: map[string]string{"hooks/after-13.primary.sql": "-- Archive timeline 2's segment before the replica reads the archive.\nselect pg_switch_wal();\n"}},
+	{name: "archive-timeout", readme: "archive_timeout = 1 on the primary, replica restarted at once: measured diverged — the switch comes after the replica has read the archive",
+		files: map[string]string{cluster.PrimaryRestore: targetPromote + "# Force a segment switch (and archiving) one second after WAL is written.\narchive_timeout = 1\n"}},
+	{name: "archive-timeout-late", readme: "archive_timeout = 1 on the primary and the replica restarted 3 s later: measured healthy — what counts is what the archive holds when the replica reads it",
+		files: map[string]string{
+			cluster.PrimaryRestore:      targetPromote + "# Force a segment switch (and archiving) one second after WAL is written.\narchive_timeout = 1\n",
+			"hooks/after-13.primary.sh": "# Give archive_timeout time to archive timeline 2's segment.\nsleep 3\n"}},
+	{name: "target-timeline-current", readme: "the replica restores with recovery_target_timeline = 'current': measured diverged — it still replays timeline 1 past the fork",
+		files: map[string]string{cluster.ReplicaRestore: "recovery_target = 'immediate'\nrecovery_target_action = 'shutdown'\n# Stay on the backup's timeline while restoring.\nrecovery_target_timeline = 'current'\n"}},
+	{name: "checkpoint-after-13", readme: "CHECKPOINT on the primary before the replica restarts: measured diverged — a checkpoint does not archive the segment",
+		files: map[string]string{"hooks/after-13.primary.sql": "-- A checkpoint writes WAL but does not switch segments.\ncheckpoint;\n"}},
+	{name: "late-replica", readme: "the replica restarted 3 s after the slot is made: measured diverged — waiting alone changes nothing in the archive",
+		files: map[string]string{"hooks/after-13.primary.sh": "# Wait before the replica restarts.\nsleep 3\n"}},
+}
+
+// BuiltinNames are the names of the built-in variants, in catalogue order.
+func BuiltinNames() []string {
+	var out []string
+	for _, b := range catalogue {
+		out = append(out, b.name)
+	}
+	return out
+}
+
+// WriteCatalogue writes the built-in variants into the lab's variants/
+// directory. A variant directory that exists is left as it is, so a user's
+// edits survive a second init.
+func WriteCatalogue(lab *cluster.Lab) error {
+	root := lab.Path(VariantsDir)
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return fmt.Errorf("create variants dir: %w", err)
+	}
+	for _, b := range catalogue {
+		dir := filepath.Join(root, b.name)
+		if _, err := os.Lstat(dir); err == nil {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Join(dir, cluster.HooksDir), 0o755); err != nil {
+			return fmt.Errorf("create variant %s: %w", b.name, err)
+		}
+		files := map[string]string{ReadmeFile: b.readme + "\n"}
+		for p, c := range b.files {
+			files[p] = c
+		}
+		for p, c := range files {
+			if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), []byte(c), 0o644); err != nil {
+				return fmt.Errorf("write variant %s: %w", b.name, err)
+			}
+		}
+		// An empty hooks/ is noise in a variant that has none.
+		_ = os.Remove(filepath.Join(dir, cluster.HooksDir))
+	}
+	return nil
+}

@@ -1,0 +1,205 @@
+package explore
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"walstep/cluster"
+	"walstep/steps"
+)
+
+// ShareUntil is the first step that may differ between variants: the steps
+// before it (the lab's preparation, initdb, archiving, the backup, both
+// fetches) read only wal-g.json and their own hooks, so runs agreeing on
+// those start from one copy of their end state.
+const ShareUntil = "8"
+
+// prefixSteps are the IDs of the playbook's steps before ShareUntil.
+func prefixSteps() map[string]bool {
+	out := map[string]bool{}
+	for _, s := range steps.Playbook(&steps.Env{}) {
+		if s.ID == ShareUntil {
+			break
+		}
+		out[s.ID] = true
+	}
+	return out
+}
+
+// prefixRange is the shared steps as the matrix names them: "0–7".
+func prefixRange() string {
+	var first, last string
+	for _, s := range steps.Playbook(&steps.Env{}) {
+		if s.ID == ShareUntil {
+			break
+		}
+		if first == "" {
+			first = s.ID
+		}
+		last = s.ID
+	}
+	return first + "–" + last
+}
+
+// prefixKey identifies the shared state a variant's runs start from in a
+// column: the effective wal-g.json and the hooks that run before
+// ShareUntil. Variants that agree on them share one prefix.
+func prefixKey(base *cluster.Lab, v Variant, c Column) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00", c.slug())
+	effective := func(rel string) []byte {
+		for _, f := range v.Files {
+			if f == rel {
+				b, _ := os.ReadFile(filepath.Join(v.Dir, filepath.FromSlash(rel)))
+				return b
+			}
+		}
+		b, _ := os.ReadFile(base.Path(filepath.FromSlash(rel)))
+		return b
+	}
+	fmt.Fprintf(h, "%s\x00", effective(cluster.WalgJSON))
+	early := prefixSteps()
+	names := map[string]bool{}
+	if ents, err := os.ReadDir(base.Path(cluster.HooksDir)); err == nil {
+		for _, e := range ents {
+			names[cluster.HooksDir+"/"+e.Name()] = true
+		}
+	}
+	for _, f := range v.Files {
+		if strings.HasPrefix(f, cluster.HooksDir+"/") {
+			names[f] = true
+		}
+	}
+	var sorted []string
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, n := range sorted {
+		m := hookName.FindStringSubmatch(filepath.Base(n))
+		if m == nil {
+			continue
+		}
+		id := strings.TrimPrefix(strings.SplitN(filepath.Base(n), ".", 2)[0], "after-")
+		if early[id] {
+			fmt.Fprintf(h, "%s\x00%s\x00", n, effective(n))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// verifyPrefix checks that a finished prefix left what the rest of the
+// playbook needs: both data dirs restored from a backup, and the backup.
+func verifyPrefix(lab *cluster.Lab) error {
+	for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData} {
+		if _, err := os.Stat(lab.Path(d, "backup_label")); err != nil {
+			return fmt.Errorf("verify shared prefix: %s has no backup_label: %w", d, err)
+		}
+	}
+	ents, err := os.ReadDir(lab.Path(cluster.StorageDir, cluster.BackupsDir))
+	if err != nil || len(ents) == 0 {
+		return fmt.Errorf("verify shared prefix: no backup in %s/%s", cluster.StorageDir, cluster.BackupsDir)
+	}
+	return nil
+}
+
+// clonePrefix returns the step that puts a verified prefix's state into a
+// run's lab: a copy that keeps owners, modes and symlinks (cp -a), then the
+// lab-specific parts made for the run's own lab and backend.
+func clonePrefix(src *cluster.Lab) func(ctx context.Context, env *steps.Env) error {
+	return func(ctx context.Context, env *steps.Env) error {
+		for _, p := range src.Generated() {
+			if _, err := os.Lstat(p); err != nil {
+				continue
+			}
+			dst := env.Lab.Path(filepath.Base(p))
+			if err := env.Lab.CheckRemovable(dst); err != nil {
+				return err
+			}
+			if _, err := os.Lstat(dst); err == nil {
+				return fmt.Errorf("copy shared prefix: %s exists already", dst)
+			}
+			var out bytes.Buffer
+			cmd := exec.CommandContext(ctx, "cp", "-a", "--", p, dst)
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("copy shared prefix %s: %w: %s", filepath.Base(p), err, strings.TrimSpace(out.String()))
+			}
+		}
+		return relocate(env)
+	}
+}
+
+// relocate makes a copied prefix belong to env's lab: the archive_command
+// the backup carries names the prefix lab's storage on the local backend,
+// each data dir's config link points at the prefix lab, and run/wal-g.json
+// holds the prefix's ports. In Docker the paths are the containers' own, so
+// only wal-g.json's rewrite changes anything.
+func relocate(env *steps.Env) error {
+	line := "archive_command = " + steps.ConfString(env.Archiver.ArchiveCommand(env.Backend.Paths(cluster.Primary)))
+	for _, d := range []struct {
+		dir, conf string
+	}{{cluster.PrimaryData, cluster.PrimaryConfig}, {cluster.ReplicaData, cluster.ReplicaConfig}} {
+		if err := rewriteArchiveCommand(env.Lab.Path(d.dir, "postgresql.conf"), line); err != nil {
+			return err
+		}
+		link := env.Lab.Path(d.dir, cluster.ConfigLink)
+		if st, err := os.Lstat(link); err == nil && st.Mode()&os.ModeSymlink != 0 {
+			if err := os.Remove(link); err != nil {
+				return fmt.Errorf("relink config dir: %w", err)
+			}
+			if err := os.Symlink(env.Lab.Path(d.conf), link); err != nil {
+				return fmt.Errorf("relink config dir: %w", err)
+			}
+		}
+	}
+	return env.Archiver.Prepare(env.Lab, env.Backend)
+}
+
+// rewriteArchiveCommand replaces walstep's archive_command line in a
+// copied postgresql.conf, in place (owner and mode kept), never through a
+// symlink.
+func rewriteArchiveCommand(path, line string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return fmt.Errorf("relocate prefix: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("relocate prefix: %s is not a regular file", path)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("relocate prefix: %w", err)
+	}
+	lines := strings.Split(string(b), "\n")
+	changed := false
+	for i, l := range lines {
+		if strings.HasPrefix(l, "archive_command = ") && l != line {
+			lines[i] = line
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	out := []byte(strings.Join(lines, "\n"))
+	if err := f.Truncate(0); err != nil {
+		return fmt.Errorf("relocate prefix: %w", err)
+	}
+	if _, err := f.WriteAt(out, 0); err != nil {
+		return fmt.Errorf("relocate prefix: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,331 @@
+package explore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"walstep/cluster"
+	"walstep/steps"
+)
+
+// Job is one playbook run (or a shared prefix) for the Executor.
+type Job struct {
+	Lab     *cluster.Lab
+	Backend string // local or docker
+	Column  Column
+	WalG    string // the local backend's wal-g binary
+	Name    string // unique among concurrent jobs: Docker names its containers after it
+	From    string // the first step to run; "" from the start
+	Until   string // the first step not to run; "" to the end
+	// Prepare runs once the job's backend is open, before its first step.
+	Prepare    func(ctx context.Context, env *steps.Env) error
+	Transcript string // Markdown transcript path
+	Report     string // JSON report path
+}
+
+// Outcome is how a Job ended.
+type Outcome struct {
+	Verdict    string // the diagnosis's verdict
+	FailedStep string // the step that failed, "" when none did
+}
+
+// Executor runs a Job: opens its backend, runs its steps, writes its
+// transcript and report, stops its servers.
+type Executor func(ctx context.Context, j Job) (Outcome, error)
+
+// Plan is one exploration.
+type Plan struct {
+	Lab      *cluster.Lab
+	Variants []Variant
+	Resolved Resolved
+	Repeat   int
+	Jobs     int
+	Share    bool   // start runs from shared prefixes
+	Dir      string // where results go: the lab's explore/<timestamp>
+	Name     string // base of the jobs' names
+	Exec     Executor
+	// RunDone is called after each run, one call at a time.
+	RunDone func(c *Cell, r RunResult)
+}
+
+// Explorer runs a plan and answers progress questions while it does.
+type Explorer struct {
+	plan    Plan
+	mu      sync.Mutex
+	m       *Matrix
+	current map[string]bool
+	runsOK  int
+	runs    int
+	runMS   int64
+	started time.Time
+}
+
+// New prepares an exploration; Run starts it.
+func New(p Plan) *Explorer {
+	if p.Repeat < 1 {
+		p.Repeat = 1
+	}
+	if p.Jobs < 1 {
+		p.Jobs = 1
+	}
+	m := &Matrix{Lab: p.Lab.Dir, Dir: p.Dir, Backend: p.Resolved.Backend, Jobs: p.Jobs, Repeat: p.Repeat, Shared: p.Share,
+		Variants: p.Variants, Columns: p.Resolved.Columns}
+	for _, v := range p.Variants {
+		for _, c := range p.Resolved.Columns {
+			m.Cells = append(m.Cells, &Cell{Variant: v.Name, PG: c.PG, Archiver: c.Archiver, Backend: p.Resolved.Backend, Verdicts: map[string]int{}, planned: p.Repeat})
+		}
+	}
+	return &Explorer{plan: p, m: m, current: map[string]bool{}, runs: len(m.Cells) * p.Repeat}
+}
+
+// Progress is a snapshot of where the exploration stands.
+func (e *Explorer) Progress() Progress {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := Progress{CellsDone: e.m.CellsDone(), Cells: len(e.m.Cells), RunsDone: e.runsOK, Runs: e.runs}
+	for c := range e.current {
+		p.Current = append(p.Current, c)
+	}
+	sort.Strings(p.Current)
+	if !e.started.IsZero() {
+		p.Elapsed = time.Since(e.started)
+	}
+	if e.runsOK > 0 {
+		avg := time.Duration(e.runMS/int64(e.runsOK)) * time.Millisecond
+		p.Left = avg * time.Duration(e.runs-e.runsOK) / time.Duration(e.plan.Jobs)
+	}
+	return p
+}
+
+type prefixState struct {
+	once sync.Once
+	done chan struct{}
+	lab  *cluster.Lab
+	err  error
+	info PrefixInfo
+}
+
+type runJob struct {
+	v   Variant
+	c   Column
+	n   int
+	key string
+}
+
+func (e *Explorer) busy(label string, on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if on {
+		e.current[label] = true
+	} else {
+		delete(e.current, label)
+	}
+}
+
+// Run runs every cell's runs, up to Jobs at a time, and returns the
+// matrix. A cancelled ctx stops it: runs under way are stopped and left
+// out, and the matrix holds the runs finished before.
+func (e *Explorer) Run(ctx context.Context) *Matrix {
+	p := e.plan
+	e.mu.Lock()
+	e.started = time.Now()
+	e.m.Started = e.started
+	e.mu.Unlock()
+
+	prefixes := map[string]*prefixState{}
+	var order []string
+	var queue []any
+	for _, c := range p.Resolved.Columns {
+		for _, v := range p.Variants {
+			k := ""
+			if p.Share {
+				k = prefixKey(p.Lab, v, c)
+				if _, ok := prefixes[k]; !ok {
+					prefixes[k] = &prefixState{done: make(chan struct{})}
+					order = append(order, k)
+					queue = append(queue, prefixJob{key: k, v: v, c: c})
+				}
+			}
+		}
+	}
+	// Prefixes first, so a free worker builds the next one while another
+	// waits on its own; then the runs, column by column.
+	for _, c := range p.Resolved.Columns {
+		for _, v := range p.Variants {
+			for n := 1; n <= p.Repeat; n++ {
+				k := ""
+				if p.Share {
+					k = prefixKey(p.Lab, v, c)
+				}
+				queue = append(queue, runJob{v: v, c: c, n: n, key: k})
+			}
+		}
+	}
+	work := make(chan any)
+	var wg sync.WaitGroup
+	seq := 0
+	var seqMu sync.Mutex
+	name := func() string {
+		seqMu.Lock()
+		defer seqMu.Unlock()
+		seq++
+		return fmt.Sprintf("%s-%d", p.Name, seq)
+	}
+	for i := 0; i < p.Jobs; i++ {
+		wg.Add(1)
+		go func() { // joined by wg below
+			defer wg.Done()
+			for j := range work {
+				switch j := j.(type) {
+				case prefixJob:
+					e.buildPrefix(ctx, prefixes[j.key], j, name())
+				case runJob:
+					e.run(ctx, prefixes[j.key], j, name())
+				}
+			}
+		}()
+	}
+feed:
+	for _, j := range queue {
+		select {
+		case work <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, k := range order {
+		if ps := prefixes[k]; ps.info.Key != "" {
+			e.m.Prefixes = append(e.m.Prefixes, ps.info)
+			e.m.SumRunsMS += ps.info.MS
+		}
+	}
+	e.m.WallMS = time.Since(e.started).Milliseconds()
+	e.m.Interrupted = ctx.Err() != nil || e.m.CellsDone() < len(e.m.Cells)
+	return e.m
+}
+
+type prefixJob struct {
+	key string
+	v   Variant
+	c   Column
+}
+
+func (e *Explorer) buildPrefix(ctx context.Context, ps *prefixState, j prefixJob, name string) {
+	defer close(ps.done)
+	label := "prefix " + j.c.Label()
+	e.busy(label, true)
+	defer e.busy(label, false)
+	rel := filepath.Join("prefix", j.c.slug()+"-"+j.key)
+	dir := filepath.Join(e.plan.Dir, rel)
+	info := PrefixInfo{PG: j.c.PG, Archiver: j.c.Archiver, Key: j.key, Steps: prefixRange(), Transcript: filepath.Join(rel, "transcript.md")}
+	begin := time.Now()
+	lab, err := newRunLab(dir, e.plan.Lab, j.v)
+	if err == nil {
+		var out Outcome
+		out, err = e.plan.Exec(ctx, Job{Lab: lab, Backend: e.plan.Resolved.Backend, Column: j.c, WalG: e.plan.Resolved.WalG, Name: name,
+			Until: ShareUntil, Transcript: filepath.Join(dir, "transcript.md"), Report: filepath.Join(dir, "report.json")})
+		switch {
+		case err != nil:
+		case out.FailedStep != "":
+			err = fmt.Errorf("step %s failed (see %s)", out.FailedStep, info.Transcript)
+		default:
+			err = verifyPrefix(lab)
+		}
+	}
+	info.MS = time.Since(begin).Milliseconds()
+	if err != nil && ctx.Err() == nil {
+		info.Error = err.Error()
+	}
+	ps.lab, ps.err, ps.info = lab, err, info
+}
+
+func (e *Explorer) run(ctx context.Context, ps *prefixState, j runJob, name string) {
+	label := fmt.Sprintf("%s %s #%d", j.v.Name, j.c.Label(), j.n)
+	if ps != nil {
+		select {
+		case <-ps.done:
+		case <-ctx.Done():
+			return
+		}
+	}
+	e.busy(label, true)
+	defer e.busy(label, false)
+	rel := filepath.Join(j.v.Name, j.c.slug(), fmt.Sprintf("run%d", j.n))
+	dir := filepath.Join(e.plan.Dir, rel)
+	res := RunResult{Run: j.n, Transcript: filepath.Join(rel, "transcript.md"), Report: filepath.Join(rel, "report.json")}
+	begin := time.Now()
+	lab, err := newRunLab(dir, e.plan.Lab, j.v)
+	job := Job{Lab: lab, Backend: e.plan.Resolved.Backend, Column: j.c, WalG: e.plan.Resolved.WalG, Name: name,
+		Transcript: filepath.Join(dir, "transcript.md"), Report: filepath.Join(dir, "report.json")}
+	if err == nil && ps != nil {
+		if ps.err != nil {
+			err = fmt.Errorf("shared prefix failed: %w", ps.err)
+		} else {
+			job.From, job.Prepare = ShareUntil, clonePrefix(ps.lab)
+		}
+	}
+	var out Outcome
+	if err == nil {
+		out, err = e.plan.Exec(ctx, job)
+	}
+	res.MS = time.Since(begin).Milliseconds()
+	if ctx.Err() != nil {
+		return // an interrupted run says nothing about the cell
+	}
+	switch {
+	case err != nil:
+		res.Verdict, res.Error = VerdictFailed, err.Error()
+	case out.FailedStep != "":
+		res.Verdict, res.Diagnosis, res.FailedStep = VerdictFailed, out.Verdict, out.FailedStep
+	default:
+		res.Verdict = out.Verdict
+	}
+	if lab != nil {
+		// The data dirs and the archive are big and the transcript and the
+		// report say what they held; the logs and confs stay.
+		for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData, cluster.StorageDir} {
+			_ = lab.Remove(nil, lab.Path(d))
+		}
+	}
+	e.mu.Lock()
+	c := e.m.Cell(j.v.Name, j.c)
+	c.add(res)
+	e.runsOK++
+	e.runMS += res.MS
+	e.m.SumRunsMS += res.MS
+	e.mu.Unlock()
+	if e.plan.RunDone != nil {
+		e.mu.Lock() // one call at a time, and the cell is not changed under it
+		e.plan.RunDone(c, res)
+		e.mu.Unlock()
+	}
+}
+
+// newRunLab makes dir/lab a fresh lab with the base lab's files and the
+// variant's over them, reachable by the server user.
+func newRunLab(dir string, base *cluster.Lab, v Variant) (*cluster.Lab, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create run dir: %w", err)
+	}
+	lab, err := cluster.InitLab(filepath.Join(dir, "lab"))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(lab.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open run lab to the server user: %w", err)
+	}
+	if err := v.Apply(base, lab); err != nil {
+		return nil, err
+	}
+	return lab, nil
+}
