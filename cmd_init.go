@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"walstep/cluster"
+	"walstep/explore"
 )
 
 func cmdInit(args []string, stdout, stderr io.Writer) error {
@@ -20,6 +21,9 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	}
 	lab, err := cluster.OpenOrInitLab(dir)
 	if err != nil {
+		return err
+	}
+	if err := explore.WriteCatalogue(lab); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "lab ready in %s\nedit primary_restore.conf, replica_restore.conf, replica_standby.conf or wal-g.json, then: walstep --lab %s  (or walstep run --lab %s)\n", lab.Dir, cluster.ShellQuote(dir), cluster.ShellQuote(dir))

@@ -39,6 +39,7 @@ Usage:
   walstep [flags]                 open the step-through debugger on --lab
   walstep init DIR                write a lab with editable defaults that reproduce the bug
   walstep run [flags]             run the whole playbook headless and print a report
+  walstep explore [flags]         run variants × PostgreSQL versions × archivers, print a verdict matrix
   walstep clean [flags]           stop walstep's servers and containers of a lab, remove its generated dirs
 
 Run 'walstep run -h' for the flags.
@@ -72,6 +73,8 @@ func realMain(args []string, stdout, stderr io.Writer) (code int) {
 		err = cmdInit(args, stdout, stderr)
 	case "run":
 		err = cmdRun(ctx, args, stdout, stderr)
+	case "explore":
+		err = cmdExplore(ctx, args, stdout, stderr)
 	case "clean":
 		err = cmdClean(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":

@@ -2,7 +2,6 @@ package explore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -238,6 +237,3 @@ func resolveDocker(ctx context.Context, pgs []int, arcs []string) (Resolved, err
 	}
 	return res, nil
 }
-
-// errNoColumns guards an empty matrix.
-var errNoColumns = errors.New("nothing to run: no version × archiver column")

@@ -84,7 +84,7 @@ func WriteMarkdown(w io.Writer, m *Matrix, dir string) {
 		return abs
 	}
 	fmt.Fprintf(w, "# walstep explore — %s\n\n", m.Started.UTC().Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(w, "Lab `%s`, backend %s, %d run(s) per cell, %d job(s), wall time %s (the runs alone: %s).\n\n",
+	fmt.Fprintf(w, "Lab `%s`, backend %s, %d run(s) per cell, %d job(s), wall time %s (its runs and prefixes end to end: %s).\n\n",
 		m.Lab, m.Backend, m.Repeat, m.Jobs, roundDur(time.Duration(m.WallMS)*time.Millisecond), roundDur(time.Duration(m.SumRunsMS)*time.Millisecond))
 	fmt.Fprint(w, "| variant |")
 	for _, c := range m.Columns {

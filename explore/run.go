@@ -24,8 +24,9 @@ type Job struct {
 	Until   string // the first step not to run; "" to the end
 	// Prepare runs once the job's backend is open, before its first step.
 	Prepare    func(ctx context.Context, env *steps.Env) error
-	Transcript string // Markdown transcript path
-	Report     string // JSON report path
+	Notes      []string // lines for the transcript's header
+	Transcript string   // Markdown transcript path
+	Report     string   // JSON report path
 }
 
 // Outcome is how a Job ended.
@@ -49,13 +50,12 @@ type Plan struct {
 	Dir      string // where results go: the lab's explore/<timestamp>
 	Name     string // base of the jobs' names
 	Exec     Executor
-	// RunDone is called after each run, one call at a time.
-	RunDone func(c *Cell, r RunResult)
 }
 
 // Explorer runs a plan and answers progress questions while it does.
 type Explorer struct {
 	plan    Plan
+	runDone func(c *Cell, r RunResult, p Progress)
 	mu      sync.Mutex
 	m       *Matrix
 	current map[string]bool
@@ -83,10 +83,18 @@ func New(p Plan) *Explorer {
 	return &Explorer{plan: p, m: m, current: map[string]bool{}, runs: len(m.Cells) * p.Repeat}
 }
 
+// SetRunDone sets a function called after each run with the run's cell
+// and the progress, one call at a time. Set it before Run.
+func (e *Explorer) SetRunDone(f func(c *Cell, r RunResult, p Progress)) { e.runDone = f }
+
 // Progress is a snapshot of where the exploration stands.
 func (e *Explorer) Progress() Progress {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.progressLocked()
+}
+
+func (e *Explorer) progressLocked() Progress {
 	p := Progress{CellsDone: e.m.CellsDone(), Cells: len(e.m.Cells), RunsDone: e.runsOK, Runs: e.runs}
 	for c := range e.current {
 		p.Current = append(p.Current, c)
@@ -200,6 +208,11 @@ feed:
 	}
 	close(work)
 	wg.Wait()
+	for _, k := range order {
+		if ps := prefixes[k]; ps.lab != nil {
+			removeData(ps.lab)
+		}
+	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -272,6 +285,8 @@ func (e *Explorer) run(ctx context.Context, ps *prefixState, j runJob, name stri
 			err = fmt.Errorf("shared prefix failed: %w", ps.err)
 		} else {
 			job.From, job.Prepare = ShareUntil, clonePrefix(ps.lab)
+			link, _ := filepath.Rel(dir, filepath.Join(e.plan.Dir, ps.info.Transcript))
+			job.Notes = append(job.Notes, fmt.Sprintf("steps %s ran once for every run of this column in a shared prefix and were copied into this lab: see %s", ps.info.Steps, filepath.ToSlash(link)))
 		}
 	}
 	var out Outcome
@@ -291,11 +306,7 @@ func (e *Explorer) run(ctx context.Context, ps *prefixState, j runJob, name stri
 		res.Verdict = out.Verdict
 	}
 	if lab != nil {
-		// The data dirs and the archive are big and the transcript and the
-		// report say what they held; the logs and confs stay.
-		for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData, cluster.StorageDir} {
-			_ = lab.Remove(nil, lab.Path(d))
-		}
+		removeData(lab)
 	}
 	e.mu.Lock()
 	c := e.m.Cell(j.v.Name, j.c)
@@ -304,10 +315,19 @@ func (e *Explorer) run(ctx context.Context, ps *prefixState, j runJob, name stri
 	e.runMS += res.MS
 	e.m.SumRunsMS += res.MS
 	e.mu.Unlock()
-	if e.plan.RunDone != nil {
+	if e.runDone != nil {
 		e.mu.Lock() // one call at a time, and the cell is not changed under it
-		e.plan.RunDone(c, res)
+		e.runDone(c, res, e.progressLocked())
 		e.mu.Unlock()
+	}
+}
+
+// removeData removes a finished lab's data dirs and archive: they are big,
+// and the transcript and the report say what they held; logs and confs
+// stay.
+func removeData(lab *cluster.Lab) {
+	for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData, cluster.StorageDir} {
+		_ = lab.Remove(nil, lab.Path(d))
 	}
 }
 

@@ -33,11 +33,12 @@ type Variant struct {
 	Description string   `json:"description,omitempty"`
 	Dir         string   `json:"-"`
 	Files       []string `json:"files"` // relative to Dir: confs, wal-g.json, hooks/…
+	err         error    // why the variant cannot run (files walstep does not know)
 }
 
 // LoadVariants reads every variant of the lab, sorted by name with default
-// first. A variant holding files walstep does not know is an error naming
-// them.
+// first. A variant holding files walstep does not know is kept with its
+// error, which SelectVariants returns when it is picked.
 func LoadVariants(lab *cluster.Lab) ([]Variant, error) {
 	root := lab.Path(VariantsDir)
 	ents, err := os.ReadDir(root)
@@ -53,9 +54,7 @@ func LoadVariants(lab *cluster.Lab) ([]Variant, error) {
 			return nil, fmt.Errorf("%s/%s is not a directory: a variant is a directory variants/<name>/", VariantsDir, e.Name())
 		}
 		v, err := loadVariant(root, e.Name())
-		if err != nil {
-			return nil, err
-		}
+		v.err = err
 		out = append(out, v)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -125,10 +124,16 @@ func firstLine(s string) string {
 	return ""
 }
 
-// SelectVariants picks the named variants in the given order; an unknown
-// name is one error naming the variants that exist.
+// SelectVariants picks the named variants in the given order, or all of
+// them; an unknown name is one error naming the variants that exist, and a
+// picked variant with files walstep does not know is refused with them.
 func SelectVariants(all []Variant, names []string) ([]Variant, error) {
 	if len(names) == 0 {
+		for _, v := range all {
+			if v.err != nil {
+				return nil, v.err
+			}
+		}
 		return all, nil
 	}
 	byName := map[string]Variant{}
@@ -143,6 +148,9 @@ func SelectVariants(all []Variant, names []string) ([]Variant, error) {
 		v, ok := byName[n]
 		if !ok {
 			return nil, fmt.Errorf("unknown variant %q: the lab has %s (add one as variants/%s/)", n, strings.Join(have, ", "), n)
+		}
+		if v.err != nil {
+			return nil, v.err
 		}
 		if !seen[n] {
 			seen[n] = true

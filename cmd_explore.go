@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+
+	"walstep/cluster"
+	"walstep/explore"
+	"walstep/steps"
+)
+
+// exploreOptions are explore's flags.
+type exploreOptions struct {
+	lab, variants, pg, archiver, backend, walg, pgBin, prefix, markdown string
+	repeat, jobs                                                        int
+	jsonOut, noShare                                                    bool
+	stepTO                                                              time.Duration
+}
+
+func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o exploreOptions
+	fs := flag.NewFlagSet("walstep explore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.lab, "lab", "./walstep-lab", "the lab whose files (and variants/) the runs start from")
+	fs.StringVar(&o.variants, "variants", "", "variants to run, comma-separated (default: every directory in the lab's variants/)")
+	fs.StringVar(&o.pg, "pg", "", "PostgreSQL major versions, comma-separated: 13, 15, 17 (default: the backend's own: local binaries, or 15 in Docker)")
+	fs.StringVar(&o.archiver, "archiver", "cp", "archivers, comma-separated: cp, wal-g")
+	fs.StringVar(&o.backend, "backend", "auto", "where the servers run: auto (docker when every column's image exists, else local), local or docker")
+	fs.IntVar(&o.repeat, "repeat", 1, "runs per cell")
+	fs.IntVar(&o.jobs, "jobs", runtime.NumCPU(), "runs at a time")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the matrix as one JSON document (progress goes to stderr)")
+	fs.StringVar(&o.markdown, "markdown", "", "also write the matrix as Markdown to this file, its cells linking to the runs' transcripts")
+	fs.StringVar(&o.walg, "wal-g", "", "wal-g binary for the local backend (default: wal-g on PATH); Docker uses the image's")
+	fs.StringVar(&o.pgBin, "pg-bin", "", "PostgreSQL binaries for the local backend (default: every /usr/lib/postgresql/N/bin)")
+	fs.StringVar(&o.prefix, "prefix", "walstep-x", "Docker container and network name prefix of the runs")
+	fs.DurationVar(&o.stepTO, "wait", 60*time.Second, "how long a step waits for a server (start, promotion, shutdown)")
+	fs.BoolVar(&o.noShare, "no-share", false, "run every playbook from step 0 instead of from a shared copy of the steps before 8")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
+	}
+	if o.repeat < 1 || o.jobs < 1 {
+		return fmt.Errorf("--repeat %d --jobs %d: give counts of 1 or more", o.repeat, o.jobs)
+	}
+	lab, err := cluster.OpenOrInitLab(o.lab)
+	if err != nil {
+		return err
+	}
+	progress := stdout
+	if o.jsonOut {
+		progress = stderr
+	}
+	if _, err := os.Stat(lab.Path(explore.VariantsDir)); os.IsNotExist(err) {
+		if err := explore.WriteCatalogue(lab); err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "walstep: wrote the built-in variants into %s\n", lab.Path(explore.VariantsDir))
+	}
+	all, err := explore.LoadVariants(lab)
+	if err != nil {
+		return err
+	}
+	variants, err := explore.SelectVariants(all, explore.SplitList(o.variants))
+	if err != nil {
+		return err
+	}
+	res, err := explore.Resolve(ctx, explore.Request{Backend: o.backend, PG: o.pg, Archivers: o.archiver, PGBin: o.pgBin, WalG: o.walg})
+	if err != nil {
+		return err
+	}
+	dir, err := resultsDir(lab)
+	if err != nil {
+		return err
+	}
+	// Copying a prefix keeps its files' owners: only root can do that for
+	// the files containers own.
+	share := !o.noShare && (res.Backend == "local" || os.Geteuid() == 0)
+	ex := explore.New(explore.Plan{
+		Lab: lab, Variants: variants, Resolved: res, Repeat: o.repeat, Jobs: o.jobs, Share: share,
+		Dir: dir, Name: o.prefix + "-" + filepath.Base(dir), Exec: exploreExec(o),
+	})
+	fmt.Fprintf(progress, "walstep: %s\nwalstep: %d variants × %d columns × %d run(s), %d job(s); results in %s\n",
+		res.Why, len(variants), len(res.Columns), o.repeat, o.jobs, dir)
+	m := runWithProgress(ctx, ex, progress)
+
+	if err := writeResults(m, dir, o.markdown); err != nil {
+		fmt.Fprintf(stderr, "walstep: %v\n", err)
+	}
+	if o.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(m); err != nil {
+			return fmt.Errorf("write matrix: %w", err)
+		}
+	} else {
+		explore.WriteText(stdout, m)
+	}
+	if ctx.Err() != nil {
+		return exitError{130}
+	}
+	return nil
+}
+
+// runWithProgress runs the exploration with a progress line: redrawn in
+// place on a terminal, one line per finished run elsewhere.
+func runWithProgress(ctx context.Context, ex *explore.Explorer, w io.Writer) *explore.Matrix {
+	f, isFile := w.(*os.File)
+	tty := isFile && term.IsTerminal(f.Fd())
+	var mu sync.Mutex
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	if tty {
+		wg.Add(1)
+		go func() { // joined below, after done closes
+			defer wg.Done()
+			t := time.NewTicker(500 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					mu.Lock()
+					fmt.Fprint(w, "\r\x1b[K")
+					mu.Unlock()
+					return
+				case <-t.C:
+					mu.Lock()
+					fmt.Fprint(w, "\r\x1b[K"+fitWidth(ex.Progress().Line(), f))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	ex.SetRunDone(func(c *explore.Cell, r explore.RunResult, p explore.Progress) {
+		line := fmt.Sprintf("run %d/%d: %s pg%d %s #%d: %s in %.1fs", p.RunsDone, p.Runs, c.Variant, c.PG, c.Archiver, r.Run, r.Verdict, float64(r.MS)/1000)
+		if r.FailedStep != "" {
+			line += " (step " + r.FailedStep + " failed)"
+		}
+		if r.Error != "" {
+			line += " (" + r.Error + ")"
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if tty {
+			fmt.Fprint(w, "\r\x1b[K")
+		}
+		fmt.Fprintln(w, line)
+	})
+	m := ex.Run(ctx)
+	close(done)
+	wg.Wait()
+	return m
+}
+
+// fitWidth cuts a progress line to the terminal's width, so redrawing it
+// in place never wraps.
+func fitWidth(s string, f *os.File) string {
+	wdt, _, err := term.GetSize(f.Fd())
+	if err != nil || wdt < 10 {
+		return s
+	}
+	r := []rune(s)
+	if len(r) >= wdt {
+		return string(r[:wdt-2]) + "…"
+	}
+	return s
+}
+
+// resultsDir makes the lab's explore/<timestamp> directory.
+func resultsDir(lab *cluster.Lab) (string, error) {
+	base := lab.Path("explore")
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		return "", fmt.Errorf("create results dir: %w", err)
+	}
+	stamp := time.Now().UTC().Format("20060102-150405")
+	for i := 1; ; i++ {
+		name := stamp
+		if i > 1 {
+			name = fmt.Sprintf("%s-%d", stamp, i)
+		}
+		dir := filepath.Join(base, name)
+		if err := os.Mkdir(dir, 0o755); err == nil {
+			return dir, nil
+		} else if !os.IsExist(err) {
+			return "", fmt.Errorf("create results dir: %w", err)
+		}
+	}
+}
+
+// writeResults writes matrix.json and matrix.md into the results dir, and
+// the Markdown to the user's file too.
+func writeResults(m *explore.Matrix, dir, markdown string) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode matrix: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "matrix.json"), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write matrix: %w", err)
+	}
+	var md strings.Builder
+	explore.WriteMarkdown(&md, m, dir)
+	if err := os.WriteFile(filepath.Join(dir, "matrix.md"), []byte(md.String()), 0o644); err != nil {
+		return fmt.Errorf("write matrix: %w", err)
+	}
+	if markdown != "" {
+		abs, err := filepath.Abs(markdown)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", markdown, err)
+		}
+		var md strings.Builder
+		explore.WriteMarkdown(&md, m, filepath.Dir(abs))
+		if err := writeUserFile(abs, md.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeUserFile writes a file the user named: a new file, or a regular file
+// replaced whole; never through a symlink.
+func writeUserFile(path, content string) error {
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		return fmt.Errorf("write %s: not a regular file, left as it is", path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".walstep-*.md")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(content); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// exploreExec runs one explore job as `walstep run` would: a session on the
+// job's lab, its steps between From and Until, a transcript and a JSON
+// report, the servers stopped.
+func exploreExec(o exploreOptions) explore.Executor {
+	return func(ctx context.Context, j explore.Job) (explore.Outcome, error) {
+		so := options{lab: j.Lab.Dir, backend: j.Backend, archiver: j.Column.Archiver, stepTO: o.stepTO, prefix: j.Name}
+		if j.Backend == "docker" {
+			so.image, so.initImage = j.Column.Image, j.Column.Image
+		} else {
+			so.pgBin, so.walg = j.Column.PGBin, j.WalG
+		}
+		s, err := openSession(ctx, so)
+		if err != nil {
+			return explore.Outcome{}, err
+		}
+		from, until := 0, len(s.steps)
+		for i, st := range s.steps {
+			if st.ID == j.From {
+				from = i
+			}
+			if st.ID == j.Until {
+				until = i
+			}
+		}
+		s.steps = s.steps[from:until]
+		notes := append(s.why, j.Notes...)
+		tr, err := steps.CreateTranscript(j.Transcript, steps.TranscriptHeader{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: notes, Started: time.Now()})
+		if err != nil {
+			_ = s.close(true)
+			return explore.Outcome{}, err
+		}
+		defer tr.Close()
+		if j.Prepare != nil {
+			if err := j.Prepare(ctx, s.env); err != nil {
+				_ = s.close(true)
+				return explore.Outcome{}, err
+			}
+		}
+		res := runPlaybook(ctx, s, io.Discard, false, tr)
+		rep := buildReport(ctx, s, res)
+		if j.Until == "" {
+			_ = finishTranscript(tr, rep)
+		}
+		stopErr := s.close(true)
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(j.Report, append(b, '\n'), 0o644); err != nil {
+			return explore.Outcome{}, fmt.Errorf("write run report: %w", err)
+		}
+		if stopErr != nil {
+			return explore.Outcome{}, fmt.Errorf("stop servers: %w", stopErr)
+		}
+		out := explore.Outcome{Verdict: reportVerdict(rep)}
+		if res.failed >= 0 {
+			out.FailedStep = s.steps[res.failed].ID
+		}
+		return out, nil
+	}
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// exploreMatrix is the part of `walstep explore --json` the tests read.
+type exploreMatrix struct {
+	Dir         string `json:"dir"`
+	Interrupted bool   `json:"interrupted"`
+	WallMS      int64  `json:"wall_ms"`
+	Prefixes    []struct {
+		PG       int    `json:"pg"`
+		Archiver string `json:"archiver"`
+		Error    string `json:"error"`
+	} `json:"prefixes"`
+	Cells []struct {
+		Variant  string         `json:"variant"`
+		PG       int            `json:"pg"`
+		Archiver string         `json:"archiver"`
+		Backend  string         `json:"backend"`
+		Runs     int            `json:"runs"`
+		Verdicts map[string]int `json:"verdicts"`
+		MedianMS int64          `json:"median_ms"`
+		Results  []struct {
+			Verdict    string `json:"verdict"`
+			FailedStep string `json:"failed_step"`
+			Error      string `json:"error"`
+			Transcript string `json:"transcript"`
+			Report     string `json:"report"`
+		} `json:"results"`
+	} `json:"cells"`
+}
+
+func exploreJSON(t *testing.T, args ...string) (exploreMatrix, int, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := realMain(append([]string{"explore", "--json"}, args...), &out, &errb)
+	var m exploreMatrix
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatalf("decode matrix (exit %d): %v\nstdout:\n%s\nstderr:\n%s", code, err, out.String(), errb.String())
+	}
+	return m, code, errb.String()
+}
+
+// checkCells asserts one cell per variant × column, each with one run whose
+// verdict is want[variant], and that every run left its transcript and
+// report.
+func checkCells(t *testing.T, m exploreMatrix, backend string, columns int, want map[string]string) {
+	t.Helper()
+	if len(m.Cells) != len(want)*columns {
+		t.Fatalf("%d cells, want %d: %+v", len(m.Cells), len(want)*columns, m.Cells)
+	}
+	for _, c := range m.Cells {
+		w := want[c.Variant]
+		if c.Backend != backend || c.Runs != 1 || c.Verdicts[w] != 1 || c.MedianMS <= 0 {
+			t.Errorf("cell %s pg%d %s: backend %s runs %d verdicts %v median %d ms, want %s 1/1; results %+v",
+				c.Variant, c.PG, c.Archiver, c.Backend, c.Runs, c.Verdicts, c.MedianMS, w, c.Results)
+		}
+		for _, r := range c.Results {
+			for _, f := range []string{r.Transcript, r.Report} {
+				if _, err := os.Stat(filepath.Join(m.Dir, f)); err != nil {
+					t.Errorf("cell %s pg%d %s: %v", c.Variant, c.PG, c.Archiver, err)
+				}
+			}
+		}
+	}
+	for _, p := range m.Prefixes {
+		if p.Error != "" {
+			t.Errorf("prefix pg%d %s: %s", p.PG, p.Archiver, p.Error)
+		}
+	}
+	if m.Interrupted {
+		t.Error("matrix says interrupted")
+	}
+	md, err := os.ReadFile(filepath.Join(m.Dir, "matrix.md"))
+	if err != nil || !strings.Contains(string(md), "/run1/transcript.md)") {
+		t.Errorf("matrix.md missing or without links to transcripts: %v\n%s", err, md)
+	}
+}
+
+// The three measured facts of the bug, as one command on real PostgreSQL.
+func TestE2EExploreLocalDefaultNoTargetSwitch(t *testing.T) {
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	if code := realMain([]string{"init", lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
+		t.Fatalf("init: exit %d", code)
+	}
+	m, code, stderr := exploreJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp", "--variants", "default,no-target,switch-after-13", "--jobs", "2")
+	if code != 0 {
+		t.Fatalf("explore: exit %d\n%s", code, stderr)
+	}
+	checkCells(t, m, "local", 1, map[string]string{"default": "diverged", "no-target": "healthy", "switch-after-13": "healthy"})
+	if len(m.Prefixes) != 1 {
+		t.Errorf("%d shared prefixes, want 1 for three variants that differ only after step 7", len(m.Prefixes))
+	}
+	// Each run archived into its own lab: the prefix's archive holds no
+	// timeline 2 history, which every run's promotion writes.
+	hist, _ := filepath.Glob(filepath.Join(m.Dir, "prefix", "*", "lab", "wal-g-storage", "wal_005", "00000002.history"))
+	if len(hist) > 0 {
+		t.Errorf("a run archived into the shared prefix: %v", hist)
+	}
+	if left := postgresOf(t, lab); len(left) > 0 {
+		t.Errorf("postgres left running: %v", left)
+	}
+}
+
+func TestExploreBadInputIsOneLine(t *testing.T) {
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	if code := realMain([]string{"init", lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
+		t.Fatalf("init: exit %d", code)
+	}
+	if err := os.WriteFile(filepath.Join(lab, "variants", "no-target", "notes.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--variants", "nope"}, "unknown variant \"nope\""},
+		{[]string{"--variants", "default", "--pg", "14"}, "13, 15 or 17"},
+		{[]string{"--variants", "default", "--archiver", "rsync"}, "cp and wal-g"},
+		{[]string{"--variants", "no-target"}, "notes.txt"},
+	} {
+		var out, errb bytes.Buffer
+		code := realMain(append([]string{"explore", "--lab", lab, "--backend", "local"}, tc.args...), &out, &errb)
+		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+		if code == 0 || len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want one line naming %q", tc.args, code, errb.String(), tc.want)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(lab, "explore")); len(ents) > 0 {
+		t.Errorf("bad input left results dirs: %v", ents)
+	}
+}
