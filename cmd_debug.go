@@ -151,10 +151,13 @@ func runTUI(ctx context.Context, cfg tuiConfig) (stopServers bool, err error) {
 	}
 	if t := cfg.Transcript; t != nil {
 		all := r.Steps()
-		tc.AfterStep = func(i int, st steps.StepState, snap *pg.Snapshot) {
+		if cfg.Poll != nil {
+			r.SetReadings(cfg.Poll)
+		}
+		tc.Record = func(ev steps.Event, st steps.StepState) {
 			// A transcript that cannot be written must not stop the
 			// debugger; the user sees the file is short.
-			_ = t.Step(all[i], st, snap)
+			_ = t.Record(all, ev, st)
 		}
 	}
 	res, err := tui.Run(ctx, tc, tea.WithOutput(out))

@@ -63,11 +63,11 @@ func TestTranscriptAfterRealRun(t *testing.T) {
 	for _, want := range []string{
 		"# walstep transcript",
 		"## 12. Start both servers at once",
-		"docker compose up -d",                   // the seed's command text
-		"restored base_000000010000000000000002", // real output of step 6b
-		"Readings after this step:",              // the panel's readings
-		"- primary: up, primary, timeline 2",     // after a step late in the run
-		"**Verdict: diverged.**",                 // the final verdict
+		"docker compose up -d",                                        // the seed's command text
+		"restored base_000000010000000000000002",                      // real output of step 6b
+		"Readings when this step ended, before the next one started:", // the panel's readings
+		"- primary: up, primary, timeline 2",                          // after a step late in the run
+		"**Verdict: diverged.**",                                      // the final verdict
 		"timeline 1 ended at 0/2000100 (reached consistency)",
 		"fork 0/2000100", // the timeline picture
 		"requested starting point 0/3000000 is ahead of the WAL flush position",
@@ -75,6 +75,17 @@ func TestTranscriptAfterRealRun(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("transcript lacks %q", want)
 		}
+	}
+	// Readings belong to the step they follow: after step 2 (a conf
+	// edit) nothing has started the primary yet.
+	if _, sec, ok := strings.Cut(md, "## 2. "); ok {
+		sec, _, _ = strings.Cut(sec, "\n## ")
+		if strings.Contains(sec, "- primary: starting") || strings.Contains(sec, "- primary: up") {
+			t.Errorf("step 2's readings were taken after a later step started the primary:\n%s", sec)
+		}
+	}
+	if strings.Contains(md, "press ") {
+		t.Errorf("the transcript carries debugger key hints")
 	}
 	if n := strings.Count(md, "\n## "); n < 28 {
 		t.Errorf("transcript has %d sections, want one per step (27) plus the outcome", n)

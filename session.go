@@ -83,6 +83,11 @@ type runResult struct {
 // starts and ends.
 func runPlaybook(ctx context.Context, s *session, w io.Writer, verbose bool, tr ...*steps.Transcript) runResult {
 	r := steps.NewRunner(s.steps)
+	for _, t := range tr {
+		if t != nil { // each step's readings, taken before the next one starts
+			r.SetReadings(s.poller.Poll)
+		}
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
@@ -95,6 +100,11 @@ func runPlaybook(ctx context.Context, s *session, w io.Writer, verbose bool, tr 
 	total := len(s.steps)
 loop:
 	for e := range r.Events() {
+		for _, t := range tr {
+			if t != nil && e.Index >= 0 {
+				_ = t.Record(s.steps, e, r.Snapshot().States[e.Index])
+			}
+		}
 		switch e.Kind {
 		case steps.StepStarted:
 			st := s.steps[e.Index]
@@ -110,12 +120,6 @@ loop:
 				line += "\n         error: " + e.Err.Error()
 			}
 			fmt.Fprintln(w, line)
-			for _, t := range tr {
-				if t != nil {
-					snap := s.poller.Poll(ctx)
-					_ = t.Step(st, r.Snapshot().States[e.Index], &snap)
-				}
-			}
 			if e.Status == steps.Failed && !verbose {
 				out := r.Snapshot().States[e.Index].Output
 				if len(out) > 15 {

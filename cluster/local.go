@@ -97,6 +97,7 @@ func NewLocal(opts LocalOptions) (*Local, error) {
 	}
 	l.homeDir = opts.Lab.Path(RunDir, "home")
 	l.walgBin = "wal-g"
+	becomeSubreaper()
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -328,7 +329,7 @@ func (l *Local) Init(ctx context.Context, node Node, out io.Writer) error {
 	}
 	argv := []string{l.bin("initdb"), "-D", dd, "--username=postgres"}
 	fmt.Fprintf(out, "$ %s\n", strings.Join(argv, " "))
-	if err := l.command(ctx, node, true, argv, out).Run(); err != nil {
+	if err := runCmd(ctx, l.command(ctx, node, true, argv, out)); err != nil {
 		return fmt.Errorf("run initdb: %w", err)
 	}
 	return nil

@@ -22,7 +22,7 @@ func (l *Local) Exec(ctx context.Context, node Node, usr string, argv []string, 
 	}
 	fmt.Fprintf(out, "$ %s\n", shellJoin(argv))
 	cmd := l.command(ctx, node, usr != "root", argv, out)
-	if err := cmd.Run(); err != nil {
+	if err := runCmd(ctx, cmd); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("run %s: %w", argv[0], ctx.Err())
 		}

@@ -94,7 +94,8 @@ func hookStep(env *Env, h Hook, id string) Step {
 		ID: id, Seed: "hook", Parent: h.After, Hook: h.Path,
 		Title:   fmt.Sprintf("Hook %s on the %s", name, h.Node),
 		Command: cmd,
-		Watch:   "what your hook changes; edit the file and retry (r) to run it again",
+		Watch:   "what your hook changes; edit the file and retry to run it again",
+		Hint:    "r retries it",
 		Run: func(ctx context.Context, out io.Writer) error {
 			// Read at run time so an edit followed by retry takes effect.
 			b, err := os.ReadFile(h.Path)

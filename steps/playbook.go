@@ -56,7 +56,7 @@ func Playbook(env *Env) []Step {
 	b, lab, arc := env.Backend, env.Lab, env.Archiver
 	P, R := cluster.Primary, cluster.Replica
 	return []Step{
-		{ID: "0", Seed: "-", Title: "Prepare the lab",
+		{ID: "0", Seed: "-", Title: "Prepare the lab", Resets: true,
 			Command: "rm -rf primary-data replica-data wal-g-storage primary-config replica-config  # walstep: only inside the lab",
 			Watch:   "the lab holds only its editable files again; leftovers of an earlier run are stopped",
 			Run: func(ctx context.Context, out io.Writer) error {
@@ -85,12 +85,16 @@ func Playbook(env *Env) []Step {
 			Watch:   "primary-data/ now holds a fresh cluster on timeline 1",
 			Run: func(ctx context.Context, out io.Writer) error {
 				return b.Init(ctx, P, out)
+			},
+			Undo: func(ctx context.Context, out io.Writer) error {
+				return removeDataDir(ctx, env, P, out)
 			}},
 		{ID: "2", Seed: "2", Title: "Turn on archiving in the primary's postgresql.conf",
 			Command: `sudo sh -c "echo \"include_dir = '/custom-pg-configs'\" >> ./primary-data/postgresql.conf"
 sudo sh -c "echo \"archive_mode = on\" >> ./primary-data/postgresql.conf"
 sudo sh -c "echo \"archive_command = '/usr/local/bin/wal-g --config /wal-g.json wal-push %p'\" >> ./primary-data/postgresql.conf"`,
-			Watch: "the three lines at the end of primary-data/postgresql.conf (press i to inspect)",
+			Watch: "the three lines at the end of primary-data/postgresql.conf",
+			Hint:  "press i to inspect",
 			Run: func(ctx context.Context, out io.Writer) error {
 				p := b.Paths(P)
 				return AppendLines(ctx, b, P, p.Data+"/postgresql.conf", out,
@@ -106,7 +110,8 @@ sudo sh -c "echo \"archive_command = '/usr/local/bin/wal-g --config /wal-g.json 
 			}},
 		{ID: "4", Seed: "4", Title: "Enter the primary's environment",
 			Command: "docker exec -it primary /bin/bash",
-			Watch:   "press x to open a real shell there; the sub-steps run each command for you",
+			Watch:   "the sub-steps run each command for you",
+			Hint:    "press x to open a real shell there",
 			Run: func(ctx context.Context, out io.Writer) error {
 				return b.Exec(ctx, P, "root", []string{"sh", "-c", "echo \"shell available in the primary's environment: $(uname -n)\""}, out)
 			}},
@@ -198,12 +203,18 @@ psql -c "insert into test values ('test1');"`,
 			Watch:   "primary-data/ holds the backup (backup_label, empty pg_wal)",
 			Run: func(ctx context.Context, out io.Writer) error {
 				return fetch(ctx, env, P, out)
+			},
+			Undo: func(ctx context.Context, out io.Writer) error {
+				return removeDataDir(ctx, env, P, out)
 			}},
 		{ID: "7", Seed: "7", Title: "Fetch the backup as the replica",
 			Command: "docker run --rm -v $(pwd)/replica-data:/data -v $(pwd)/wal-g.json:/wal-g.json -v $(pwd)/wal-g-storage:/wal-g-storage postgres_repro:latest wal-g --config /wal-g.json backup-fetch /data ${BACKUP_NAME}",
 			Watch:   "both data dirs now hold the same backup",
 			Run: func(ctx context.Context, out io.Writer) error {
 				return fetch(ctx, env, R, out)
+			},
+			Undo: func(ctx context.Context, out io.Writer) error {
+				return removeDataDir(ctx, env, R, out)
 			}},
 		{ID: "8", Seed: "8", Title: "Put the restore configs in place",
 			Command: "sudo cp ./primary_restore.conf ./primary-config/primary_restore.conf\nmkdir -p ./replica-config\ncp ./replica_restore.conf ./replica-config/replica_restore.conf",
@@ -321,4 +332,23 @@ sudo sh -c "echo \"restore_command = '/usr/local/bin/wal-g --config /wal-g.json 
 				return startStandby(ctx, env, out)
 			}},
 	}
+}
+
+// removeDataDir undoes a step that creates node's data dir (initdb, a
+// backup fetch) and did not end: the half-made dir goes, through the lab
+// guard, unless a server runs on it.
+func removeDataDir(ctx context.Context, env *Env, node cluster.Node, out io.Writer) error {
+	if st, err := env.Backend.State(ctx, node); err == nil && st.Running {
+		return fmt.Errorf("the %s runs on its data dir (%s): stop it first, or go back to step 0", node, st.Detail)
+	}
+	name := cluster.PrimaryData
+	if node == cluster.Replica {
+		name = cluster.ReplicaData
+	}
+	p := env.Lab.Path(name)
+	if err := env.Lab.Remove(env.remover(ctx), p); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "removed %s\n", p)
+	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"walstep/pg"
 )
 
 // Status is a step's state.
@@ -24,11 +26,12 @@ const (
 	Done
 	Failed
 	Skipped
+	Cancelled // stopped on the user's word before it ended
 )
 
 // String implements fmt.Stringer.
 func (s Status) String() string {
-	return [...]string{"pending", "running", "done", "failed", "skipped"}[s]
+	return [...]string{"pending", "running", "done", "failed", "skipped", "cancelled"}[s]
 }
 
 // MarshalText makes statuses read as words in JSON.
@@ -42,8 +45,17 @@ type Step struct {
 	Title   string
 	Command string // what a person types in the seed's Docker setup
 	Watch   string // what to look at once it has run
+	Hint    string // the debugger key that shows it ("press i to inspect"); not for transcripts
 	Hook    string // path of the hook file, for hook steps
 	Run     func(ctx context.Context, out io.Writer) error
+	// Undo removes what an earlier run of this step left when that run
+	// did not end (failed or cancelled), so a retry starts from what the
+	// step needs. It must clean only what the step itself makes.
+	Undo func(ctx context.Context, out io.Writer) error
+	// Resets marks a step that returns the lab to before every later
+	// step (step 0): running it starts a new pass, and the later steps'
+	// states go back to pending.
+	Resets bool
 }
 
 // StepState is the runtime state of one step.
@@ -54,6 +66,8 @@ type StepState struct {
 	Duration time.Duration
 	Output   []string // bounded to MaxOutputLines, oldest dropped
 	Runs     int
+
+	seq uint64 // when the Runner last started or skipped it (see newPass)
 }
 
 // MaxOutputLines bounds the output kept per step.
@@ -66,9 +80,11 @@ type EventKind int
 const (
 	StepStarted  EventKind = iota // a step began
 	StepOutput                    // a line of a step's output
-	StepFinished                  // a step ended: done, failed or skipped
+	StepFinished                  // a step ended: done, failed, cancelled or skipped
 	Idle                          // the runner stopped and waits for a command
 	Notice                        // a message for the user (a refused command)
+	PassStarted                   // a Resets step began: every later step is pending again
+	Jumped                        // the next step to run moved (Index: the new one)
 )
 
 // Idle reasons.
@@ -80,6 +96,7 @@ const (
 	ReasonEnd        = "end of playbook"
 	ReasonJump       = "jumped"
 	ReasonSkip       = "skipped"
+	ReasonCancelled  = "cancelled"
 )
 
 // Event is what the Runner emits.
@@ -93,6 +110,13 @@ type Event struct {
 	Reason   string // for Idle
 	Cursor   int    // for Idle: the next step to run
 	Finished bool   // for Idle: no step left to run
+	Pass     int    // for PassStarted: 2 for the first pass started again
+	Reset    []int  // for PassStarted: the steps now pending again
+	From     int    // for Jumped: the step that was next before
+	// Readings, on StepFinished of a step that ran, are both servers read
+	// after the step ended and before anything else started (only when
+	// the Runner was given a reader with SetReadings).
+	Readings *pg.Snapshot
 }
 
 type cmdKind int
@@ -130,6 +154,18 @@ type Runner struct {
 	cursor      int
 	running     int
 	breakpoints map[int]bool
+	pass        int    // passes started again by a Resets step
+	seq         uint64 // orders starts and skips (see newPass)
+	read        func(ctx context.Context) pg.Snapshot
+}
+
+// SetReadings makes the Runner read both servers with read when a step
+// ends, before the next one starts, and attach the reading to its
+// StepFinished event (for transcripts). Call it before Run.
+func (r *Runner) SetReadings(read func(ctx context.Context) pg.Snapshot) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.read = read
 }
 
 // NewRunner makes a Runner over steps; call Run to start it.
@@ -227,13 +263,25 @@ func (r *Runner) Run(ctx context.Context) error {
 	// success the cursor returns to where it was.
 	resume := -1
 
+	// cancelled is set when the user cancels the running step: it then
+	// ends as Cancelled, whatever its action returned.
+	cancelled := false
+
 	start := func(i int) {
+		if r.steps[i].Resets {
+			r.newPass(ctx, i)
+		}
 		r.mu.Lock()
 		r.running = i
 		st := &r.states[i]
+		var undo func(context.Context, io.Writer) error
+		if st.Status == Failed || st.Status == Cancelled {
+			undo = r.steps[i].Undo
+		}
 		st.Status, st.Err, st.Started, st.Duration, st.Output = Running, nil, time.Now(), 0, nil
 		st.Runs++
 		r.mu.Unlock()
+		cancelled = false
 		r.emit(ctx, Event{Kind: StepStarted, Index: i, Status: Running})
 		var sctx context.Context
 		sctx, stepCancel = context.WithCancel(ctx)
@@ -242,7 +290,16 @@ func (r *Runner) Run(ctx context.Context) error {
 			defer wg.Done()
 			begin := time.Now()
 			w := &lineWriter{r: r, ctx: ctx, index: i}
-			err := safeRun(sctx, r.steps[i].Run, w)
+			var err error
+			if undo != nil {
+				fmt.Fprintln(w, "the earlier run did not end: removing what it left")
+				if err = safeRun(sctx, undo, w); err != nil {
+					err = fmt.Errorf("undo the earlier run: %w", err)
+				}
+			}
+			if err == nil {
+				err = safeRun(sctx, r.steps[i].Run, w)
+			}
 			w.flush()
 			if err == nil && sctx.Err() != nil {
 				err = sctx.Err()
@@ -275,14 +332,22 @@ func (r *Runner) Run(ctx context.Context) error {
 
 		case res := <-results:
 			stepCancel()
+			// Read the servers now: the next step has not started, so the
+			// reading belongs to this step.
+			readings := r.readings(ctx)
 			r.mu.Lock()
 			st := &r.states[res.index]
 			st.Duration = res.dur
 			r.running = -1
-			if res.err != nil {
+			switch {
+			case cancelled:
+				st.Status, st.Err = Cancelled, nil
+				res.err = nil
+				r.cursor = res.index
+			case res.err != nil:
 				st.Status, st.Err = Failed, res.err
 				r.cursor = res.index
-			} else {
+			default:
 				st.Status = Done
 				r.cursor = r.nextPendingLocked(res.index + 1)
 				if resume > r.cursor {
@@ -292,9 +357,13 @@ func (r *Runner) Run(ctx context.Context) error {
 			resume = -1
 			cur := r.cursor
 			bp := r.breakpoints[cur]
+			status := st.Status
 			r.mu.Unlock()
-			r.emit(ctx, Event{Kind: StepFinished, Index: res.index, Status: st.Status, Err: res.err, Duration: res.dur})
+			r.emit(ctx, Event{Kind: StepFinished, Index: res.index, Status: status, Err: res.err, Duration: res.dur, Readings: readings})
 			switch {
+			case status == Cancelled:
+				continuing, pauseAsked = false, false
+				idle(ReasonCancelled)
 			case res.err != nil:
 				continuing = false
 				idle(ReasonFailed)
@@ -369,8 +438,10 @@ func (r *Runner) Run(ctx context.Context) error {
 					notice("cannot skip the running step: cancel it first")
 					continue
 				}
+				r.seq++
 				r.states[c.index].Status = Skipped
 				r.states[c.index].Err = nil
+				r.states[c.index].seq = r.seq
 				if c.index == r.cursor {
 					r.cursor = r.nextPendingLocked(c.index + 1)
 				}
@@ -390,10 +461,11 @@ func (r *Runner) Run(ctx context.Context) error {
 				r.mu.Lock()
 				r.cursor = c.index
 				r.mu.Unlock()
+				r.emit(ctx, Event{Kind: Jumped, Index: c.index, From: cur})
 				idle(ReasonJump)
 			case cmdCancel:
 				if busy && stepCancel != nil {
-					continuing, pauseAsked = false, false
+					continuing, pauseAsked, cancelled = false, false, true
 					stepCancel()
 					notice("cancelling the running step")
 				}
@@ -414,6 +486,50 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// newPass starts a new pass when the Resets step i runs again: it is about
+// to put the lab back to before every later step, so the states of the
+// steps that ran since (done, failed, cancelled) no longer say anything
+// true and go back to pending, as do skip marks set before its last run.
+// Skip marks set since then are the user's plan for this pass and stay.
+func (r *Runner) newPass(ctx context.Context, i int) {
+	r.mu.Lock()
+	r.seq++
+	prev := r.states[i].seq
+	r.states[i].seq = r.seq
+	if r.states[i].Runs == 0 {
+		r.mu.Unlock()
+		return
+	}
+	r.pass++
+	pass := r.pass + 1
+	var reset []int
+	for j := i + 1; j < len(r.states); j++ {
+		st := r.states[j]
+		if st.Runs > 0 || st.Status == Skipped && st.seq < prev {
+			r.states[j] = StepState{}
+			reset = append(reset, j)
+		}
+	}
+	r.mu.Unlock()
+	line := fmt.Sprintf("pass %d: step %s resets the lab", pass, r.steps[i].ID)
+	if len(reset) > 0 {
+		line += fmt.Sprintf("; %d later steps are pending again", len(reset))
+	}
+	r.emit(ctx, Event{Kind: PassStarted, Index: i, Pass: pass, Line: line, Reset: reset})
+}
+
+// readings reads both servers when SetReadings gave a reader, else nil.
+func (r *Runner) readings(ctx context.Context) *pg.Snapshot {
+	r.mu.Lock()
+	read := r.read
+	r.mu.Unlock()
+	if read == nil || ctx.Err() != nil {
+		return nil
+	}
+	s := read(ctx)
+	return &s
 }
 
 // nextPendingLocked returns the first index >= from whose step was not

@@ -412,13 +412,13 @@ func TestRunnerCancelRunningStep(t *testing.T) {
 	case <-time.After(eventDeadline):
 		t.Fatal("the step's ctx was not cancelled")
 	}
-	e := h.finished(0, Failed)
-	if !errors.Is(e.Err, context.Canceled) {
-		t.Fatalf("cancelled step err %v, want context.Canceled", e.Err)
+	e := h.finished(0, Cancelled)
+	if e.Err != nil {
+		t.Fatalf("cancelled step carries error %v: a cancel is not a failure", e.Err)
 	}
-	h.idle(ReasonFailed, 0) // cancel also stops a continue
-	if s := r.Snapshot(); s.Running != -1 || !errors.Is(s.States[0].Err, context.Canceled) {
-		t.Fatalf("snapshot after cancel: running %d err %v", s.Running, s.States[0].Err)
+	h.idle(ReasonCancelled, 0) // cancel also stops a continue
+	if s := r.Snapshot(); s.Running != -1 || s.States[0].Status != Cancelled || s.States[0].Err != nil {
+		t.Fatalf("snapshot after cancel: running %d status %v err %v", s.Running, s.States[0].Status, s.States[0].Err)
 	}
 	if b.Runs() != 0 {
 		t.Fatal("continue went on after a cancel")
@@ -443,7 +443,7 @@ func TestRunnerCancelRunningStep(t *testing.T) {
 }
 
 // A step that ignores its ctx and returns nil after a cancel is still
-// Failed with context.Canceled: it did not run to completion on purpose.
+// Cancelled: it did not run to completion on purpose.
 func TestRunnerCancelStepIgnoringCtx(t *testing.T) {
 	deaf := newFakeStep(false)
 	r := NewRunner(mkSteps(deaf.run))
@@ -459,11 +459,8 @@ func TestRunnerCancelStepIgnoringCtx(t *testing.T) {
 		t.Fatal("the step's ctx was not cancelled")
 	}
 	deaf.finish(t, nil)
-	e := h.finished(0, Failed)
-	if !errors.Is(e.Err, context.Canceled) {
-		t.Fatalf("err %v, want context.Canceled", e.Err)
-	}
-	h.idle(ReasonFailed, 0)
+	h.finished(0, Cancelled)
+	h.idle(ReasonCancelled, 0)
 }
 
 func TestRunnerCancelRunCtxWhileStepRuns(t *testing.T) {
@@ -675,7 +672,7 @@ func TestRunnerDurations(t *testing.T) {
 }
 
 func TestStatusText(t *testing.T) {
-	for st, want := range map[Status]string{Pending: "pending", Running: "running", Done: "done", Failed: "failed", Skipped: "skipped"} {
+	for st, want := range map[Status]string{Pending: "pending", Running: "running", Done: "done", Failed: "failed", Skipped: "skipped", Cancelled: "cancelled"} {
 		b, _ := st.MarshalText()
 		if st.String() != want || string(b) != want {
 			t.Fatalf("%d: %q %q, want %q", st, st.String(), b, want)

@@ -65,12 +65,50 @@ func fence(s string) string {
 	return f
 }
 
+// Record appends what a Runner event means to a reader: a finished step's
+// section (st is its state then), a new pass, a jump. Other events add
+// nothing.
+func (t *Transcript) Record(all []Step, e Event, st StepState) error {
+	switch e.Kind {
+	case StepFinished:
+		if e.Index < 0 || e.Index >= len(all) {
+			return nil
+		}
+		return t.Step(all[e.Index], st, e.Readings)
+	case PassStarted:
+		return t.write(fmt.Sprintf("---\n\n## Pass %d\n\n> %s.\n\n", e.Pass, strings.ToUpper(e.Line[:1])+e.Line[1:]))
+	case Jumped:
+		if e.Index < 0 || e.Index >= len(all) || e.Index == e.From {
+			return nil
+		}
+		was := "the end"
+		if e.From >= 0 && e.From < len(all) {
+			was = "step " + all[e.From].ID
+		}
+		dir := "ahead"
+		if e.Index < e.From {
+			dir = "back"
+		}
+		return t.write(fmt.Sprintf("> Jump %s: step %s is next (it was %s).\n\n", dir, all[e.Index].ID, was))
+	}
+	return nil
+}
+
 // Step appends a step's section: status, command, output, and the
-// readings of both servers taken after it (snap may be nil).
+// readings of both servers taken after it ended (snap may be nil). A
+// skipped step is marked as not run, without the output of an earlier run.
 func (t *Transcript) Step(s Step, st StepState, snap *pg.Snapshot) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s. %s\n\n", s.ID, s.Title)
-	fmt.Fprintf(&b, "**%s** in %s", st.Status, st.Duration.Round(time.Millisecond))
+	switch st.Status {
+	case Skipped:
+		b.WriteString("**skipped**: not run in this pass\n\n")
+		return t.write(b.String())
+	case Cancelled:
+		fmt.Fprintf(&b, "**cancelled** after %s: stopped by the user before it ended", st.Duration.Round(time.Millisecond))
+	default:
+		fmt.Fprintf(&b, "**%s** in %s", st.Status, st.Duration.Round(time.Millisecond))
+	}
 	if st.Err != nil {
 		fmt.Fprintf(&b, " — error: %s", st.Err)
 	}
@@ -88,7 +126,7 @@ func (t *Transcript) Step(s Step, st StepState, snap *pg.Snapshot) error {
 		fmt.Fprintf(&b, "What to watch: %s\n\n", s.Watch)
 	}
 	if snap != nil {
-		fmt.Fprintf(&b, "Readings after this step:\n\n- primary: %s\n- replica: %s\n\n", snap.Primary.Summary(), snap.Replica.Summary())
+		fmt.Fprintf(&b, "Readings when this step ended, before the next one started:\n\n- primary: %s\n- replica: %s\n\n", snap.Primary.Summary(), snap.Replica.Summary())
 	}
 	return t.write(b.String())
 }

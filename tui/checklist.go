@@ -18,6 +18,7 @@ const (
 	glyphDone    = "✓"
 	glyphFailed  = "✗"
 	glyphSkipped = "»"
+	glyphCancel  = "⊘"
 	glyphBreak   = "●"
 	glyphSelect  = "▸"
 )
@@ -64,8 +65,11 @@ func (m Model) checklistRow(i, w int) string {
 	if t != "" {
 		t = " " + t
 	}
-	if v.status == steps.Failed {
+	switch v.status {
+	case steps.Failed:
 		t = " failed" + t
+	case steps.Cancelled:
+		t = " cancelled" + t
 	}
 	prefix := sel + bp + glyph + " " + indent + id + " "
 	// Widths in cells: prefix holds colour codes.
@@ -98,6 +102,8 @@ func (m Model) stateGlyph(i int) string {
 		return st.Failed.Render(glyphFailed)
 	case steps.Skipped:
 		return st.Skipped.Render(glyphSkipped)
+	case steps.Cancelled:
+		return st.Failed.Render(glyphCancel)
 	}
 	if i == m.cursor && m.running < 0 && !m.finished {
 		return st.Current.Render(glyphNext)
@@ -111,7 +117,7 @@ func (m Model) stepElapsed(i int) string {
 	if v.status == steps.Running && !v.started.IsZero() {
 		return elapsed(max(m.now().Sub(v.started), time.Millisecond))
 	}
-	if v.status == steps.Done || v.status == steps.Failed {
+	if v.status == steps.Done || v.status == steps.Failed || v.status == steps.Cancelled {
 		return elapsed(v.elapsed)
 	}
 	return ""

@@ -27,8 +27,8 @@ func (m Model) detailLines(w int) []string {
 			out = append(out, st.Command.Render(fit(p+l, w)))
 		}
 	}
-	if s.Watch != "" {
-		for j, l := range wrap(s.Watch, w-7, watchLine) {
+	if watch := watchText(s); watch != "" {
+		for j, l := range wrap(watch, w-7, watchLine) {
 			p := "       "
 			if j == 0 {
 				p = "watch: "
@@ -45,6 +45,10 @@ func (m Model) detailLines(w int) []string {
 			out = append(out, st.Failed.Render(fit(glyphFailed+" "+l, w)))
 		}
 		out = append(out, st.Hint.Render(fit("r retry · s skip · l log · i inspect · x shell", w)))
+	}
+	if v.status == steps.Cancelled {
+		out = append(out, st.Failed.Render(fit(glyphCancel+" cancelled: stopped before it ended; its processes are gone", w)))
+		out = append(out, st.Hint.Render(fit("r retries it from what it needs · s skips it", w)))
 	}
 	return out
 }
@@ -114,4 +118,15 @@ func (m *Model) renderedOutput(v stepView) []string {
 		c.last = v.output[len(v.output)-1]
 	}
 	return c.rendered
+}
+
+// watchText is the step's "watch" line with the key that shows it.
+func watchText(s steps.Step) string {
+	switch {
+	case s.Hint == "":
+		return s.Watch
+	case s.Watch == "":
+		return s.Hint
+	}
+	return s.Watch + " (" + s.Hint + ")"
 }

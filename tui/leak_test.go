@@ -144,7 +144,7 @@ func session(t *testing.T, every time.Duration) {
 		Poll:      cp.poll,
 		PollEvery: every,
 		Header:    "fake",
-		AfterStep: func(int, steps.StepState, *pg.Snapshot) {
+		Record: func(steps.Event, steps.StepState) {
 			recorded.Add(1)
 		},
 	}
@@ -218,7 +218,7 @@ func session(t *testing.T, every time.Duration) {
 	}
 	// Run waits for the hook of every step it handed on.
 	if got, want := recorded.Load(), int64(n+1); got != want { // step 13 twice
-		t.Errorf("AfterStep ran %d times, want %d", got, want)
+		t.Errorf("Record ran %d times, want %d", got, want)
 	}
 	if cp.calls.Load() < 2 {
 		t.Errorf("%d polls in the whole session", cp.calls.Load())

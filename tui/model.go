@@ -69,13 +69,14 @@ type Config struct {
 	Ctx context.Context
 	// Now is the clock for elapsed times and reading ages; nil is time.Now.
 	Now func() time.Time
-	// AfterStep, if set, is called for every step that ends (done, failed
-	// or skipped), in order, with a fresh poll taken after it: the
-	// transcript of issue 7. It runs in a goroutine of Run, never in
+	// Record, if set, is given, in order, every Runner event a transcript
+	// marks (a step that ends, a new pass, a jump) with the state of the
+	// step concerned. The readings after a step come on its event (see
+	// steps.Runner.SetReadings). It runs in a goroutine of Run, never in
 	// Update, and Run waits for it before returning.
-	AfterStep func(index int, state steps.StepState, snap *pg.Snapshot)
+	Record func(ev steps.Event, state steps.StepState)
 
-	afterCh chan afterStep // set by Run when AfterStep is set
+	afterCh chan afterStep // set by Run when Record is set
 }
 
 // Result is how the user left the debugger.

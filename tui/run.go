@@ -8,13 +8,12 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"walstep/pg"
 	"walstep/steps"
 )
 
-// afterStep is a finished step on its way to Config.AfterStep.
+// afterStep is an event on its way to Config.Record.
 type afterStep struct {
-	index int
+	ev    steps.Event
 	state steps.StepState
 }
 
@@ -44,7 +43,7 @@ func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) (Result, er
 		}
 	}
 
-	if cfg.AfterStep != nil {
+	if cfg.Record != nil {
 		cfg.afterCh = make(chan afterStep, 64)
 	}
 	p = tea.NewProgram(New(cfg), append([]tea.ProgramOption{tea.WithAltScreen(), tea.WithContext(ctx)}, opts...)...)
@@ -52,17 +51,12 @@ func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) (Result, er
 	var recorded chan struct{}
 	if ch := cfg.afterCh; ch != nil {
 		recorded = make(chan struct{})
-		hook, poll := cfg.AfterStep, cfg.Poll
+		hook := cfg.Record
 		go func() { // ends when ch is closed below, after the program
 			defer close(recorded)
 			defer guard("recording a step")
 			for a := range ch {
-				var snap *pg.Snapshot
-				if poll != nil {
-					s := poll(ctx)
-					snap = &s
-				}
-				hook(a.index, a.state, snap)
+				hook(a.ev, a.state)
 			}
 		}()
 	}

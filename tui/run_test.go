@@ -56,14 +56,15 @@ func TestRunQuitsWithTheAnswerAndStopsTheRunner(t *testing.T) {
 	lab := &fakeLab{snap: freshSnap()}
 	pb := fakePlaybook(lab)
 	r := steps.NewRunner(pb)
+	r.SetReadings(lab.poll)
 	type rec struct {
 		id     string
 		status steps.Status
 		snap   bool
 	}
 	recs := make(chan rec, 8)
-	cfg := Config{Steps: pb, Poll: lab.poll, AfterStep: func(i int, st steps.StepState, snap *pg.Snapshot) {
-		recs <- rec{pb[i].ID, st.Status, snap != nil}
+	cfg := Config{Steps: pb, Poll: lab.poll, Record: func(ev steps.Event, st steps.StepState) {
+		recs <- rec{pb[ev.Index].ID, st.Status, ev.Readings != nil}
 	}}
 	keys, res, errs := runProgram(t, t.Context(), r, cfg)
 	if _, err := io.WriteString(keys, "n"); err != nil {

@@ -178,8 +178,22 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 			m.layout()
 			m.refreshOutput(false)
 		}
-		m.recordStep(i)
+		m.record(ev)
 		return m.pollNow() // a step changes the servers: show it now
+
+	case steps.PassStarted:
+		for _, j := range ev.Reset {
+			if j >= 0 && j < len(m.views) {
+				m.views[j] = stepView{}
+			}
+		}
+		m.notice = ev.Line
+		m.record(ev)
+		m.layout()
+		m.refreshOutput(true)
+
+	case steps.Jumped:
+		m.record(ev)
 
 	case steps.Idle:
 		m.running = -1
@@ -192,18 +206,18 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 	return nil
 }
 
-// recordStep hands a finished step to Config.AfterStep without waiting:
-// when the recorder is that far behind, the step is left out and the user
-// is told.
-func (m *Model) recordStep(i int) {
-	if m.cfg.afterCh == nil {
+// record hands an event to Config.Record without waiting: when the
+// recorder is that far behind, the event is left out and the user is told.
+func (m *Model) record(ev steps.Event) {
+	if m.cfg.afterCh == nil || ev.Index < 0 || ev.Index >= len(m.views) {
 		return
 	}
+	i := ev.Index
 	v := m.views[i]
 	st := steps.StepState{Status: v.status, Err: v.err, Started: v.started, Duration: v.elapsed,
 		Output: append([]string(nil), v.output...), Runs: v.runs}
 	select {
-	case m.cfg.afterCh <- afterStep{index: i, state: st}:
+	case m.cfg.afterCh <- afterStep{ev: ev, state: st}:
 	default:
 		m.notice = fmt.Sprintf("the transcript is behind: step %s is not recorded", m.steps[i].ID)
 	}
@@ -220,6 +234,8 @@ func (m Model) idleNotice(ev steps.Event) string {
 		return fmt.Sprintf("stopped at the breakpoint before %s: n runs it, c continues", next)
 	case steps.ReasonFailed:
 		return fmt.Sprintf("step %s failed: r retries it, s skips it", next)
+	case steps.ReasonCancelled:
+		return fmt.Sprintf("step %s cancelled: r retries it, s skips it", next)
 	case steps.ReasonPaused:
 		return fmt.Sprintf("paused: %s is next", next)
 	case steps.ReasonEnd:
@@ -357,6 +373,10 @@ func (m Model) answer(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Back):
 		m.ask = askNone
 	case m.ask == askQuitRunning && key.Matches(k, m.keys.Yes):
+		// The answer was "cancel it": do so now, whatever the next
+		// answer is, so a user who stays has no run they asked to stop.
+		m.cfg.Runner.Cancel()
+		m.notice = "cancelling the running step"
 		m.ask = askStopServers
 	case m.ask == askQuitRunning && key.Matches(k, m.keys.No):
 		m.ask = askNone

@@ -265,10 +265,14 @@ func TestQuitWhileRunningAsksFirst(t *testing.T) {
 	if m.ask != askNone || cmd != nil {
 		t.Fatal("n did not cancel the quit")
 	}
+	wantCalls(t, fr) // n: nothing reached the runner
 	m, _ = press(m, "q", "y")
 	if m.ask != askStopServers {
 		t.Fatal("y did not go on to the servers question")
 	}
+	// "Quit and cancel it? y" cancels the step at once, even for a user
+	// who then stays.
+	wantCalls(t, fr, "cancel")
 	m, _ = press(m, "esc")
 	if m.ask != askNone {
 		t.Fatal("esc did not cancel the quit")
@@ -277,7 +281,7 @@ func TestQuitWhileRunningAsksFirst(t *testing.T) {
 	if r := m.Result(); r.StopServers {
 		t.Errorf("result %+v", r)
 	}
-	wantCalls(t, fr) // no key reached the runner while the question waited
+	wantCalls(t, fr, "cancel", "cancel") // no other key reached the runner while the question waited
 }
 
 func TestQuestionSwallowsOtherKeys(t *testing.T) {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"walstep/cluster"
+	"walstep/steps"
+)
+
+// liveProcsUnder lists the live (not zombie) processes whose command line
+// names dir.
+func liveProcsUnder(dir string) []string {
+	ents, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range ents {
+		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !strings.Contains(string(cmd), dir) {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+			continue
+		}
+		out = append(out, e.Name()+" "+strings.ReplaceAll(string(cmd), "\x00", " "))
+	}
+	return out
+}
+
+// Cancelling initdb (step 1) on the local backend: the step is cancelled,
+// not failed; no process of it is left when the Runner reports it; and a
+// retry succeeds, starting from an empty data dir (the half-made one is
+// removed through the lab guard), then the primary starts on it.
+func TestE2ELocalCancelThenRetryInitdb(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	dir := reachableTempDir(t)
+	lab := filepath.Join(dir, "lab")
+	ctx := t.Context()
+	s, err := openSession(ctx, options{lab: lab, backend: "local", archiver: "cp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close(true)
+	r := steps.NewRunner(s.steps)
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+
+	deadline := time.After(120 * time.Second)
+	// wait reads events until match, failing on the deadline.
+	wait := func(what string, match func(steps.Event) bool) steps.Event {
+		t.Helper()
+		for {
+			select {
+			case e := <-r.Events():
+				if match(e) {
+					return e
+				}
+			case <-deadline:
+				t.Fatalf("%s: no event in time", what)
+			}
+		}
+	}
+	idle := func(what string) steps.Event {
+		return wait(what, func(e steps.Event) bool { return e.Kind == steps.Idle })
+	}
+	r.Next()
+	if e := idle("step 0"); e.Reason != steps.ReasonStep {
+		t.Fatalf("step 0: %+v", e)
+	}
+	pgdata := s.lab.Path(cluster.PrimaryData)
+	r.Next()
+	// Cancel once initdb has begun writing the data dir.
+	wait("initdb writes", func(e steps.Event) bool {
+		if e.Kind != steps.StepOutput {
+			return false
+		}
+		_, err := os.Stat(filepath.Join(pgdata, "PG_VERSION"))
+		return err == nil || strings.Contains(e.Line, "creating")
+	})
+	r.Cancel()
+	fin := wait("step 1 ends", func(e steps.Event) bool { return e.Kind == steps.StepFinished })
+	if fin.Status != steps.Cancelled || fin.Err != nil {
+		t.Fatalf("cancelled initdb ended %s (%v), want cancelled with no error", fin.Status, fin.Err)
+	}
+	if left := liveProcsUnder(pgdata); len(left) > 0 {
+		t.Fatalf("processes of the cancelled initdb still run when the step is reported:\n%s", strings.Join(left, "\n"))
+	}
+	if e := idle("after cancel"); e.Reason != steps.ReasonCancelled || e.Cursor != 1 {
+		t.Fatalf("idle after cancel: %+v", e)
+	}
+	r.Retry(1)
+	fin = wait("retry ends", func(e steps.Event) bool { return e.Kind == steps.StepFinished })
+	out := strings.Join(r.Snapshot().States[1].Output, "\n")
+	if fin.Status != steps.Done {
+		t.Fatalf("retry of initdb ended %s: %v\n%s", fin.Status, fin.Err, out)
+	}
+	if !strings.Contains(out, "removed "+pgdata) {
+		t.Errorf("the retry does not say it removed what the cancelled run left:\n%s", out)
+	}
+	// The data dir is whole: steps 2 and 3 start the primary on it.
+	idle("after retry")
+	r.Continue()
+	for {
+		e := wait("steps 2, 3", func(e steps.Event) bool { return e.Kind == steps.StepFinished })
+		if e.Status != steps.Done {
+			t.Fatalf("step %s after the retry: %s %v", s.steps[e.Index].ID, e.Status, e.Err)
+		}
+		if s.steps[e.Index].ID == "3" {
+			break
+		}
+	}
+	r.Pause()
+}

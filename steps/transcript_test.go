@@ -1,0 +1,136 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"walstep/pg"
+)
+
+// A transcript recorded from a Runner's events: each step's readings are
+// the ones taken when it ended, before the next step started (the reader
+// names the last step that ran, and a step's run notes when it began), and
+// a cancel, a skip, a jump back and the new pass it starts are marked. No
+// debugger key hint reaches the file.
+func TestTranscriptRecordsReadingsAndMarks(t *testing.T) {
+	var mu sync.Mutex
+	last := "none"   // the last step whose action returned
+	running := false // a step's action is between its start and its end
+	var overlap []string
+	mk := func(id string, block bool) func(context.Context, io.Writer) error {
+		return func(ctx context.Context, out io.Writer) error {
+			mu.Lock()
+			running = true
+			mu.Unlock()
+			fmt.Fprintf(out, "ran %s\n", id)
+			if block {
+				<-ctx.Done()
+			}
+			mu.Lock()
+			running, last = false, id
+			mu.Unlock()
+			return nil
+		}
+	}
+	st := []Step{
+		{ID: "0", Title: "Prepare", Resets: true, Run: mk("0", false)},
+		{ID: "1", Title: "Slow", Watch: "it blocks", Hint: "press i to inspect", Run: mk("1", true)},
+		{ID: "2", Title: "Quick", Command: "echo quick", Run: mk("2", false)},
+	}
+	r := NewRunner(st)
+	r.SetReadings(func(context.Context) pg.Snapshot {
+		mu.Lock()
+		defer mu.Unlock()
+		if running {
+			overlap = append(overlap, last)
+		}
+		return pg.Snapshot{Primary: pg.Reading{Process: "read after " + last}, Replica: pg.Reading{Process: "replica"}}
+	})
+	path := filepath.Join(t.TempDir(), "t.md")
+	tr, err := CreateTranscript(path, TranscriptHeader{Lab: "/lab", Backend: "fake", Archiver: "cp", Started: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startRunner(t, r)
+	record := func(evs []Event) {
+		for _, e := range evs {
+			if e.Index >= 0 {
+				if err := tr.Record(st, e, r.Snapshot().States[e.Index]); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+
+	r.Next() // 0
+	_, evs := h.idle(ReasonStep, 1)
+	record(evs)
+	r.Next() // 1 blocks until cancelled
+	h.started(1)
+	r.Cancel()
+	_, evs = h.idle(ReasonCancelled, 1)
+	record(evs)
+	r.Skip(1)
+	_, evs = h.idle(ReasonSkip, 2)
+	record(evs)
+	r.Next() // 2
+	_, evs = h.idle(ReasonEnd, 3)
+	record(evs)
+	r.Jump(0)
+	_, evs = h.idle(ReasonJump, 0)
+	record(evs)
+	r.Next() // 0 again: a new pass
+	_, evs = h.idle(ReasonStep, 1)
+	record(evs)
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(b)
+	mu.Lock()
+	if len(overlap) > 0 {
+		t.Errorf("readings taken while a step ran (after %v)", overlap)
+	}
+	mu.Unlock()
+	// Each finished step's section carries the reading taken right after it.
+	for _, sec := range strings.Split(md, "\n## ")[1:] {
+		id, _, _ := strings.Cut(sec, ".")
+		if strings.Contains(sec, "**skipped**") || strings.HasPrefix(sec, "Pass") {
+			if strings.Contains(sec, "Readings") || strings.Contains(sec, "ran 1") {
+				t.Errorf("a skip or pass mark carries readings or an earlier run's output:\n%s", sec)
+			}
+			continue
+		}
+		if want := "- primary: read after " + id; !strings.Contains(sec, want) {
+			t.Errorf("section %s lacks %q:\n%s", id, want, sec)
+		}
+	}
+	for _, want := range []string{
+		"## 1. Slow\n\n**cancelled** after ",
+		"stopped by the user before it ended",
+		"## 1. Slow\n\n**skipped**: not run in this pass",
+		"> Jump back: step 0 is next (it was the end).",
+		"## Pass 2\n\n> Pass 2: step 0 resets the lab; 2 later steps are pending again.",
+		"Readings when this step ended, before the next one started:",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("transcript lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "press i") {
+		t.Errorf("a debugger key hint is in the transcript:\n%s", md)
+	}
+	if strings.Count(md, "## 0. Prepare") != 2 {
+		t.Errorf("step 0 should have a section in each pass:\n%s", md)
+	}
+}
