@@ -25,8 +25,17 @@ func LastFrame(h cast.Header, events []cast.Event) (string, error) {
 		}
 	}
 	term := vt.NewEmulator(h.Width, h.Height)
-	go func() { _, _ = io.Copy(io.Discard, term) }() // replies to queries
-	defer term.Close()
+	// Replies to queries go to the emulator's input pipe: drain it, and
+	// end the drain by closing the pipe (Close on the emulator races with
+	// a Read in progress).
+	drained := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, term); close(drained) }()
+	defer func() {
+		if c, ok := term.InputPipe().(io.Closer); ok {
+			_ = c.Close()
+			<-drained
+		}
+	}()
 	for _, e := range events[:last+1] {
 		switch e.Kind {
 		case "r":
