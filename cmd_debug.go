@@ -12,6 +12,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/term"
 
+	"walstep/cast"
 	"walstep/cluster"
 	"walstep/pg"
 	"walstep/steps"
@@ -23,6 +24,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var o options
 	fs := newFlagSet("", &o, stderr)
 	fs.StringVar(&o.breaks, "break", "", "comma-separated step IDs to set breakpoints on, e.g. 12,F6")
+	fs.StringVar(&o.record, "record", "", "record the session as an asciicast v2 file (asciinema play FILE.cast); the file must not exist")
 	fs.DurationVar(&o.stall, "stall-after", 30*time.Second, "verdict \"stalled\" when the replica's replay stands still this long while the primary moves")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -34,8 +36,31 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkTerminal(stdout); err != nil {
 		return err
 	}
+	var rec *cast.Recorder
+	if o.record != "" {
+		// Before the session: a file in the way stops nothing running.
+		var err error
+		if rec, err = startRecording(o.record, stdout); err != nil {
+			return err
+		}
+		defer func() {
+			if rec == nil {
+				return
+			}
+			if cerr := rec.Close(); cerr != nil {
+				fmt.Fprintf(stderr, "walstep: %v (%s holds what was recorded before)\n", cerr, o.record)
+			} else {
+				fmt.Fprintf(stderr, "walstep: session recorded in %s (play it with: asciinema play %s)\n", o.record, cluster.ShellQuote(o.record))
+			}
+		}()
+	}
 	s, err := openSession(ctx, o)
 	if err != nil {
+		if rec != nil { // nothing was drawn: no recording to keep
+			_ = rec.Close()
+			_ = os.Remove(o.record)
+			rec = nil
+		}
 		return err
 	}
 	r := steps.NewRunner(s.steps)
@@ -65,7 +90,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	stop, err := runTUI(ctx, tuiConfig{
 		Lab: s.lab, Backend: s.backend, Steps: s.steps, Runner: r,
 		Poll: s.poller.Poll, PollEvery: o.poll, Header: header,
-		Stdout: stdout, Transcript: tr, StallAfter: o.stall,
+		Stdout: stdout, Transcript: tr, StallAfter: o.stall, Record: rec,
 	})
 	if tr != nil {
 		rep := buildReport(context.WithoutCancel(ctx), s, runResult{snap: r.Snapshot(), failed: -1})
@@ -83,6 +108,19 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return err
 }
 
+// startRecording opens --record on the terminal the debugger draws on.
+func startRecording(path string, stdout io.Writer) (*cast.Recorder, error) {
+	f, ok := stdout.(*os.File)
+	if !ok {
+		return nil, errNotTerminal
+	}
+	_, rec, err := cast.Start(path, f, "walstep: PostgreSQL concurrent-restore timeline bug")
+	if err != nil {
+		return nil, fmt.Errorf("--record: %w", err)
+	}
+	return rec, nil
+}
+
 // tuiConfig is what the debugger needs; main fills it from its session.
 type tuiConfig struct {
 	Lab     *cluster.Lab
@@ -98,6 +136,8 @@ type tuiConfig struct {
 	// StallAfter is --stall-after for the stalled verdict; 0: the default.
 	StallAfter time.Duration
 	Stdout     io.Writer // where to draw; must be a terminal
+	// Record is optional: everything drawn is also recorded on it.
+	Record *cast.Recorder
 	// Transcript is optional: each step that ends is appended to it with
 	// the readings taken after it. runTUI does not finish or close it.
 	Transcript *steps.Transcript
@@ -160,7 +200,11 @@ func runTUI(ctx context.Context, cfg tuiConfig) (stopServers bool, err error) {
 			_ = t.Record(all, ev, st)
 		}
 	}
-	res, err := tui.Run(ctx, tc, tea.WithOutput(out))
+	var drawOn io.Writer = out
+	if f, ok := out.(*os.File); ok && cfg.Record != nil {
+		drawOn = cast.NewTee(f, cfg.Record)
+	}
+	res, err := tui.Run(ctx, tc, tea.WithOutput(drawOn))
 	if err == nil && res.Interrupted {
 		err = exitError{130}
 	}

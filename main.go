@@ -119,6 +119,7 @@ type options struct {
 	repeat     int
 	expect     string
 	transcript string
+	record     string
 	breaks     string
 	stepTO     time.Duration
 	stall      time.Duration

@@ -1,6 +1,7 @@
 package cast
 
 import (
+	"fmt"
 	"io"
 	"os"
 
@@ -47,3 +48,24 @@ func (t *Tee) Fd() uintptr { return t.term.Fd() }
 func (t *Tee) Close() error { return nil }
 
 var _ io.ReadWriteCloser = (*Tee)(nil)
+
+// Start begins a recording of terminal in a new file at path, at the
+// terminal's size, titled title, with pauses capped at DefaultIdleLimit.
+// Draw through the returned Tee; Close the Recorder when done.
+func Start(path string, terminal *os.File, title string) (*Tee, *Recorder, error) {
+	w, h, err := TerminalSize(terminal)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start recording: terminal size: %w", err)
+	}
+	env := map[string]string{}
+	for _, k := range []string{"TERM", "SHELL"} {
+		if v := os.Getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	rec, err := Create(path, Options{Width: w, Height: h, Title: title, Env: env})
+	if err != nil {
+		return nil, nil, err
+	}
+	return NewTee(terminal, rec), rec, nil
+}
