@@ -87,21 +87,21 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	header := fmt.Sprintf("%s · %s · %s", s.backend.Name(), s.archiver.Name(), s.lab.Dir)
-	stop, err := runTUI(ctx, tuiConfig{
+	res, err := runTUI(ctx, tuiConfig{
 		Lab: s.lab, Backend: s.backend, Steps: s.steps, Runner: r,
-		Poll: s.poller.Poll, PollEvery: o.poll, Header: header,
+		Poll: s.poll, PollEvery: o.poll, Header: header,
 		Stdout: stdout, Transcript: tr, StallAfter: o.stall, Record: rec,
 	})
 	if tr != nil {
-		rep := buildReport(context.WithoutCancel(ctx), s, runResult{snap: r.Snapshot(), failed: -1})
+		rep := buildReport(context.WithoutCancel(ctx), s, runResult{snap: r.Snapshot(), failed: -1, watch: res.Watch})
 		if ferr := finishTranscript(tr, rep); ferr != nil {
 			fmt.Fprintf(stderr, "walstep: %v\n", ferr)
 		} else {
 			fmt.Fprintf(stderr, "walstep: transcript written to %s\n", o.transcript)
 		}
 	}
-	reportStopErr(stderr, s.close(stop || ctx.Err() != nil), s.lab.Dir)
-	if !stop && ctx.Err() == nil {
+	reportStopErr(stderr, s.close(res.StopServers || ctx.Err() != nil), s.lab.Dir)
+	if !res.StopServers && ctx.Err() == nil {
 		fmt.Fprintf(stderr, "walstep: servers left running; stop them with: walstep clean --lab %s\n", cluster.ShellQuote(s.lab.Dir))
 	}
 	_ = os.Stdout.Sync()
@@ -158,20 +158,20 @@ func checkTerminal(w io.Writer) error {
 }
 
 // runTUI opens the interactive debugger and returns when the user quits.
-// stopServers is the user's answer to "stop the servers?" (true after
+// Result.StopServers is the user's answer to "stop the servers?" (true after
 // Ctrl-C, SIGTERM or a crash, so nothing is left behind a user who wanted
 // out): pass it to Backend.Close, with a fresh context, since ctx may be
 // cancelled by then. The runner is stopped, and a running step cancelled,
 // before runTUI returns; the terminal is restored on every path. Leaving
 // without answering (Ctrl-C, SIGTERM) returns exitError{130}, as a shell
 // reports an interrupted command.
-func runTUI(ctx context.Context, cfg tuiConfig) (stopServers bool, err error) {
+func runTUI(ctx context.Context, cfg tuiConfig) (tui.Result, error) {
 	out := cfg.Stdout
 	if out == nil {
 		out = os.Stdout
 	}
 	if err := checkTerminal(out); err != nil {
-		return false, err
+		return tui.Result{}, err
 	}
 	r := cfg.Runner
 	if r == nil {
@@ -208,5 +208,5 @@ func runTUI(ctx context.Context, cfg tuiConfig) (stopServers bool, err error) {
 	if err == nil && res.Interrupted {
 		err = exitError{130}
 	}
-	return res.StopServers, err
+	return res, err
 }

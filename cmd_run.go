@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"walstep/cluster"
 	"walstep/steps"
@@ -19,6 +20,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&o.keep, "keep-running", false, "leave the servers running after the report, for inspection (stop them with walstep clean)")
 	fs.IntVar(&o.repeat, "repeat", 1, "run the playbook N times on a freshly reset lab and report how often each verdict came out")
 	fs.StringVar(&o.expect, "expect", "", "exit with status 3 unless the verdict is this (diverged, healthy, stalled, unknown); with --repeat, in every run")
+	fs.DurationVar(&o.stall, "stall-after", 30*time.Second, "verdict \"stalled\" when the replica's replay stands still this long while the primary moves")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func buildReport(ctx context.Context, s *session, res runResult) Report {
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	snap := s.poller.Poll(pctx)
+	snap := s.poll(pctx)
 	rep.Snapshot = snap
 	rep.Nodes = [2]pg.Reading{snap.Primary, snap.Replica}
 	rep.Archive = snap.Archive
@@ -68,7 +68,8 @@ func buildReport(ctx context.Context, s *session, res runResult) Report {
 	for _, n := range cluster.Nodes {
 		rep.Addrs[string(n)] = s.backend.Addr(n)
 	}
-	addDiagnosis(&rep)
+	_, d := res.watch.Observe(snap)
+	rep.Diagnosis = &d
 	return rep
 }
 
@@ -82,12 +83,6 @@ func reportStopErr(w io.Writer, err error, lab string) {
 	default:
 		fmt.Fprintf(w, "walstep: stop servers: %s (run: walstep clean --lab %s)\n", strings.ReplaceAll(err.Error(), "\n", "; "), cluster.ShellQuote(lab))
 	}
-}
-
-// addDiagnosis fills the report's diagnosis (see pg.Diagnose).
-func addDiagnosis(rep *Report) {
-	d := pg.Diagnose(pg.DiagnoseInput{Snapshot: rep.Snapshot, Now: rep.Snapshot.At})
-	rep.Diagnosis = &d
 }
 
 // writeTextReport prints the report for people: a step summary, both

@@ -21,7 +21,9 @@ type session struct {
 	env      *steps.Env
 	steps    []steps.Step
 	poller   *pg.Poller
-	why      []string // how the backend and archiver were chosen
+	poll     func(context.Context) pg.Snapshot // s.poller.Poll; tests replay polls
+	stall    time.Duration                     // --stall-after, for pg.Watch
+	why      []string                          // how the backend and archiver were chosen
 }
 
 // openSession builds a session from the flags and checks that the chosen
@@ -56,6 +58,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	}
 	s.why = append(s.why, warnings...)
 	s.poller = pg.NewPoller(s.backend, lab.Path(cluster.StorageDir), pg.PollerOptions{})
+	s.poll, s.stall = s.poller.Poll, o.stall
 	return s, nil
 }
 
@@ -76,18 +79,17 @@ func (s *session) close(stop bool) error {
 // runResult is how a headless playbook run ended.
 type runResult struct {
 	snap   steps.Snapshot
-	failed int // index of the failed step, -1 when none
+	failed int      // index of the failed step, -1 when none
+	watch  pg.Watch // the polls taken at each step's end
 }
 
 // runPlaybook runs every step with continue and prints a line as each step
-// starts and ends.
+// starts and ends. The Runner reads the servers at each step's end; the
+// readings go into the result's Watch (and the transcript), so the report's
+// diagnosis looks back on the run as the debugger's does.
 func runPlaybook(ctx context.Context, s *session, w io.Writer, verbose bool, tr ...*steps.Transcript) runResult {
 	r := steps.NewRunner(s.steps)
-	for _, t := range tr {
-		if t != nil { // each step's readings, taken before the next one starts
-			r.SetReadings(s.poller.Poll)
-		}
-	}
+	r.SetReadings(s.poll) // each step's readings, taken before the next one starts
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
@@ -96,7 +98,7 @@ func runPlaybook(ctx context.Context, s *session, w io.Writer, verbose bool, tr 
 		_ = r.Run(rctx)
 	}()
 	r.Continue()
-	res := runResult{failed: -1}
+	res := runResult{failed: -1, watch: pg.NewWatch(s.stall)}
 	total := len(s.steps)
 loop:
 	for e := range r.Events() {
@@ -120,6 +122,9 @@ loop:
 				line += "\n         error: " + e.Err.Error()
 			}
 			fmt.Fprintln(w, line)
+			if e.Readings != nil {
+				res.watch, _ = res.watch.Observe(*e.Readings)
+			}
 			if e.Status == steps.Failed && !verbose {
 				out := r.Snapshot().States[e.Index].Output
 				if len(out) > 15 {

@@ -8,56 +8,11 @@ import (
 	"walstep/pg"
 )
 
-// Earlier polls kept for pg.Diagnose: all of the last two StallAfter
-// periods (the stalled verdict looks back StallAfter), and older ones only
-// where the archive changed (the cause can lie in what the archive held
-// when the primary forked), at most keepPolls in all. Their log tails are
-// dropped: Diagnose reads logs of the current poll only.
-const keepPolls = 400
-
-// diagnose runs pg.Diagnose over the new poll and remembers the poll. It
-// is pure computation on data already in memory, so it runs in Update.
+// diagnose folds the new poll into the model's pg.Watch. It is pure
+// computation on data already in memory, so it runs in Update.
 func (m *Model) diagnose(s pg.Snapshot) {
-	m.diag = pg.Diagnose(pg.DiagnoseInput{Snapshot: s, Earlier: m.earlier, Now: s.At, Options: pg.DiagnoseOptions{StallAfter: m.stallAfter()}})
+	m.watch, m.diag = m.watch.Observe(s)
 	m.diagnosed = true
-	m.remember(s)
-}
-
-// remember adds s to the earlier polls and thins them.
-func (m *Model) remember(s pg.Snapshot) {
-	s.Primary.LogTail, s.Replica.LogTail = nil, nil
-	all := append(m.earlier, s)
-	cutoff := s.At.Add(-2 * m.stallAfter())
-	kept := all[:0:0]
-	var lastArchive string
-	for i, e := range all {
-		key := archiveKey(e.Archive)
-		if e.At.After(cutoff) || i == 0 || key != lastArchive {
-			kept = append(kept, e)
-		}
-		lastArchive = key
-	}
-	if len(kept) > keepPolls {
-		kept = kept[len(kept)-keepPolls:]
-	}
-	m.earlier = kept
-}
-
-func (m *Model) stallAfter() time.Duration {
-	if m.cfg.StallAfter > 0 {
-		return m.cfg.StallAfter
-	}
-	return pg.DefaultStallAfter
-}
-
-// archiveKey identifies an archive listing, to keep a poll per change.
-func archiveKey(a pg.Archive) string {
-	var b strings.Builder
-	for _, f := range a.WAL {
-		fmt.Fprintf(&b, "%s:%d;", f.Name, f.Size)
-	}
-	b.WriteString(strings.Join(a.Backups, ";"))
-	return b.String()
 }
 
 // verdictSummary is the diagnosis in one short sentence for the panel.

@@ -389,18 +389,18 @@ func TestPanelMemoryIsFlatOverPolls(t *testing.T) {
 		poll(k)
 	}
 	early := heapInUse()
-	earlyKept := len(m.earlier)
+	earlyKept := m.watch.Len()
 	for ; k <= polls; k++ {
 		poll(k)
 	}
 	late := heapInUse()
 	t.Logf("heap: %d KiB after %d polls, %d KiB after %d (%+d KiB); earlier polls kept: %d, then %d",
-		early>>10, polls/4, late>>10, polls, (late-early)>>10, earlyKept, len(m.earlier))
+		early>>10, polls/4, late>>10, polls, (late-early)>>10, earlyKept, m.watch.Len())
 	if m.snap.Seq != uint64(polls) {
 		t.Fatalf("the panel shows poll %d, want %d", m.snap.Seq, polls)
 	}
-	if len(m.earlier) > keepPolls || len(m.earlier) > earlyKept+1 {
-		t.Errorf("earlier polls kept: %d after %d polls, %d after %d", earlyKept, polls/4, len(m.earlier), polls)
+	if m.watch.Len() > pg.KeepPolls || m.watch.Len() > earlyKept+1 {
+		t.Errorf("earlier polls kept: %d after %d polls, %d after %d", earlyKept, polls/4, m.watch.Len(), polls)
 	}
 	if late-early > 1<<20 {
 		t.Errorf("the heap grew by %d KiB", (late-early)>>10)

@@ -88,6 +88,11 @@ type Result struct {
 	// the program was killed. StopServers is then true, so nothing is left
 	// running behind a user who wanted out.
 	Interrupted bool
+	// Watch is the history of the polls the debugger diagnosed, so a
+	// report made after it looks back on the same polls.
+	Watch pg.Watch
+	// Diagnosis is the verdict on the last poll; zero before any.
+	Diagnosis pg.Diagnosis
 }
 
 // focus is the part of the main screen that up/down act on.
@@ -171,7 +176,7 @@ type Model struct {
 	polled     bool
 	diag       pg.Diagnosis
 	diagnosed  bool
-	earlier    []pg.Snapshot // for pg.Diagnose; see remember
+	watch      pg.Watch // the polls pg.Diagnose looks back on
 	pollGen    int
 	polling    bool
 	pollAgain  bool
@@ -225,6 +230,7 @@ func New(cfg Config) Model {
 		outCache:    &outputCache{step: -1},
 		viewport:    viewport.New(80, 20),
 		viewFollow:  true,
+		watch:       pg.NewWatch(cfg.StallAfter),
 	}
 	m.output.KeyMap = viewport.KeyMap{} // keys are routed by keyMap, not the viewport's pager keys
 	m.viewport.KeyMap = viewport.KeyMap{}
@@ -274,8 +280,10 @@ func (m Model) Init() tea.Cmd {
 
 // Result reports how the user left; see Result.
 func (m Model) Result() Result {
+	r := m.result
 	if !m.decided {
-		return Result{StopServers: true, Interrupted: true}
+		r = Result{StopServers: true, Interrupted: true}
 	}
-	return m.result
+	r.Watch, r.Diagnosis = m.watch, m.diag
+	return r
 }
