@@ -66,6 +66,10 @@ type Backend interface {
 	// Exec runs argv in the node's environment as user ("root" or
 	// "postgres"), with PGHOST/PGPORT/PGUSER set for that node's server.
 	Exec(ctx context.Context, node Node, user string, argv []string, out io.Writer) error
+	// WriteFile changes a file in the node's data or config dir as the
+	// seed's sudo does, but never through a link: the server user owns
+	// those dirs and could have put one there.
+	WriteFile(ctx context.Context, node Node, f ServerFile) error
 	// LogTail returns up to n of the last lines of the node's server log.
 	LogTail(ctx context.Context, node Node, n int) ([]string, error)
 	// ControlData runs pg_controldata on the node's data directory.

@@ -230,9 +230,9 @@ func (d *Docker) appendSavedLog(node Node, logs []byte) error {
 	if err := os.MkdirAll(d.lab.Path(LogsDir), 0o755); err != nil {
 		return fmt.Errorf("create logs dir: %w", err)
 	}
-	f, err := os.OpenFile(d.savedLogPath(node), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := openAppendNoFollow(d.lab.Dir, LogsDir, string(node)+".log")
 	if err != nil {
-		return fmt.Errorf("open saved log: %w", err)
+		return fmt.Errorf("keep server log: %w", err)
 	}
 	if len(logs) > 0 && logs[len(logs)-1] != '\n' {
 		logs = append(logs, '\n')

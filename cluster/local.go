@@ -273,7 +273,7 @@ func (l *Local) prepareDirs(dirs ...string) error {
 			return fmt.Errorf("create %s: %w", d, err)
 		}
 		if l.runAs != nil {
-			if err := os.Chown(d, int(l.runAs.Uid), int(l.runAs.Gid)); err != nil {
+			if err := os.Lchown(d, int(l.runAs.Uid), int(l.runAs.Gid)); err != nil {
 				return fmt.Errorf("hand %s to postgres: %w", d, err)
 			}
 		}

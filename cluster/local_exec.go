@@ -42,6 +42,21 @@ func shellJoin(argv []string) string {
 	return strings.Join(parts, " ")
 }
 
+// WriteFile implements Backend on the host; files walstep creates as root
+// are handed to the server user.
+func (l *Local) WriteFile(_ context.Context, node Node, f ServerFile) error {
+	uid, gid := -1, -1
+	if l.runAs != nil {
+		uid, gid = int(l.runAs.Uid), int(l.runAs.Gid)
+	}
+	if f.Area == AreaConfig {
+		if err := l.prepareDirs(l.ConfigDir(node)); err != nil {
+			return err
+		}
+	}
+	return writeNoFollow(l.lab.Dir, areaDir(node, f.Area), f, uid, gid)
+}
+
 // LogTail implements Backend.
 func (l *Local) LogTail(_ context.Context, node Node, n int) ([]string, error) {
 	return TailFile(l.LogPath(node), n)

@@ -39,9 +39,10 @@ func (l *Local) Start(ctx context.Context, node Node, out io.Writer) error {
 	} else {
 		ln.Close()
 	}
-	logf, err := os.OpenFile(l.LogPath(node), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	// logs/ is the server user's: open without following a link there.
+	logf, err := openAppendNoFollow(l.lab.Dir, LogsDir, string(node)+".log")
 	if err != nil {
-		return fmt.Errorf("open server log: %w", err)
+		return fmt.Errorf("start %s: %w", node, err)
 	}
 	argv := []string{l.bin("postgres"), "-D", l.DataDir(node),
 		"-c", "port=" + strconv.Itoa(l.ports[node]),

@@ -5,72 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"walstep/cluster"
 	"walstep/pg"
 )
 
-// AppendLines appends lines to a file in node's environment as root, as the
-// seed's sudo sh -c "echo … >> …" does.
-func AppendLines(ctx context.Context, b cluster.Backend, node cluster.Node, file string, out io.Writer, lines ...string) error {
-	argv := append([]string{"sh", "-c", `f=$1; shift; printf '%s\n' "$@" >> "$f"`, "sh", file}, lines...)
-	if err := b.Exec(ctx, node, "root", argv, out); err != nil {
-		return fmt.Errorf("append to %s: %w", file, err)
-	}
-	for _, l := range lines {
-		fmt.Fprintf(out, "+ %s\n", l)
-	}
-	return nil
-}
-
-// ConfString is v as a postgresql.conf string value: single-quoted, with
-// quotes doubled and backslashes escaped, as PostgreSQL's config parser
-// reads them (a quoted lab path in archive_command holds quotes).
-func ConfString(v string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(v) + "'"
-}
-
-// Touch creates an empty file in node's environment, owned by the server
-// user so the server can remove it when recovery ends.
-func Touch(ctx context.Context, b cluster.Backend, node cluster.Node, file string, out io.Writer) error {
-	owner := b.Paths(node).Owner
-	if err := b.Exec(ctx, node, "root", []string{"sh", "-c", `touch "$1" && chown "$2" "$1"`, "sh", file, owner}, out); err != nil {
-		return fmt.Errorf("touch %s: %w", file, err)
-	}
-	return nil
-}
-
 // PSQL runs one SQL command through psql on node's server, as postgres.
 func PSQL(ctx context.Context, b cluster.Backend, node cluster.Node, sql string, out io.Writer) error {
 	if err := b.Exec(ctx, node, "postgres", []string{"psql", "-X", "-v", "ON_ERROR_STOP=1", "-c", sql}, out); err != nil {
 		return fmt.Errorf("psql %q: %w", sql, err)
-	}
-	return nil
-}
-
-// CopyConf copies an editable lab conf file into a config dir, filling in
-// ${PRIMARY_HOST} and ${PRIMARY_PORT} for the backend in use.
-func CopyConf(env *Env, name, dir string, out io.Writer) error {
-	raw, err := env.Lab.ReadFile(name)
-	if err != nil {
-		return err
-	}
-	p := env.Backend.Paths(cluster.Replica)
-	text := strings.NewReplacer("${PRIMARY_HOST}", p.PrimaryHost, "${PRIMARY_PORT}", p.PrimaryPort).Replace(string(raw))
-	if err := os.MkdirAll(env.Lab.Path(dir), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	dst := env.Lab.Path(dir, name)
-	if err := os.WriteFile(dst, []byte(text), 0o644); err != nil {
-		return fmt.Errorf("copy %s: %w", name, err)
-	}
-	fmt.Fprintf(out, "copied %s to %s/\n", name, dir)
-	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
-		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
-			fmt.Fprintf(out, "  %s\n", t)
-		}
 	}
 	return nil
 }

@@ -97,7 +97,7 @@ sudo sh -c "echo \"archive_command = '/usr/local/bin/wal-g --config /wal-g.json 
 			Hint:  "press i to inspect",
 			Run: func(ctx context.Context, out io.Writer) error {
 				p := b.Paths(P)
-				return AppendLines(ctx, b, P, p.Data+"/postgresql.conf", out,
+				return AppendLines(ctx, b, P, "postgresql.conf", out,
 					"include_dir = "+ConfString(p.Config),
 					"archive_mode = on",
 					"archive_command = "+ConfString(arc.ArchiveCommand(p)))
@@ -220,19 +220,19 @@ psql -c "insert into test values ('test1');"`,
 			Command: "sudo cp ./primary_restore.conf ./primary-config/primary_restore.conf\nmkdir -p ./replica-config\ncp ./replica_restore.conf ./replica-config/replica_restore.conf",
 			Watch:   "primary_restore.conf decides whether the primary forks a new timeline at the consistency point",
 			Run: func(ctx context.Context, out io.Writer) error {
-				if err := CopyConf(env, cluster.PrimaryRestore, cluster.PrimaryConfig, out); err != nil {
+				if err := CopyConf(ctx, env, P, cluster.PrimaryRestore, out); err != nil {
 					return err
 				}
-				return CopyConf(env, cluster.ReplicaRestore, cluster.ReplicaConfig, out)
+				return CopyConf(ctx, env, R, cluster.ReplicaRestore, out)
 			}},
 		{ID: "9", Seed: "9", Title: "Create the recovery and standby signals",
 			Command: "sudo touch ./primary-data/recovery.signal\nsudo touch ./replica-data/standby.signal",
 			Watch:   "the primary will do archive recovery and promote; the replica will be a standby",
 			Run: func(ctx context.Context, out io.Writer) error {
-				if err := Touch(ctx, b, P, b.Paths(P).Data+"/recovery.signal", out); err != nil {
+				if err := Touch(ctx, b, P, "recovery.signal", out); err != nil {
 					return err
 				}
-				return Touch(ctx, b, R, b.Paths(R).Data+"/standby.signal", out)
+				return Touch(ctx, b, R, "standby.signal", out)
 			}},
 		{ID: "10", Seed: "10", Title: "Add restore_command to both configs",
 			Command: `sudo sh -c "echo \"restore_command = '/usr/local/bin/wal-g --config /wal-g.json wal-fetch %f %p'\" >> ./primary-data/postgresql.conf"
@@ -241,7 +241,7 @@ sudo sh -c "echo \"restore_command = '/usr/local/bin/wal-g --config /wal-g.json 
 			Run: func(ctx context.Context, out io.Writer) error {
 				for _, n := range cluster.Nodes {
 					p := b.Paths(n)
-					if err := AppendLines(ctx, b, n, p.Data+"/postgresql.conf", out, "restore_command = "+ConfString(arc.RestoreCommand(p))); err != nil {
+					if err := AppendLines(ctx, b, n, "postgresql.conf", out, "restore_command = "+ConfString(arc.RestoreCommand(p))); err != nil {
 						return err
 					}
 				}
@@ -251,7 +251,7 @@ sudo sh -c "echo \"restore_command = '/usr/local/bin/wal-g --config /wal-g.json 
 			Command: `sudo sh -c "echo \"host all all 0.0.0.0/0 scram-sha-256\nhost replication all 0.0.0.0/0 scram-sha-256\" >> ./primary-data/pg_hba.conf"`,
 			Watch:   "the replica may connect for replication with the password",
 			Run: func(ctx context.Context, out io.Writer) error {
-				return AppendLines(ctx, b, P, b.Paths(P).Data+"/pg_hba.conf", out,
+				return AppendLines(ctx, b, P, "pg_hba.conf", out,
 					"host all all 0.0.0.0/0 scram-sha-256", "host replication all 0.0.0.0/0 scram-sha-256")
 			}},
 		{ID: "12", Seed: "12", Title: "Start both servers at once",
@@ -317,13 +317,13 @@ sudo sh -c "echo \"restore_command = '/usr/local/bin/wal-g --config /wal-g.json 
 			Command: "cp ./replica_standby.conf ./replica-config/replica_standby.conf",
 			Watch:   "primary_conninfo and primary_slot_name point the replica at the primary",
 			Run: func(ctx context.Context, out io.Writer) error {
-				return CopyConf(env, cluster.ReplicaStandby, cluster.ReplicaConfig, out)
+				return CopyConf(ctx, env, R, cluster.ReplicaStandby, out)
 			}},
 		{ID: "F5", Seed: "F5", Title: "Recreate standby.signal for the replica",
 			Command: "touch ./replica-data/standby.signal",
 			Watch:   "the next start is a streaming standby",
 			Run: func(ctx context.Context, out io.Writer) error {
-				return Touch(ctx, b, R, b.Paths(R).Data+"/standby.signal", out)
+				return Touch(ctx, b, R, "standby.signal", out)
 			}},
 		{ID: "F6", Seed: "-", Title: "Start the replica as a streaming standby",
 			Command: "dc up -d replica",

@@ -1,0 +1,63 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// WriteFile implements Backend. As root on the host, the file is written
+// through the bind-mounted directory with no link followed (no container
+// per edit); otherwise in the node's container as postgres for the data
+// dir (whose owner it is: a link there leads nowhere postgres could not
+// write anyway) or as root for the config dir (which only walstep's own
+// user can write on the host).
+func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
+	if f.Area == AreaConfig {
+		if err := os.MkdirAll(d.configDir(node), 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", d.configDir(node), err)
+		}
+	}
+	if os.Geteuid() == 0 {
+		uid, gid, err := d.postgresIDs(ctx)
+		if err != nil {
+			return err
+		}
+		return writeNoFollow(d.lab.Dir, areaDir(node, f.Area), f, uid, gid)
+	}
+	dir, user := containerData, "postgres"
+	if f.Area == AreaConfig {
+		dir, user = containerConfig, "root"
+	}
+	var script string
+	switch f.Mode {
+	case AppendFile:
+		script = `printf '%s' "$2" >> "$1"`
+	case CreateFile:
+		script = `touch "$1"`
+	default:
+		script = `umask 077; t="$1.walstep-tmp"; printf '%s' "$2" > "$t" && { [ "$(id -u)" != 0 ] || chown postgres:postgres "$t"; } && mv -f "$t" "$1"`
+	}
+	target := dir + "/" + f.Name
+	var buf bytes.Buffer
+	if err := d.Exec(ctx, node, user, []string{"sh", "-c", script, "sh", target, string(f.Data)}, &buf); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", f.verb(), target, err, lastLines(buf.String(), 3))
+	}
+	return nil
+}
+
+// lastLines is the last n non-empty lines of s, joined by " / ".
+func lastLines(s string, n int) string {
+	var keep []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "$ ") {
+			keep = append(keep, l)
+		}
+	}
+	if len(keep) > n {
+		keep = keep[len(keep)-n:]
+	}
+	return strings.Join(keep, " / ")
+}

@@ -1,0 +1,67 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"walstep/cluster"
+)
+
+// AppendLines appends lines to name in node's data dir, as the seed's
+// sudo sh -c "echo … >> …" does, through the backend so that no link the
+// server user planted is followed.
+func AppendLines(ctx context.Context, b cluster.Backend, node cluster.Node, name string, out io.Writer, lines ...string) error {
+	data := strings.Join(lines, "\n") + "\n"
+	fmt.Fprintf(out, "$ cat >> %s/%s\n", b.Paths(node).Data, name)
+	if err := b.WriteFile(ctx, node, cluster.ServerFile{Area: cluster.AreaData, Name: name, Mode: cluster.AppendFile, Data: []byte(data)}); err != nil {
+		return err
+	}
+	for _, l := range lines {
+		fmt.Fprintf(out, "+ %s\n", l)
+	}
+	return nil
+}
+
+// ConfString is v as a postgresql.conf string value: single-quoted, with
+// quotes doubled and backslashes escaped, as PostgreSQL's config parser
+// reads them (a quoted lab path in archive_command holds quotes).
+func ConfString(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(v) + "'"
+}
+
+// Touch creates an empty file in node's data dir, owned by the server user
+// so the server can remove it when recovery ends.
+func Touch(ctx context.Context, b cluster.Backend, node cluster.Node, name string, out io.Writer) error {
+	fmt.Fprintf(out, "$ touch %s/%s\n", b.Paths(node).Data, name)
+	return b.WriteFile(ctx, node, cluster.ServerFile{Area: cluster.AreaData, Name: name, Mode: cluster.CreateFile})
+}
+
+// CopyConf copies an editable lab conf file into node's config dir,
+// filling in ${PRIMARY_HOST} and ${PRIMARY_PORT} for the backend in use.
+// The copy is the server user's and readable by it alone: a conf may hold
+// a password.
+func CopyConf(ctx context.Context, env *Env, node cluster.Node, name string, out io.Writer) error {
+	raw, err := env.Lab.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	p := env.Backend.Paths(cluster.Replica)
+	text := strings.NewReplacer("${PRIMARY_HOST}", p.PrimaryHost, "${PRIMARY_PORT}", p.PrimaryPort).Replace(string(raw))
+	f := cluster.ServerFile{Area: cluster.AreaConfig, Name: name, Mode: cluster.ReplaceFile, Data: []byte(text)}
+	if err := env.Backend.WriteFile(ctx, node, f); err != nil {
+		return err
+	}
+	dir := cluster.PrimaryConfig
+	if node == cluster.Replica {
+		dir = cluster.ReplicaConfig
+	}
+	fmt.Fprintf(out, "copied %s to %s/\n", name, dir)
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
+			fmt.Fprintf(out, "  %s\n", t)
+		}
+	}
+	return nil
+}
