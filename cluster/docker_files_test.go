@@ -1,0 +1,60 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// On Docker the data dir is the container's postgres user's: a command run
+// there as postgres (a hook) replaces recovery.signal and postgresql.conf
+// with links to a root-only host file. walstep's writes on the host are
+// refused and the file is untouched; the plain edits work, on the host.
+func TestDockerWriteFileRefusesLinks(t *testing.T) {
+	img := requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	d := newTestDocker(t, img)
+	sdir := t.TempDir()
+	sentinel := filepath.Join(sdir, "root-only")
+	if err := os.WriteFile(sentinel, []byte("secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := d.Init(ctx, Primary, &out); err != nil {
+		t.Fatalf("init: %v\n%s", err, out.String())
+	}
+	plant := "ln -s '" + sentinel + "' /data/recovery.signal && mv /data/postgresql.conf /data/pg.keep && ln -s '" + sentinel + "' /data/postgresql.conf"
+	execOut(ctx, t, d, Primary, "postgres", "sh", "-c", plant)
+	for _, f := range []ServerFile{
+		{Area: AreaData, Name: "recovery.signal", Mode: CreateFile},
+		{Area: AreaData, Name: "postgresql.conf", Mode: AppendFile, Data: []byte("archive_mode = on\n")},
+		{Area: AreaData, Name: "postgresql.conf", Mode: ReplaceFile, Data: []byte("x\n")},
+	} {
+		err := d.WriteFile(ctx, Primary, f)
+		if b, _ := os.ReadFile(sentinel); string(b) != "secret\n" {
+			t.Fatalf("%s %s wrote through the link: %q", f.verb(), f.Name, b)
+		}
+		if os.Geteuid() == 0 && (err == nil || !errors.Is(err, ErrLink)) {
+			t.Errorf("%s %s through a link: %v, want a refusal", f.verb(), f.Name, err)
+		}
+	}
+	execOut(ctx, t, d, Primary, "postgres", "sh", "-c", "rm /data/recovery.signal /data/postgresql.conf && mv /data/pg.keep /data/postgresql.conf")
+	if err := d.WriteFile(ctx, Primary, ServerFile{Area: AreaData, Name: "recovery.signal", Mode: CreateFile}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WriteFile(ctx, Primary, ServerFile{Area: AreaData, Name: "postgresql.conf", Mode: AppendFile, Data: []byte("# walstep-was-here\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.WriteFile(ctx, Primary, ServerFile{Area: AreaConfig, Name: "replica_standby.conf", Mode: ReplaceFile, Data: []byte("primary_conninfo = 'password=x'\n")}); err != nil {
+		t.Fatal(err)
+	}
+	got := execOut(ctx, t, d, Primary, "postgres", "sh", "-c", "stat -c '%U %a' /data/recovery.signal /custom-pg-configs/replica_standby.conf; tail -1 /data/postgresql.conf")
+	if got != "postgres 600\npostgres 600\n# walstep-was-here" {
+		t.Errorf("files made by WriteFile: %q", got)
+	}
+}
