@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"walstep/cluster"
 )
@@ -12,6 +13,7 @@ import (
 func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := newFlagSet("clean", &o, stderr)
+	force := fs.Bool("force", false, "end the walstep session that holds the lab (SIGTERM) and clean it")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -19,6 +21,16 @@ func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	var lock *cluster.LabLock
+	if *force {
+		lock, err = lab.ForceLock("clean --force", 30*time.Second)
+	} else {
+		lock, err = lab.Lock("clean")
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	// Without --prefix, clean every prefix this lab's containers carry.
 	prefix := ""
 	fs.Visit(func(f *flag.Flag) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"walstep/cluster"
@@ -24,6 +26,7 @@ type session struct {
 	poll     func(context.Context) pg.Snapshot // s.poller.Poll; tests replay polls
 	stall    time.Duration                     // --stall-after, for pg.Watch
 	why      []string                          // how the backend and archiver were chosen
+	lock     *cluster.LabLock                  // held for the session's life
 }
 
 // openSession builds a session from the flags and checks that the chosen
@@ -33,6 +36,18 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	// One session per lab: two would delete each other's data dirs and
+	// stop each other's servers.
+	lock, err := lab.Lock(strings.Join(os.Args[1:], " "))
+	if err != nil {
+		return nil, err
+	}
+	opened := false
+	defer func() {
+		if !opened {
+			_ = lock.Release()
+		}
+	}()
 	b, arc, why, err := cluster.Open(ctx, lab, cluster.OpenOptions{
 		Backend: o.backend, Archiver: o.archiver, WalG: o.walg, PGBin: o.pgBin,
 		Image: o.image, InitImage: o.initImage, Prefix: o.prefix,
@@ -40,7 +55,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{lab: lab, backend: b, archiver: arc, why: why}
+	s := &session{lab: lab, backend: b, archiver: arc, why: why, lock: lock}
 	to := steps.DefaultTimeouts
 	if o.stepTO > 0 {
 		to.Ready, to.Promote, to.Shutdown = o.stepTO, o.stepTO, o.stepTO
@@ -59,6 +74,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	s.why = append(s.why, warnings...)
 	s.poller = pg.NewPoller(s.backend, lab.Path(cluster.StorageDir), pg.PollerOptions{})
 	s.poll, s.stall = s.poller.Poll, o.stall
+	opened = true
 	return s, nil
 }
 
@@ -73,6 +89,7 @@ func (s *session) close(stop bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	s.poller.Close()
+	defer s.lock.Release()
 	return s.backend.Close(ctx, stop)
 }
 

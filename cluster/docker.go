@@ -98,6 +98,7 @@ type Docker struct {
 	ownerMu  sync.Mutex // serialises the one-time uid lookup below
 	pgUID    int        // the image's postgres uid/gid, -1 until looked up
 	pgGID    int
+	usedOnce sync.Once // see noteContainers
 	ctrlMu   sync.Mutex
 	ctrlSeen map[Node]ctrlCache
 }

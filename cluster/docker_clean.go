@@ -110,7 +110,7 @@ func Clean(ctx context.Context, lab *Lab, prefix string) error {
 	_, perr := cli.Ping(pctx)
 	cancel()
 	if perr != nil {
-		return fmt.Errorf("%w at %s: nothing to clean there", ErrDockerUnavailable, cli.DaemonHost())
+		return fmt.Errorf("%w at %s", ErrDockerUnavailable, cli.DaemonHost())
 	}
 	return removeLabelled(ctx, cli, lab, prefix, 30*time.Second)
 }

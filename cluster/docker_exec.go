@@ -187,6 +187,9 @@ func (d *Docker) runTask(ctx context.Context, t task) error {
 	if !t.quiet {
 		fmt.Fprintf(t.out, "$ %s  # short-lived container from %s as %s\n", show, t.image, t.user)
 	}
+	if len(t.binds) > 0 {
+		d.noteContainers()
+	}
 	name := fmt.Sprintf("%s-%s-task-%s", d.prefix, t.node, randHex(4))
 	cfg := &container.Config{
 		Image:  t.image,

@@ -61,3 +61,19 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(keep, " / ")
 }
+
+// DockerUsedFile in a lab says its data dirs were mounted into containers
+// (of the engine it names), so that `walstep clean` with the engine gone
+// keeps the data dirs those containers may still be using.
+const DockerUsedFile = ".walstep-docker"
+
+// noteContainers records, once, that this lab's dirs go into containers.
+func (d *Docker) noteContainers() {
+	d.usedOnce.Do(func() {
+		p := d.lab.Path(DockerUsedFile)
+		if _, err := os.Lstat(p); err == nil {
+			return
+		}
+		_ = os.WriteFile(p, []byte(d.cli.DaemonHost()+"\n"), 0o644)
+	})
+}

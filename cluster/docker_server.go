@@ -118,6 +118,7 @@ func (d *Docker) Start(ctx context.Context, node Node, out io.Writer) error {
 		d.NetworkName(): {NetworkID: netID, Aliases: []string{string(node)}},
 	}}
 	fmt.Fprintf(out, "$ postgres -D /data -c listen_addresses='*'  # container %s from %s as postgres\n", name, d.image)
+	d.noteContainers()
 	resp, err := d.cli.ContainerCreate(ctx, cfg, hc, nc, nil, name)
 	if cerrdefs.IsNotFound(err) {
 		return imageMissing(d.image, "--image")

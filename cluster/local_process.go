@@ -174,12 +174,52 @@ func PostmasterPID(dataDir string) int {
 	if !processAlive(pid) {
 		return 0
 	}
-	// Make sure the pid is a postgres and not a recycled pid.
-	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	if err == nil && !strings.HasPrefix(strings.TrimSpace(string(comm)), "postgres") {
+	// A stale pid file may name a recycled pid, or another cluster's
+	// postmaster: the process is ours only if it serves this data dir.
+	if !servesDataDir(pid, dataDir) {
 		return 0
 	}
 	return pid
+}
+
+// servesDataDir reports whether process pid is a postgres whose data dir
+// is dataDir: its working directory (a postmaster changes into its data
+// dir) or, when that cannot be read, the -D of its command line.
+func servesDataDir(pid int, dataDir string) bool {
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return false
+	}
+	if !strings.HasPrefix(strings.TrimSpace(string(comm)), "postgres") {
+		return false
+	}
+	want, err := filepath.EvalSymlinks(dataDir)
+	if err != nil {
+		return false
+	}
+	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err == nil {
+		return cwd == want
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	for i, a := range args {
+		d := ""
+		switch {
+		case a == "-D" && i+1 < len(args):
+			d = args[i+1]
+		case strings.HasPrefix(a, "-D") && len(a) > 2:
+			d = a[2:]
+		default:
+			continue
+		}
+		if real, err := filepath.EvalSymlinks(d); err == nil && real == want {
+			return true
+		}
+	}
+	return false
 }
 
 // State implements Backend.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -199,7 +200,14 @@ func CleanLab(ctx context.Context, lab *Lab, o CleanOptions) error {
 		if !errors.Is(err, ErrDockerUnavailable) {
 			return err
 		}
-		fmt.Fprintln(out, "docker engine not reachable: no containers to remove")
+		// Containers that cannot be seen may still run on the data dirs:
+		// removing those under them would lose what they write.
+		if b, serr := os.ReadFile(lab.Path(DockerUsedFile)); serr == nil {
+			return fmt.Errorf("%w; this lab's containers ran on %s and may still use its data dirs, so nothing was removed: start the engine (or set DOCKER_HOST) and clean again", err, strings.TrimSpace(string(b)))
+		}
+		fmt.Fprintln(out, "docker engine not reachable: this lab never ran containers, none to remove")
+	} else if o.Prefix == "" {
+		_ = os.Remove(lab.Path(DockerUsedFile))
 	}
 	var remover func(string) error
 	if d, err := NewDocker(DockerOptions{Lab: lab, Image: o.Image, InitImage: o.InitImage, Prefix: o.Prefix}); err == nil {

@@ -1,0 +1,47 @@
+package cluster
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// A stale postmaster.pid in a lab that names another cluster's live
+// postmaster (a second real server outside the lab) is not the lab's:
+// State, a new session and `walstep clean` leave that server alone.
+func TestStalePIDFileNamingAnotherCluster(t *testing.T) {
+	ctx := localCtx(t)
+	_, other := localLab(t) // the other cluster, outside the lab below
+	localStarted(t, ctx, other, Primary)
+	otherPID := PostmasterPID(other.DataDir(Primary))
+	if otherPID <= 0 {
+		t.Fatal("the other cluster's postmaster is not found in its own data dir")
+	}
+	lab, l := localLab(t)
+	dd := l.DataDir(Primary)
+	if err := os.MkdirAll(dd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	pidFile, err := os.ReadFile(filepath.Join(other.DataDir(Primary), "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dd, "postmaster.pid"), pidFile, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if pid := PostmasterPID(dd); pid != 0 {
+		t.Fatalf("PostmasterPID took pid %d of another cluster for the lab's", pid)
+	}
+	if st, _ := l.State(ctx, Primary); st.Running {
+		t.Errorf("State says the lab's primary runs: %+v", st)
+	}
+	if err := CleanLab(ctx, lab, CleanOptions{}); err != nil {
+		t.Fatalf("clean: %v", err)
+	}
+	if !processAlive(otherPID) {
+		t.Fatal("clean of one lab stopped another cluster's postmaster")
+	}
+	if st, _ := other.State(ctx, Primary); !st.Running {
+		t.Errorf("the other cluster's primary: %+v", st)
+	}
+}
