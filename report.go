@@ -10,8 +10,8 @@ import (
 
 	"walstep/cluster"
 	"walstep/pg"
+	"walstep/present"
 	"walstep/steps"
-	"walstep/tui"
 )
 
 // StepReport is one step in the report.
@@ -235,9 +235,9 @@ func writeArchive(w io.Writer, a pg.Archive) {
 // writeDiagnosisText prints the verdict (see pg.Diagnose).
 func writeDiagnosisText(w io.Writer, rep Report) {
 	fmt.Fprintln(w, "\n== Timelines")
-	fmt.Fprintln(w, indent(tui.RenderTimeline(rep.Snapshot, 78, tui.PlainDiagStyles())))
+	fmt.Fprintln(w, indent(present.RenderTimeline(rep.Snapshot, 78, present.PlainDiagStyles())))
 	fmt.Fprintln(w, "\n== Archive view")
-	fmt.Fprintln(w, indent(tui.RenderArchive(rep.Snapshot, 78, tui.PlainDiagStyles())))
+	fmt.Fprintln(w, indent(present.RenderArchive(rep.Snapshot, 78, present.PlainDiagStyles())))
 	d := rep.Diagnosis
 	if d == nil {
 		return
@@ -274,6 +274,6 @@ func finishTranscript(tr *steps.Transcript, rep Report) error {
 		d = &pg.Diagnosis{Verdict: pg.VerdictUnknown}
 	}
 	ev := d.Evidence
-	pic := tui.RenderTimeline(rep.Snapshot, 78, tui.PlainDiagStyles())
+	pic := present.RenderTimeline(rep.Snapshot, 78, present.PlainDiagStyles())
 	return tr.Finish(rep.Snapshot, d.Verdict, d.Explanation, ev, pic)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"walstep/pg"
+	"walstep/present"
 )
 
 // diagnose folds the new poll into the model's pg.Watch. It is pure
@@ -68,7 +69,7 @@ func (m Model) pictureLines(w int) []string {
 	if !m.polled {
 		return nil
 	}
-	pic := RenderTimeline(m.snap, w-2, m.styles.Diag)
+	pic := present.RenderTimeline(m.snap, w-2, m.styles.Diag)
 	if strings.TrimSpace(pic) == "" {
 		return nil
 	}
@@ -113,7 +114,7 @@ func (m Model) diagnosisText(w int) string {
 		}
 	}
 	p("")
-	p(RenderTimeline(m.snap, w, m.styles.Diag))
+	p(present.RenderTimeline(m.snap, w, m.styles.Diag))
 	return strings.TrimRight(b.String(), "\n")
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"walstep/pg"
+	"walstep/present"
 )
 
 // viewBody is a full-screen view: a title and the viewport.
@@ -58,7 +59,7 @@ func (m *Model) setViewContent() {
 	case screenArchive:
 		text = "no reading yet"
 		if m.polled {
-			text = RenderArchive(m.snap, m.width, m.styles.Diag)
+			text = present.RenderArchive(m.snap, m.width, m.styles.Diag)
 		}
 	case screenDiagnosis:
 		text = m.diagnosisText(m.width)

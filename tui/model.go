@@ -16,6 +16,7 @@ import (
 
 	"walstep/cluster"
 	"walstep/pg"
+	"walstep/present"
 	"walstep/steps"
 )
 
@@ -148,7 +149,7 @@ type outputCache struct {
 type Model struct {
 	cfg    Config
 	keys   keyMap
-	styles Styles
+	styles present.Styles
 	now    func() time.Time
 	ctx    context.Context
 
@@ -213,7 +214,7 @@ func New(cfg Config) Model {
 	m := Model{
 		cfg:         cfg,
 		keys:        defaultKeys(),
-		styles:      DefaultStyles(),
+		styles:      present.DefaultStyles(),
 		now:         cfg.Now,
 		ctx:         cfg.Ctx,
 		steps:       cfg.Steps,

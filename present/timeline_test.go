@@ -1,4 +1,4 @@
-package tui
+package present
 
 import (
 	"encoding/json"
@@ -51,7 +51,7 @@ func diagGolden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (WALSTEP_UPDATE_DIAG=1 go test ./tui -run Golden creates it)", err)
+		t.Fatalf("%v (WALSTEP_UPDATE_DIAG=1 go test ./present -run Golden creates it)", err)
 	}
 	if string(want) != got {
 		t.Errorf("%s differs:\n--- got:\n%s\n--- want:\n%s", path, got, want)

@@ -1,4 +1,4 @@
-package tui
+package present
 
 import (
 	"fmt"
@@ -31,20 +31,17 @@ type DiagStyles struct {
 // NewDiagStyles returns coloured styles bound to r, so a caller decides
 // the colour profile (tests pin one; the TUI uses the default renderer).
 func NewDiagStyles(r *lipgloss.Renderer) DiagStyles {
-	c := func(light, dark string) lipgloss.AdaptiveColor {
-		return lipgloss.AdaptiveColor{Light: light, Dark: dark}
-	}
-	s := r.NewStyle
+	p, s := Colours, r.NewStyle
 	return DiagStyles{
 		Heading:  s().Bold(true),
-		Label:    s().Foreground(c("#6B6B6B", "#8A8A8A")),
-		Track:    s().Foreground(c("#5A3FC0", "#9D8CFF")),
-		PastFork: s().Foreground(c("#B3261E", "#FF6B6B")),
-		Fork:     s().Foreground(c("#8A5A00", "#FFC857")),
-		Primary:  s().Bold(true).Foreground(c("#1B7F3A", "#5FD787")),
-		Replica:  s().Bold(true).Foreground(c("#005F87", "#5FD7FF")),
-		Alarm:    s().Bold(true).Foreground(c("#B3261E", "#FF6B6B")),
-		Present:  s().Foreground(c("#1B7F3A", "#5FD787")),
+		Label:    s().Foreground(p.Muted),
+		Track:    s().Foreground(p.Accent),
+		PastFork: s().Foreground(p.Bad),
+		Fork:     s().Foreground(p.Warn),
+		Primary:  s().Bold(true).Foreground(p.Good),
+		Replica:  s().Bold(true).Foreground(p.Info),
+		Alarm:    s().Bold(true).Foreground(p.Bad),
+		Present:  s().Foreground(p.Good),
 	}
 }
 

@@ -1,4 +1,4 @@
-package tui
+package present
 
 import "github.com/charmbracelet/lipgloss"
 
@@ -34,17 +34,35 @@ type Styles struct {
 	Diag DiagStyles
 }
 
-// DefaultStyles returns the debugger's styles, with adaptive colours that
-// read on light and dark terminals.
+// Palette is walstep's colours, each adaptive so that it reads on light
+// and dark terminals. Every style of both front ends takes its colour here.
+type Palette struct {
+	Accent lipgloss.AdaptiveColor // titles, the seed's commands, a timeline's track
+	Good   lipgloss.AdaptiveColor // done, up, the primary, a file the archive has
+	Bad    lipgloss.AdaptiveColor // failed, crashed, past a fork point
+	Warn   lipgloss.AdaptiveColor // running, notices, fork marks
+	Muted  lipgloss.AdaptiveColor // labels, pending, hints
+	Info   lipgloss.AdaptiveColor // the replica
+}
+
+// Colours is the one palette.
+var Colours = Palette{
+	Accent: colour("#5A3FC0", "#9D8CFF"),
+	Good:   colour("#1B7F3A", "#5FD787"),
+	Bad:    colour("#B3261E", "#FF6B6B"),
+	Warn:   colour("#8A5A00", "#FFC857"),
+	Muted:  colour("#6B6B6B", "#8A8A8A"),
+	Info:   colour("#005F87", "#5FD7FF"),
+}
+
+func colour(light, dark string) lipgloss.AdaptiveColor {
+	return lipgloss.AdaptiveColor{Light: light, Dark: dark}
+}
+
+// DefaultStyles returns the debugger's styles in the palette's colours.
 func DefaultStyles() Styles {
-	c := func(light, dark string) lipgloss.AdaptiveColor {
-		return lipgloss.AdaptiveColor{Light: light, Dark: dark}
-	}
-	accent := c("#5A3FC0", "#9D8CFF")
-	green := c("#1B7F3A", "#5FD787")
-	red := c("#B3261E", "#FF6B6B")
-	amber := c("#8A5A00", "#FFC857")
-	grey := c("#6B6B6B", "#8A8A8A")
+	p := Colours
+	accent, green, red, amber, grey := p.Accent, p.Good, p.Bad, p.Warn, p.Muted
 	return Styles{
 		Header:      lipgloss.NewStyle().Bold(true).Foreground(accent),
 		Notice:      lipgloss.NewStyle().Foreground(amber),
