@@ -25,6 +25,9 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("", &o, stderr)
 	fs.StringVar(&o.breaks, "break", "", "comma-separated step IDs to set breakpoints on, e.g. 12,F6")
 	fs.StringVar(&o.record, "record", "", "record the session as an asciicast v2 file (asciinema play FILE.cast); the file must not exist")
+	fs.BoolVar(&o.present, "present", false, "presenter mode: each step's note large, the verdict as a banner, stops before --present-stops (P toggles it)")
+	fs.StringVar(&o.stops, "present-stops", strings.Join(tui.DefaultPresentStops, ","), "step IDs presenter mode stops before")
+	fs.DurationVar(&o.pause, "present-pause", 0, "in presenter mode, continue on its own this long after a stop (0: wait for c)")
 	fs.DurationVar(&o.stall, "stall-after", 30*time.Second, "verdict \"stalled\" when the replica's replay stands still this long while the primary moves")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -64,18 +67,33 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	r := steps.NewRunner(s.steps)
-	if o.breaks != "" {
-		ids := map[string]int{}
-		for i, st := range s.steps {
-			ids[st.ID] = i
-		}
-		for _, id := range strings.Split(o.breaks, ",") {
+	ids := map[string]int{}
+	for i, st := range s.steps {
+		ids[st.ID] = i
+	}
+	setBreaks := func(flag, list string) error {
+		for _, id := range strings.Split(list, ",") {
 			i, ok := ids[strings.TrimSpace(id)]
 			if !ok {
-				_ = s.close(true)
-				return fmt.Errorf("--break %s: no such step (IDs are 0, 1 … 4a … 13, F1 … F6)", id)
+				return fmt.Errorf("--%s %s: no such step (IDs are 0, 1 … 4a … 13, F1 … F6)", flag, id)
 			}
 			r.SetBreakpoint(i)
+		}
+		return nil
+	}
+	var stops []string
+	for _, id := range strings.Split(o.stops, ",") {
+		stops = append(stops, strings.TrimSpace(id))
+	}
+	for _, b := range []struct {
+		flag, list string
+		set        bool
+	}{{"break", o.breaks, o.breaks != ""}, {"present-stops", o.stops, o.present}} {
+		if b.set {
+			if err := setBreaks(b.flag, b.list); err != nil {
+				_ = s.close(true)
+				return err
+			}
 		}
 	}
 	var tr *steps.Transcript
@@ -91,6 +109,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Lab: s.lab, Backend: s.backend, Steps: s.steps, Runner: r,
 		Poll: s.poll, PollEvery: o.poll, Header: header,
 		Stdout: stdout, Transcript: tr, StallAfter: o.stall, Record: rec,
+		Present: o.present, PresentStops: stops, PresentPause: o.pause,
 	})
 	if tr != nil {
 		rep := buildReport(context.WithoutCancel(ctx), s, runResult{snap: r.Snapshot(), failed: -1, watch: res.Watch})
@@ -138,6 +157,10 @@ type tuiConfig struct {
 	Stdout     io.Writer // where to draw; must be a terminal
 	// Record is optional: everything drawn is also recorded on it.
 	Record *cast.Recorder
+	// Present, PresentStops, PresentPause: presenter mode (tui.Config).
+	Present      bool
+	PresentStops []string
+	PresentPause time.Duration
 	// Transcript is optional: each step that ends is appended to it with
 	// the readings taken after it. runTUI does not finish or close it.
 	Transcript *steps.Transcript
@@ -185,6 +208,10 @@ func runTUI(ctx context.Context, cfg tuiConfig) (tui.Result, error) {
 		PollEvery:  cfg.PollEvery,
 		Header:     cfg.Header,
 		StallAfter: cfg.StallAfter,
+
+		Present:      cfg.Present,
+		PresentStops: cfg.PresentStops,
+		PresentPause: cfg.PresentPause,
 	}
 	if cfg.Lab != nil {
 		tc.LabDir = cfg.Lab.Dir

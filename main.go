@@ -120,6 +120,9 @@ type options struct {
 	expect     string
 	transcript string
 	record     string
+	present    bool
+	stops      string
+	pause      time.Duration
 	breaks     string
 	stepTO     time.Duration
 	stall      time.Duration

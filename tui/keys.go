@@ -29,6 +29,7 @@ type keyMap struct {
 	Archive    key.Binding
 	Diagnosis  key.Binding
 	Shell      key.Binding
+	Present    key.Binding
 	Help       key.Binding
 	Quit       key.Binding
 	Interrupt  key.Binding
@@ -64,6 +65,7 @@ func defaultKeys() keyMap {
 		Archive:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "archive view")),
 		Diagnosis:  key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "why: the diagnosis")),
 		Shell:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "shell there")),
+		Present:    key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "presenter mode")),
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 		Interrupt:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit, stop servers")),
@@ -88,7 +90,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Up, k.Down, k.Focus, k.FocusBack},
 		{k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.Log, k.Inspect, k.Shell, k.Archive, k.Diagnosis},
-		{k.Help, k.Quit, k.Interrupt},
+		{k.Present, k.Help, k.Quit, k.Interrupt},
 	}
 }
 

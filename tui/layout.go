@@ -29,7 +29,7 @@ func (m Model) dims() dims {
 	if m.help.ShowAll && m.ask == askNone && m.screen == screenMain {
 		d.footerH = lipgloss.Height(m.helpView())
 	}
-	d.bodyH = max(m.height-2-d.footerH, 6)
+	d.bodyH = max(m.height-2-d.footerH-len(m.presenterLines(m.width)), 6)
 	d.rightW = min(max(m.width*2/5, minPanelW), maxPanelW)
 	d.leftW = max(m.width-d.rightW-1, 20)
 	d.detailH = len(m.detailLines(d.leftW))

@@ -77,6 +77,15 @@ type Config struct {
 	// Update, and Run waits for it before returning.
 	Record func(ev steps.Event, state steps.StepState)
 
+	// Present starts in presenter mode (P toggles it): the selected step's
+	// note large above the screen and the verdict as a banner.
+	// PresentStops are the step IDs P sets breakpoints on (nil: 12, F2,
+	// F6; with Present, main sets them before Run). PresentPause, when
+	// positive, continues on its own that long after such a stop.
+	Present      bool
+	PresentStops []string
+	PresentPause time.Duration
+
 	afterCh chan afterStep // set by Run when Record is set
 }
 
@@ -193,6 +202,8 @@ type Model struct {
 	viewport   viewport.Model
 	viewFollow bool
 
+	present presenter
+
 	ask     question
 	notice  string
 	result  Result
@@ -232,6 +243,7 @@ func New(cfg Config) Model {
 		viewport:    viewport.New(80, 20),
 		viewFollow:  true,
 		watch:       pg.NewWatch(cfg.StallAfter),
+		present:     newPresenter(cfg),
 	}
 	m.output.KeyMap = viewport.KeyMap{} // keys are routed by keyMap, not the viewport's pager keys
 	m.viewport.KeyMap = viewport.KeyMap{}

@@ -83,6 +83,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, next
 
+	case presentTickMsg:
+		return m.presentTicked(msg)
+
 	case pollTickMsg:
 		if msg.gen != m.pollGen || m.polling {
 			return m, nil
@@ -199,6 +202,7 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 		m.running = -1
 		m.cursor, m.finished, m.idleReason = ev.Cursor, ev.Finished, ev.Reason
 		m.notice = m.idleNotice(ev)
+		return m.presentIdle(ev)
 
 	case steps.Notice:
 		m.notice = ev.Line
@@ -251,6 +255,7 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.result, m.decided = Result{StopServers: true, Interrupted: true}, true
 		return m, tea.Quit
 	}
+	m.present.stop() // any key holds a presenter's countdown
 	if m.ask != askNone {
 		return m.answer(k)
 	}
@@ -272,6 +277,8 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Help):
 		m.help.ShowAll = !m.help.ShowAll
 		m.layout()
+	case key.Matches(k, m.keys.Present):
+		m.togglePresent()
 	case key.Matches(k, m.keys.Next):
 		m.notice, m.follow = "", true
 		r.Next()

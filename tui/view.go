@@ -25,6 +25,7 @@ func (m Model) View() string {
 	lines = append(lines, m.headerLine())
 	d := m.dims()
 	if m.screen == screenMain {
+		lines = append(lines, m.presenterLines(m.width)...)
 		lines = append(lines, m.mainBody(d)...)
 	} else {
 		lines = append(lines, m.viewBody()...)

@@ -1,0 +1,130 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"walstep/steps"
+)
+
+// presenting is testModelClock in presenter mode at 100x30.
+func presenting(t *testing.T, pause time.Duration) (Model, *fakeRunner, *fakeClock) {
+	t.Helper()
+	m, fr, c := testModelClock(freshSnap())
+	m.cfg.PresentPause = pause
+	m.present = newPresenter(m.cfg)
+	m, _ = press(m, "P")
+	return send(m, tea.WindowSizeMsg{Width: 100, Height: 30}), fr, c
+}
+
+func TestPresenterKeySetsTheStops(t *testing.T) {
+	m, fr := testModel(freshSnap())
+	f2 := idx(t, m, "F2")
+	m, _ = press(m, "down", "down", "b") // a breakpoint of the user's on step 2
+	m.breakpoints[f2] = true             // and one already on F2
+	fr.calls = nil
+	m, _ = press(m, "P")
+	wantCalls(t, fr, "break "+itoa(idx(t, m, "12")), "break "+itoa(idx(t, m, "F6")))
+	if !m.present.on || !strings.Contains(m.View(), "STEP ") {
+		t.Fatalf("P did not turn presenter mode on:\n%s", m.View())
+	}
+	fr.calls = nil
+	m, _ = press(m, "P")
+	wantCalls(t, fr)
+	if m.present.on || strings.Contains(m.View(), "STEP ") {
+		t.Errorf("P did not turn presenter mode off")
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// At 100x30 the banner shows the selected step's note in full and, once
+// there is a verdict, the verdict with its mechanism; the screen keeps
+// its size and the checklist and panel stay.
+func TestPresenterAt100x30(t *testing.T) {
+	m, _, c := presenting(t, 0)
+	f6 := idx(t, m, "F6")
+	m = runThrough(m, c, f6)
+	m = send(m,
+		eventMsg{ev: ev(steps.StepStarted, f6)},
+		eventMsg{ev: steps.Event{Kind: steps.StepFinished, Index: f6, Status: steps.Done, Duration: 2 * time.Second}},
+		eventMsg{ev: steps.Event{Kind: steps.Idle, Index: -1, Reason: steps.ReasonEnd, Cursor: len(m.steps), Finished: true}},
+	)
+	before := m.View()
+	if !strings.Contains(before, "STEP F6 · ") || !strings.Contains(before, "the end") {
+		t.Errorf("no banner for F6:\n%s", before)
+	}
+	if strings.Contains(before, "DIVERGED:") {
+		t.Errorf("a verdict banner before any verdict:\n%s", before)
+	}
+	m = polled(m, divergedSnap(c.Now()))
+	v := m.View()
+	checkSize(t, v, 100, 30)
+	flat := strings.Join(strings.Fields(strings.NewReplacer("█", "", "▌", "").Replace(v)), " ")
+	note := strings.Join(strings.Fields(m.steps[f6].Watch), " ")
+	for _, want := range []string{"STEP F6", "DIVERGED: the replica replayed timeline 1 to 0/3000000, past the fork at 0/2000100", "─ steps", "verdict: DIVERGED"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("presenter screen lacks %q:\n%s", want, v)
+		}
+	}
+	if !strings.Contains(flat, strings.Join(strings.Fields(strings.ReplaceAll(note, "…", "")), " ")[:60]) {
+		t.Errorf("the note is not shown whole:\n%s", v)
+	}
+	if mech := mechanism(m.diag); mech == "" || !strings.Contains(flat, strings.Join(strings.Fields(mech), " ")[:40]) {
+		t.Errorf("the mechanism %q is not in the banner:\n%s", mech, v)
+	}
+	golden(t, "presenter_100x30", v)
+}
+
+func TestPresenterPauseContinuesOnItsOwn(t *testing.T) {
+	m, fr, c := presenting(t, 3*time.Second)
+	twelve := idx(t, m, "12")
+	m = runThrough(m, c, twelve)
+	fr.calls = nil
+	m = send(m, eventMsg{ev: steps.Event{Kind: steps.Idle, Index: -1, Reason: steps.ReasonBreakpoint, Cursor: twelve}})
+	if m.present.until.IsZero() {
+		t.Fatal("a stop in presenter mode with a pause starts no countdown")
+	}
+	if v := m.View(); !strings.Contains(v, "continues in 3s") || !strings.Contains(v, "STEP 12") {
+		t.Errorf("the banner does not count down:\n%s", v)
+	}
+	tick := presentTickMsg{gen: m.present.gen}
+	c.Advance(time.Second)
+	m = send(m, tick)
+	wantCalls(t, fr)
+	c.Advance(2 * time.Second)
+	m = send(m, tick)
+	wantCalls(t, fr, "continue")
+
+	// Any key holds the countdown: no continue after it.
+	fr.calls = nil
+	m = send(m, eventMsg{ev: steps.Event{Kind: steps.Idle, Index: -1, Reason: steps.ReasonBreakpoint, Cursor: twelve}})
+	tick = presentTickMsg{gen: m.present.gen}
+	m, _ = press(m, "down")
+	c.Advance(5 * time.Second)
+	m = send(m, tick)
+	wantCalls(t, fr)
+	if strings.Contains(m.View(), "continues in") {
+		t.Errorf("a held countdown still shows")
+	}
+}
+
+func TestPresenterWithoutPauseWaitsForC(t *testing.T) {
+	m, fr, c := presenting(t, 0)
+	twelve := idx(t, m, "12")
+	m = runThrough(m, c, twelve)
+	fr.calls = nil
+	m = send(m, eventMsg{ev: steps.Event{Kind: steps.Idle, Index: -1, Reason: steps.ReasonBreakpoint, Cursor: twelve}})
+	if !m.present.until.IsZero() {
+		t.Errorf("a countdown without a pause")
+	}
+	if v := m.View(); !strings.Contains(v, "c runs it") {
+		t.Errorf("the banner does not say c runs it:\n%s", v)
+	}
+	m, _ = press(m, "c")
+	wantCalls(t, fr, "continue")
+}
