@@ -134,16 +134,6 @@ func (m *Model) loadView() tea.Cmd {
 	m.viewBusy = true
 	gen, node, ctx, srv := m.viewGen, m.viewNode, m.ctx, m.cfg.Servers
 	switch m.screen {
-	case screenLog:
-		return func() tea.Msg {
-			if srv == nil {
-				return viewMsg{gen: gen, node: node, err: fmt.Errorf("no backend")}
-			}
-			ctx, cancel := context.WithTimeout(ctx, readTimeout)
-			defer cancel()
-			lines, err := srv.LogTail(ctx, node, logLines)
-			return viewMsg{gen: gen, node: node, text: joinLines(lines), err: err}
-		}
 	case screenInspect:
 		dirs := inspectDirs{Data: "", Config: m.configDir(node)}
 		if srv != nil {
@@ -157,6 +147,16 @@ func (m *Model) loadView() tea.Cmd {
 	}
 	m.viewBusy = false
 	return nil
+}
+
+// readLog is the log pager's loader: the last logLines lines of a log.
+func readLog(srv Servers) logLoader {
+	return func(ctx context.Context, node cluster.Node) ([]string, error) {
+		if srv == nil {
+			return nil, fmt.Errorf("no backend")
+		}
+		return srv.LogTail(ctx, node, logLines)
+	}
 }
 
 // configDir is the host path of node's include_dir in the lab.

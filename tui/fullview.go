@@ -4,16 +4,16 @@ import (
 	"fmt"
 	"strings"
 
-	"walstep/pg"
 	"walstep/present"
 )
 
 // viewBody is a full-screen view: a title and the viewport.
 func (m Model) viewBody() []string {
+	if m.screen == screenLog {
+		return m.logView.View()
+	}
 	title := ""
 	switch m.screen {
-	case screenLog:
-		title = fmt.Sprintf("%s log (last %d lines)", m.viewNode, logLines)
 	case screenInspect:
 		title = fmt.Sprintf("%s data dir", m.viewNode)
 	case screenArchive:
@@ -24,7 +24,7 @@ func (m Model) viewBody() []string {
 	if m.viewBusy {
 		title += " · reading…"
 	}
-	if m.screen == screenLog || m.screen == screenInspect {
+	if m.screen == screenInspect {
 		title += " · tab: other server"
 	}
 	out := []string{rule(title, m.width, m.styles.RuleFocused)}
@@ -39,23 +39,6 @@ func (m Model) viewBody() []string {
 func (m *Model) setViewContent() {
 	text := m.viewText
 	switch m.screen {
-	case screenLog:
-		var b strings.Builder
-		for _, l := range strings.Split(text, "\n") {
-			ll := pg.ParseLogLine(l)
-			l = strings.ReplaceAll(l, "\t", "    ")
-			switch {
-			case ll.IsProblem():
-				l = m.styles.LogProblem.Render(l)
-			case ll.Origin == pg.OriginCommand:
-				l = m.styles.Dim.Render(l) // the archiver's words, not the server's
-			}
-			b.WriteString(l + "\n")
-		}
-		text = strings.TrimRight(b.String(), "\n")
-		if strings.TrimSpace(m.viewText) == "" {
-			text = m.styles.Dim.Render("(the log is empty: the server has not started yet)")
-		}
 	case screenArchive:
 		text = "no reading yet"
 		if m.polled {

@@ -52,5 +52,8 @@ func (m *Model) layout() {
 	if resized {
 		m.refreshOutput(false)
 	}
-	m.viewport.Width, m.viewport.Height = m.width, max(m.height-3, 1)
+	// Full-screen views: all rows but the header, the title, the status
+	// line and the one-line help.
+	m.viewport.Width, m.viewport.Height = m.width, max(m.height-4, 1)
+	m.logView = m.logView.setSize(m.width, max(m.height-3, 2))
 }

@@ -203,6 +203,7 @@ type Model struct {
 	viewFollow bool
 
 	present presenter
+	logView logPager // the full-screen log (l)
 
 	ask     question
 	notice  string
@@ -245,6 +246,7 @@ func New(cfg Config) Model {
 		watch:       pg.NewWatch(cfg.StallAfter),
 		present:     newPresenter(cfg),
 	}
+	m.logView = newLogPager(cfg.Ctx, readLog(cfg.Servers), m.styles)
 	m.output.KeyMap = viewport.KeyMap{} // keys are routed by keyMap, not the viewport's pager keys
 	m.viewport.KeyMap = viewport.KeyMap{}
 	if cfg.Runner != nil {

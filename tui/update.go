@@ -19,7 +19,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
-		if m.screen != screenMain {
+		if m.screen != screenMain && m.screen != screenLog {
 			m.setViewContent() // re-wrap to the new width
 		}
 		return m, nil
@@ -78,8 +78,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.screen == screenArchive || m.screen == screenDiagnosis {
 			m.setViewContent()
 		}
-		if m.screen == screenLog && !m.viewBusy {
-			return m, tea.Batch(next, m.loadView()) // the log view follows the log
+		if m.screen == screenLog {
+			var load tea.Cmd
+			m.logView, load = m.logView.reload() // the log view follows the log
+			return m, tea.Batch(next, load)
 		}
 		return m, next
 
@@ -91,6 +93,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		return m, m.pollNow()
+
+	case logLoadedMsg:
+		if m.screen != screenLog {
+			return m, nil
+		}
+		var cmd tea.Cmd
+		m.logView, cmd = m.logView.Update(msg)
+		return m, cmd
 
 	case viewMsg:
 		if msg.gen != m.viewGen || m.screen == screenMain {
@@ -309,14 +319,9 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		r.Jump(sel)
 	case key.Matches(k, m.keys.Up), key.Matches(k, m.keys.Down):
 		m.move(key.Matches(k, m.keys.Down))
-	case key.Matches(k, m.keys.PageUp):
-		m.output.PageUp()
-	case key.Matches(k, m.keys.PageDown):
-		m.output.PageDown()
-	case key.Matches(k, m.keys.Top):
-		m.output.GotoTop()
-	case key.Matches(k, m.keys.Bottom):
-		m.output.GotoBottom()
+	case key.Matches(k, m.keys.PageUp), key.Matches(k, m.keys.PageDown),
+		key.Matches(k, m.keys.Top), key.Matches(k, m.keys.Bottom):
+		m.page(k)
 	case key.Matches(k, m.keys.Focus):
 		m.focus = (m.focus + 1) % focusCount
 	case key.Matches(k, m.keys.FocusBack):
@@ -335,20 +340,59 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+// page handles pgup, pgdn, home and end: in the steps pane they move the
+// selection (a page of the list, the first or the last step); elsewhere
+// they scroll the output.
+func (m *Model) page(k tea.KeyMsg) {
+	if m.focus != focusSteps {
+		switch {
+		case key.Matches(k, m.keys.PageUp):
+			m.output.PageUp()
+		case key.Matches(k, m.keys.PageDown):
+			m.output.PageDown()
+		case key.Matches(k, m.keys.Top):
+			m.output.GotoTop()
+		case key.Matches(k, m.keys.Bottom):
+			m.output.GotoBottom()
+		}
+		return
+	}
+	page := max(m.dims().listH-1, 1)
+	sel := m.selected
+	switch {
+	case key.Matches(k, m.keys.PageUp):
+		sel -= page
+	case key.Matches(k, m.keys.PageDown):
+		sel += page
+	case key.Matches(k, m.keys.Top):
+		sel = 0
+	case key.Matches(k, m.keys.Bottom):
+		sel = len(m.steps) - 1
+	}
+	m.selectStep(min(max(sel, 0), len(m.steps)-1))
+}
+
+// selectStep selects step i in the checklist.
+func (m *Model) selectStep(i int) {
+	m.selected = i
+	// Moving away from the running step stops the selection from jumping
+	// back to it; moving onto it follows it again.
+	m.follow = m.selected == m.running || (m.running < 0 && m.selected == m.cursor)
+	m.layout()
+	m.refreshOutput(true)
+}
+
 // move handles up/down for the focused part.
 func (m *Model) move(down bool) {
 	switch m.focus {
 	case focusSteps:
-		if down && m.selected < len(m.steps)-1 {
-			m.selected++
-		} else if !down && m.selected > 0 {
-			m.selected--
+		sel := m.selected
+		if down && sel < len(m.steps)-1 {
+			sel++
+		} else if !down && sel > 0 {
+			sel--
 		}
-		// Moving away from the running step stops the selection from
-		// jumping back to it; moving onto it follows it again.
-		m.follow = m.selected == m.running || (m.running < 0 && m.selected == m.cursor)
-		m.layout()
-		m.refreshOutput(true)
+		m.selectStep(sel)
 	case focusOutput:
 		if down {
 			m.output.ScrollDown(1)
@@ -399,7 +443,14 @@ func (m Model) answer(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 func (m Model) openView(s screen) (tea.Model, tea.Cmd) {
 	m.screen, m.viewNode = s, m.server
 	m.viewText, m.viewErr = "", ""
-	m.viewFollow = s == screenLog
+	m.viewFollow = false
+	if s == screenLog {
+		m.layout()
+		var cmd tea.Cmd
+		m.logView.load = readLog(m.cfg.Servers)
+		m.logView, cmd = m.logView.open(m.server)
+		return m, cmd
+	}
 	m.viewport.SetContent("")
 	m.viewport.GotoTop()
 	m.layout()
@@ -422,14 +473,23 @@ func (m Model) viewKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.screen = screenMain
 		m.viewGen++ // drop a read still on its way
 		m.viewBusy = false
+		m.logView = m.logView.close()
 		m.layout()
 		return m, nil
 	case key.Matches(k, m.keys.Switch):
 		if m.screen == screenArchive || m.screen == screenDiagnosis {
 			return m, nil
 		}
-		m.server = otherNode(m.viewNode)
+		if m.screen == screenLog {
+			m.server = otherNode(m.logView.node)
+		} else {
+			m.server = otherNode(m.viewNode)
+		}
 		return m.openView(m.screen)
+	case m.screen == screenLog:
+		var cmd tea.Cmd
+		m.logView, cmd = m.logView.Update(k)
+		return m, cmd
 	case key.Matches(k, m.keys.ScrollUp):
 		vp.ScrollUp(1)
 	case key.Matches(k, m.keys.ScrollDown):

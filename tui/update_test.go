@@ -175,8 +175,33 @@ func TestTabMovesFocusAndUpDownFollowIt(t *testing.T) {
 	}
 }
 
+// In the steps pane, home, end, pgup and pgdn move the selection (going
+// back to step 0 must not take a press of k per step).
+func TestPagingKeysMoveTheSelectionInTheStepsPane(t *testing.T) {
+	m, _ := testModel(freshSnap())
+	m = send(m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	m, _ = press(m, "end")
+	if m.selected != len(m.steps)-1 {
+		t.Fatalf("end selected %d, want the last step", m.selected)
+	}
+	m, _ = press(m, "pgup")
+	if m.selected >= len(m.steps)-2 {
+		t.Errorf("pgup moved the selection to %d only", m.selected)
+	}
+	page := len(m.steps) - 1 - m.selected
+	m, _ = press(m, "pgdown")
+	if m.selected != len(m.steps)-1 {
+		t.Errorf("pgdown after pgup selected %d (page %d)", m.selected, page)
+	}
+	m, _ = press(m, "home")
+	if m.selected != 0 {
+		t.Errorf("home selected %d", m.selected)
+	}
+}
+
 func TestPagingKeysScrollTheOutput(t *testing.T) {
 	m, _ := testModel(freshSnap())
+	m, _ = press(m, "tab") // the output pane
 	for range 100 {
 		m = send(m, eventMsg{ev: steps.Event{Kind: steps.StepOutput, Index: 0, Line: "line"}})
 	}
@@ -322,7 +347,7 @@ func TestLogViewReadsInACommand(t *testing.T) {
 		cluster.Replica: {"LOG:  replica line"},
 	}}
 	m, cmd := press(m, "l")
-	if m.screen != screenLog || cmd == nil || !m.viewBusy {
+	if m.screen != screenLog || cmd == nil || !m.logView.busy {
 		t.Fatalf("l did not open the log view with a read command")
 	}
 	m = send(m, cmd())

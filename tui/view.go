@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
@@ -125,6 +126,10 @@ func (m Model) statusLine() string {
 func (m Model) footer() string {
 	if m.ask != askNone {
 		return m.help.ShortHelpView(confirmKeys{m.keys}.ShortHelp())
+	}
+	if m.screen == screenLog {
+		b := append([]key.Binding{m.keys.Back, m.keys.Switch}, m.logView.keys.ShortHelp()...)
+		return m.help.ShortHelpView(append(b, m.keys.Quit))
 	}
 	if m.screen != screenMain {
 		return m.help.ShortHelpView(viewKeys{m.keys}.ShortHelp())
