@@ -1,0 +1,164 @@
+package present
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"walstep/pg"
+)
+
+// Report is what a Markdown report for an issue tracker holds: a run's
+// outcome and everything someone upstream needs to read it without
+// walstep.
+type Report struct {
+	Generated              time.Time
+	Lab, Backend, Archiver string
+	Notes                  []string  // how the backend and archiver were chosen
+	Versions               []Version // PostgreSQL, WAL-G, walstep, …
+	Steps                  []ReportStep
+	Snapshot               pg.Snapshot // the readings after the run
+	Diagnosis              *pg.Diagnosis
+	Confs                  []Conf // the lab's editable files, as run
+}
+
+// Version is one "name: version" line, with where it was read.
+type Version struct {
+	Name, Value, Source string
+}
+
+// ReportStep is one step of the playbook as it ran.
+type ReportStep struct {
+	ID, Title, Status string
+	Duration          time.Duration
+	Error             string
+}
+
+// Conf is one of the lab's files; WriteMarkdown masks its secrets.
+type Conf struct {
+	Name, Text string
+}
+
+// The width of the pictures in a report: they sit in code blocks, which
+// issue trackers show without wrapping.
+const reportWidth = 78
+
+// WriteMarkdown writes r as a Markdown document: the verdict first, then
+// the timeline picture, the archive view, the diagnosis with its evidence,
+// the versions, the steps and the lab's files with their secrets masked.
+func WriteMarkdown(w io.Writer, r Report) error {
+	var b strings.Builder
+	d := r.Diagnosis
+	if d == nil {
+		d = &pg.Diagnosis{Verdict: pg.VerdictUnknown, Explanation: "No diagnosis: the run ended before the servers could be read."}
+	}
+	fmt.Fprintf(&b, "# PostgreSQL concurrent restore: verdict %s\n\n", strings.ToUpper(d.Verdict))
+	fmt.Fprintf(&b, "A primary and a replica restored concurrently from the same backup, run step by step by walstep on %s (%s backend, %s archiver).\n\n",
+		r.Generated.UTC().Format("2006-01-02 15:04 UTC"), r.Backend, r.Archiver)
+	if d.Explanation != "" {
+		fmt.Fprintf(&b, "**%s.** %s\n\n", capitalise(d.Verdict), d.Explanation)
+	}
+
+	b.WriteString("## Timelines\n\n")
+	codeBlock(&b, "text", RenderTimeline(r.Snapshot, reportWidth, PlainDiagStyles()))
+	b.WriteString("## Archive\n\n")
+	codeBlock(&b, "text", RenderArchive(r.Snapshot, reportWidth, PlainDiagStyles()))
+
+	fmt.Fprintf(&b, "## Diagnosis: %s\n\n", d.Verdict)
+	if d.Cause != "" {
+		fmt.Fprintf(&b, "Cause: %s\n\n", d.Cause)
+	}
+	if len(d.Evidence) > 0 {
+		b.WriteString("Evidence:\n\n")
+		for _, e := range d.Evidence {
+			fmt.Fprintf(&b, "- %s\n", inline(e))
+		}
+		b.WriteString("\n")
+	}
+	var lines []string
+	for _, f := range d.Findings {
+		lines = append(lines, f.Node+": "+f.Line)
+	}
+	if len(lines) > 0 {
+		b.WriteString("Log lines that matter:\n\n")
+		codeBlock(&b, "text", strings.Join(lines, "\n"))
+	}
+	b.WriteString("Servers after the run:\n\n")
+	for _, rd := range []pg.Reading{r.Snapshot.Primary, r.Snapshot.Replica} {
+		fmt.Fprintf(&b, "- %s: %s\n", rd.Node, inline(rd.Summary()))
+	}
+	for _, h := range r.Snapshot.Histories {
+		for _, e := range h.Entries {
+			fmt.Fprintf(&b, "- `%s`: timeline %d ended at %s (%s)\n", h.File, e.TLI, e.Switch, e.Reason)
+		}
+	}
+	b.WriteString("\n")
+
+	b.WriteString("## Versions\n\n| | version | read from |\n|---|---|---|\n")
+	for _, v := range r.Versions {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(v.Name), cell(v.Value), cell(v.Source))
+	}
+	fmt.Fprintf(&b, "| backend | %s | |\n| archiver | %s | |\n\n", cell(r.Backend), cell(r.Archiver))
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "- %s\n", inline(n))
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString("\n")
+	}
+
+	b.WriteString("## Steps\n\n| step | what | status | time |\n|---|---|---|---|\n")
+	for _, s := range r.Steps {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", cell(s.ID), cell(s.Title), cell(s.Status), s.Duration.Round(time.Millisecond))
+	}
+	b.WriteString("\n")
+	for _, s := range r.Steps {
+		if s.Error != "" {
+			fmt.Fprintf(&b, "Step %s failed:\n\n", s.ID)
+			codeBlock(&b, "text", s.Error)
+		}
+	}
+
+	b.WriteString("## Lab configuration\n\nThe lab's files as the run used them (secrets masked):\n\n")
+	for _, c := range r.Confs {
+		lang := "ini"
+		if strings.HasSuffix(c.Name, ".json") {
+			lang = "json"
+		}
+		fmt.Fprintf(&b, "`%s`:\n\n", c.Name)
+		codeBlock(&b, lang, MaskSecrets(c.Text))
+	}
+	fmt.Fprintf(&b, "---\nMade by `walstep run --markdown` in lab `%s`.\n", r.Lab)
+	_, err := io.WriteString(w, b.String())
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// codeBlock fences s with a fence longer than any backtick run in it.
+func codeBlock(b *strings.Builder, lang, s string) {
+	f := "```"
+	for strings.Contains(s, f) {
+		f += "`"
+	}
+	fmt.Fprintf(b, "%s%s\n%s\n%s\n\n", f, lang, strings.TrimRight(s, "\n"), f)
+}
+
+// inline keeps a line of text on its line: no newlines or table pipes
+// breaking a list item.
+func inline(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// cell is text safe in a table cell.
+func cell(s string) string {
+	return strings.ReplaceAll(inline(s), "|", `\|`)
+}
+
+func capitalise(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
