@@ -20,6 +20,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&o.keep, "keep-running", false, "leave the servers running after the report, for inspection (stop them with walstep clean)")
 	fs.IntVar(&o.repeat, "repeat", 1, "run the playbook N times on a freshly reset lab and report how often each verdict came out")
 	fs.StringVar(&o.expect, "expect", "", "exit with status 3 unless the verdict is this (diverged, healthy, stalled, unknown); with --repeat, in every run")
+	fs.StringVar(&o.markdown, "markdown", "", "write a report for an issue tracker to this new file: timelines, archive, diagnosis, versions, the lab's confs (secrets masked)")
 	fs.DurationVar(&o.stall, "stall-after", 30*time.Second, "verdict \"stalled\" when the replica's replay stands still this long while the primary moves")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
@@ -34,6 +35,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
+	}
+	if o.markdown != "" {
+		if o.repeat > 1 {
+			return fmt.Errorf("--markdown reports one run: leave out --repeat")
+		}
+		if err := checkNewFile("markdown", o.markdown); err != nil {
+			return err
+		}
 	}
 	s, err := openSession(ctx, o)
 	if err != nil {
@@ -67,6 +76,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stderr, "walstep: %v\n", err)
 		} else {
 			fmt.Fprintf(progress, "walstep: transcript written to %s\n", o.transcript)
+		}
+	}
+	if o.markdown != "" { // before the servers stop: versions are read in their environment
+		if err := writeMarkdownReport(ctx, s, rep, o.markdown); err != nil {
+			fmt.Fprintf(stderr, "walstep: %v\n", err)
+		} else {
+			fmt.Fprintf(progress, "walstep: report for an issue tracker written to %s\n", o.markdown)
 		}
 	}
 	stopErr := s.close(!o.keep)

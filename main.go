@@ -120,6 +120,7 @@ type options struct {
 	expect     string
 	transcript string
 	record     string
+	markdown   string
 	present    bool
 	stops      string
 	pause      time.Duration

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The Markdown report of a default run holds what a bug report upstream
+// needs: the timeline picture, the archive view, the diagnosis with its
+// evidence, the exact versions and the lab's confs with secrets masked.
+func TestE2EMarkdownReportOfADefaultRun(t *testing.T) {
+	skipWithoutPostgres(t)
+	t.Parallel()
+	work := reachableTempDir(t)
+	lab, md := filepath.Join(work, "lab"), filepath.Join(work, "report.md")
+	t.Cleanup(func() { _, _, _ = runMain("clean", "--lab", lab) })
+	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--markdown", md)
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "report for an issue tracker written to "+md) {
+		t.Errorf("run does not say where the report is:\n%s", stdout)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := string(b)
+	section := func(title string) string {
+		i := strings.Index(rep, "\n## "+title)
+		if i < 0 {
+			t.Fatalf("no section %q:\n%s", title, rep)
+		}
+		s := rep[i+4:]
+		if j := strings.Index(s, "\n## "); j >= 0 {
+			s = s[:j]
+		}
+		return s
+	}
+	if !strings.HasPrefix(rep, "# PostgreSQL concurrent restore: verdict DIVERGED\n") {
+		t.Errorf("title: %q", strings.SplitN(rep, "\n", 2)[0])
+	}
+	checks := []struct{ section, want string }{
+		{"Timelines", "```text\n"},
+		{"Timelines", "TL2"},
+		{"Timelines", "fork 0/2000100"},
+		{"Archive", "000000010000000000000002"},
+		{"Archive", "00000002.history"},
+		{"Diagnosis: diverged", "Evidence:"},
+		{"Diagnosis: diverged", "past the fork point 0/2000100"},
+		{"Diagnosis: diverged", "requested starting point 0/3000000 is ahead of the WAL flush position"},
+		{"Diagnosis: diverged", "`00000002.history`: timeline 1 ended at 0/2000100 (reached consistency)"},
+		{"Versions", "| PostgreSQL | postgres (PostgreSQL) 15."},
+		{"Versions", "| backend | local |"},
+		{"Steps", "| F6 | Start the replica as a streaming standby | done |"},
+		{"Lab configuration", "`primary_restore.conf`:"},
+		{"Lab configuration", "recovery_target = 'immediate'"},
+		{"Lab configuration", "`replica_restore.conf`:"},
+		{"Lab configuration", "`replica_standby.conf`:"},
+		{"Lab configuration", "password=********"},
+		{"Lab configuration", "`wal-g.json`:"},
+	}
+	for _, c := range checks {
+		if !strings.Contains(section(c.section), c.want) {
+			t.Errorf("section %q lacks %q:\n%s", c.section, c.want, section(c.section))
+		}
+	}
+	if !regexp.MustCompile(`\| walstep \| [0-9a-f]{40}`).MatchString(section("Versions")) {
+		t.Errorf("no walstep commit in the versions:\n%s", section("Versions"))
+	}
+	if strings.Contains(rep, "password=postgres") {
+		t.Errorf("the report shows the lab's password")
+	}
+
+	// A second run never replaces the report, and says so before running.
+	before := rep
+	code, _, stderr = runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--markdown", md)
+	if code == 0 || !strings.Contains(stderr, "the file exists") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("run over an existing report: exit %d, stderr:\n%s", code, stderr)
+	}
+	if after, _ := os.ReadFile(md); string(after) != before {
+		t.Errorf("an existing report was changed")
+	}
+}

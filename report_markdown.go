@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"walstep/cluster"
+	"walstep/present"
+)
+
+// checkNewFile refuses a path that exists, before a run starts: walstep
+// never replaces a file the user has.
+func checkNewFile(flag, path string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("--%s %s: the file exists; remove it or choose another name", flag, path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("--%s: %w", flag, err)
+	}
+	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+		return fmt.Errorf("--%s %s: no directory %s to write it in", flag, path, filepath.Dir(path))
+	}
+	return nil
+}
+
+// writeMarkdownReport writes the report for an issue tracker to a new
+// file at path (never through a link, never over a file).
+func writeMarkdownReport(ctx context.Context, s *session, rep Report, path string) error {
+	mr := present.Report{
+		Generated: time.Now(), Lab: rep.Lab, Backend: rep.Backend, Archiver: rep.Archiver,
+		Notes: s.why, Snapshot: rep.Snapshot, Diagnosis: rep.Diagnosis,
+		Versions: versions(ctx, s),
+	}
+	for _, st := range rep.Steps {
+		mr.Steps = append(mr.Steps, present.ReportStep{ID: st.ID, Title: st.Title, Status: st.Status.String(),
+			Duration: time.Duration(st.Seconds * float64(time.Second)), Error: st.Error})
+	}
+	for _, name := range []string{cluster.PrimaryRestore, cluster.ReplicaRestore, cluster.ReplicaStandby, cluster.WalgJSON} {
+		b, err := os.ReadFile(s.lab.Path(name))
+		if err != nil {
+			continue // a file the lab does not have
+		}
+		mr.Confs = append(mr.Confs, present.Conf{Name: name, Text: string(b)})
+	}
+	var buf bytes.Buffer
+	if err := present.WriteMarkdown(&buf, mr); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	_, err = f.Write(buf.Bytes())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// versions are the exact versions a bug report upstream asks for: the
+// server's PostgreSQL, WAL-G when it archived, and walstep's own commit.
+func versions(ctx context.Context, s *session) []present.Version {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	var out []present.Version
+	run := func(argv ...string) string {
+		var b bytes.Buffer
+		if err := s.backend.Exec(ctx, cluster.Primary, "postgres", argv, &b); err != nil {
+			return ""
+		}
+		for _, l := range strings.Split(b.String(), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "$ ") {
+				return l // the first line the program printed
+			}
+		}
+		return ""
+	}
+	where := "the primary's environment (" + s.backend.Name() + ")"
+	if v := run("postgres", "--version"); v != "" {
+		out = append(out, present.Version{Name: "PostgreSQL", Value: v, Source: "postgres --version in " + where})
+	} else {
+		out = append(out, present.Version{Name: "PostgreSQL", Value: "unknown", Source: "postgres --version failed in " + where})
+	}
+	if _, ok := s.archiver.(cluster.WalG); ok {
+		bin := s.backend.Paths(cluster.Primary).WalgBin
+		v := run(bin, "--version")
+		if v == "" {
+			v = "unknown"
+		}
+		out = append(out, present.Version{Name: "WAL-G", Value: v, Source: bin + " --version in " + where})
+	}
+	return append(out, walstepVersion())
+}
+
+// walstepVersion is the commit walstep was built from: the build's VCS
+// stamp, else git in the working directory when it is walstep's checkout
+// (go run, go test).
+func walstepVersion() present.Version {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var rev, modified, when string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value
+			case "vcs.time":
+				when = s.Value
+			}
+		}
+		if rev != "" {
+			v := rev
+			if modified == "true" {
+				v += " (with uncommitted changes)"
+			}
+			if when != "" {
+				v += ", committed " + when
+			}
+			return present.Version{Name: "walstep", Value: v + ", " + bi.GoVersion, Source: "the binary's build info"}
+		}
+	}
+	if mod, err := os.ReadFile("go.mod"); err == nil && strings.HasPrefix(string(mod), "module walstep\n") {
+		if rev, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
+			v := strings.TrimSpace(string(rev))
+			if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+				v += " (with uncommitted changes)"
+			}
+			return present.Version{Name: "walstep", Value: v, Source: "git in the working directory"}
+		}
+	}
+	return present.Version{Name: "walstep", Value: "unknown", Source: "built without VCS information"}
+}
