@@ -21,6 +21,11 @@ const (
 // Nodes lists both servers in a fixed order.
 var Nodes = []Node{Primary, Replica}
 
+// StopOrder is the order to stop both in: the standby first, so its wal
+// receiver does not knock on a primary that is shutting down (which leaves
+// "the database system is shutting down" in both logs).
+var StopOrder = []Node{Replica, Primary}
+
 // ServerPaths are paths as the server's own environment sees them: host paths
 // for the local backend, container paths (/data, /wal-g-storage, ...) for
 // Docker. Archive and restore commands are written with these.
@@ -70,6 +75,10 @@ type Backend interface {
 	// seed's sudo does, but never through a link: the server user owns
 	// those dirs and could have put one there.
 	WriteFile(ctx context.Context, node Node, f ServerFile) error
+	// Postmaster reads the node's postmaster.pid (its status line says
+	// starting, ready, standby or stopping) without touching the server;
+	// the zero value when no live server has written one.
+	Postmaster(ctx context.Context, node Node) (PostmasterFile, error)
 	// LogTail returns up to n of the last lines of the node's server log.
 	LogTail(ctx context.Context, node Node, n int) ([]string, error)
 	// ControlData runs pg_controldata on the node's data directory.

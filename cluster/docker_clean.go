@@ -77,7 +77,7 @@ func (d *Docker) Close(ctx context.Context, stopServers bool) error {
 	d.mu.Unlock()
 	var errs []error
 	if stopServers {
-		for _, n := range Nodes {
+		for _, n := range StopOrder {
 			if err := d.Stop(ctx, n, io.Discard); err != nil {
 				errs = append(errs, err)
 			}

@@ -92,7 +92,7 @@ func (l *Local) Close(ctx context.Context, stopServers bool) error {
 		return nil
 	}
 	var errs []error
-	for _, n := range Nodes {
+	for _, n := range StopOrder {
 		if err := l.Stop(ctx, n, io.Discard); err != nil {
 			errs = append(errs, err)
 		}

@@ -75,23 +75,41 @@ const (
 	Exited                     // the server process exited
 )
 
-// WaitReady waits until node's server accepts connections or its process
-// exits (a replica shutting down at its recovery target).
+// Observation is what a server shows without being touched: its process or
+// container state and its postmaster.pid.
+type Observation struct {
+	Proc ProcState
+	PM   PostmasterFile
+}
+
+// Observe reads node's process state and postmaster.pid; no connection.
+func Observe(ctx context.Context, b Backend, node Node) (Observation, error) {
+	st, err := b.State(ctx, node)
+	if err != nil || !st.Running {
+		return Observation{Proc: st}, err
+	}
+	pm, err := b.Postmaster(ctx, node)
+	return Observation{Proc: st, PM: pm}, err
+}
+
+// WaitReady waits until node's server says it accepts connections (its
+// postmaster.pid status is ready, as pg_ctl -w waits) or its process exits
+// (a replica shutting down at its recovery target). It never connects: a
+// connection attempt while a server starts leaves a FATAL line in its log.
 func WaitReady(ctx context.Context, b Backend, node Node, timeout time.Duration) (Readiness, ProcState, error) {
 	var res Readiness
 	var last ProcState
 	err := Until(ctx, timeout, string(node)+" to accept connections or exit", func(ctx context.Context) (bool, error) {
-		st, err := b.State(ctx, node)
+		o, err := Observe(ctx, b, node)
 		if err != nil {
 			return false, err
 		}
-		last = st
-		if !st.Running {
+		last = o.Proc
+		if !o.Proc.Running {
 			res = Exited
 			return true, nil
 		}
-		var one int
-		if QueryRow(ctx, b.ConnString(node), "select 1", &one) == nil {
+		if o.PM.Accepting() {
 			res = Accepting
 			return true, nil
 		}
@@ -111,35 +129,33 @@ func WaitExited(ctx context.Context, b Backend, node Node, timeout time.Duration
 	return last, err
 }
 
-// WaitPromoted waits until node's server is out of recovery.
-func WaitPromoted(ctx context.Context, b Backend, node Node, timeout time.Duration) error {
+// WaitPromoted waits until node's server is out of recovery. It asks
+// pg_is_in_recovery(), which cannot fail, and only while the server's
+// postmaster.pid says it accepts connections. stuck, called while the
+// server is still in recovery, returns an error when waiting cannot help
+// (replay paused at the end of recovery, say).
+func WaitPromoted(ctx context.Context, b Backend, node Node, timeout time.Duration, stuck func(ctx context.Context) error) error {
 	return Until(ctx, timeout, string(node)+" to leave recovery (promote)", func(ctx context.Context) (bool, error) {
-		st, err := b.State(ctx, node)
+		o, err := Observe(ctx, b, node)
 		if err != nil {
 			return false, err
 		}
-		if !st.Running {
-			return false, fmt.Errorf("%s exited (%s) instead of promoting: see its log", node, st.Detail)
+		if !o.Proc.Running {
+			return false, fmt.Errorf("%s exited (%s) instead of promoting: see its log", node, o.Proc.Detail)
+		}
+		if !o.PM.Accepting() {
+			return false, nil
 		}
 		var inRec bool
 		if QueryRow(ctx, b.ConnString(node), "select pg_is_in_recovery()", &inRec) != nil {
 			return false, nil
 		}
-		if inRec && replayPaused(ctx, b.ConnString(node)) {
-			// recovery_target_action = 'pause': it stays in recovery until
-			// someone resumes replay, so waiting cannot help.
-			return false, fmt.Errorf("%s paused at the end of recovery instead of promoting (recovery_target_action = 'pause'; resume it with select pg_wal_replay_resume())", node)
+		if !inRec {
+			return true, nil
 		}
-		return !inRec, nil
+		if stuck != nil {
+			return false, stuck(ctx)
+		}
+		return false, nil
 	})
-}
-
-// replayPaused reports whether the server's WAL replay is paused
-// (PostgreSQL 14 and later; false when it cannot tell).
-func replayPaused(ctx context.Context, connString string) bool {
-	var state string
-	if QueryRow(ctx, connString, "select pg_get_wal_replay_pause_state()", &state) != nil {
-		return false
-	}
-	return state == "paused"
 }

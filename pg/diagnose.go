@@ -210,6 +210,16 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 	if rTLI != target {
 		onHistory = fmt.Sprintf("on timeline %d, not past the fork point %s, so it can still follow timeline %d", rTLI, d.ForkLSN, target)
 	}
+	if !R.Up && (R.Process == ProcStarting || R.Process == ProcStopping) {
+		d.Verdict = VerdictUnknown
+		what := "starting: it does not accept connections yet"
+		if R.Process == ProcStopping {
+			what = "shutting down"
+		}
+		d.Explanation = fmt.Sprintf("The replica is %s. Its last known position, %s, is %s; whether it follows the primary shows once it runs.",
+			what, rPos, onHistory)
+		return d
+	}
 	if !R.Up {
 		d.Verdict = VerdictUnknown
 		d.Explanation = fmt.Sprintf("The replica is not running (%s). Its last position, %s, is %s: nothing has gone wrong yet, but it is neither restoring nor streaming.",

@@ -171,12 +171,25 @@ func TestDiagnoseReplicaCannotStream(t *testing.T) {
 }
 
 func TestDiagnoseReplicaStoppedIsUnknown(t *testing.T) {
-	d := Diagnose(DiagnoseInput{Snapshot: loadSnap(t, "default_after_f2.json")})
+	s := loadSnap(t, "default_after_f2.json")
+	s.Replica.Process, s.Replica.ProcDetail = ProcStopped, "exited with code 0"
+	d := Diagnose(DiagnoseInput{Snapshot: s})
 	if d.Verdict != VerdictUnknown {
 		t.Fatalf("verdict %s: %s", d.Verdict, d.Explanation)
 	}
 	if d.ReplicaLSN != 0x2000100 || !strings.Contains(d.Explanation, "not running") {
 		t.Errorf("replica %s, explanation %q", d.ReplicaLSN, d.Explanation)
+	}
+}
+
+// A replica whose postmaster.pid says starting is starting, not "not
+// running": it runs, it only does not accept connections yet.
+func TestDiagnoseReplicaStartingSaysStarting(t *testing.T) {
+	s := loadSnap(t, "default_after_f2.json")
+	s.Replica.Process = ProcStarting
+	d := Diagnose(DiagnoseInput{Snapshot: s})
+	if d.Verdict != VerdictUnknown || !strings.Contains(d.Explanation, "The replica is starting") || strings.Contains(d.Explanation, "not running") {
+		t.Errorf("verdict %s, explanation %q", d.Verdict, d.Explanation)
 	}
 }
 

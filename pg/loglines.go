@@ -114,3 +114,23 @@ func IsProblemLine(line string) bool { return ParseLogLine(line).IsProblem() }
 // IsCommandLine reports whether a raw log line was printed by
 // restore_command or archive_command rather than by PostgreSQL.
 func IsCommandLine(line string) bool { return ParseLogLine(line).Origin == OriginCommand }
+
+// PausedAtEnd reports whether the line is PostgreSQL saying recovery
+// paused at its target (recovery_target_action = 'pause'): the server stays
+// in recovery until someone resumes replay.
+func (l LogLine) PausedAtEnd() bool {
+	return l.Origin == OriginServer && strings.Contains(l.Message, "pausing at the end of recovery")
+}
+
+// ShutdownAtTarget reports whether the line is PostgreSQL saying it shuts
+// down because recovery reached its target (recovery_target_action =
+// 'shutdown').
+func (l LogLine) ShutdownAtTarget() bool {
+	return l.Origin == OriginServer && strings.Contains(l.Message, "shutdown at recovery target")
+}
+
+// Promoted reports whether the line is PostgreSQL saying recovery ended
+// and the server runs as a primary (a new timeline, or open for writes).
+func (l LogLine) Promoted() bool {
+	return l.Origin == OriginServer && (strings.Contains(l.Message, "selected new timeline ID") || l.Message == "database system is ready to accept connections")
+}

@@ -22,6 +22,7 @@ type Source interface {
 	ConnString(node cluster.Node) string
 	LogTail(ctx context.Context, node cluster.Node, n int) ([]string, error)
 	ControlData(ctx context.Context, node cluster.Node) (string, error)
+	Postmaster(ctx context.Context, node cluster.Node) (cluster.PostmasterFile, error)
 	DataDir(node cluster.Node) string
 }
 
@@ -136,7 +137,20 @@ func (p *Poller) readNode(ctx context.Context, node cluster.Node) Reading {
 	if tail, err := p.src.LogTail(ctx, node, p.opts.LogLines); err == nil {
 		r.LogTail = tail
 	}
+	var pm cluster.PostmasterFile
 	if st.Running {
+		pm, _ = p.src.Postmaster(ctx, node)
+	}
+	if st.Running && !pm.Accepting() {
+		// Starting or stopping, by its postmaster.pid: a connection now
+		// would only leave "the database system is starting up" in the
+		// log the user is reading.
+		r.Process = ProcStarting
+		if pm.Status == cluster.PMStopping {
+			r.Process = ProcStopping
+		}
+		p.dropConn(ns)
+	} else if st.Running {
 		qctx, cancel := context.WithTimeout(ctx, p.opts.QueryTimeout)
 		reused := ns.conn != nil
 		err := p.query(qctx, node, ns, &r)

@@ -359,6 +359,9 @@ func (f fakeSource) ControlData(context.Context, cluster.Node) (string, error) {
 	return "", errors.New("no pg_controldata here")
 }
 func (f fakeSource) DataDir(n cluster.Node) string { return f.dirs[n] }
+func (f fakeSource) Postmaster(context.Context, cluster.Node) (cluster.PostmasterFile, error) {
+	return cluster.PostmasterFile{}, nil
+}
 
 func writeFile(t *testing.T, path string, size int, content string) {
 	t.Helper()

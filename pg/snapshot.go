@@ -6,6 +6,7 @@ import "time"
 const (
 	ProcUp       = "up"          // SQL answers
 	ProcStarting = "starting"    // process runs, SQL does not answer yet
+	ProcStopping = "stopping"    // process runs, shutting down
 	ProcStopped  = "stopped"     // exited cleanly, or never started
 	ProcCrashed  = "crashed"     // exited with an error or a signal
 	ProcNone     = "not created" // no process or container yet

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 
 	"walstep/cluster"
 	"walstep/pg"
@@ -30,48 +32,118 @@ func fetch(ctx context.Context, env *Env, node cluster.Node, out io.Writer) erro
 	return env.Archiver.BackupFetch(ctx, env.Backend, node, name, out)
 }
 
-// startReady starts node (unless running) and waits until it accepts
-// connections; with mustPromote it also waits until it leaves recovery.
-func startReady(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mustPromote bool) error {
+// startReady starts node (unless running) and waits until it has left
+// recovery and accepts connections (steps 3 and F1).
+func startReady(ctx context.Context, env *Env, node cluster.Node, out io.Writer) error {
+	mark := ""
 	if st, _ := env.Backend.State(ctx, node); st.Running {
 		fmt.Fprintf(out, "%s is already running (%s)\n", node, st.Detail)
-	} else if err := env.Backend.Start(ctx, node, out); err != nil {
-		return err
+	} else {
+		mark = lastLine(ctx, env.Backend, node)
+		if err := env.Backend.Start(ctx, node, out); err != nil {
+			return err
+		}
 	}
-	return settle(ctx, env, node, out, mustPromote)
+	return settlePrimary(ctx, env, node, out, mark)
 }
 
-// settle waits until node accepts connections or exits, and reports which.
-func settle(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mustPromote bool) error {
+// settlePrimary waits until node says it is out of recovery (its
+// postmaster.pid status turns ready) and only then connects, once, to
+// report its timeline. mark is where its log ended before this start.
+func settlePrimary(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mark string) error {
 	b := env.Backend
 	res, st, err := cluster.WaitReady(ctx, b, node, env.Timeouts.Ready)
 	if err != nil {
 		return fmt.Errorf("%w%s", err, lastLogHint(ctx, b, node))
 	}
 	if res == cluster.Exited {
-		if mustPromote {
-			return fmt.Errorf("%s exited (%s) instead of accepting connections%s", node, st.Detail, lastLogHint(ctx, b, node))
+		return fmt.Errorf("%s exited (%s) instead of accepting connections%s", node, st.Detail, lastLogHint(ctx, b, node))
+	}
+	stuck := func(ctx context.Context) error {
+		if _, ok := firstLine(logSince(ctx, b, node, mark), pg.LogLine.PausedAtEnd); ok {
+			// Waiting cannot help: it stays in recovery until someone
+			// resumes replay.
+			return fmt.Errorf("%s paused at the end of recovery instead of promoting (recovery_target_action = 'pause'; resume it with select pg_wal_replay_resume())", node)
 		}
-		fmt.Fprintf(out, "%s shut down (%s)%s\n", node, st.Detail, lastLogHint(ctx, b, node))
 		return nil
 	}
-	if mustPromote {
-		if err := cluster.WaitPromoted(ctx, b, node, env.Timeouts.Promote); err != nil {
-			return fmt.Errorf("%w: check primary_restore.conf (recovery_target_action)%s", err, lastLogHint(ctx, b, node))
+	if err := cluster.WaitPromoted(ctx, b, node, env.Timeouts.Promote, stuck); err != nil {
+		return fmt.Errorf("%w: check primary_restore.conf (recovery_target_action)%s", err, lastLogHint(ctx, b, node))
+	}
+	var tl string
+	_ = cluster.QueryRow(ctx, b.ConnString(node), "select substr(pg_walfile_name(pg_current_wal_lsn()),1,8)", &tl)
+	fmt.Fprintf(out, "%s accepts connections, out of recovery (WAL file timeline %s)\n", node, tl)
+	return nil
+}
+
+// startReplicaToTarget (re)starts the replica with its recovery target
+// (step F2) and waits until it has shut down there.
+func startReplicaToTarget(ctx context.Context, env *Env, out io.Writer) error {
+	b, R := env.Backend, cluster.Replica
+	if st, _ := b.State(ctx, R); st.Running {
+		fmt.Fprintln(out, "replica is already running; restarting it")
+		if err := b.Stop(ctx, R, out); err != nil {
+			return err
 		}
-		var tl string
-		_ = cluster.QueryRow(ctx, b.ConnString(node), "select substr(pg_walfile_name(pg_current_wal_lsn()),1,8)", &tl)
-		fmt.Fprintf(out, "%s accepts connections, out of recovery (WAL file timeline %s)\n", node, tl)
+	}
+	mark := lastLine(ctx, b, R)
+	if err := b.Start(ctx, R, out); err != nil {
+		return err
+	}
+	return shutdownAtTarget(ctx, env, out, mark)
+}
+
+// shutdownAtTarget waits until the replica's process has exited and is
+// done only when it exited at its recovery target: exit code 0 and its log
+// (since mark) saying "shutdown at recovery target", or pg_controldata
+// saying "shut down in recovery". A crash, a config error or a kill fails
+// with the reason; so does a replica that promotes or pauses instead.
+func shutdownAtTarget(ctx context.Context, env *Env, out io.Writer, mark string) error {
+	b, R := env.Backend, cluster.Replica
+	var last cluster.ProcState
+	err := cluster.Until(ctx, env.Timeouts.Shutdown, "the replica to shut down at its recovery target", func(ctx context.Context) (bool, error) {
+		o, err := cluster.Observe(ctx, b, R)
+		if err != nil {
+			return false, err
+		}
+		last = o.Proc
+		if !o.Proc.Running {
+			return true, nil
+		}
+		lines := logSince(ctx, b, R, mark)
+		if _, ok := firstLine(lines, pg.LogLine.Promoted); ok {
+			return false, errors.New("replica left recovery (promoted) instead of shutting down at its recovery target: check replica_restore.conf (recovery_target_action = 'shutdown')")
+		}
+		if _, ok := firstLine(lines, pg.LogLine.PausedAtEnd); ok {
+			return false, errors.New("replica paused at its recovery target instead of shutting down: check replica_restore.conf (recovery_target_action = 'shutdown')")
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w%s", err, lastLogHint(ctx, b, R))
+	}
+	if last.ExitCode != 0 || strings.HasPrefix(last.Detail, "killed") {
+		return fmt.Errorf("replica %s instead of shutting down at its recovery target%s", last.Detail, lastLogHint(ctx, b, R))
+	}
+	if _, ok := firstLine(logSince(ctx, b, R, mark), pg.LogLine.ShutdownAtTarget); ok {
+		fmt.Fprintln(out, "replica shut down at its recovery target (its log: shutdown at recovery target)")
 		return nil
 	}
-	var inRec bool
-	_ = cluster.QueryRow(ctx, b.ConnString(node), "select pg_is_in_recovery()", &inRec)
-	fmt.Fprintf(out, "%s accepts connections (in recovery: %v)\n", node, inRec)
+	cd, err := b.ControlData(ctx, R)
+	if err != nil {
+		return fmt.Errorf("replica exited (%s); cannot tell whether at its recovery target: %w", last.Detail, err)
+	}
+	if state := pg.ParseControlData(cd).State; state != "shut down in recovery" {
+		return fmt.Errorf("replica exited (%s) but not at its recovery target: pg_controldata says %q%s", last.Detail, state, lastLogHint(ctx, b, R))
+	}
+	fmt.Fprintln(out, "replica shut down at its recovery target (pg_controldata: shut down in recovery)")
 	return nil
 }
 
 // startStandby (re)starts the replica and waits until it streams or shows
-// why it cannot; both are outcomes, only a silent deadline fails.
+// why it cannot; both are outcomes, only a silent deadline fails. It reads
+// the replica's log and postmaster.pid, and queries it only once it says it
+// accepts connections.
 func startStandby(ctx context.Context, env *Env, out io.Writer) error {
 	b, R := env.Backend, cluster.Replica
 	if st, _ := b.State(ctx, R); st.Running {
@@ -88,23 +160,32 @@ func startStandby(ctx context.Context, env *Env, out io.Writer) error {
 	}
 	var outcome string
 	err := cluster.Until(ctx, env.Timeouts.Outcome, "the replica to stream or report an error", func(ctx context.Context) (bool, error) {
-		st, err := b.State(ctx, R)
+		o, err := cluster.Observe(ctx, b, R)
 		if err != nil {
 			return false, err
 		}
-		if line := SinceMark(ctx, b, R, mark, pg.IsProblemLine); line != "" {
-			outcome = "replica reports: " + pg.StripLogPrefix(line)
+		// PostgreSQL's own FATAL or ERROR (its wal receiver refused, a
+		// timeline it cannot follow); the archiver's lines do not count.
+		lines := logSince(ctx, b, R, mark)
+		if l, ok := firstLine(lines, pg.LogLine.IsProblem); ok {
+			outcome = "replica reports: " + pg.StripLogPrefix(l.Raw)
 			return true, nil
 		}
-		if !st.Running {
-			outcome = "replica exited (" + st.Detail + ")"
+		if !o.Proc.Running {
+			outcome = "replica exited (" + o.Proc.Detail + ")"
 			return true, nil
 		}
-		var status string
-		var tli int32
-		if cluster.QueryRow(ctx, b.ConnString(R), "select status, received_tli from pg_stat_wal_receiver", &status, &tli) == nil && status == "streaming" {
-			outcome = fmt.Sprintf("replica streams from the primary on timeline %d", tli)
+		if _, ok := firstLine(lines, pg.LogLine.Promoted); ok {
+			outcome = "replica left recovery (promoted): it is not a standby any more (is standby.signal missing?)"
 			return true, nil
+		}
+		if o.PM.Accepting() {
+			var status string
+			var tli int32
+			if cluster.QueryRow(ctx, b.ConnString(R), "select status, received_tli from pg_stat_wal_receiver", &status, &tli) == nil && status == "streaming" {
+				outcome = fmt.Sprintf("replica streams from the primary on timeline %d", tli)
+				return true, nil
+			}
 		}
 		return false, nil
 	})
@@ -115,13 +196,12 @@ func startStandby(ctx context.Context, env *Env, out io.Writer) error {
 	return nil
 }
 
-// SinceMark returns the first log line of node after the line mark (the
-// last line before a start; "" for the whole tail) for which match is true,
-// or "".
-func SinceMark(ctx context.Context, b cluster.Backend, node cluster.Node, mark string, match func(string) bool) string {
+// logSince is node's server log after the line mark (the last line before
+// a start; "" for the whole tail), each line classified.
+func logSince(ctx context.Context, b cluster.Backend, node cluster.Node, mark string) []pg.LogLine {
 	lines, err := b.LogTail(ctx, node, 400)
 	if err != nil {
-		return ""
+		return nil
 	}
 	start := 0
 	if mark != "" {
@@ -132,12 +212,21 @@ func SinceMark(ctx context.Context, b cluster.Backend, node cluster.Node, mark s
 			}
 		}
 	}
+	out := make([]pg.LogLine, 0, len(lines)-start)
 	for _, l := range lines[start:] {
+		out = append(out, pg.ParseLogLine(l))
+	}
+	return out
+}
+
+// firstLine returns the first of lines for which match is true.
+func firstLine(lines []pg.LogLine, match func(pg.LogLine) bool) (pg.LogLine, bool) {
+	for _, l := range lines {
 		if match(l) {
-			return l
+			return l, true
 		}
 	}
-	return ""
+	return pg.LogLine{}, false
 }
 
 func lastLine(ctx context.Context, b cluster.Backend, node cluster.Node) string {
@@ -167,4 +256,52 @@ func lastLogHint(ctx context.Context, b cluster.Backend, node cluster.Node) stri
 		}
 	}
 	return "; its log ends: " + pg.StripLogPrefix(lines[len(lines)-1])
+}
+
+// startBoth starts the primary and the replica together, as the seed's
+// `docker compose up -d` does (step 12), then waits until the primary has
+// promoted and the replica has shut down at its recovery target.
+func startBoth(ctx context.Context, env *Env, out io.Writer) error {
+	b := env.Backend
+	marks := make([]string, len(cluster.Nodes))
+	for i, n := range cluster.Nodes {
+		marks[i] = lastLine(ctx, b, n)
+	}
+	out = &syncWriter{w: out}
+	errs := make([]error, len(cluster.Nodes))
+	var wg sync.WaitGroup
+	for i, n := range cluster.Nodes {
+		wg.Add(1)
+		go func() { // joined below
+			defer wg.Done()
+			errs[i] = b.Start(ctx, n, out)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	wg.Add(2)
+	go func() { // joined below
+		defer wg.Done()
+		errs[0] = settlePrimary(ctx, env, cluster.Primary, out, marks[0])
+	}()
+	go func() { // joined below
+		defer wg.Done()
+		errs[1] = shutdownAtTarget(ctx, env, out, marks[1])
+	}()
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// syncWriter serialises writes from the goroutines of one step.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -60,7 +60,7 @@ func Playbook(env *Env) []Step {
 			Command: "rm -rf primary-data replica-data wal-g-storage primary-config replica-config  # walstep: only inside the lab",
 			Watch:   "the lab holds only its editable files again; leftovers of an earlier run are stopped",
 			Run: func(ctx context.Context, out io.Writer) error {
-				for _, n := range cluster.Nodes {
+				for _, n := range cluster.StopOrder {
 					if err := b.Stop(ctx, n, out); err != nil {
 						return fmt.Errorf("stop leftover %s: %w", n, err)
 					}
@@ -106,7 +106,7 @@ sudo sh -c "echo \"archive_command = '/usr/local/bin/wal-g --config /wal-g.json 
 			Command: "docker compose up -d primary",
 			Watch:   "the primary comes up on timeline 1 and starts archiving",
 			Run: func(ctx context.Context, out io.Writer) error {
-				return startReady(ctx, env, P, out, true)
+				return startReady(ctx, env, P, out)
 			}},
 		{ID: "4", Seed: "4", Title: "Enter the primary's environment",
 			Command: "docker exec -it primary /bin/bash",
@@ -258,22 +258,7 @@ sudo sh -c "echo \"restore_command = '/usr/local/bin/wal-g --config /wal-g.json 
 			Command: "docker compose up -d",
 			Watch:   "the primary promotes onto timeline 2, forking at the consistency point (0/2000100 by default); compare the replica's replay position with that fork point",
 			Run: func(ctx context.Context, out io.Writer) error {
-				for _, n := range cluster.Nodes {
-					if err := b.Start(ctx, n, out); err != nil {
-						return err
-					}
-				}
-				var wg sync.WaitGroup
-				errs := make([]error, 2)
-				for i, n := range cluster.Nodes {
-					wg.Add(1)
-					go func() { // joined below
-						defer wg.Done()
-						errs[i] = settle(ctx, env, n, out, n == P)
-					}()
-				}
-				wg.Wait()
-				return errors.Join(errs...)
+				return startBoth(ctx, env, out)
 			}},
 		{ID: "13", Seed: "13", Title: "Create the replication slot on the primary",
 			Command: `docker exec -it --user "postgres" primary /bin/bash -c "psql -c \"select pg_create_physical_replication_slot('replica');\""`,
@@ -285,22 +270,13 @@ sudo sh -c "echo \"restore_command = '/usr/local/bin/wal-g --config /wal-g.json 
 			Command: "dc up -d primary",
 			Watch:   "the primary keeps running on timeline 2",
 			Run: func(ctx context.Context, out io.Writer) error {
-				return startReady(ctx, env, P, out, true)
+				return startReady(ctx, env, P, out)
 			}},
 		{ID: "F2", Seed: "F2", Title: "Start the replica; it shuts down at its recovery target",
 			Command: "dc up replica",
 			Watch:   "the replica replays the archive to its target and shuts down; note how far it got",
 			Run: func(ctx context.Context, out io.Writer) error {
-				if st, _ := b.State(ctx, R); st.Running {
-					fmt.Fprintln(out, "replica is already running; restarting it")
-					if err := b.Stop(ctx, R, out); err != nil {
-						return err
-					}
-				}
-				if err := b.Start(ctx, R, out); err != nil {
-					return err
-				}
-				return settle(ctx, env, R, out, false)
+				return startReplicaToTarget(ctx, env, out)
 			}},
 		{ID: "F3", Seed: "F3", Title: "Remove replica_restore.conf",
 			Command: "rm ./replica-config/replica_restore.conf",

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// walstep watches servers without touching them: a wait reads
+// postmaster.pid, the process state, pg_controldata and the log, and
+// connects only once a server says it accepts connections. Before, a
+// connection every 25 ms while a server started left dozens of "the
+// database system is starting up" lines, and a pause-state query racing
+// the promotion left "ERROR: recovery is not in progress" in the logs the
+// user reads.
+var probeTraces = []string{
+	"the database system is starting up",
+	"the database system is not yet accepting connections",
+	"the database system is shutting down",
+	"recovery is not in progress",
+}
+
+// assertNoProbeTraces fails when a server log of lab holds a line that
+// walstep's own probes cause.
+func assertNoProbeTraces(t *testing.T, lab string) {
+	t.Helper()
+	for _, node := range []string{"primary", "replica"} {
+		b, err := os.ReadFile(filepath.Join(lab, "logs", node+".log"))
+		if err != nil {
+			t.Fatalf("read %s log: %v", node, err)
+		}
+		n := 0
+		for _, l := range strings.Split(string(b), "\n") {
+			for _, p := range probeTraces {
+				if strings.Contains(l, p) {
+					if n < 3 {
+						t.Errorf("%s log holds a probe's trace: %s", node, l)
+					}
+					n++
+				}
+			}
+		}
+		if n > 3 {
+			t.Errorf("%s log: %d probe traces in all", node, n)
+		}
+	}
+}
+
+func TestE2ELocalDefaultRunLeavesNoProbeTraces(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	assertDiverged(t, rep)
+	assertNoProbeTraces(t, lab)
+}
+
+func TestE2EDockerDefaultRunLeavesNoProbeTraces(t *testing.T) {
+	t.Parallel()
+	img := requireDockerE2E(t)
+	lab, flags := dockerLab(t, img)
+	rep, code, stderr := runJSON(t, flags...)
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	assertDiverged(t, rep)
+	assertNoProbeTraces(t, lab)
+}
+
+// stepOf returns the report's step id.
+func stepOf(t *testing.T, rep jsonReport, id string) (status, errText string) {
+	t.Helper()
+	for _, s := range rep.Steps {
+		if s.ID == id {
+			return s.Status, s.Error
+		}
+	}
+	t.Fatalf("no step %s in the report", id)
+	return "", ""
+}
+
+// A replica that never reaches its recovery target is not "done": a syntax
+// error in replica_restore.conf makes it exit with code 1 at step 12, and
+// the step fails with PostgreSQL's reason (before, 12 and F2 were done and
+// the run exited 0).
+func TestE2ELocalReplicaConfErrorFailsStep12(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	initLabWith(t, lab, "replica_restore.conf", "recovery_target = 'immediate'\nrecovery_target_action = 'shutdown'\nthis is not a setting\n")
+	rep, code, _ := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if code == 0 {
+		t.Fatal("run exit 0 with a replica that could not start")
+	}
+	st, msg := stepOf(t, rep, "12")
+	if st != "failed" || !strings.Contains(msg, "exited with code 1") || !strings.Contains(msg, "syntax error") {
+		t.Errorf("step 12: %s %q, want failed with the exit code and the syntax error", st, msg)
+	}
+}
+
+// SIGKILL of the replica while F2 waits for its shutdown at the target
+// fails F2, naming the signal. A hook after F1 (as postgres, like the
+// servers) starts a watcher that kills the next replica postmaster as soon
+// as it writes its postmaster.pid.
+func TestE2ELocalReplicaKilledFailsF2(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	killer := `pidf="$PGDATA/postmaster.pid"
+(
+	i=0
+	while [ ! -s "$pidf" ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done
+	kill -9 "$(head -n 1 "$pidf")"
+) </dev/null >/dev/null 2>&1 &
+`
+	initLabWith(t, lab, "hooks/after-F1.replica.sh", killer)
+	rep, code, _ := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if code == 0 {
+		t.Fatal("run exit 0 with a replica killed during F2")
+	}
+	st, msg := stepOf(t, rep, "F2")
+	if st != "failed" || !strings.Contains(msg, "signal 9") {
+		t.Errorf("step F2: %s %q, want failed naming signal 9", st, msg)
+	}
+	if left := postgresOf(t, lab); len(left) > 0 {
+		t.Errorf("postgres left running: %v", left)
+	}
+}
