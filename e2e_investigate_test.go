@@ -66,7 +66,7 @@ func TestTranscriptAfterRealRun(t *testing.T) {
 		"docker compose up -d",                                        // the seed's command text
 		"restored base_000000010000000000000002",                      // real output of step 6b
 		"Readings when this step ended, before the next one started:", // the panel's readings
-		"- primary: up, primary, timeline 2",                          // after a step late in the run
+		"- primary: up · primary, timeline 2",                         // after a step late in the run
 		"**Verdict: diverged.**",                                      // the final verdict
 		"timeline 1 ended at 0/2000100 (reached consistency)",
 		"fork 0/2000100", // the timeline picture

@@ -130,49 +130,19 @@ func writeTextReport(w io.Writer, rep Report) {
 }
 
 func writeReading(w io.Writer, r pg.Reading, addr string) {
-	fmt.Fprintf(w, "  %-8s %s", r.Node, r.Process)
-	if r.ProcDetail != "" {
-		fmt.Fprintf(w, " (%s)", r.ProcDetail)
-	}
-	fmt.Fprintf(w, ", %s", r.Role)
-	if addr != "" && r.Up {
-		fmt.Fprintf(w, ", %s", addr)
-	}
-	fmt.Fprintln(w)
-	if r.Timeline > 0 {
-		fmt.Fprintf(w, "           timeline %d (from %s)\n", r.Timeline, r.TLISource)
-	}
-	var pos []string
-	if r.FlushLSN.Valid() {
-		pos = append(pos, "flush "+r.FlushLSN.String())
-	}
-	if r.ReplayLSN.Valid() {
-		pos = append(pos, "replay "+r.ReplayLSN.String())
-	}
-	if r.ReceiveLSN.Valid() {
-		pos = append(pos, "receive "+r.ReceiveLSN.String())
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(w, "           %s\n", strings.Join(pos, ", "))
-	}
-	if rc := r.Receiver; rc != nil {
-		fmt.Fprintf(w, "           wal receiver: %s on timeline %d from %s:%d (slot %q)\n", rc.Status, rc.ReceivedTLI, rc.SenderHost, rc.SenderPort, rc.SlotName)
-	} else if r.Up && r.InRecovery {
-		fmt.Fprintln(w, "           wal receiver: none running")
-	}
-	for _, s := range r.Slots {
-		act := "inactive"
-		if s.Active {
-			act = "active"
+	for i, f := range pg.Facts(r, pg.FactOptions{}) {
+		switch {
+		case i == 0: // the state, after the name
+			fmt.Fprintf(w, "  %-8s %s", r.Node, f.Value)
+			if addr != "" && r.Up {
+				fmt.Fprintf(w, ", %s", addr)
+			}
+			fmt.Fprintln(w)
+		case f.Label == "":
+			fmt.Fprintf(w, "           %s\n", f.Value)
+		default:
+			fmt.Fprintf(w, "           %s %s\n", f.Label, f.Value)
 		}
-		fmt.Fprintf(w, "           slot %s: %s, restart %s\n", s.Name, act, s.RestartLSN)
-	}
-	if c := r.Control; c != nil {
-		fmt.Fprintf(w, "           pg_controldata: %s, checkpoint %s on timeline %d, min recovery point %s on timeline %d\n",
-			c.State, c.CheckpointLSN, c.CheckpointTLI, c.MinRecoveryPoint, c.MinRecoveryTLI)
-	}
-	if r.Err != "" && !r.Up && r.Process != pg.ProcStopped && r.Process != pg.ProcNone {
-		fmt.Fprintf(w, "           last error: %s\n", r.Err)
 	}
 	tail := problemLines(r.LogTail, 4)
 	if len(tail) > 0 {

@@ -82,80 +82,17 @@ func (m Model) serverFacts(node cluster.Node, r pg.Reading, w int) []string {
 	name := strings.ToUpper(string(node))
 	head := fit(mark+st.NodeTitle.Render(name)+" "+st.Dim.Render(addr), w)
 
-	proc := r.Process
-	if proc == "" {
-		proc = pg.ProcNone
-	}
-	procStyle := st.Down
-	switch proc {
-	case pg.ProcUp:
-		procStyle = st.Up
-	case pg.ProcStarting:
-		procStyle = st.Running
-	case pg.ProcCrashed:
-		procStyle = st.Crashed
-	}
-	state := procStyle.Render(proc)
-	if r.Role != "" && r.Role != pg.RoleUnknown {
-		state += " · " + r.Role
-	}
-	if proc == pg.ProcCrashed && r.ProcDetail != "" {
-		state += " (" + r.ProcDetail + ")"
-	}
-	out := []string{head, fit("  "+state, w)}
-
-	tl := "-"
-	if r.Timeline > 0 {
-		tl = fmt.Sprintf("%d", r.Timeline)
-		if r.TLISource != "" {
-			tl += " (" + shortSource(r.TLISource) + ")"
+	facts := pg.Facts(r, pg.FactOptions{Now: m.now(), StaleAfter: staleAfter(m.cfg.PollEvery)})
+	out := []string{head}
+	for i, f := range facts {
+		switch {
+		case i == 0: // the state, under the name
+			out = append(out, fit("  "+st.ToneStyle(f.Tone).Render(f.Value), w))
+		case f.Label == "":
+			out = append(out, st.Dim.Render(fit("  "+f.Value, w)))
+		default:
+			out = append(out, line(f.Label, f.Value))
 		}
-	}
-	out = append(out, line("timeline", tl))
-	switch {
-	case r.Up && !r.InRecovery:
-		out = append(out, line("flush", lsn(r.FlushLSN)))
-	case r.Up:
-		out = append(out, line("replay", lsn(r.ReplayLSN)+"  recv "+lsn(r.ReceiveLSN)))
-	case r.Control != nil:
-		c := r.Control
-		if c.MinRecoveryPoint.Valid() {
-			out = append(out, line("min rec", fmt.Sprintf("%s on tl %d", c.MinRecoveryPoint, c.MinRecoveryTLI)))
-		} else {
-			out = append(out, line("checkpt", fmt.Sprintf("%s on tl %d", lsn(c.CheckpointLSN), c.CheckpointTLI)))
-		}
-	}
-	if r.Up && r.InRecovery {
-		recv := "none"
-		if rc := r.Receiver; rc != nil {
-			recv = fmt.Sprintf("%s, tl %d, flushed %s", rc.Status, rc.ReceivedTLI, lsn(rc.FlushedLSN))
-		}
-		out = append(out, line("receiver", recv))
-	}
-	if len(r.Slots) > 0 {
-		var ss []string
-		for _, s := range r.Slots {
-			a := "inactive"
-			if s.Active {
-				a = "active"
-			}
-			ss = append(ss, fmt.Sprintf("%s (%s)", s.Name, a))
-		}
-		out = append(out, line("slots", strings.Join(ss, ", ")))
-	}
-	// A reading's age matters when it is not fresh: the server is down,
-	// or polls are slow.
-	if !r.Up {
-		when := "never answered"
-		if !r.LastGood.IsZero() {
-			when = "last good " + age(m.now().Sub(r.LastGood)) + " ago"
-		}
-		out = append(out, line("reading", when))
-	} else if a := m.now().Sub(r.At); !r.At.IsZero() && a > staleAfter(m.cfg.PollEvery) {
-		out = append(out, line("reading", age(a)+" old"))
-	}
-	if r.Err != "" && proc != pg.ProcNone {
-		out = append(out, st.Dim.Render(fit("  "+r.Err, w)))
 	}
 	return out
 }
@@ -212,21 +149,6 @@ func isContinuation(l string) bool {
 		}
 	}
 	return false
-}
-
-// shortSource abbreviates a timeline source for the panel.
-func shortSource(s string) string {
-	switch s {
-	case pg.SrcCurrentWAL:
-		return "current WAL"
-	case pg.SrcReceiver:
-		return "receiver"
-	case pg.SrcRestored:
-		return "pg_wal"
-	case pg.SrcControl:
-		return "controldata"
-	}
-	return s
 }
 
 // staleAfter is when a reading of a running server is old enough to say.

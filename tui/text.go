@@ -7,8 +7,6 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
-
-	"walstep/pg"
 )
 
 // fit truncates s to w cells (with an ellipsis) and pads it to exactly w,
@@ -73,25 +71,6 @@ func elapsed(d time.Duration) string {
 		return fmt.Sprintf("%ds", int(d.Seconds()))
 	}
 	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-}
-
-// age formats how old a reading is, in whole seconds.
-func age(d time.Duration) string {
-	if d < time.Second {
-		return "<1s"
-	}
-	if d < time.Minute {
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	}
-	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-}
-
-// lsn prints a position, or a dash when there is none.
-func lsn(l pg.LSN) string {
-	if !l.Valid() {
-		return "-"
-	}
-	return l.String()
 }
 
 // rule draws a section title followed by a line to width w.
