@@ -67,7 +67,7 @@ type StepState struct {
 	Output   []string // bounded to MaxOutputLines, oldest dropped
 	Runs     int
 
-	seq uint64 // when the Runner last started or skipped it (see newPass)
+	seq uint64 // when the Runner last skipped it (see newPass)
 }
 
 // MaxOutputLines bounds the output kept per step.
@@ -155,7 +155,8 @@ type Runner struct {
 	running     int
 	breakpoints map[int]bool
 	pass        int    // passes started again by a Resets step
-	seq         uint64 // orders starts and skips (see newPass)
+	seq         uint64 // orders skips and steps back (see newPass)
+	backSeq     uint64 // seq of the last jump or retry behind the cursor
 	read        func(ctx context.Context) pg.Snapshot
 }
 
@@ -423,6 +424,8 @@ func (r *Runner) Run(ctx context.Context) error {
 				r.mu.Lock()
 				if c.index < r.cursor {
 					resume = r.cursor
+					r.seq++
+					r.backSeq = r.seq
 				}
 				r.cursor = c.index
 				r.mu.Unlock()
@@ -459,6 +462,10 @@ func (r *Runner) Run(ctx context.Context) error {
 					continue
 				}
 				r.mu.Lock()
+				if c.index < r.cursor {
+					r.seq++
+					r.backSeq = r.seq
+				}
 				r.cursor = c.index
 				r.mu.Unlock()
 				r.emit(ctx, Event{Kind: Jumped, Index: c.index, From: cur})
@@ -491,13 +498,11 @@ func (r *Runner) Run(ctx context.Context) error {
 // newPass starts a new pass when the Resets step i runs again: it is about
 // to put the lab back to before every later step, so the states of the
 // steps that ran since (done, failed, cancelled) no longer say anything
-// true and go back to pending, as do skip marks set before its last run.
-// Skip marks set since then are the user's plan for this pass and stay.
+// true and go back to pending, as do skip marks set before the user went
+// back (a jump or a retry behind the cursor). Skip marks set since then
+// are the user's plan for this pass and stay.
 func (r *Runner) newPass(ctx context.Context, i int) {
 	r.mu.Lock()
-	r.seq++
-	prev := r.states[i].seq
-	r.states[i].seq = r.seq
 	if r.states[i].Runs == 0 {
 		r.mu.Unlock()
 		return
@@ -507,7 +512,7 @@ func (r *Runner) newPass(ctx context.Context, i int) {
 	var reset []int
 	for j := i + 1; j < len(r.states); j++ {
 		st := r.states[j]
-		if st.Runs > 0 || st.Status == Skipped && st.seq < prev {
+		if st.Runs > 0 || st.Status == Skipped && st.seq < r.backSeq {
 			r.states[j] = StepState{}
 			reset = append(reset, j)
 		}

@@ -45,6 +45,8 @@ func TestRunnerResetStepStartsNewPass(t *testing.T) {
 	h.idle(ReasonStep, 1) // step 1 is pending again: no skip mark survived
 	h.wantStatuses(Done, Pending, Pending, Pending)
 	// A skip set in this pass, before step 0 runs again, is kept.
+	// A skip in the earlier pass after step 0 ran was reset above; one set
+	// after going back, before step 0 runs again, is kept.
 	r.Jump(0)
 	h.idle(ReasonJump, 0)
 	r.Skip(2)

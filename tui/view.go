@@ -49,6 +49,11 @@ func (m Model) headerLine() string {
 	right := m.runState()
 	gap := m.width - lipgloss.Width(left) - lipgloss.Width(right)
 	if gap < 1 {
+		// What the runner does matters more than the end of a long lab
+		// path: cut the left part, keep the state.
+		if lw := m.width - lipgloss.Width(right) - 1; lw >= 8 {
+			return fit(left, lw) + " " + right
+		}
 		return fit(left, m.width)
 	}
 	return left + strings.Repeat(" ", gap) + right

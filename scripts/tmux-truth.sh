@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Drives the real walstep debugger in tmux (local backend, cp archiver) to
+# check that the screen tells the truth where it used to not:
+#   1. "Quit and cancel it? y" cancels the running step, even for a user
+#      who then stays (esc), and its processes are gone;
+#   2. the log view shows the last line of the log, wrapped rows included,
+#      at 80x24 and 120x40, and follows the log as it grows;
+#   3. after a jump back to step 0 and running it (which resets the lab),
+#      the steps it undid are pending again, and a skip from the earlier
+#      pass does not pass over a step;
+#   4. cancelling initdb (step 1) shows "cancelled", not a failure, and a
+#      retry succeeds (the half-made data dir removed first).
+# Exits non-zero with the screen on any failure.
+#
+#   scripts/tmux-truth.sh          # needs tmux, Go, PostgreSQL server binaries
+#   KEEP=1 scripts/tmux-truth.sh   # keep the work dir afterwards
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export LC_ALL=C.UTF-8
+
+die() {
+	echo "tmux-truth: FAIL: $*" >&2
+	if [[ -n "${work:-}" && -f "$work/screen.txt" ]]; then
+		echo "--- last screen:" >&2
+		cat "$work/screen.txt" >&2
+	fi
+	if [[ -n "${work:-}" && -s "$work/stderr" ]]; then
+		echo "--- walstep stderr:" >&2
+		cat "$work/stderr" >&2
+	fi
+	exit 1
+}
+
+command -v tmux >/dev/null || die "tmux is not installed"
+
+work=$(mktemp -d /tmp/walstep-tmux-truth.XXXXXX)
+chmod 755 "$work"
+bin="$work/walstep"
+sock="walstep-truth-$$"
+lab=""
+tm() { tmux -L "$sock" "$@"; }
+
+cleanup() {
+	tm kill-server 2>/dev/null || true
+	for l in "$work"/lab-*; do
+		[[ -d "$l" && -x "$bin" ]] && "$bin" clean --lab "$l" >/dev/null 2>&1 || true
+	done
+	if [[ -z "${KEEP:-}" ]]; then rm -rf "$work"; else echo "tmux-truth: work dir kept: $work"; fi
+}
+trap cleanup EXIT
+
+echo "tmux-truth: building walstep"
+(cd "$root" && go build -o "$bin" .) || die "go build failed"
+
+# launch NAME W H [ARGS...]: walstep on a fresh lab $work/lab-NAME.
+launch() {
+	local name=$1 w=$2 h=$3
+	shift 3
+	tm kill-server 2>/dev/null || true
+	lab="$work/lab-$name"
+	rm -f "$work/exit" "$work/stderr"
+	tm new-session -d -s t -x "$w" -y "$h" \
+		"cd '$work' && TERM=xterm-256color NO_COLOR=1 '$bin' --lab '$lab' --backend local --archiver cp $* 2>'$work/stderr'; echo \$? >'$work/exit'"
+	tm set-option -t t remain-on-exit on >/dev/null
+	wait_for "next 0 ·" 30
+}
+
+capture() { tm capture-pane -p -t t >"$work/screen.txt" 2>/dev/null || true; }
+
+# wait_for TEXT SECONDS [-E]: poll the screen until TEXT shows, or fail.
+wait_for() {
+	local text=$1 deadline=$((SECONDS + $2)) mode=${3:--F}
+	while ((SECONDS < deadline)); do
+		capture
+		if grep -q "$mode" -- "$text" "$work/screen.txt"; then
+			return 0
+		fi
+		if [[ -s "$work/exit" ]]; then
+			die "walstep exited ($(cat "$work/exit")) while waiting for \"$text\""
+		fi
+		sleep 0.1
+	done
+	die "\"$text\" did not show within $2s"
+}
+
+keys() { tm send-keys -t t "$@"; }
+
+# row ID: the checklist row of step ID (left of the │).
+row() {
+	capture
+	local id=${1//+/\\+}
+	sed 's/│.*//' "$work/screen.txt" | grep -m1 -E "^(▸| )(●| )[^ ]+ +$id " || true
+}
+
+# last_text_row N: the last non-blank row of the log view's text (rows 3..N).
+last_text_row() { sed -n "3,$1p" "$work/screen.txt" | grep -v '^ *$' | tail -1; }
+
+quit_stopping() {
+	keys q
+	wait_for "Stop the servers before quitting?" 10
+	keys y
+	local deadline=$((SECONDS + 120))
+	until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do sleep 0.2; done
+	[[ -s "$work/exit" ]] || die "walstep did not exit after q, y"
+	tm kill-server 2>/dev/null || true
+}
+
+# --- 1. q → "Quit and cancel it?" y cancels the running step -------------
+launch quit 80 24
+mkdir -p "$lab/hooks"
+echo 'sleep 47.25' >"$lab/hooks/after-0.primary.sh"
+tm kill-server
+launch quit 80 24
+keys c
+wait_for "running 0+1" 60
+keys q
+wait_for "Quit and cancel it? (y/n)" 10
+keys y
+wait_for "Stop the servers before quitting?" 10
+keys Escape
+wait_for "step 0+1 cancelled" 20
+if pgrep -f "sleep 47.25" >/dev/null; then die "the cancelled hook's sleep still runs"; fi
+capture
+grep -q "next 0+1 ·" "$work/screen.txt" || die "the header does not say 0+1 is next after the cancel"
+[[ "$(row 0+1)" == *"cancelled"* ]] || die "the checklist does not show 0+1 cancelled: $(row 0+1)"
+[[ "$(row 1)" == *"·"* ]] || die "step 1 ran after the cancel: $(row 1)"
+quit_stopping
+echo "tmux-truth: 1. q, y cancelled the running step (the user stayed; its process is gone)"
+
+# --- 2. the log view reaches the end, wrapped rows included --------------
+launch logs 80 24 --break 4
+keys c
+wait_for "stopped at the breakpoint before 4" 120
+# A last line longer than the screen is wide: its end is on a wrapped row.
+printf '2026-11-30 09:00:00.000 UTC [1] STATEMENT:  START_REPLICATION %s TAIL-MARK-80\n' "$(printf 'x%.0s' $(seq 90))" >>"$lab/logs/primary.log"
+keys l
+wait_for "TAIL-MARK-80" 10
+capture
+[[ "$(last_text_row 22)" == *"TAIL-MARK-80"* ]] || die "at 80x24 the log's last row is not the last text row"
+echo "2026-11-30 09:00:01.000 UTC [1] LOG:  FOLLOW-MARK" >>"$lab/logs/primary.log"
+wait_for "FOLLOW-MARK" 10
+keys Escape
+wait_for "─ steps" 5
+tm resize-window -t t -x 120 -y 40
+printf '2026-11-30 09:00:02.000 UTC [1] LOG:  database system is shut down %s TAIL-MARK-120\n' "$(printf 'y%.0s' $(seq 120))" >>"$lab/logs/primary.log"
+keys l
+wait_for "TAIL-MARK-120" 10
+capture
+[[ "$(last_text_row 38)" == *"TAIL-MARK-120"* ]] || die "at 120x40 the log's last row is not the last text row"
+keys Escape
+wait_for "─ steps" 5
+echo "tmux-truth: 2. the log view showed its wrapped last line at 80x24 and 120x40 and followed the log"
+
+# --- 3. the checklist after a jump back to 0 -----------------------------
+tm resize-window -t t -x 80 -y 24
+keys j # select step 4 (the selection stays on the last step that ran)
+wait_for '^▸●[^[:alnum:]]* 4 ' 5 -E
+keys s # skip step 4 in this pass
+wait_for "next 4a ·" 10
+[[ "$(row 4)" == *"»"* ]] || die "step 4 not marked skipped: $(row 4)"
+keys Home
+wait_for '^▸[^[:alnum:]]* 0 ' 5 -E
+keys g
+wait_for "next 0 ·" 10
+keys n
+wait_for "next 1 ·" 60
+capture
+for id in 1 2 3 4; do
+	r=$(row "$id")
+	[[ ("$r" == *"·"* || "$r" == *"→"*) && "$r" != *"✓"* && "$r" != *"»"* ]] || die "after step 0 reset the lab, step $id still shows its earlier pass: $r"
+done
+grep -qE "next 1 · 1/[0-9]+" "$work/screen.txt" || die "the header still counts the undone steps"
+keys c # the breakpoint before 4 must stop the run: 4 is not skipped any more
+wait_for "stopped at the breakpoint before 4" 120
+quit_stopping
+echo "tmux-truth: 3. after the jump back, steps 1-4 were pending again and step 4 was not passed over"
+
+# --- 4. cancel, then retry, initdb ---------------------------------------
+launch initdb 80 24
+keys n
+wait_for "next 1 ·" 60
+keys n
+wait_for "creating subdirectories" 30
+keys C
+wait_for "step 1 cancelled" 30
+capture
+grep -q "failed" <<<"$(row 1)" && die "the cancelled initdb shows as failed: $(row 1)"
+if pgrep -f -- "$lab/primary-data" >/dev/null; then die "initdb's processes outlived the cancel"; fi
+keys r
+wait_for "next 2 ·" 60
+[[ "$(row 1)" == *"✓"* ]] || die "the retry of initdb did not succeed: $(row 1)"
+keys n
+wait_for "next 3 ·" 30
+keys n
+wait_for "next 4 ·" 60
+quit_stopping
+echo "tmux-truth: 4. initdb cancelled (not failed), retried to done, and the primary started on it"
+echo "tmux-truth: PASS"
