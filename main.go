@@ -1,6 +1,3 @@
-// Command walstep steps through the PostgreSQL concurrent-restore bug
-// reproduction: a primary and a replica restored concurrently from the same
-// WAL-G backup end up on different timelines. See README.md.
 package main
 
 import (

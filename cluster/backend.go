@@ -1,6 +1,3 @@
-// Package cluster runs the two PostgreSQL servers of the repro (the primary
-// and the replica) on a backend, and archives their WAL with an archiver.
-// It knows nothing about terminals.
 package cluster
 
 import (

@@ -1,6 +1,3 @@
-// Package pg reads the two servers: the poller (pgx), pg_controldata
-// parsing, timeline history files, LSN arithmetic and the diagnosis. It
-// knows nothing about terminals.
 package pg
 
 import (

@@ -14,7 +14,7 @@ import (
 // BenchmarkPoll is one Poll of both servers on loopback: a running primary
 // and a streaming standby cloned from it (kept connections, the status
 // queries, the wal receiver and slots, 200 log lines of each, the archive
-// and the history files). Budget (issue 6): under 5 ms.
+// and the history files). Budget (bench/README.md): under 5 ms.
 //
 //	go test -run '^$' -bench Poll -benchmem ./pg/
 func BenchmarkPoll(b *testing.B) {

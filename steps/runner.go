@@ -1,6 +1,3 @@
-// Package steps holds the playbook (the seed's steps as data) and the Runner
-// that executes it: per-step state, next / continue / pause / retry / skip /
-// jump / breakpoints / cancel, and events out. It has no terminal code.
 package steps
 
 import (

@@ -14,7 +14,7 @@ import (
 	"walstep/steps"
 )
 
-// The budgets of issue 6 for the TUI, measured here (bench/README.md
+// The TUI's speed budgets, measured here (bench/README.md
 // records the figures):
 //
 //   - BenchmarkViewWith10000LogLines: one View() while the selected step

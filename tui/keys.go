@@ -38,7 +38,7 @@ type keyMap struct {
 	No         key.Binding
 }
 
-// defaultKeys returns the bindings issue 3 lists, plus paging and cancel.
+// defaultKeys returns the debugger's bindings (the help screen lists them), plus paging and cancel.
 func defaultKeys() keyMap {
 	return keyMap{
 		Next:       key.NewBinding(key.WithKeys("n", "enter"), key.WithHelp("n/enter", "next step")),

@@ -1,0 +1,11 @@
+// Package pg reads the two servers and judges them.
+//
+// It owns the Poller (one Snapshot of both servers: process state,
+// postmaster.pid, pg_controldata, SQL over pgx, the log tail, the archive
+// listing and the timeline history files), the parsing of LSNs, history
+// files, pg_controldata and log lines, the facts of a reading as the front
+// ends show them (Facts), and the diagnosis: Diagnose decides healthy,
+// diverged, stalled or unknown from a snapshot and earlier ones, and Watch
+// keeps those earlier polls so that the debugger and `walstep run` fold the
+// same history the same way. It knows nothing about terminals.
+package pg
