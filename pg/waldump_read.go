@@ -220,7 +220,9 @@ func runWALDump(ctx context.Context, env WALEnv, node cluster.Node, opts WALOpti
 	defer cancel()
 	var buf bytes.Buffer
 	err := env.Exec(cctx, node, "root", argv, &buf)
-	return readStaged(buf.String(), err, cctx.Err(), opts.Timeout)
+	res := readStaged(buf.String(), err, cctx.Err(), opts.Timeout)
+	res.source = strings.ReplaceAll(res.source, "pg_wal", fmt.Sprintf("the %s's pg_wal", node))
+	return res
 }
 
 // readStaged reads stageScript's output.

@@ -28,6 +28,7 @@ type keyMap struct {
 	Inspect    key.Binding
 	Archive    key.Binding
 	Diagnosis  key.Binding
+	WAL        key.Binding
 	Shell      key.Binding
 	Present    key.Binding
 	Help       key.Binding
@@ -64,6 +65,7 @@ func defaultKeys() keyMap {
 		Inspect:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "inspect its data dir")),
 		Archive:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "archive view")),
 		Diagnosis:  key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "why: the diagnosis")),
+		WAL:        key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "WAL at the fork")),
 		Shell:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "shell there")),
 		Present:    key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "presenter mode")),
 		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
@@ -89,7 +91,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		{k.Retry, k.Skip, k.Breakpoint, k.Jump},
 		{k.Up, k.Down, k.Focus, k.FocusBack},
 		{k.PageUp, k.PageDown, k.Top, k.Bottom},
-		{k.Log, k.Inspect, k.Shell, k.Archive, k.Diagnosis},
+		{k.Log, k.Inspect, k.Shell, k.Archive, k.Diagnosis, k.WAL},
 		{k.Present, k.Help, k.Quit, k.Interrupt},
 	}
 }

@@ -71,6 +71,9 @@ type Config struct {
 	// steps.Runner.SetReadings). It runs in a goroutine of Run, never in
 	// Update, and Run waits for it before returning.
 	Record func(ev steps.Event, state steps.StepState)
+	// ReadWAL reads the WAL at the fork for the WAL view (key w); nil
+	// leaves the view saying it cannot read.
+	ReadWAL WALReader
 
 	// Present starts in presenter mode (P toggles it): the selected step's
 	// note large above the screen and the verdict as a banner.
@@ -199,6 +202,7 @@ type Model struct {
 
 	present presenter
 	logView logPager // the full-screen log (l)
+	wal     walView  // the WAL view (key w)
 
 	ask     question
 	notice  string
@@ -240,6 +244,7 @@ func New(cfg Config) Model {
 		viewFollow:  true,
 		watch:       pg.NewWatch(cfg.StallAfter),
 		present:     newPresenter(cfg),
+		wal:         newWALView(cfg.ReadWAL),
 	}
 	m.logView = newLogPager(cfg.Ctx, readLog(cfg.Servers), m.styles)
 	m.output.KeyMap = viewport.KeyMap{} // keys are routed by keyMap, not the viewport's pager keys

@@ -19,7 +19,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
-		if m.screen != screenMain && m.screen != screenLog {
+		m.wal = m.wal.resize(m.width, m.height, m.styles.Diag)
+		if m.screen != screenMain && m.screen != screenLog && m.screen != screenWAL {
 			m.setViewContent() // re-wrap to the new width
 		}
 		return m, nil
@@ -112,6 +113,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.viewErr = msg.err.Error()
 		}
 		m.setViewContent()
+		return m, nil
+
+	case walMsg:
+		m.wal = m.wal.received(msg, m.styles.Diag)
 		return m, nil
 
 	case shellMsg:
@@ -278,6 +283,9 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
+	if m.screen == screenWAL {
+		return m.walKey(k)
+	}
 	if m.screen != screenMain {
 		return m.viewKey(k)
 	}
@@ -334,6 +342,8 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.openView(screenArchive)
 	case key.Matches(k, m.keys.Diagnosis):
 		return m.openView(screenDiagnosis)
+	case key.Matches(k, m.keys.WAL):
+		return m.openWAL()
 	case key.Matches(k, m.keys.Shell):
 		return m, m.prepareShell(m.server)
 	}

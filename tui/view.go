@@ -28,6 +28,8 @@ func (m Model) View() string {
 	if m.screen == screenMain {
 		lines = append(lines, m.presenterLines(m.width)...)
 		lines = append(lines, m.mainBody(d)...)
+	} else if m.screen == screenWAL {
+		lines = append(lines, m.wal.body(m.styles, m.height-3)...)
 	} else {
 		lines = append(lines, m.viewBody()...)
 	}
@@ -135,6 +137,9 @@ func (m Model) footer() string {
 	if m.screen == screenLog {
 		b := append([]key.Binding{m.keys.Back, m.keys.Switch}, m.logView.keys.ShortHelp()...)
 		return m.help.ShortHelpView(append(b, m.keys.Quit))
+	}
+	if m.screen == screenWAL {
+		return m.help.ShortHelpView(m.wal.keys.ShortHelp())
 	}
 	if m.screen != screenMain {
 		return m.help.ShortHelpView(viewKeys{m.keys}.ShortHelp())

@@ -1,0 +1,33 @@
+package present
+
+import (
+	"strings"
+	"testing"
+
+	"walstep/pg"
+)
+
+// A long range shows its ends around a count and a summary per kind.
+func TestRenderWALLongRange(t *testing.T) {
+	w := &pg.WALAtFork{ForkLSN: 0x2000100, ReplicaLSN: 0x9000000}
+	w.Timeline, w.From, w.To = 1, 0x2000100, 0x9000000
+	w.NewTimeline.Timeline = 2
+	var recs []pg.WALRecord
+	for i := 0; i < 2*pg.ShowEnds; i++ {
+		recs = append(recs, pg.WALRecord{LSN: pg.LSN(0x3000028 + i*0x40), Rmgr: "Heap", Type: "INSERT", XID: uint32(800 + i), Relations: []string{"big"}})
+	}
+	w.Records, w.Total, w.Omitted = recs, 5000, 5000-len(recs)
+	w.Summary = []pg.WALGroup{{Kind: "Heap INSERT", Count: 4000, First: recs[0].LSN, Last: recs[len(recs)-1].LSN}, {Kind: "Transaction COMMIT", Count: 1000, First: recs[0].LSN, Last: recs[len(recs)-1].LSN}}
+	w.Capped = "range too large: read the first 5000 records, up to 0/3FFF000; the rest up to 0/9000000 is not shown"
+	out := RenderWAL(w, 80, PlainDiagStyles())
+	for _, want := range []string{"4984 records not shown", "Heap INSERT", "4000", "Transaction COMMIT", "range too large"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("long range lacks %q:\n%s", want, out)
+		}
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if len([]rune(l)) > 80 {
+			t.Errorf("line wider than 80: %q", l)
+		}
+	}
+}

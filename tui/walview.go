@@ -1,0 +1,211 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"walstep/pg"
+	"walstep/present"
+)
+
+// screenWAL is the full-screen WAL view (key w); its state and keys live
+// in walView.
+const screenWAL screen = 100
+
+// WALReader reads the WAL at the fork for a reading and its diagnosis
+// (pg.ReadWALAtFork on the session's backend). It runs in a command and
+// must return within its own deadline.
+type WALReader func(ctx context.Context, s pg.Snapshot, d pg.Diagnosis) *pg.WALAtFork
+
+// walKeys are the WAL view's bindings.
+type walKeys struct {
+	Back, Reload, Up, Down, PageUp, PageDown, Top, Bottom, Quit key.Binding
+}
+
+func defaultWALKeys() walKeys {
+	return walKeys{
+		Back:     key.NewBinding(key.WithKeys("esc", "w"), key.WithHelp("esc/w", "back")),
+		Reload:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "read again")),
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "top")),
+		Bottom:   key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "end")),
+		Quit:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+	}
+}
+
+// ShortHelp implements help.KeyMap.
+func (k walKeys) ShortHelp() []key.Binding {
+	scroll := key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "scroll"))
+	page := key.NewBinding(key.WithKeys("pgup", "pgdown"), key.WithHelp("pgup/pgdn", "page"))
+	return []key.Binding{k.Back, k.Reload, scroll, page, k.Quit}
+}
+
+// FullHelp implements help.KeyMap.
+func (k walKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k.ShortHelp()} }
+
+// walView is the WAL view: what was read, when, and the viewport over it.
+type walView struct {
+	read   WALReader
+	keys   walKeys
+	gen    int
+	busy   bool
+	data   *pg.WALAtFork
+	readAt time.Time
+	took   time.Duration
+	vp     viewport.Model
+	width  int
+	height int
+}
+
+// walMsg carries a finished read; gen drops reads the view no longer waits
+// for.
+type walMsg struct {
+	gen  int
+	data *pg.WALAtFork
+	at   time.Time
+	took time.Duration
+}
+
+func newWALView(read WALReader) walView {
+	v := walView{read: read, keys: defaultWALKeys(), vp: viewport.New(80, 20)}
+	v.vp.KeyMap = viewport.KeyMap{}
+	return v
+}
+
+// load starts a read of the WAL for snapshot s and its diagnosis d.
+func (v walView) load(ctx context.Context, s pg.Snapshot, d pg.Diagnosis, have bool) (walView, tea.Cmd) {
+	v.gen++
+	if v.read == nil {
+		v.busy = false
+		v.data = &pg.WALAtFork{Note: "this session cannot read WAL (no backend to run pg_waldump in)"}
+		return v, nil
+	}
+	if !have {
+		v.busy = false
+		v.data = &pg.WALAtFork{Note: "no reading of the servers yet: the fork is not known"}
+		return v, nil
+	}
+	v.busy = true
+	gen, read := v.gen, v.read
+	return v, func() tea.Msg {
+		t0 := time.Now()
+		w := safeRead(ctx, read, s, d)
+		return walMsg{gen: gen, data: w, at: t0, took: time.Since(t0)}
+	}
+}
+
+// safeRead runs read; a panic in it becomes a line in the view, never a
+// crash of the debugger.
+func safeRead(ctx context.Context, read WALReader, s pg.Snapshot, d pg.Diagnosis) (w *pg.WALAtFork) {
+	defer func() {
+		if r := recover(); r != nil {
+			w = &pg.WALAtFork{Note: fmt.Sprintf("reading the WAL failed: %v", r)}
+		}
+	}()
+	w = read(ctx, s, d)
+	if w == nil {
+		w = &pg.WALAtFork{Note: "nothing was read"}
+	}
+	return w
+}
+
+// resize fits the view to the body of a width x height screen.
+func (v walView) resize(width, height int, st present.DiagStyles) walView {
+	v.width, v.height = width, height
+	v.vp.Width, v.vp.Height = width, max(height-4, 1) // header, title, status, footer
+	return v.refresh(st)
+}
+
+func (v walView) refresh(st present.DiagStyles) walView {
+	text := "reading the WAL with pg_waldump…"
+	if v.data != nil {
+		text = present.RenderWAL(v.data, v.width, st)
+	}
+	v.vp.SetContent(text)
+	return v
+}
+
+// received applies a finished read.
+func (v walView) received(msg walMsg, st present.DiagStyles) walView {
+	if msg.gen != v.gen {
+		return v
+	}
+	v.busy, v.data, v.readAt, v.took = false, msg.data, msg.at, msg.took
+	v = v.refresh(st)
+	v.vp.GotoTop()
+	return v
+}
+
+// key handles a key in the view; back reports that the user left it.
+func (v walView) key(k tea.KeyMsg) (walView, bool, bool) {
+	switch {
+	case key.Matches(k, v.keys.Back):
+		v.gen++ // a read still on its way is dropped
+		v.busy = false
+		return v, true, false
+	case key.Matches(k, v.keys.Reload):
+		return v, false, true
+	case key.Matches(k, v.keys.Up):
+		v.vp.ScrollUp(1)
+	case key.Matches(k, v.keys.Down):
+		v.vp.ScrollDown(1)
+	case key.Matches(k, v.keys.PageUp):
+		v.vp.PageUp()
+	case key.Matches(k, v.keys.PageDown):
+		v.vp.PageDown()
+	case key.Matches(k, v.keys.Top):
+		v.vp.GotoTop()
+	case key.Matches(k, v.keys.Bottom):
+		v.vp.GotoBottom()
+	}
+	return v, false, false
+}
+
+// body is the view's title and content, h lines of width cells.
+func (v walView) body(st present.Styles, h int) []string {
+	title := "WAL at the fork (pg_waldump)"
+	switch {
+	case v.busy:
+		title += " · reading…"
+	case !v.readAt.IsZero():
+		title += fmt.Sprintf(" · read %s in %s · r: read again", v.readAt.Format("15:04:05"), v.took.Round(time.Millisecond))
+	}
+	out := []string{rule(title, v.width, st.RuleFocused)}
+	for _, l := range padLines(strings.Split(v.vp.View(), "\n"), max(h-1, 0)) {
+		out = append(out, fit(l, v.width))
+	}
+	return out
+}
+
+// openWAL switches to the WAL view and reads the WAL for the last poll.
+func (m Model) openWAL() (tea.Model, tea.Cmd) {
+	m.screen = screenWAL
+	m.wal = m.wal.resize(m.width, m.height, m.styles.Diag)
+	var cmd tea.Cmd
+	m.wal, cmd = m.wal.load(m.ctx, m.snap, m.diag, m.polled && m.diagnosed)
+	m.wal = m.wal.refresh(m.styles.Diag)
+	return m, cmd
+}
+
+// walKey routes a key to the WAL view.
+func (m Model) walKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	w, back, reload := m.wal.key(k)
+	m.wal = w
+	switch {
+	case back:
+		m.screen = screenMain
+		m.layout()
+	case reload && !m.wal.busy:
+		return m.openWAL()
+	}
+	return m, nil
+}
