@@ -108,7 +108,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	res, err := runTUI(ctx, tuiConfig{
 		Lab: s.lab, Backend: s.backend, Steps: s.steps, Runner: r,
 		Poll: s.poll, PollEvery: o.poll, Header: header,
-		Stdout: stdout, Transcript: tr, StallAfter: o.stall, Record: rec,
+		Stdout: stdout, Transcript: tr, StallAfter: o.stall, Record: rec, ReadWAL: s.readWAL,
 		Present: o.present, PresentStops: stops, PresentPause: o.pause,
 	})
 	if tr != nil {
@@ -164,6 +164,8 @@ type tuiConfig struct {
 	// Transcript is optional: each step that ends is appended to it with
 	// the readings taken after it. runTUI does not finish or close it.
 	Transcript *steps.Transcript
+	// ReadWAL reads the WAL at the fork for the w view; nil: no WAL view.
+	ReadWAL tui.WALReader
 }
 
 // errNotTerminal is returned when walstep is asked to draw the debugger on
@@ -212,6 +214,7 @@ func runTUI(ctx context.Context, cfg tuiConfig) (tui.Result, error) {
 		Present:      cfg.Present,
 		PresentStops: cfg.PresentStops,
 		PresentPause: cfg.PresentPause,
+		ReadWAL:      cfg.ReadWAL,
 	}
 	if cfg.Lab != nil {
 		tc.LabDir = cfg.Lab.Dir

@@ -37,6 +37,8 @@ type Report struct {
 	Addrs     map[string]string `json:"addresses"`
 	Snapshot  pg.Snapshot       `json:"-"`
 	Diagnosis *pg.Diagnosis     `json:"diagnosis,omitempty"`
+	// WALPastFork is the WAL at the fork, read with pg_waldump.
+	WALPastFork *pg.WALAtFork `json:"wal_past_fork,omitempty"`
 }
 
 func (r Report) addrs() []string {
@@ -70,6 +72,7 @@ func buildReport(ctx context.Context, s *session, res runResult) Report {
 	}
 	_, d := res.watch.Observe(snap)
 	rep.Diagnosis = &d
+	addWAL(ctx, s, &rep)
 	return rep
 }
 
@@ -126,6 +129,7 @@ func writeTextReport(w io.Writer, rep Report) {
 			fmt.Fprintf(w, "    timeline %d ended at %s (%s); timeline %d forked there\n", e.TLI, e.Switch, e.Reason, h.TLI)
 		}
 	}
+	writeWALText(w, rep)
 	writeDiagnosisText(w, rep)
 }
 
@@ -245,5 +249,9 @@ func finishTranscript(tr *steps.Transcript, rep Report) error {
 	}
 	ev := d.Evidence
 	pic := present.RenderTimeline(rep.Snapshot, 78, present.PlainDiagStyles())
-	return tr.Finish(rep.Snapshot, d.Verdict, d.Explanation, ev, pic)
+	werr := transcriptWAL(tr, rep)
+	if err := tr.Finish(rep.Snapshot, d.Verdict, d.Explanation, ev, pic); err != nil {
+		return err
+	}
+	return werr
 }

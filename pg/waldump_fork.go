@@ -144,13 +144,11 @@ func listNames(names []string, max int) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
 }
 
-// ApplyTo adds the sentence to a diagnosis's evidence and explanation.
+// ApplyTo puts the sentence into a divergence's explanation: it is the
+// mechanism, what the replica replayed that the primary's timeline lacks.
 func (w *WALAtFork) ApplyTo(d *Diagnosis) {
-	if w == nil || w.Sentence == "" || d == nil {
+	if w == nil || w.Sentence == "" || d == nil || d.Verdict != VerdictDiverged {
 		return
 	}
-	d.Evidence = append(d.Evidence, "WAL past the fork: "+w.Sentence)
-	if d.Verdict == VerdictDiverged {
-		d.Explanation += " " + w.Sentence
-	}
+	d.Explanation += " " + w.Sentence
 }

@@ -171,14 +171,14 @@ trap 'exit 1' INT TERM HUP
 while [ "$n" -gt 0 ]; do
   s=$1; shift; n=$((n-1))
   if [ -f "$arch/$s" ] && [ -r "$arch/$s" ]; then
-    ln -s "$arch/$s" "$tmp/$s" && echo "walstep-src $s archive"
+    ln -s "$arch/$s" "$tmp/$s" && echo "walstep-src $s the archive"
   elif [ -f "$pgwal/$s" ] && [ -r "$pgwal/$s" ]; then
     ln -s "$pgwal/$s" "$tmp/$s" && echo "walstep-src $s pg_wal"
   elif [ -f "$arch/$s.lz4" ] || [ -f "$arch/$s.zst" ] || [ -f "$arch/$s.br" ] || [ -f "$arch/$s.lzma" ]; then
     if [ -z "$walg" ] || ! [ -x "$walg" ]; then
       echo "walstep-missing $s is compressed in the archive and no wal-g is there to fetch it"
     elif HOME=$tmp WALG_DOWNLOAD_CONCURRENCY=1 "$walg" --config "$cfg" wal-fetch "$s" "$tmp/$s" >"$tmp/.walg" 2>&1; then
-      echo "walstep-src $s archive (wal-g)"
+      echo "walstep-src $s the archive (wal-g wal-fetch)"
     else
       echo "walstep-missing $s: wal-g wal-fetch failed: $(grep -v '^INFO' "$tmp/.walg" | tail -n 1)"
     fi

@@ -139,9 +139,9 @@ func TestSentenceData(t *testing.T) {
 }
 
 func TestReadStaged(t *testing.T) {
-	out := "$ sh -c ...\nwalstep-src 000000010000000000000002 archive\n" + readWALDumpFixture(t, "pg15_default_past_fork.txt") + "walstep-rc 0\n"
+	out := "$ sh -c ...\nwalstep-src 000000010000000000000002 the archive\n" + readWALDumpFixture(t, "pg15_default_past_fork.txt") + "walstep-rc 0\n"
 	r := readStaged(out, nil, nil, time.Second)
-	if r.Err != "" || len(r.Records) != 1 || r.source != "archive" {
+	if r.Err != "" || len(r.Records) != 1 || r.source != "the archive" {
 		t.Errorf("got %+v", r)
 	}
 	// A segment that is nowhere: one line that names it.

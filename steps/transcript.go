@@ -131,6 +131,13 @@ func (t *Transcript) Step(s Step, st StepState, snap *pg.Snapshot) error {
 	return t.write(b.String())
 }
 
+// Section appends a titled block of preformatted text (a view of the
+// front ends, such as the WAL at the fork).
+func (t *Transcript) Section(title, text string) error {
+	fc := fence(text)
+	return t.write(fmt.Sprintf("## %s\n\n%s\n%s\n%s\n\n", title, fc, strings.TrimRight(text, "\n"), fc))
+}
+
 // Finish appends the verdict, its evidence and the timeline picture, and
 // closes the file.
 func (t *Transcript) Finish(snap pg.Snapshot, verdict, explanation string, evidence []string, picture string) error {

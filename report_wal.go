@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"walstep/cluster"
+	"walstep/pg"
+	"walstep/steps"
+	"walstep/present"
+)
+
+// readWAL reads the WAL at the fork of snap's diagnosis d with the
+// backend's own pg_waldump. Locally the segments are staged in the lab's
+// run/ directory, so nothing is written outside the lab; in a container,
+// in its /tmp.
+func (s *session) readWAL(ctx context.Context, snap pg.Snapshot, d pg.Diagnosis) *pg.WALAtFork {
+	opts := pg.WALOptions{}
+	if _, ok := s.backend.(*cluster.Local); ok {
+		opts.TempDir = s.lab.Path(cluster.RunDir)
+	}
+	return pg.ReadWALAtFork(ctx, s.backend, snap, d, opts)
+}
+
+// addWAL fills the report's wal_past_fork and adds its sentence to the
+// diagnosis.
+func addWAL(ctx context.Context, s *session, rep *Report) {
+	if rep.Diagnosis == nil {
+		return
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	rep.WALPastFork = s.readWAL(wctx, rep.Snapshot, *rep.Diagnosis)
+	rep.WALPastFork.ApplyTo(rep.Diagnosis)
+}
+
+// writeWALText prints the WAL at the fork, as the debugger's w view shows it.
+func writeWALText(w io.Writer, rep Report) {
+	if rep.WALPastFork == nil {
+		return
+	}
+	fmt.Fprintln(w, "\n== WAL at the fork (pg_waldump)")
+	fmt.Fprintln(w, indent(present.RenderWAL(rep.WALPastFork, 78, present.PlainDiagStyles())))
+}
+
+// transcriptWAL adds the WAL at the fork to a transcript, before its outcome.
+func transcriptWAL(tr *steps.Transcript, rep Report) error {
+	if rep.WALPastFork == nil {
+		return nil
+	}
+	return tr.Section("WAL at the fork (pg_waldump)", present.RenderWAL(rep.WALPastFork, 78, present.PlainDiagStyles()))
+}
