@@ -2,58 +2,23 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"walstep/cluster"
 	"walstep/pg"
+	"walstep/tui"
 )
 
 // The WAL at the fork, read with the server's own pg_waldump, on both
 // backends and with both archivers (the real WAL-G: its storage holds
 // lz4-compressed segments).
-
-// realWalG unpacks the real WAL-G (../shared/tools/wal-g, or the .gz named
-// by WALSTEP_WALG_GZ) into dir. Without it the test skips, except under
-// CI=true.
-func realWalG(t *testing.T, dir string) string {
-	t.Helper()
-	gz := os.Getenv("WALSTEP_WALG_GZ")
-	if gz == "" {
-		gz = filepath.Join("..", "shared", "tools", "wal-g", "wal-g-v3.0.9-linux-amd64.gz")
-	}
-	f, err := os.Open(gz)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the real WAL-G is needed under CI: %v", err)
-		}
-		t.Skipf("no real WAL-G: %v", err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "wal-g")
-	out, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, zr); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
 
 // walReport is the report's wal_past_fork.
 type walReport struct {
@@ -117,13 +82,13 @@ func TestE2EWALPastForkLocal(t *testing.T) {
 	t.Parallel()
 	skipWithoutPostgres(t)
 	base := reachableTempDir(t)
-	walg := realWalG(t, base)
+	walg := realWalG(t)
 	for _, arc := range [][]string{{"--archiver", "cp"}, {"--archiver", "wal-g", "--wal-g", walg}} {
 		t.Run(arc[1], func(t *testing.T) {
 			lab := filepath.Join(base, "lab-"+arc[1])
 			t0 := time.Now()
 			rep, _ := runWALJSON(t, append([]string{"--lab", lab, "--backend", "local"}, arc...)...)
-			t.Logf("local %s: whole run with the WAL read in %s; source %q, new timeline from %q", arc[1], time.Since(t0).Round(time.Millisecond), rep.WALPastFork.Source, rep.WALPastFork.NewTimeline.Source)
+			t.Logf("local %s: whole run in %s, the WAL read in %d ms; source %q, new timeline from %q", arc[1], time.Since(t0).Round(time.Millisecond), rep.WALPastFork.ReadMS, rep.WALPastFork.Source, rep.WALPastFork.NewTimeline.Source)
 			assertOnlySwitch(t, rep)
 			if arc[1] == "wal-g" && !strings.Contains(rep.WALPastFork.Source, "wal-g") {
 				t.Errorf("with WAL-G the segment comes compressed from its storage; source %q", rep.WALPastFork.Source)
@@ -145,12 +110,10 @@ func TestE2EWALPastForkLocal(t *testing.T) {
 func TestE2EWALPastForkDocker(t *testing.T) {
 	t.Parallel()
 	img := requireDockerE2E(t)
-	for _, c := range []struct{ archiver, image string }{{"cp", img}, {"wal-g", img + "-walg"}} {
+	for _, c := range []struct{ archiver, image string }{{"cp", img}, {"wal-g", ""}} {
 		t.Run(c.archiver, func(t *testing.T) {
-			if c.archiver == "wal-g" {
-				if requireImage(t, c.image) {
-					return
-				}
+			if c.image == "" {
+				c.image = dockerWalGImage(t)
 			}
 			lab, flags := dockerLab(t, img)
 			for i, f := range flags {
@@ -163,7 +126,7 @@ func TestE2EWALPastForkDocker(t *testing.T) {
 			}
 			t0 := time.Now()
 			rep, _ := runWALJSON(t, flags...)
-			t.Logf("docker %s: whole run with the WAL read in %s; source %q, new timeline from %q", c.archiver, time.Since(t0).Round(time.Millisecond), rep.WALPastFork.Source, rep.WALPastFork.NewTimeline.Source)
+			t.Logf("docker %s: whole run in %s, the WAL read in %d ms; source %q, new timeline from %q", c.archiver, time.Since(t0).Round(time.Millisecond), rep.WALPastFork.ReadMS, rep.WALPastFork.Source, rep.WALPastFork.NewTimeline.Source)
 			assertOnlySwitch(t, rep)
 			if c.archiver == "wal-g" && !strings.Contains(rep.WALPastFork.Source, "wal-g") {
 				t.Errorf("with WAL-G the segment comes compressed from its storage; source %q", rep.WALPastFork.Source)
@@ -171,27 +134,6 @@ func TestE2EWALPastForkDocker(t *testing.T) {
 			assertNoDockerLeft(t, lab)
 		})
 	}
-}
-
-// requireImage skips (fails under CI) when image is missing; it reports
-// whether the caller must return.
-func requireImage(t *testing.T, image string) bool {
-	t.Helper()
-	d, err := cluster.NewDocker(cluster.DockerOptions{Lab: &cluster.Lab{Dir: t.TempDir()}, Image: image, InitImage: image})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close(context.Background(), false)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := d.Check(ctx); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("image %s is needed under CI (scripts/test-image.sh --walg): %v", image, err)
-		}
-		t.Skipf("image %s: %v", image, err)
-		return true
-	}
-	return false
 }
 
 // dataHook writes three transactions on the old primary after its backup
@@ -228,6 +170,14 @@ func TestE2EWALDataPastFork(t *testing.T) {
 	}
 	if inserts != 3 {
 		t.Errorf("%d Heap INSERTs into test shown, want 3: %+v", inserts, w.Records)
+	}
+	// The view, as the debugger's w and the text report draw it.
+	view := tui.RenderWAL(w, 80, tui.PlainDiagStyles())
+	if !strings.Contains(strings.Join(strings.Fields(view), " "), "3 transactions (3 committed) writing to test") {
+		t.Errorf("the WAL view does not count the transactions and name the table:\n%s", view)
+	}
+	if n := len(regexp.MustCompile(`(?m)Heap +INSERT +[0-9]+ +test$`).FindAllString(view, -1)); n != 3 {
+		t.Errorf("the WAL view shows %d inserts into test, want 3:\n%s", n, view)
 	}
 
 	// Bad input on the same lab, with the servers still up: a range too

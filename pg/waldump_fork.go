@@ -43,6 +43,8 @@ type WALAtFork struct {
 	// Note says why there is nothing to show (no fork, the replica has
 	// not passed it), when that is so.
 	Note string `json:"note,omitempty"`
+	// ReadMS is how long reading took, in milliseconds.
+	ReadMS int64 `json:"read_ms"`
 }
 
 // ShowAll and ShowEnds bound the records shown of a range: up to ShowAll

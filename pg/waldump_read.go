@@ -57,7 +57,9 @@ func (o *WALOptions) defaults() {
 // never fails: what cannot be read is said in the result, in one line.
 func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opts WALOptions) *WALAtFork {
 	opts.defaults()
+	t0 := time.Now()
 	w := &WALAtFork{ForkLSN: d.ForkLSN, ReplicaLSN: d.ReplicaLSN}
+	defer func() { w.ReadMS = time.Since(t0).Milliseconds() }()
 	w.Records = []WALRecord{}
 	w.NewTimeline.Records = []WALRecord{}
 	if !d.ForkLSN.Valid() || d.ForkParent == 0 || d.ForkTimeline == 0 {
@@ -86,7 +88,7 @@ func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opt
 		rPos = r.ReceiveLSN
 	}
 	w.ReplicaLSN = rPos
-	if d.ReplicaTimeline != d.ForkParent || !rPos.Valid() || rPos <= d.ForkLSN {
+	if !rPos.Valid() || rPos <= d.ForkLSN || !onOldTimeline(s, d, rPos) {
 		w.Note = fmt.Sprintf("the replica has not replayed timeline %d past the fork %s", d.ForkParent, d.ForkLSN)
 		if rPos.Valid() && d.ReplicaTimeline != 0 {
 			w.Note += fmt.Sprintf(" (it is at %s on timeline %d)", rPos, d.ReplicaTimeline)
@@ -128,6 +130,19 @@ func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opt
 	return w
 }
 
+// onOldTimeline reports whether the replica's WAL between the fork and
+// rPos is the old timeline's: it says it is on that timeline, or it names
+// the new one (a wal receiver that asked for it a moment ago) at a
+// position the primary has not written on the new timeline, so what it
+// replayed past the fork cannot have come from there.
+func onOldTimeline(s Snapshot, d Diagnosis, rPos LSN) bool {
+	if d.ReplicaTimeline == d.ForkParent {
+		return true
+	}
+	pPos, pTLI := PositionOf(s.Primary)
+	return d.ReplicaTimeline == d.ForkTimeline && pTLI == d.ForkTimeline && s.Primary.Up && pPos.Valid() && rPos > pPos
+}
+
 // nameRecords fills each record's Relations from names (best effort).
 func nameRecords(ctx context.Context, names func(context.Context, []RelFile) (map[RelFile]string, error), recs []WALRecord) {
 	if names == nil {
@@ -160,7 +175,8 @@ func nameRecords(ctx context.Context, names func(context.Context, []RelFile) (ma
 }
 
 // stageScript links (or, compressed, fetches with WAL-G) the segments into
-// a fresh directory, runs pg_waldump on it and removes it. Its own lines
+// a fresh directory, the archive's copy first (what recovery read), else
+// the server's pg_wal, runs pg_waldump on it and removes it. Its own lines
 // start with "walstep-"; pg_waldump's errors come after its records
 // (stderr is kept apart, so the two never interleave mid-line).
 const stageScript = `base=$1 arch=$2 pgwal=$3 walg=$4 cfg=$5 n=$6
@@ -168,17 +184,21 @@ shift 6
 tmp=$(mktemp -d "$base/walstep-waldump.XXXXXX") || { echo "walstep-fail cannot make a staging directory in $base"; exit 0; }
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
+compressed() { for x in lz4 zst br lzma; do [ -f "$arch/$1.$x" ] && return 0; done; return 1; }
+stop=
 while [ "$n" -gt 0 ]; do
-  s=$1; shift; n=$((n-1))
+  s=${1%%=*} at=${1#*=}; shift; n=$((n-1))
+  if [ -n "$stop" ]; then continue; fi
   if [ -f "$arch/$s" ] && [ -r "$arch/$s" ]; then
     ln -s "$arch/$s" "$tmp/$s" && echo "walstep-src $s the archive"
+  elif compressed "$s" && [ -n "$walg" ] && [ -x "$walg" ] &&
+    HOME=$tmp WALG_DOWNLOAD_CONCURRENCY=1 "$walg" --config "$cfg" wal-fetch "$s" "$tmp/$s" >"$tmp/.walg" 2>&1; then
+    echo "walstep-src $s the archive (wal-g wal-fetch)"
   elif [ -f "$pgwal/$s" ] && [ -r "$pgwal/$s" ]; then
     ln -s "$pgwal/$s" "$tmp/$s" && echo "walstep-src $s pg_wal"
-  elif [ -f "$arch/$s.lz4" ] || [ -f "$arch/$s.zst" ] || [ -f "$arch/$s.br" ] || [ -f "$arch/$s.lzma" ]; then
+  elif compressed "$s"; then
     if [ -z "$walg" ] || ! [ -x "$walg" ]; then
       echo "walstep-missing $s is compressed in the archive and no wal-g is there to fetch it"
-    elif HOME=$tmp WALG_DOWNLOAD_CONCURRENCY=1 "$walg" --config "$cfg" wal-fetch "$s" "$tmp/$s" >"$tmp/.walg" 2>&1; then
-      echo "walstep-src $s the archive (wal-g wal-fetch)"
     else
       echo "walstep-missing $s: wal-g wal-fetch failed: $(grep -v '^INFO' "$tmp/.walg" | tail -n 1)"
     fi
@@ -187,7 +207,11 @@ while [ "$n" -gt 0 ]; do
   else
     echo "walstep-missing $s is neither in the archive nor in pg_wal"
   fi
+  # Read up to the first segment missing: pg_waldump waits 5 s for a
+  # file that is not there, in case it is still being written.
+  [ -e "$tmp/$s" ] || stop=$at
 done
+if [ -n "$stop" ]; then set -- "$@" -e "$stop"; fi
 if ! command -v pg_waldump >/dev/null 2>&1; then echo "walstep-fail no pg_waldump in this server's environment"; exit 0; fi
 pg_waldump -p "$tmp" "$@" 2>"$tmp/.err"
 echo "walstep-rc $?"
@@ -211,7 +235,8 @@ func runWALDump(ctx context.Context, env WALEnv, node cluster.Node, opts WALOpti
 	argv := []string{"sh", "-c", stageScript, "sh", base, p.Storage + "/" + cluster.WALDir, p.Data + "/pg_wal", p.WalgBin, p.WalgConfig}
 	var segs []string
 	for s := first; s <= last; s++ {
-		segs = append(segs, WALFileName(tli, LSN(s*WALSegSize)))
+		at := LSN(s * WALSegSize)
+		segs = append(segs, WALFileName(tli, at)+"="+at.String())
 	}
 	argv = append(argv, strconv.Itoa(len(segs)))
 	argv = append(argv, segs...)
@@ -255,8 +280,9 @@ func readStaged(out string, execErr, ctxErr error, timeout time.Duration) dumpRe
 	switch {
 	case fail != "":
 		res.Err = fail
-	case len(missing) > 0 && (res.Err == "" && len(res.Records) == 0 || strings.Contains(res.Err, "could not find file")):
-		// pg_waldump's own words name the file but not why it is missing.
+	case len(missing) > 0 && (res.Err == "" || strings.Contains(res.Err, "could not find file")):
+		// pg_waldump stopped before it (or names the file but not why
+		// it is missing).
 		res.Err = "segment " + missing[0]
 	}
 	res.source = strings.Join(srcs, ", ")
