@@ -13,7 +13,7 @@ import (
 
 	"walstep/cluster"
 	"walstep/pg"
-	"walstep/tui"
+	"walstep/present"
 )
 
 // The WAL at the fork, read with the server's own pg_waldump, on both
@@ -172,7 +172,7 @@ func TestE2EWALDataPastFork(t *testing.T) {
 		t.Errorf("%d Heap INSERTs into test shown, want 3: %+v", inserts, w.Records)
 	}
 	// The view, as the debugger's w and the text report draw it.
-	view := tui.RenderWAL(w, 80, tui.PlainDiagStyles())
+	view := present.RenderWAL(w, 80, present.PlainDiagStyles())
 	if !strings.Contains(strings.Join(strings.Fields(view), " "), "3 transactions (3 committed) writing to test") {
 		t.Errorf("the WAL view does not count the transactions and name the table:\n%s", view)
 	}

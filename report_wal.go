@@ -8,8 +8,8 @@ import (
 
 	"walstep/cluster"
 	"walstep/pg"
-	"walstep/steps"
 	"walstep/present"
+	"walstep/steps"
 )
 
 // readWAL reads the WAL at the fork of snap's diagnosis d with the
