@@ -70,8 +70,11 @@ func inspect(ctx context.Context, node cluster.Node, d inspectDirs, srv Servers)
 	if includeDir == "" {
 		p("include_dir: not set")
 	} else {
-		dir := resolveInclude(d.Data, includeDir, d.Config)
+		dir, note := resolveInclude(d.Data, includeDir, d.Config)
 		p("include_dir '%s' -> %s", includeDir, dir)
+		if note != "" {
+			p("  (%s)", note)
+		}
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			p("  cannot list: %v", err)
@@ -204,17 +207,32 @@ func stripComment(v string) string {
 	return v
 }
 
-// resolveInclude maps include_dir as the server sees it to a host path: a
-// relative path is under the data dir; an absolute one that is not on the
-// host is a container mount, which is the lab's config dir.
-func resolveInclude(dataDir, dir, labConfig string) string {
+// resolveInclude maps include_dir as the server will see it when it starts
+// to a host path: an absolute one that is not on the host is a container
+// mount, which is the lab's config dir; the local backend's link in the
+// data dir (cluster.ConfigLink) is made afresh, pointing at this node's
+// config dir, each time it starts the server, whatever is there now (a
+// backup leaves the link out); any other relative path is under the data
+// dir. note says why when the path is not what the data dir holds now.
+func resolveInclude(dataDir, dir, labConfig string) (resolved, note string) {
 	if !filepath.IsAbs(dir) {
-		return filepath.Join(dataDir, dir)
+		if filepath.Clean(dir) == cluster.ConfigLink && labConfig != "" {
+			link := filepath.Join(dataDir, dir)
+			now := "not there yet"
+			if t, err := os.Readlink(link); err == nil {
+				if t == labConfig {
+					return labConfig, fmt.Sprintf("through the link %s", link)
+				}
+				now = "now a link to " + t
+			}
+			return labConfig, fmt.Sprintf("through %s, %s: walstep links it to this server's config dir when it starts the server, as the seed mounts /custom-pg-configs per container", link, now)
+		}
+		return filepath.Join(dataDir, dir), ""
 	}
 	if _, err := os.Stat(dir); err == nil || labConfig == "" {
-		return dir
+		return dir, ""
 	}
-	return labConfig
+	return labConfig, "the container's " + dir + " is this lab directory"
 }
 
 // controlSummary is the part of pg_controldata that tells the story.
