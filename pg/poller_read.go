@@ -1,0 +1,222 @@
+package pg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"walstep/cluster"
+)
+
+// query reads a running server over one kept connection (reconnecting
+// when it broke), in few round trips.
+func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r *Reading) error {
+	cs := p.src.ConnString(node)
+	if ns.conn == nil || ns.conn.IsClosed() || ns.connStr != cs {
+		p.dropConn(ns)
+		c, err := cluster.Connect(ctx, cs)
+		if err != nil {
+			return err
+		}
+		ns.conn, ns.connStr = c, cs
+	}
+	c := ns.conn
+	var (
+		flush, replay, receive, walfile, pause, sysID *string
+		ckptTLI                                       *int64
+	)
+	err := c.QueryRow(ctx, `select pg_is_in_recovery(),
+  case when pg_is_in_recovery() then null else pg_current_wal_flush_lsn()::text end,
+  pg_last_wal_replay_lsn()::text,
+  pg_last_wal_receive_lsn()::text,
+  case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() end,
+  (select timeline_id::bigint from pg_control_checkpoint()),
+  case when pg_is_in_recovery() then null else pg_walfile_name(pg_current_wal_lsn()) end,
+  (select system_identifier::text from pg_control_system())`).
+		Scan(&r.InRecovery, &flush, &replay, &receive, &pause, &ckptTLI, &walfile, &sysID)
+	if err != nil {
+		return fmt.Errorf("query status: %w", err)
+	}
+	lsn := func(s *string) LSN {
+		if s == nil {
+			return 0
+		}
+		l, _ := ParseLSN(*s)
+		return l
+	}
+	r.FlushLSN, r.ReplayLSN, r.ReceiveLSN = lsn(flush), lsn(replay), lsn(receive)
+	r.Paused = pause != nil && *pause != "not paused"
+	if walfile != nil {
+		if t, _, ok := ParseWALFileName(*walfile); ok {
+			r.Timeline, r.TLISource = t, SrcCurrentWAL
+		}
+	}
+	if r.InRecovery {
+		var wr WalReceiver
+		var tli *int64
+		var flushed, latest, host, slot *string
+		var port *int32
+		err := c.QueryRow(ctx, `select status, received_tli::bigint, flushed_lsn::text, latest_end_lsn::text, sender_host, sender_port, slot_name from pg_stat_wal_receiver`).
+			Scan(&wr.Status, &tli, &flushed, &latest, &host, &port, &slot)
+		if err == nil {
+			if tli != nil {
+				wr.ReceivedTLI = uint32(*tli)
+			}
+			wr.FlushedLSN, wr.LatestEnd = lsn(flushed), lsn(latest)
+			if host != nil {
+				wr.SenderHost = *host
+			}
+			if port != nil {
+				wr.SenderPort = int(*port)
+			}
+			if slot != nil {
+				wr.SlotName = *slot
+			}
+			r.Receiver = &wr
+			if wr.ReceivedTLI > 0 {
+				r.Timeline, r.TLISource = wr.ReceivedTLI, SrcReceiver
+			}
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("query wal receiver: %w", err)
+		}
+		if r.Timeline == 0 {
+			var name *string
+			err := c.QueryRow(ctx, `select name from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$' order by modification desc, name desc limit 1`).Scan(&name)
+			if err == nil && name != nil {
+				if t, _, ok := ParseWALFileName(*name); ok {
+					r.Timeline, r.TLISource = t, SrcRestored
+				}
+			}
+		}
+	}
+	if r.Timeline == 0 && ckptTLI != nil {
+		r.Timeline, r.TLISource = uint32(*ckptTLI), SrcCheckpoint
+	}
+	if sysID != nil {
+		ns.keepHistoriesOf(*sysID)
+	}
+	if err := p.readHistories(ctx, c, ns); err != nil {
+		return err
+	}
+	rows, err := c.Query(ctx, `select slot_name::text, active, restart_lsn::text from pg_replication_slots order by 1`)
+	if err != nil {
+		return fmt.Errorf("query slots: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s Slot
+		var rl *string
+		if err := rows.Scan(&s.Name, &s.Active, &rl); err != nil {
+			return fmt.Errorf("scan slot: %w", err)
+		}
+		s.RestartLSN = lsn(rl)
+		r.Slots = append(r.Slots, s)
+	}
+	return rows.Err()
+}
+
+// readHistories reads the server's timeline history files through SQL,
+// once each.
+func (p *Poller) readHistories(ctx context.Context, c *pgx.Conn, ns *nodeState) error {
+	rows, err := c.Query(ctx, `select name from pg_ls_waldir() where name ~ '^[0-9A-F]{8}\.history$'`)
+	if err != nil {
+		return fmt.Errorf("list history files: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list history files: %w", err)
+	}
+	listed := map[uint32]bool{}
+	for _, name := range names {
+		if tli, ok := ParseHistoryFileName(name); ok {
+			listed[tli] = true
+		}
+	}
+	for tli := range ns.hist {
+		if !listed[tli] {
+			delete(ns.hist, tli)
+		}
+	}
+	for _, name := range names {
+		tli, ok := ParseHistoryFileName(name)
+		if _, have := ns.hist[tli]; !ok || have {
+			continue
+		}
+		var content string
+		if err := c.QueryRow(ctx, `select pg_read_file('pg_wal/' || $1)`, name).Scan(&content); err != nil {
+			continue // removed since the listing; next poll
+		}
+		if ns.hist == nil {
+			ns.hist = map[uint32]string{}
+		}
+		ns.hist[tli] = content
+	}
+	return nil
+}
+
+// readControl runs pg_controldata for a server that does not answer,
+// cached because on Docker it costs a short-lived container.
+func (p *Poller) readControl(ctx context.Context, node cluster.Node, ns *nodeState, st cluster.ProcState, r *Reading) {
+	if _, err := os.Stat(p.src.DataDir(node)); err != nil {
+		ns.hist, ns.histID = nil, "" // the data dir is gone (a lab reset)
+		return
+	}
+	if ns.control == nil || ns.controlProc != st || time.Since(ns.controlAt) > p.opts.ControlEvery {
+		out, err := p.src.ControlData(ctx, node)
+		ns.controlAt, ns.controlProc = time.Now(), st
+		if err != nil {
+			ns.control = nil
+			return
+		}
+		cd := ParseControlData(out)
+		ns.control = &cd
+	}
+	if ns.control != nil {
+		if id := ns.control.Raw["Database system identifier"]; id != "" {
+			ns.keepHistoriesOf(id)
+		}
+		cd := *ns.control
+		r.Control = &cd
+		r.Timeline, r.TLISource = cd.CheckpointTLI, SrcControl
+		if cd.MinRecoveryTLI > 0 {
+			r.Timeline = cd.MinRecoveryTLI
+		}
+	}
+}
+
+// keepHistoriesOf drops the histories read through SQL unless they were
+// read from the cluster with system identifier id.
+func (ns *nodeState) keepHistoriesOf(id string) {
+	if ns.histID != id {
+		ns.hist, ns.histID = nil, id
+	}
+}
+
+// classify sets Role from what was read.
+func (p *Poller) classify(node cluster.Node, r *Reading) {
+	dd := p.src.DataDir(node)
+	exists := func(name string) bool { _, err := os.Stat(filepath.Join(dd, name)); return err == nil }
+	switch {
+	case r.Up && !r.InRecovery:
+		r.Role = RolePrimary
+	case r.Up && r.Paused:
+		r.Role = RolePaused
+	case r.Up && r.Receiver != nil && r.Receiver.Status == "streaming":
+		r.Role = RoleStreaming
+	case r.Up && exists("standby.signal"):
+		r.Role = RoleStandbyNoStream
+	case r.Up:
+		r.Role = RoleArchiveRecovery
+	case r.Control != nil && r.Control.State == "shut down in recovery":
+		r.Role = RoleShutInRecovery
+	case r.Control != nil && r.Control.State == "shut down":
+		r.Role = RoleShutDown
+	default:
+		r.Role = RoleUnknown
+	}
+}
