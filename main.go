@@ -123,6 +123,7 @@ type options struct {
 	pause      time.Duration
 	breaks     string
 	stepTO     time.Duration
+	hookTO     time.Duration
 	stall      time.Duration
 }
 
@@ -139,6 +140,7 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.prefix, "prefix", "walstep", "Docker container and network name prefix, so labs can run side by side")
 	fs.DurationVar(&o.poll, "poll", 500*time.Millisecond, "side panel poll interval")
 	fs.DurationVar(&o.stepTO, "wait", 60*time.Second, "how long a step waits for a server (start, promotion, shutdown)")
+	fs.DurationVar(&o.hookTO, "hook-timeout", 10*time.Minute, "how long a hook may run before walstep stops it")
 	fs.StringVar(&o.transcript, "transcript", "", "write a Markdown transcript of the session to this file")
 	return fs
 }

@@ -60,6 +60,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	if o.stepTO > 0 {
 		to.Ready, to.Promote, to.Shutdown = o.stepTO, o.stepTO, o.stepTO
 	}
+	to.Hook = o.hookTO
 	s.env = &steps.Env{Lab: lab, Backend: s.backend, Archiver: arc, Timeouts: to}
 	s.steps = steps.Playbook(s.env)
 	hooks, warnings, err := steps.FindHooks(lab, s.steps)

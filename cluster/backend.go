@@ -29,6 +29,7 @@ var StopOrder = []Node{Replica, Primary}
 type ServerPaths struct {
 	Data        string // the data directory (the seed's /data)
 	Config      string // the include_dir (the seed's /custom-pg-configs)
+	ConfigDir   string // the config dir as commands run by Exec see it
 	Storage     string // the archive root (the seed's /wal-g-storage)
 	WalgConfig  string // wal-g.json (the seed's /wal-g.json)
 	WalgBin     string // the wal-g binary (the seed's /usr/local/bin/wal-g)

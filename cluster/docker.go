@@ -230,6 +230,7 @@ func (d *Docker) Paths(node Node) ServerPaths {
 	return ServerPaths{
 		Data:        containerData,
 		Config:      containerConfig,
+		ConfigDir:   containerConfig,
 		Storage:     containerStorage,
 		WalgConfig:  containerWalgCfg,
 		WalgBin:     containerWalgBin,

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+
+	"walstep/untrusted"
 )
 
 // LogTail implements Backend: the log kept from removed containers
@@ -44,6 +46,7 @@ func (d *Docker) LogTail(ctx context.Context, node Node, n int) ([]string, error
 	if len(cur) == 1 && cur[0] == "" {
 		cur = nil
 	}
+	untrusted.Lines(cur)
 	lines := append(saved, cur...)
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]

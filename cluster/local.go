@@ -188,6 +188,7 @@ func (l *Local) Paths(node Node) ServerPaths {
 		// primary to the replica resolves per node, as /custom-pg-configs
 		// does in the seed's per-container mounts (see linkConfig).
 		Config:      ConfigLink,
+		ConfigDir:   l.ConfigDir(node),
 		Storage:     l.lab.Path(StorageDir),
 		WalgConfig:  l.lab.Path(RunDir, WalgJSON),
 		WalgBin:     l.walgBin,

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"walstep/untrusted"
 )
 
 // TailFile returns up to n last lines of path; a missing file is no lines.
@@ -59,5 +61,7 @@ func TailFile(path string, n int) ([]string, error) {
 	if len(lines) == 1 && lines[0] == "" {
 		return nil, nil
 	}
-	return lines, nil
+	// Logs hold what clients sent (a role name, a query): no terminal
+	// control sequence leaves here.
+	return untrusted.Lines(lines), nil
 }

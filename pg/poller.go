@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"walstep/cluster"
+	"walstep/untrusted"
 )
 
 // Source is what the poller needs from a backend; cluster.Backend has it.
@@ -124,7 +125,7 @@ func (p *Poller) readNode(ctx context.Context, node cluster.Node) Reading {
 	if err != nil {
 		// The backend cannot tell (a Docker engine that went away): say
 		// so rather than guess "stopped".
-		r.Err = err.Error()
+		r.Err = untrusted.Text(err.Error())
 		r.Process = ProcUnknown
 		r.Role = RoleUnknown
 		r.LastGood = ns.lastGood
@@ -166,7 +167,7 @@ func (p *Poller) readNode(ctx context.Context, node cluster.Node) Reading {
 			ns.lastGood = r.At
 		} else {
 			r.Process = ProcStarting
-			r.Err = shortErr(err)
+			r.Err = untrusted.Text(shortErr(err))
 			p.dropConn(ns)
 		}
 	} else {

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,8 +10,10 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"walstep/cluster"
+	"walstep/untrusted"
 )
 
 // hookName is after-<step>.<node>.<sql|sh>, e.g. after-13.primary.sql.
@@ -49,7 +52,7 @@ func FindHooks(lab *cluster.Lab, playbook []Step) ([]Hook, []string, error) {
 		m := hookName.FindStringSubmatch(e.Name())
 		if m == nil {
 			if !strings.EqualFold(e.Name(), "README.md") {
-				warnings = append(warnings, fmt.Sprintf("hooks/%s ignored: name hooks after-<step>.<primary|replica>.<sql|sh>", e.Name()))
+				warnings = append(warnings, fmt.Sprintf("hooks/%s ignored: name hooks after-<step>.<primary|replica>.<sql|sh>", untrusted.Text(e.Name())))
 			}
 			continue
 		}
@@ -81,6 +84,13 @@ func WithHooks(env *Env, playbook []Step, hooks []Hook) []Step {
 	return out
 }
 
+// DefaultHookTimeout bounds a hook when --hook-timeout is not given: long
+// enough for any deliberate hook, short enough that a hang ends.
+const DefaultHookTimeout = 10 * time.Minute
+
+// hookShownLines bounds the hook text shown as the step's command.
+const hookShownLines = 20
+
 func hookStep(env *Env, h Hook, id string) Step {
 	name := filepath.Base(h.Path)
 	cmd := "psql -f hooks/" + name
@@ -88,7 +98,11 @@ func hookStep(env *Env, h Hook, id string) Step {
 		cmd = "sh hooks/" + name
 	}
 	if b, err := os.ReadFile(h.Path); err == nil {
-		cmd += "\n" + strings.TrimRight(string(b), "\n")
+		lines := untrusted.Lines(strings.Split(strings.TrimRight(string(b), "\n"), "\n"))
+		if len(lines) > hookShownLines {
+			lines = append(lines[:hookShownLines], fmt.Sprintf("… (%d more lines in hooks/%s)", len(lines)-hookShownLines, name))
+		}
+		cmd += "\n" + strings.Join(lines, "\n")
 	}
 	return Step{
 		ID: id, Seed: "hook", Parent: h.After, Hook: h.Path,
@@ -102,23 +116,44 @@ func hookStep(env *Env, h Hook, id string) Step {
 			if err != nil {
 				return fmt.Errorf("read hook: %w", err)
 			}
-			return RunHook(ctx, env.Backend, h, string(b), out)
+			to := env.Timeouts.Hook
+			if to <= 0 {
+				to = DefaultHookTimeout
+			}
+			hctx, cancel := context.WithTimeout(ctx, to)
+			defer cancel()
+			err = RunHook(hctx, env.Backend, h, string(b), out)
+			if err != nil && ctx.Err() == nil && errors.Is(hctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("hook %s did not end within %s: stopped it (--hook-timeout sets the limit)", name, to)
+			}
+			return err
 		},
 	}
 }
 
-// RunHook runs a hook's content on its node: SQL through psql with
-// ON_ERROR_STOP, a shell script with sh as postgres, PGDATA set.
+// RunHook runs a hook's content on its node as postgres: SQL through
+// psql -f with ON_ERROR_STOP, a shell script with sh, PGDATA set. The
+// content goes into a file in the node's config dir (hidden, so
+// include_dir skips it), not into the command line: a hook may be larger
+// than an argument may be, and errors quote the command.
 func RunHook(ctx context.Context, b cluster.Backend, h Hook, content string, out io.Writer) error {
+	name := filepath.Base(h.Path)
+	file := ".walstep-hook." + h.Kind
+	f := cluster.ServerFile{Area: cluster.AreaConfig, Name: file, Mode: cluster.ReplaceFile, Data: []byte(content)}
+	if err := b.WriteFile(ctx, h.Node, f); err != nil {
+		return fmt.Errorf("hook %s: %w", name, err)
+	}
+	p := b.Paths(h.Node)
+	path := p.ConfigDir + "/" + file
 	var argv []string
 	switch h.Kind {
 	case "sql":
-		argv = []string{"sh", "-c", `printf '%s\n' "$1" | psql -X -v ON_ERROR_STOP=1 -f -`, "sh", content}
+		argv = []string{"psql", "-X", "-v", "ON_ERROR_STOP=1", "-f", path}
 	default:
-		argv = []string{"sh", "-c", "export PGDATA=\"$1\"; shift; " + content, "sh", b.Paths(h.Node).Data}
+		argv = []string{"sh", "-c", `export PGDATA="$1"; exec sh "$2"`, "sh", p.Data, path}
 	}
 	if err := b.Exec(ctx, h.Node, "postgres", argv, out); err != nil {
-		return fmt.Errorf("hook %s: %w", filepath.Base(h.Path), err)
+		return fmt.Errorf("hook %s: %w", name, err)
 	}
 	return nil
 }

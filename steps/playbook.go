@@ -19,6 +19,7 @@ type Timeouts struct {
 	Promote  time.Duration // the restored primary leaves recovery
 	Shutdown time.Duration // a server shuts down at its recovery target
 	Outcome  time.Duration // the streaming replica shows its outcome
+	Hook     time.Duration // a hook runs; 0 means DefaultHookTimeout
 }
 
 // DefaultTimeouts are generous: a slow machine must not fail a step.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
@@ -566,50 +565,4 @@ func safeRun(ctx context.Context, run func(context.Context, io.Writer) error, w 
 		return errors.New("step has no action")
 	}
 	return run(ctx, w)
-}
-
-// lineWriter turns a step's output into StepOutput events, one per line,
-// and keeps the lines in the step's state.
-type lineWriter struct {
-	r     *Runner
-	ctx   context.Context
-	index int
-	mu    sync.Mutex
-	buf   []byte
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := strings.IndexByte(string(w.buf), '\n')
-		if i < 0 {
-			break
-		}
-		line := strings.TrimRight(string(w.buf[:i]), "\r")
-		w.buf = w.buf[i+1:]
-		w.line(line)
-	}
-	return len(p), nil
-}
-
-func (w *lineWriter) flush() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.buf) > 0 {
-		w.line(string(w.buf))
-		w.buf = nil
-	}
-}
-
-func (w *lineWriter) line(s string) {
-	w.r.mu.Lock()
-	st := &w.r.states[w.index]
-	st.Output = append(st.Output, s)
-	if len(st.Output) > MaxOutputLines {
-		st.Output = st.Output[len(st.Output)-MaxOutputLines:]
-	}
-	w.r.mu.Unlock()
-	w.r.emit(w.ctx, Event{Kind: StepOutput, Index: w.index, Line: s})
 }

@@ -12,6 +12,7 @@ import (
 
 	"walstep/cluster"
 	"walstep/pg"
+	"walstep/untrusted"
 )
 
 // inspectDirs are the host paths the inspect view reads.
@@ -29,7 +30,8 @@ const initdbConfEnd = "# Add settings for extensions here"
 // and history files. It only reads; every problem becomes a line of text.
 func inspect(ctx context.Context, node cluster.Node, d inspectDirs, srv Servers) string {
 	var b strings.Builder
-	p := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	// Everything shown comes from files the server user writes.
+	p := func(format string, a ...any) { b.WriteString(untrusted.Text(fmt.Sprintf(format, a...)) + "\n") }
 	p("%s data dir: %s", node, d.Data)
 	if d.Data == "" {
 		p("  (no backend: nothing to read)")
