@@ -85,3 +85,16 @@ func TestE2EMarkdownReportOfADefaultRun(t *testing.T) {
 		t.Errorf("an existing report was changed")
 	}
 }
+
+// assertWalGVersion checks a run's Markdown report names the WAL-G that
+// archived, as the servers' environment runs it.
+func assertWalGVersion(t *testing.T, md string) {
+	t.Helper()
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`\| WAL-G \| wal-g version v\d+\.\d+\.\d+ `).Match(b) || !strings.Contains(string(b), "| archiver | wal-g |") {
+		t.Errorf("the report does not name the WAL-G version:\n%s", b)
+	}
+}

@@ -128,8 +128,10 @@ func TestE2EWalGLocal(t *testing.T) {
 			t.Parallel()
 			lab := filepath.Join(reachableTempDir(t), "lab")
 			initLabWith(t, lab, c.files...) // init makes hooks/
-			rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "wal-g", "--wal-g", bin)
+			md := filepath.Join(filepath.Dir(lab), "report.md")
+			rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "wal-g", "--wal-g", bin, "--markdown", md)
 			assertWalGRun(t, c, rep, code, stderr)
+			assertWalGVersion(t, md)
 			if left := postgresOf(t, lab); len(left) > 0 {
 				t.Errorf("postgres left running after run: %v", left)
 			}
@@ -151,9 +153,11 @@ func TestE2EWalGDocker(t *testing.T) {
 			}
 			initLabWith(t, lab, c.files...) // init makes hooks/
 			start := time.Now()
-			rep, code, stderr := runJSON(t, flags...)
+			md := filepath.Join(filepath.Dir(lab), "report.md")
+			rep, code, stderr := runJSON(t, append(flags, "--markdown", md)...)
 			t.Logf("walstep run on docker with wal-g took %s", time.Since(start).Round(time.Millisecond))
 			assertWalGRun(t, c, rep, code, stderr)
+			assertWalGVersion(t, md)
 			assertNoDockerLeft(t, lab)
 		})
 	}
