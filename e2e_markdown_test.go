@@ -50,6 +50,8 @@ func TestE2EMarkdownReportOfADefaultRun(t *testing.T) {
 		{"Archive", "000000010000000000000002"},
 		{"Archive", "00000002.history"},
 		{"Diagnosis: diverged", "Evidence:"},
+		{"Diagnosis: diverged", "WAL at the fork (pg_waldump):"},
+		{"Diagnosis: diverged", "SWITCH"},
 		{"Diagnosis: diverged", "past the fork point 0/2000100"},
 		{"Diagnosis: diverged", "requested starting point 0/3000000 is ahead of the WAL flush position"},
 		{"Diagnosis: diverged", "`00000002.history`: timeline 1 ended at 0/2000100 (reached consistency)"},

@@ -36,7 +36,7 @@ func checkNewFile(flag, path string) error {
 func writeMarkdownReport(ctx context.Context, s *session, rep Report, path string) error {
 	mr := present.Report{
 		Generated: time.Now(), Lab: rep.Lab, Backend: rep.Backend, Archiver: rep.Archiver,
-		Notes: s.why, Snapshot: rep.Snapshot, Diagnosis: rep.Diagnosis,
+		Notes: s.why, Snapshot: rep.Snapshot, Diagnosis: rep.Diagnosis, WAL: rep.WALPastFork,
 		Versions: versions(ctx, s),
 	}
 	for _, st := range rep.Steps {

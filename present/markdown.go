@@ -20,6 +20,7 @@ type Report struct {
 	Steps                  []ReportStep
 	Snapshot               pg.Snapshot // the readings after the run
 	Diagnosis              *pg.Diagnosis
+	WAL                    *pg.WALAtFork // the WAL at the fork, when it was read
 	Confs                  []Conf // the lab's editable files, as run
 }
 
@@ -83,6 +84,10 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	if len(lines) > 0 {
 		b.WriteString("Log lines that matter:\n\n")
 		codeBlock(&b, "text", strings.Join(lines, "\n"))
+	}
+	if r.WAL != nil {
+		b.WriteString("WAL at the fork (pg_waldump):\n\n")
+		codeBlock(&b, "text", RenderWAL(r.WAL, reportWidth, PlainDiagStyles()))
 	}
 	b.WriteString("Servers after the run:\n\n")
 	for _, rd := range []pg.Reading{r.Snapshot.Primary, r.Snapshot.Replica} {
