@@ -21,7 +21,7 @@ type Report struct {
 	Snapshot               pg.Snapshot // the readings after the run
 	Diagnosis              *pg.Diagnosis
 	WAL                    *pg.WALAtFork // the WAL at the fork, when it was read
-	Confs                  []Conf // the lab's editable files, as run
+	Confs                  []Conf        // the lab's editable files, as run
 }
 
 // Version is one "name: version" line, with where it was read.
