@@ -101,5 +101,5 @@ func (d *Docker) env() []string {
 // from its own container address, and its replication connection targets
 // the `replication` pseudo-database, which `all` does not match.
 func hbaLine(gateway string) string {
-	return fmt.Sprintf("host all postgres %s/32 trust  # walstep: lets the side panel poll from the host", gateway)
+	return fmt.Sprintf("host all postgres %s/32 trust  %s", gateway, hbaMarker)
 }

@@ -136,16 +136,16 @@ func clonePrefix(src *cluster.Lab) func(ctx context.Context, env *steps.Env) err
 				return fmt.Errorf("copy shared prefix %s: %w: %s", filepath.Base(p), err, strings.TrimSpace(out.String()))
 			}
 		}
-		return relocate(env)
+		return relocate(ctx, env)
 	}
 }
 
 // relocate makes a copied prefix belong to env's lab: the archive_command
 // the backup carries names the prefix lab's storage on the local backend,
 // each data dir's config link points at the prefix lab, and run/wal-g.json
-// holds the prefix's ports. In Docker the paths are the containers' own, so
-// only wal-g.json's rewrite changes anything.
-func relocate(env *steps.Env) error {
+// holds the prefix's ports. In Docker the paths are the containers' own,
+// but pg_hba.conf names the prefix's network.
+func relocate(ctx context.Context, env *steps.Env) error {
 	line := "archive_command = " + steps.ConfString(env.Archiver.ArchiveCommand(env.Backend.Paths(cluster.Primary)))
 	for _, d := range []struct {
 		dir, conf string
@@ -163,7 +163,19 @@ func relocate(env *steps.Env) error {
 			}
 		}
 	}
+	if a, ok := env.Backend.(adopter); ok {
+		if err := a.AdoptCopiedData(ctx); err != nil {
+			return err
+		}
+	}
 	return env.Archiver.Prepare(env.Lab, env.Backend)
+}
+
+// adopter is a backend whose data dirs carry backend-specific state that a
+// copy from another lab's run must have rewritten (Docker: the network
+// gateway in pg_hba.conf).
+type adopter interface {
+	AdoptCopiedData(ctx context.Context) error
 }
 
 // rewriteArchiveCommand replaces walstep's archive_command line in a

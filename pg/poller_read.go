@@ -6,12 +6,26 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"walstep/cluster"
 )
+
+// pauseStateSQL is the recovery pause state as pg_get_wal_replay_pause_state()
+// words it; PostgreSQL before 14 lacks that function (a query naming it
+// fails and leaves an ERROR in the user's log), so it is derived from
+// pg_is_wal_replay_paused() there.
+func pauseStateSQL(serverVersion string) string {
+	major, _ := strconv.Atoi(strings.SplitN(strings.TrimSpace(serverVersion), ".", 2)[0])
+	if major > 0 && major < 14 {
+		return "case when pg_is_wal_replay_paused() then 'paused' else 'not paused' end"
+	}
+	return "pg_get_wal_replay_pause_state()"
+}
 
 // query reads a running server over one kept connection (reconnecting
 // when it broke), in few round trips.
@@ -34,7 +48,7 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
   case when pg_is_in_recovery() then null else pg_current_wal_flush_lsn()::text end,
   pg_last_wal_replay_lsn()::text,
   pg_last_wal_receive_lsn()::text,
-  case when pg_is_in_recovery() then pg_get_wal_replay_pause_state() end,
+  case when pg_is_in_recovery() then `+pauseStateSQL(c.PgConn().ParameterStatus("server_version"))+` end,
   (select timeline_id::bigint from pg_control_checkpoint()),
   case when pg_is_in_recovery() then null else pg_walfile_name(pg_current_wal_lsn()) end,
   (select system_identifier::text from pg_control_system())`).

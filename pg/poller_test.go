@@ -557,3 +557,16 @@ func TestPollMemoryFlat(t *testing.T) {
 		t.Errorf("goroutines %d -> %d over %d polls", goroutines, n, polls)
 	}
 }
+
+func TestPauseStateSQLBefore14UsesIsPaused(t *testing.T) {
+	for v, want := range map[string]string{
+		"13.16 (Debian 13.16-0+deb11u1)": "pg_is_wal_replay_paused()",
+		"15.8":                           "pg_get_wal_replay_pause_state()",
+		"17.2 (Debian 17.2-1)":           "pg_get_wal_replay_pause_state()",
+		"":                               "pg_get_wal_replay_pause_state()",
+	} {
+		if got := pauseStateSQL(v); !strings.Contains(got, want) {
+			t.Errorf("server_version %q: %s, want it to use %s", v, got, want)
+		}
+	}
+}

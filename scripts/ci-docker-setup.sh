@@ -4,7 +4,8 @@
 #   2. starts dockerd in the background when `docker info` does not answer,
 #      and waits (with a deadline) until it does,
 #   3. builds the registry-free test images with scripts/test-image.sh: the
-#      plain PostgreSQL 15 image and the same plus the real WAL-G (-walg).
+#      plain PostgreSQL 15 image and the same plus the real WAL-G (-walg),
+#      and PostgreSQL 17 with WAL-G for explore's two-major e2e.
 # It is idempotent: each part is skipped when already done. The plain image's
 # tag is printed as the last line.
 #
@@ -49,4 +50,7 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 "$here/test-image.sh" --walg >&2
+# walstep explore's Docker e2e runs a second major: PostgreSQL 17 with WAL-G
+# (its cp runs use the same image).
+"$here/test-image.sh" --pg 17 --walg >&2
 exec "$here/test-image.sh"

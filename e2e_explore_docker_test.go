@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+
+	"walstep/cluster"
+)
+
+// requireImages fails under CI, and skips elsewhere, unless the engine
+// has every image.
+func requireImages(t *testing.T, imgs ...string) {
+	t.Helper()
+	requireDockerE2E(t)
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	for _, img := range imgs {
+		if _, err := cli.ImageInspect(context.Background(), img); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("image %s not found under CI (scripts/ci-docker-setup.sh builds it)", img)
+			}
+			t.Skipf("image %s not found: build it with scripts/test-image.sh", img)
+		}
+	}
+}
+
+// dockerLeftUnder lists containers and networks whose lab label lies under
+// dir: explore gives each run a lab of its own.
+func dockerLeftUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f := filters.NewArgs(filters.Arg("label", cluster.LabelLab))
+	var left []string
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if strings.HasPrefix(c.Labels[cluster.LabelLab], dir) {
+			left = append(left, "container "+strings.Join(c.Names, ","))
+		}
+	}
+	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		if strings.HasPrefix(n.Labels[cluster.LabelLab], dir) {
+			left = append(left, "network "+n.Name)
+		}
+	}
+	return left
+}
+
+// Two PostgreSQL majors, both archivers (the real WAL-G in the images), the
+// bug and its first measured fix, in one command on Docker.
+func TestE2EExploreDockerTwoMajorsBothArchivers(t *testing.T) {
+	requireImages(t, "walstep-test-pg:15-walg", "walstep-test-pg:17-walg")
+	dir, err := os.MkdirTemp("", "walstep-explore-docker-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, _ := filepath.EvalSymlinks(dir)
+	t.Cleanup(func() {
+		if left := dockerLeftUnder(t, real); len(left) > 0 {
+			t.Errorf("explore left behind: %v", left)
+		}
+		_ = os.RemoveAll(dir)
+	})
+	lab := filepath.Join(dir, "lab")
+	if code := realMain([]string{"init", lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
+		t.Fatalf("init: exit %d", code)
+	}
+	m, code, stderr := exploreJSON(t, "--lab", lab, "--backend", "docker", "--pg", "15,17", "--archiver", "cp,wal-g",
+		"--variants", "default,no-target", "--jobs", "2", "--prefix", "wsx-"+filepath.Base(dir)[len("walstep-explore-docker-"):])
+	if code != 0 {
+		t.Fatalf("explore: exit %d\n%s", code, stderr)
+	}
+	checkCells(t, m, "docker", 4, map[string]string{"default": "diverged", "no-target": "healthy"})
+	seen := map[string]bool{}
+	for _, c := range m.Cells {
+		seen[c.Archiver] = true
+		seen[fmt.Sprintf("pg%d", c.PG)] = true
+	}
+	for _, k := range []string{"cp", "wal-g", "pg15", "pg17"} {
+		if !seen[k] {
+			t.Errorf("no cell for %s", k)
+		}
+	}
+}
