@@ -6,7 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // exploreMatrix is the part of `walstep explore --json` the tests read.
@@ -137,5 +140,69 @@ func TestExploreBadInputIsOneLine(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(lab, "explore")); len(ents) > 0 {
 		t.Errorf("bad input left results dirs: %v", ents)
+	}
+}
+
+// signalWriter collects output and closes hit once it holds want.
+type signalWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	want string
+	hit  chan struct{}
+	once sync.Once
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if strings.Contains(w.buf.String(), w.want) {
+		w.once.Do(func() { close(w.hit) })
+	}
+	return n, err
+}
+
+func (w *signalWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// Ctrl-C after the first run: the run under way stops with its servers,
+// and the matrix of the cells done so far is printed.
+func TestE2EExploreInterruptPrintsCellsDone(t *testing.T) {
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	if code := realMain([]string{"init", lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
+		t.Fatalf("init: exit %d", code)
+	}
+	out := &signalWriter{want: "run 1/3:", hit: make(chan struct{})}
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- realMain([]string{"explore", "--lab", lab, "--backend", "local", "--archiver", "cp", "--variants", "default,no-target,switch-after-13", "--jobs", "1"}, out, &errb)
+	}()
+	select {
+	case <-out.hit:
+	case code := <-done:
+		t.Fatalf("explore ended (exit %d) before the interrupt:\n%s\n%s", code, out.String(), errb.String())
+	case <-time.After(5 * time.Minute):
+		t.Fatalf("no first run within 5 minutes:\n%s", out.String())
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("explore did not stop within 3 minutes of Ctrl-C:\n%s", out.String())
+	}
+	text := out.String()
+	if code != 130 || !strings.Contains(text, "interrupted:") || !strings.Contains(text, "diverged 1/1") || !strings.Contains(text, "—") {
+		t.Errorf("exit %d, want 130 and the matrix with the first cell and the cells not run:\n%s\n%s", code, text, errb.String())
+	}
+	if left := postgresOf(t, lab); len(left) > 0 {
+		t.Errorf("postgres left running: %v", left)
 	}
 }

@@ -125,6 +125,18 @@ var logRules = []logRule{
 		},
 	},
 	{
+		// PostgreSQL 17's walreceiver waits instead of being refused: the
+		// same divergence, logged by the standby at LOG level.
+		re:   regexp.MustCompile(`walreceiver requested start point ` + lsnRE + ` on timeline ` + tliRE + ` is ahead of the upstream server's flush position ` + lsnRE),
+		kind: FindAheadOfFlush, sev: SevDiverged,
+		explain: func(f *Finding, m []string) {
+			f.LSN, f.Timeline, f.OtherLSN = mustLSN(m[1]), mustTLI(m[2]), mustLSN(m[3])
+			f.Explanation = fmt.Sprintf("The standby wants to stream timeline %d from %s, but the primary has written WAL only up to %s: the standby is ahead of the primary. "+
+				"It replayed WAL the primary never wrote (typically the old timeline's WAL past the fork point); it waits for WAL the primary will write differently, so it can never follow it.",
+				f.Timeline, f.LSN, f.OtherLSN)
+		},
+	},
+	{
 		re:   regexp.MustCompile(`This server's history forked from timeline ` + tliRE + ` at ` + lsnRE),
 		kind: FindHistoryForkDetail, sev: SevInfo,
 		explain: func(f *Finding, m []string) {

@@ -148,6 +148,20 @@ func TestExplainLogLineMeasuredByLead(t *testing.T) {
 	}
 }
 
+func TestExplainLogLinePG17WaitingAhead(t *testing.T) {
+	// Measured with walstep explore on PostgreSQL 17 (Docker, default lab).
+	line := "2026-11-30 09:23:32.030 UTC [38] LOG:  walreceiver requested start point 0/03000000 on timeline 2 is ahead of the upstream server's flush position 0/02000198, waiting"
+	f, ok := ExplainLogLine(line)
+	if !ok || f.Kind != FindAheadOfFlush || !f.Diverges() || f.Timeline != 2 {
+		t.Fatalf("got %+v, %v", f, ok)
+	}
+	for _, want := range []string{"0/3000000", "0/2000198", "ahead of the primary"} {
+		if !strings.Contains(f.Explanation, want) {
+			t.Errorf("explanation %q lacks %q", f.Explanation, want)
+		}
+	}
+}
+
 func TestExplainLogLineIgnoresOthers(t *testing.T) {
 	for _, l := range []string{
 		"",
