@@ -220,6 +220,9 @@ func writeDiagnosisText(w io.Writer, rep Report) {
 	if d.Explanation != "" {
 		fmt.Fprintf(w, "%s\n", d.Explanation)
 	}
+	if d.Cause != "" {
+		fmt.Fprintf(w, "Cause: %s\n", d.Cause)
+	}
 	for _, e := range d.Evidence {
 		fmt.Fprintf(w, "  - %s\n", e)
 	}
@@ -248,9 +251,13 @@ func finishTranscript(tr *steps.Transcript, rep Report) error {
 		d = &pg.Diagnosis{Verdict: pg.VerdictUnknown}
 	}
 	ev := d.Evidence
+	explanation := d.Explanation
+	if d.Cause != "" {
+		explanation += "\n\nCause: " + d.Cause
+	}
 	pic := present.RenderTimeline(rep.Snapshot, 78, present.PlainDiagStyles())
 	werr := transcriptWAL(tr, rep)
-	if err := tr.Finish(rep.Snapshot, d.Verdict, d.Explanation, ev, pic); err != nil {
+	if err := tr.Finish(rep.Snapshot, d.Verdict, explanation, ev, pic); err != nil {
 		return err
 	}
 	return werr

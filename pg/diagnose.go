@@ -135,8 +135,11 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 	replicaKnown := rPos.Valid() && rTLI != 0
 	if replicaKnown && haveHist && target != 0 && !hist.Contains(rTLI, rPos) {
 		if isAncestor(hist, rTLI) {
-			why = append(why, fmt.Sprintf("The primary forked timeline %d off timeline %d at %s, but the replica had already replayed timeline %d up to %s. "+
-				"Its data holds WAL of timeline %d that timeline %d never had, so it cannot follow the primary.",
+			// No "already": the replica may have gone past the fork after
+			// the primary forked (as it does when it restarts and finds only
+			// the old timeline's segment), so say where it is, not when.
+			why = append(why, fmt.Sprintf("The primary forked timeline %d off timeline %d at %s, and the replica has replayed timeline %d up to %s, past that point. "+
+				"Its data holds WAL of timeline %d that timeline %d does not have, so it cannot follow the primary.",
 				d.ForkTimeline, d.ForkParent, d.ForkLSN, rTLI, rPos, rTLI, d.ForkTimeline))
 			d.Evidence = append(d.Evidence, fmt.Sprintf("replica position %s on timeline %d is past the fork point %s", rPos, rTLI, d.ForkLSN))
 		} else {
@@ -167,11 +170,10 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 			why = append(why, "PostgreSQL reports the divergence: "+diverging[0].Explanation)
 		}
 		d.Explanation = strings.Join(why, " ")
-		d.Cause = findCause(s, in.Earlier, d)
-		if d.Cause != "" {
-			d.Evidence = append(d.Evidence, "cause: "+d.Cause)
-		}
-		d.Explanation += " It must be rebuilt from a new backup taken after the fork (or rewound with pg_rewind)."
+		d.Cause = findCause(s, in.Earlier, d) // shown once, by whoever prints Cause
+		// pg_rewind is not offered: it needs data checksums or
+		// wal_log_hints = on, which initdb's defaults (the lab's) lack.
+		d.Explanation += " To follow the primary again it must be rebuilt from a new backup taken after the fork."
 		return d
 	}
 
