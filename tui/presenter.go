@@ -194,15 +194,21 @@ func (m Model) presentVerdict() string {
 		return ""
 	}
 	v := strings.ToUpper(d.Verdict) + ": " + verdictSummary(d)
-	if mech := mechanism(d); mech != "" && mech != verdictSummary(d) {
+	if mech := m.mechanism(); mech != "" && mech != verdictSummary(d) {
 		v += " — " + mech
 	}
 	return v
 }
 
-// mechanism is how the verdict came about, in one sentence: the cause
-// when the archive or the logs show it, else the explanation's first.
-func mechanism(d pg.Diagnosis) string {
+// mechanism is how the verdict came about, in one sentence: what the
+// replica replayed past the fork once the WAL there has been read for this
+// fork, else the cause when the archive or the logs show it, else the
+// explanation's first sentence.
+func (m Model) mechanism() string {
+	d := m.diag
+	if w := m.wal.data; w != nil && w.Sentence != "" && d.Verdict == pg.VerdictDiverged && d.ForkLSN.Valid() && w.ForkLSN == d.ForkLSN && w.Timeline == d.ForkParent {
+		return w.Sentence
+	}
 	if d.Cause != "" {
 		return firstSentence(d.Cause)
 	}

@@ -8,6 +8,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"walstep/pg"
 	"walstep/steps"
 )
 
@@ -74,10 +75,26 @@ func TestPresenterAt100x30(t *testing.T) {
 	if !strings.Contains(flat, strings.Join(strings.Fields(strings.ReplaceAll(note, "…", "")), " ")[:60]) {
 		t.Errorf("the note is not shown whole:\n%s", v)
 	}
-	if mech := mechanism(m.diag); mech == "" || !strings.Contains(flat, strings.Join(strings.Fields(mech), " ")[:40]) {
+	if mech := m.mechanism(); mech == "" || !strings.Contains(flat, strings.Join(strings.Fields(mech), " ")[:40]) {
 		t.Errorf("the mechanism %q is not in the banner:\n%s", mech, v)
 	}
 	golden(t, "presenter_100x30", v)
+
+	// Once the WAL at the fork is read, the banner says what the replica
+	// replayed past it.
+	m.wal.data = &pg.WALAtFork{ForkLSN: m.diag.ForkLSN, WALRange: pg.WALRange{Timeline: m.diag.ForkParent},
+		Sentence: "The only record past the fork is XLOG SWITCH at 0/2000100 (the end-of-backup switch); replaying it moved the replica to the end of segment 000000010000000000000002, 0/3000000."}
+	v = m.View()
+	checkSize(t, v, 100, 30)
+	flat = strings.Join(strings.Fields(strings.NewReplacer("█", "", "▌", "").Replace(v)), " ")
+	if !strings.Contains(flat, "— The only record past the fork is XLOG SWITCH at 0/2000100 (the end-of-backup switch); replaying it moved the replica to the end of segment 000000010000000000000002, 0/3000000.") {
+		t.Errorf("the banner does not give the WAL record past the fork:\n%s", v)
+	}
+	// A read for another fork is not this verdict's mechanism.
+	m.wal.data.ForkLSN = m.diag.ForkLSN + 1
+	if strings.Contains(m.View(), "XLOG SWITCH") {
+		t.Errorf("the banner quotes the WAL of another fork")
+	}
 }
 
 func TestPresenterPauseContinuesOnItsOwn(t *testing.T) {
