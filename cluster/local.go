@@ -247,7 +247,7 @@ func (l *Local) Addr(node Node) string { return fmt.Sprintf("127.0.0.1:%d", l.po
 
 // ConnString implements Backend.
 func (l *Local) ConnString(node Node) string {
-	return fmt.Sprintf("host=127.0.0.1 port=%d user=postgres password=postgres dbname=postgres sslmode=disable connect_timeout=2", l.ports[node])
+	return fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable connect_timeout=2", quoteConnValue(l.SocketDir()), l.ports[node])
 }
 
 // LogPath is the node's server log file.
@@ -256,7 +256,7 @@ func (l *Local) LogPath(node Node) string { return l.lab.Path(LogsDir, string(no
 func (l *Local) env(node Node) []string {
 	env := []string{
 		"PATH=" + l.pgBin + ":" + os.Getenv("PATH"),
-		"PGHOST=127.0.0.1",
+		"PGHOST=" + l.clientHost(),
 		"PGPORT=" + strconv.Itoa(l.ports[node]),
 		"PGUSER=postgres",
 		"PGDATABASE=postgres",
@@ -328,7 +328,7 @@ func (l *Local) Init(ctx context.Context, node Node, out io.Writer) error {
 	if err := os.Chmod(dd, 0o700); err != nil {
 		return fmt.Errorf("chmod data dir: %w", err)
 	}
-	argv := []string{l.bin("initdb"), "-D", dd, "--username=postgres"}
+	argv := append([]string{l.bin("initdb"), "-D", dd, "--username=postgres"}, initdbAuth...)
 	fmt.Fprintf(out, "$ %s\n", strings.Join(argv, " "))
 	if err := runCmd(ctx, l.command(ctx, node, true, argv, out)); err != nil {
 		return fmt.Errorf("run initdb: %w", err)

@@ -22,6 +22,14 @@ func (l *Local) Exec(ctx context.Context, node Node, usr string, argv []string, 
 	}
 	fmt.Fprintf(out, "$ %s\n", shellJoin(argv))
 	cmd := l.command(ctx, node, usr != "root", argv, out)
+	sock, err := l.socketDirFile()
+	if err != nil {
+		return err
+	}
+	if sock != nil {
+		defer sock.Close()
+		cmd.ExtraFiles = []*os.File{sock} // fd 3, PGHOST=/proc/self/fd/3
+	}
 	if err := runCmd(ctx, cmd); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("run %s: %w", argv[0], ctx.Err())
@@ -83,7 +91,12 @@ func (l *Local) Shell(node Node) ([]string, string) {
 	if sh == "" {
 		sh = "/bin/sh"
 	}
-	return []string{"env", "PGHOST=127.0.0.1", "PGPORT=" + strconv.Itoa(l.ports[node]), "PGUSER=postgres", "PATH=" + l.pgBin + ":" + os.Getenv("PATH"), sh}, l.DataDir(node)
+	argv := []string{"env", "PGHOST=" + l.clientHost(), "PGPORT=" + strconv.Itoa(l.ports[node]), "PGUSER=postgres", "PATH=" + l.pgBin + ":" + os.Getenv("PATH"), sh}
+	if !socketFits(l.SocketDir()) {
+		// PGHOST is /proc/self/fd/3: open the socket dir as fd 3 first.
+		argv = append([]string{"sh", "-c", `exec 3<"$1"; shift; exec "$@"`, "sh", l.SocketDir()}, argv...)
+	}
+	return argv, l.DataDir(node)
 }
 
 // Close implements Backend.

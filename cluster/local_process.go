@@ -31,6 +31,9 @@ func (l *Local) Start(ctx context.Context, node Node, out io.Writer) error {
 	if err := l.prepareDirs(l.lab.Path(LogsDir), l.ConfigDir(node), l.homeDir); err != nil {
 		return err
 	}
+	if err := l.prepareSocketDir(); err != nil {
+		return err
+	}
 	if err := l.linkConfig(node); err != nil {
 		return err
 	}
@@ -47,9 +50,7 @@ func (l *Local) Start(ctx context.Context, node Node, out io.Writer) error {
 	argv := []string{l.bin("postgres"), "-D", l.DataDir(node),
 		"-c", "port=" + strconv.Itoa(l.ports[node]),
 		"-c", "listen_addresses=127.0.0.1",
-		// No unix socket: lab paths can exceed the socket path limit and
-		// everything talks TCP on loopback anyway.
-		"-c", "unix_socket_directories=",
+		"-c", "unix_socket_directories=" + socketDirFromData,
 	}
 	fmt.Fprintf(out, "$ %s\n", strings.Join(argv, " "))
 	cmd := l.command(nil, node, true, argv, logf)

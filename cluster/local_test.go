@@ -268,7 +268,7 @@ func TestLocalLifecycle(t *testing.T) {
 
 	// Exec psql as postgres reaches this node's server.
 	out.Reset()
-	if err := l.Exec(ctx, Primary, "postgres", []string{"psql", "-X", "-At", "-c", "select 40+2, current_user, inet_server_port()"}, &out); err != nil {
+	if err := l.Exec(ctx, Primary, "postgres", []string{"psql", "-X", "-At", "-c", "select 40+2, current_user, current_setting('port')"}, &out); err != nil {
 		t.Fatalf("Exec psql: %v\n%s", err, out.String())
 	}
 	want := fmt.Sprintf("42|postgres|%d", l.Port(Primary))

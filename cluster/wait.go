@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,6 +51,13 @@ func Connect(ctx context.Context, connString string) (*pgx.Conn, error) {
 	}
 	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > 2*time.Second {
 		cfg.ConnectTimeout = 2 * time.Second
+	}
+	next := cfg.DialFunc
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if network == "unix" {
+			return dialUnix(ctx, addr)
+		}
+		return next(ctx, network, addr)
 	}
 	return pgx.ConnectConfig(ctx, cfg)
 }

@@ -92,8 +92,10 @@ func (l *pgLab) startStandby(tb testing.TB) {
 	ctx := context.Background()
 	p := l.b.Paths(cluster.Replica)
 	var out bytes.Buffer
+	// Over TCP the servers ask for a password (scram), as in the seed.
 	script := `set -e
-pg_basebackup -D "$1" -X stream -R -C -S replica -h 127.0.0.1 -p "$2" -U postgres
+psql -X -q -c "alter user postgres password 'postgres'"
+PGPASSWORD=postgres pg_basebackup -D "$1" -X stream -R -C -S replica -h 127.0.0.1 -p "$2" -U postgres
 chown -R "$3" "$1"
 chmod 700 "$1"`
 	argv := []string{"sh", "-c", script, "sh", p.Data, p.PrimaryPort, p.Owner}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The replica authenticates as in the seed's Docker setup on both
+// backends: with a wrong password in replica_standby.conf it cannot stream.
+// Before, on the local backend, initdb's "host … 127.0.0.1/32 trust" line
+// won over the seed's scram lines and the run ended healthy.
+const wrongPassword = "primary_conninfo = 'host=${PRIMARY_HOST} port=${PRIMARY_PORT} user=postgres password=wrong'\nprimary_slot_name = 'replica'\n"
+
+func assertRefusedPassword(t *testing.T, rep jsonReport) {
+	t.Helper()
+	if v, _ := rep.Diagnosis["verdict"].(string); v == "healthy" {
+		t.Errorf("verdict healthy with a wrong password in replica_standby.conf")
+	}
+	if !hasLine(rep.Nodes[1].LogTail, "password authentication failed") {
+		t.Errorf("replica log does not say the password was refused; tail:\n%s", strings.Join(rep.Nodes[1].LogTail, "\n"))
+	}
+}
+
+func TestE2ELocalWrongPasswordIsNotHealthy(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	initLabWith(t, lab, "primary_restore.conf", noTarget, "replica_standby.conf", wrongPassword)
+	rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	assertRefusedPassword(t, rep)
+}
+
+func TestE2EDockerWrongPasswordIsNotHealthy(t *testing.T) {
+	t.Parallel()
+	img := requireDockerE2E(t)
+	lab, flags := dockerLab(t, img)
+	initLabWith(t, lab, "primary_restore.conf", noTarget, "replica_standby.conf", wrongPassword)
+	rep, code, stderr := runJSON(t, flags...)
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	assertRefusedPassword(t, rep)
+}
+
+// The local servers' unix socket lives in the lab (run/sockets); a lab
+// path too long to name a socket in (the limit is 107 bytes) still works:
+// the server names its socket dir relative to its data dir, and clients
+// reach it through the directory's /proc/self/fd entry.
+func TestE2ELocalLongLabPath(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), strings.Repeat("a-rather-long-directory-name-", 3), "lab")
+	if len(lab) < 100 {
+		t.Fatalf("lab path %q is not long enough for this test", lab)
+	}
+	rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if code != 0 {
+		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
+	}
+	assertDiverged(t, rep)
+}
