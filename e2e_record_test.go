@@ -167,6 +167,9 @@ func TestE2ERecordWholeSession(t *testing.T) {
 	// A freeze between the two writes leaves the recording one frame
 	// ahead: thaw and freeze again.
 	pid := p.pid()
+	// A failure while walstep is frozen must not leave it stopped: a
+	// stopped process ignores the hang-up that ends the tmux session.
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
 	var screen, played string
 	for try := 0; try < 3; try++ {
 		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
