@@ -17,6 +17,8 @@ func TestE2EMarkdownReportOfADefaultRun(t *testing.T) {
 	work := reachableTempDir(t)
 	lab, md := filepath.Join(work, "lab"), filepath.Join(work, "report.md")
 	t.Cleanup(func() { _, _, _ = runMain("clean", "--lab", lab) })
+	// A hook that changes nothing: the report lists the hooks a run had.
+	initLabWith(t, lab, "hooks/after-13.primary.sql", "select 1; -- a look at the primary\n")
 	code, stdout, stderr := runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--markdown", md)
 	if code != 0 {
 		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
@@ -64,6 +66,7 @@ func TestE2EMarkdownReportOfADefaultRun(t *testing.T) {
 		{"Lab configuration", "`replica_standby.conf`:"},
 		{"Lab configuration", "password=********"},
 		{"Lab configuration", "`wal-g.json`:"},
+		{"Lab configuration", "`hooks/after-13.primary.sql`:\n\n```sql\nselect 1; -- a look at the primary\n```"},
 	}
 	for _, c := range checks {
 		if !strings.Contains(section(c.section), c.want) {

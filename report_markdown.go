@@ -50,6 +50,18 @@ func writeMarkdownReport(ctx context.Context, s *session, rep Report, path strin
 		}
 		mr.Confs = append(mr.Confs, present.Conf{Name: name, Text: string(b)})
 	}
+	// Hooks are steps of the run too: a report without them could not be
+	// reproduced.
+	if entries, err := os.ReadDir(s.lab.Path(cluster.HooksDir)); err == nil {
+		for _, e := range entries {
+			if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "after-") {
+				continue
+			}
+			if b, err := os.ReadFile(filepath.Join(s.lab.Path(cluster.HooksDir), e.Name())); err == nil {
+				mr.Confs = append(mr.Confs, present.Conf{Name: cluster.HooksDir + "/" + e.Name(), Text: string(b)})
+			}
+		}
+	}
 	var buf bytes.Buffer
 	if err := present.WriteMarkdown(&buf, mr); err != nil {
 		return err

@@ -127,8 +127,13 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	b.WriteString("## Lab configuration\n\nThe lab's files as the run used them (secrets masked):\n\n")
 	for _, c := range r.Confs {
 		lang := "ini"
-		if strings.HasSuffix(c.Name, ".json") {
+		switch {
+		case strings.HasSuffix(c.Name, ".json"):
 			lang = "json"
+		case strings.HasSuffix(c.Name, ".sql"):
+			lang = "sql"
+		case strings.HasSuffix(c.Name, ".sh"):
+			lang = "sh"
 		}
 		fmt.Fprintf(&b, "`%s`:\n\n", c.Name)
 		codeBlock(&b, lang, MaskSecrets(c.Text))
