@@ -134,3 +134,28 @@ func TestTranscriptRecordsReadingsAndMarks(t *testing.T) {
 		t.Errorf("step 0 should have a section in each pass:\n%s", md)
 	}
 }
+
+// A section is a titled, fenced block before the outcome; a block holding
+// a fence of its own gets a longer one.
+func TestTranscriptSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.md")
+	tr, err := CreateTranscript(path, TranscriptHeader{Lab: "/lab", Backend: "fake", Archiver: "cp", Started: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Section("WAL at the fork (pg_waldump)", "  0/2000100  XLOG  SWITCH\n```\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Finish(pg.Snapshot{}, "diverged", "why", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i, j := strings.Index(s, "## WAL at the fork (pg_waldump)\n\n````\n  0/2000100  XLOG  SWITCH\n```\n````\n"), strings.Index(s, "## Outcome")
+	if i < 0 || j < i {
+		t.Errorf("section missing or after the outcome:\n%s", s)
+	}
+}

@@ -96,6 +96,10 @@ func (m Model) diagnosisText(w int) string {
 		p("")
 		p("Cause: " + d.Cause)
 	}
+	if s := m.wal.sentenceFor(d); s != "" {
+		p("")
+		p("WAL past the fork (w shows it): " + s)
+	}
 	if len(d.Evidence) > 0 {
 		p("")
 		p("Evidence:")

@@ -74,6 +74,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		} else {
 			next = m.pollLater()
 		}
+		var wal tea.Cmd
+		m.wal, wal = m.wal.follow(m.ctx, m.snap, m.diag)
+		next = tea.Batch(next, wal)
 		if m.screen == screenArchive || m.screen == screenDiagnosis {
 			m.setViewContent()
 		}

@@ -61,9 +61,40 @@ type walView struct {
 	data   *pg.WALAtFork
 	readAt time.Time
 	took   time.Duration
+	auto   walKey // the divergence the last automatic read was for
 	vp     viewport.Model
 	width  int
 	height int
+}
+
+// walKey identifies a divergence: where the replica stands past which fork.
+type walKey struct {
+	fork    pg.LSN
+	parent  uint32
+	replica pg.LSN
+}
+
+// follow reads the WAL again, in a command, when the diagnosis finds a
+// divergence it has not read for, so the diagnosis can say what the replica
+// replayed past the fork without the user asking.
+func (v walView) follow(ctx context.Context, s pg.Snapshot, d pg.Diagnosis) (walView, tea.Cmd) {
+	if v.read == nil || v.busy || d.Verdict != pg.VerdictDiverged || !d.ForkLSN.Valid() {
+		return v, nil
+	}
+	k := walKey{d.ForkLSN, d.ForkParent, d.ReplicaLSN}
+	if k == v.auto {
+		return v, nil
+	}
+	v.auto = k
+	return v.load(ctx, s, d, true)
+}
+
+// sentenceFor is the read's sentence when it was made for d's fork.
+func (v walView) sentenceFor(d pg.Diagnosis) string {
+	if v.data == nil || !d.ForkLSN.Valid() || v.data.ForkLSN != d.ForkLSN || v.data.Timeline != d.ForkParent {
+		return ""
+	}
+	return v.data.Sentence
 }
 
 // walMsg carries a finished read; gen drops reads the view no longer waits

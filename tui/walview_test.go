@@ -152,3 +152,62 @@ func TestWALViewBadInput(t *testing.T) {
 		t.Errorf("panic not shown:\n%s", m.View())
 	}
 }
+
+// A divergence makes the debugger read the WAL once, in a command, and the
+// diagnosis then carries the sentence; the same divergence is not read
+// again on the next poll.
+func TestWALFollowsTheDivergence(t *testing.T) {
+	reads := 0
+	data := walFixture(t, "default.json")
+	pb := playbook()
+	m := New(Config{Steps: pb, Runner: newFakeRunner(len(pb)), Servers: &fakeServers{},
+		ReadWAL: func(context.Context, pg.Snapshot, pg.Diagnosis) *pg.WALAtFork { reads++; return data }})
+	m = send(m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	tm, cmd := m.Update(pollMsg{gen: m.pollGen, snap: divergedSnap(clock)})
+	m = tm.(Model)
+	var got *walMsg
+	for _, msg := range drain(cmd) {
+		if w, ok := msg.(walMsg); ok {
+			got = &w
+		}
+	}
+	if got == nil || reads != 1 {
+		t.Fatalf("a divergence did not start one read (%d reads)", reads)
+	}
+	m = send(m, *got)
+	m, _ = press(m, "d")
+	if v := m.View(); !strings.Contains(v, "WAL past the fork (w shows it): The only record past the fork is XLOG SWITCH at 0/2000100") {
+		t.Errorf("the diagnosis lacks the sentence:\n%s", v)
+	}
+	m, _ = press(m, "esc")
+	tm, cmd = m.Update(pollMsg{gen: m.pollGen, snap: divergedSnap(clock)})
+	for _, msg := range drain(cmd) {
+		if _, ok := msg.(walMsg); ok {
+			t.Error("the same divergence was read again")
+		}
+	}
+	_ = tm
+}
+
+// drain runs cmd and the batches it holds, without waiting on ticks.
+func drain(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	done := make(chan tea.Msg, 1)
+	go func() { done <- cmd() }()
+	var msg tea.Msg
+	select {
+	case msg = <-done:
+	case <-time.After(200 * time.Millisecond):
+		return nil // a tick or a wait: not a read
+	}
+	if b, ok := msg.(tea.BatchMsg); ok {
+		var out []tea.Msg
+		for _, c := range b {
+			out = append(out, drain(c)...)
+		}
+		return out
+	}
+	return []tea.Msg{msg}
+}
