@@ -81,7 +81,9 @@ type Backend interface {
 	LogTail(ctx context.Context, node Node, n int) ([]string, error)
 	// ControlData runs pg_controldata on the node's data directory.
 	ControlData(ctx context.Context, node Node) (string, error)
-	// DataDir is the node's data directory on the host, for inspection.
+	// DataDir is where the node's data directory is on the host, for
+	// messages and a shell's start directory. Read its files with ReadFile
+	// and ReadDir, which need no host path.
 	DataDir(node Node) string
 	// ConnString is a libpq connection string reachable from the host
 	// (loopback only) for the poller.
@@ -94,6 +96,18 @@ type Backend interface {
 	// Shell returns argv and dir for an interactive shell in the node's
 	// environment (docker exec, or a shell in the data dir).
 	Shell(node Node) (argv []string, dir string)
+
+	// Read-side file access: a name relative to one of the node's areas
+	// (AreaData, AreaConfig, AreaStorage), so that nothing above the
+	// backend assumes the servers' files are on this host. A missing file
+	// is an error that wraps fs.ErrNotExist.
+
+	// ReadFile returns the contents of a file.
+	ReadFile(ctx context.Context, node Node, area FileArea, name string) ([]byte, error)
+	// ReadDir lists a directory ("" is the area itself), sorted by name;
+	// links are listed with their target, not followed.
+	ReadDir(ctx context.Context, node Node, area FileArea, name string) ([]FileInfo, error)
+
 	// Close stops what the backend started when stopServers is true and
 	// releases its resources; with stopServers false, servers keep running.
 	Close(ctx context.Context, stopServers bool) error

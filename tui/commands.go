@@ -135,14 +135,14 @@ func (m *Model) loadView() tea.Cmd {
 	gen, node, ctx, srv := m.viewGen, m.viewNode, m.ctx, m.cfg.Servers
 	switch m.screen {
 	case screenInspect:
-		dirs := inspectDirs{Data: "", Config: m.configDir(node)}
+		var src pg.FileSource
 		if srv != nil {
-			dirs.Data = srv.DataDir(node)
+			src = srv
 		}
 		return func() tea.Msg {
 			ctx, cancel := context.WithTimeout(ctx, readTimeout)
 			defer cancel()
-			return viewMsg{gen: gen, node: node, text: inspect(ctx, node, dirs, srv)}
+			return viewMsg{gen: gen, node: node, text: inspect(ctx, node, src)}
 		}
 	}
 	m.viewBusy = false
@@ -157,18 +157,6 @@ func readLog(srv Servers) logLoader {
 		}
 		return srv.LogTail(ctx, node, logLines)
 	}
-}
-
-// configDir is the host path of node's include_dir in the lab.
-func (m Model) configDir(node cluster.Node) string {
-	if m.cfg.LabDir == "" {
-		return ""
-	}
-	name := cluster.PrimaryConfig
-	if node == cluster.Replica {
-		name = cluster.ReplicaConfig
-	}
-	return m.cfg.LabDir + string(os.PathSeparator) + name
 }
 
 // shellMsg carries a shell command made ready in a command (the stat of its

@@ -3,9 +3,13 @@ package tui
 import (
 	"context"
 	"fmt"
-	tea "github.com/charmbracelet/bubbletea"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
 
 	"walstep/cluster"
 	"walstep/pg"
@@ -51,10 +55,11 @@ func (f *fakeRunner) Snapshot() steps.Snapshot      { return f.snap }
 
 // fakeServers stands for a backend: fixed addresses, a log, a data dir.
 type fakeServers struct {
-	dataDir map[cluster.Node]string
-	logs    map[cluster.Node][]string
-	control string
-	shell   []string
+	dataDir   map[cluster.Node]string
+	relConfig bool // include_dir is the local backend's relative link
+	logs      map[cluster.Node][]string
+	control   string
+	shell     []string
 }
 
 func (f *fakeServers) Name() string { return "fake" }
@@ -74,6 +79,60 @@ func (f *fakeServers) LogTail(_ context.Context, n cluster.Node, _ int) ([]strin
 	return f.logs[n], nil
 }
 func (f *fakeServers) DataDir(n cluster.Node) string { return f.dataDir[n] }
+
+// Paths are the seed's container paths, with the config dir where the
+// lab keeps it (relConfig: the local backend's relative link instead).
+func (f *fakeServers) Paths(n cluster.Node) cluster.ServerPaths {
+	p := cluster.ServerPaths{Data: f.dataDir[n], Config: "/custom-pg-configs", ConfigDir: f.area(n, cluster.AreaConfig)}
+	if f.relConfig {
+		p.Config = cluster.ConfigLink
+	}
+	return p
+}
+
+// area is where the fake keeps an area: the lab beside the data dir.
+func (f *fakeServers) area(n cluster.Node, a cluster.FileArea) string {
+	lab := filepath.Dir(f.dataDir[n])
+	switch {
+	case a == cluster.AreaConfig && n == cluster.Replica:
+		return filepath.Join(lab, cluster.ReplicaConfig)
+	case a == cluster.AreaConfig:
+		return filepath.Join(lab, cluster.PrimaryConfig)
+	case a == cluster.AreaStorage:
+		return filepath.Join(lab, cluster.StorageDir)
+	}
+	return f.dataDir[n]
+}
+
+func (f *fakeServers) ReadFile(_ context.Context, n cluster.Node, a cluster.FileArea, name string) ([]byte, error) {
+	if f.dataDir[n] == "" {
+		return nil, fs.ErrNotExist
+	}
+	return os.ReadFile(filepath.Join(f.area(n, a), name))
+}
+
+func (f *fakeServers) ReadDir(_ context.Context, n cluster.Node, a cluster.FileArea, name string) ([]cluster.FileInfo, error) {
+	if f.dataDir[n] == "" {
+		return nil, fs.ErrNotExist
+	}
+	dir := filepath.Join(f.area(n, a), name)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []cluster.FileInfo
+	for _, e := range ents {
+		fi := cluster.FileInfo{Name: e.Name(), Dir: e.IsDir()}
+		if info, err := e.Info(); err == nil {
+			fi.Size = info.Size()
+		}
+		if e.Type()&fs.ModeSymlink != 0 {
+			fi.Link, _ = os.Readlink(filepath.Join(dir, e.Name()))
+		}
+		out = append(out, fi)
+	}
+	return out, nil
+}
 func (f *fakeServers) ControlData(context.Context, cluster.Node) (string, error) {
 	if f.control == "" {
 		return "", fmt.Errorf("pg_controldata: no data dir")

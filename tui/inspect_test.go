@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"walstep/cluster"
+	"walstep/pg"
 )
 
 // On the local backend include_dir names the link custom-pg-configs in the
@@ -23,14 +24,15 @@ func TestInspectLocalIncludeDirIsWhatTheServerWillRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conf := "# x\n" + initdbConfEnd + "\ninclude_dir = 'custom-pg-configs'\n"
+	conf := "# x\n" + pg.InitdbConfEnd + "\ninclude_dir = 'custom-pg-configs'\n"
 	if err := os.WriteFile(filepath.Join(dd, "postgresql.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(cfg, "replica_restore.conf"), []byte("recovery_target = 'immediate'\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	text := inspect(context.Background(), cluster.Replica, inspectDirs{Data: dd, Config: cfg}, nil)
+	srv := &fakeServers{dataDir: map[cluster.Node]string{cluster.Replica: dd}, relConfig: true}
+	text := inspect(context.Background(), cluster.Replica, srv)
 	for _, want := range []string{
 		"include_dir 'custom-pg-configs' -> " + cfg,
 		"not there yet: walstep links it to this server's config dir when it starts the server",
@@ -47,7 +49,7 @@ func TestInspectLocalIncludeDirIsWhatTheServerWillRead(t *testing.T) {
 	if err := os.Symlink(cfg, filepath.Join(dd, cluster.ConfigLink)); err != nil {
 		t.Fatal(err)
 	}
-	text = inspect(context.Background(), cluster.Replica, inspectDirs{Data: dd, Config: cfg}, nil)
+	text = inspect(context.Background(), cluster.Replica, srv)
 	if !strings.Contains(text, "through the link "+filepath.Join(dd, cluster.ConfigLink)) {
 		t.Errorf("inspect with the link:\n%s", text)
 	}

@@ -37,8 +37,9 @@ type Servers interface {
 	Addr(node cluster.Node) string
 	Shell(node cluster.Node) (argv []string, dir string)
 	LogTail(ctx context.Context, node cluster.Node, n int) ([]string, error)
-	DataDir(node cluster.Node) string
 	ControlData(ctx context.Context, node cluster.Node) (string, error)
+	// The inspect view reads the data dir through the backend.
+	pg.FileSource
 }
 
 // Config is what New needs.

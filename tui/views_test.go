@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"walstep/cluster"
+	"walstep/pg"
 )
 
 func TestLogViewReadsInACommand(t *testing.T) {
@@ -68,7 +69,7 @@ func TestInspectViewShowsTheDataDir(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(filepath.Join(dd, "postgresql.conf"), "max_connections = 100\n#---\n# CUSTOMIZED OPTIONS\n"+initdbConfEnd+"\n\ninclude_dir = '/custom-pg-configs'\narchive_mode = on\nrestore_command = 'cp /x/%f %p'\n")
+	write(filepath.Join(dd, "postgresql.conf"), "max_connections = 100\n#---\n# CUSTOMIZED OPTIONS\n"+pg.InitdbConfEnd+"\n\ninclude_dir = '/custom-pg-configs'\narchive_mode = on\nrestore_command = 'cp /x/%f %p'\n")
 	write(filepath.Join(dd, "recovery.signal"), "")
 	write(filepath.Join(cfg, "primary_restore.conf"), "# comment\nrecovery_target = 'immediate'\nrecovery_target_action = 'promote'\n")
 	write(filepath.Join(dd, "pg_wal", "000000010000000000000002"), "x")

@@ -1,0 +1,105 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// AreaStorage is the archive (the seed's /wal-g-storage), shared by both
+// nodes. It is for reading only: WriteFile takes AreaData or AreaConfig.
+const AreaStorage = AreaConfig + 1
+
+// FileInfo is one entry of a directory listed through a backend.
+type FileInfo struct {
+	Name    string
+	Dir     bool
+	Size    int64
+	ModTime time.Time
+	// Link is the target when the entry is a symbolic link (not followed).
+	Link string
+}
+
+// labFiles reads the servers' directories where they sit in the lab: both
+// backends keep them there (Docker bind-mounts them), so they share it. A
+// backend without the lab on its host would read through its own API.
+type labFiles struct{ lab *Lab }
+
+// areaPath is the host path of name in node's area; name must stay inside.
+func (f labFiles) areaPath(node Node, area FileArea, name string) (string, error) {
+	if name != "" && !filepath.IsLocal(name) {
+		return "", fmt.Errorf("read %s: not a path inside the %s's %s", name, node, areaName(area))
+	}
+	dir := f.lab.Path(areaDir(node, area))
+	if area == AreaStorage {
+		dir = f.lab.Path(StorageDir)
+	}
+	return filepath.Join(dir, name), nil
+}
+
+func areaName(a FileArea) string {
+	switch a {
+	case AreaConfig:
+		return "config dir"
+	case AreaStorage:
+		return "archive"
+	}
+	return "data dir"
+}
+
+func (f labFiles) readFile(node Node, area FileArea, name string) ([]byte, error) {
+	p, err := f.areaPath(node, area, name)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(p)
+}
+
+func (f labFiles) readDir(node Node, area FileArea, name string) ([]FileInfo, error) {
+	p, err := f.areaPath(node, area, name)
+	if err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FileInfo, 0, len(ents))
+	for _, e := range ents {
+		fi := FileInfo{Name: e.Name(), Dir: e.IsDir()}
+		if info, err := e.Info(); err == nil {
+			fi.Size, fi.ModTime = info.Size(), info.ModTime()
+		}
+		if e.Type()&fs.ModeSymlink != 0 {
+			fi.Link, _ = os.Readlink(filepath.Join(p, e.Name()))
+		}
+		out = append(out, fi)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// ReadFile implements Backend.
+func (l *Local) ReadFile(_ context.Context, node Node, area FileArea, name string) ([]byte, error) {
+	return labFiles{l.lab}.readFile(node, area, name)
+}
+
+// ReadDir implements Backend.
+func (l *Local) ReadDir(_ context.Context, node Node, area FileArea, name string) ([]FileInfo, error) {
+	return labFiles{l.lab}.readDir(node, area, name)
+}
+
+// ReadFile implements Backend: the bind-mounted directories are read on
+// the host, whether or not a container runs.
+func (d *Docker) ReadFile(_ context.Context, node Node, area FileArea, name string) ([]byte, error) {
+	return labFiles{d.lab}.readFile(node, area, name)
+}
+
+// ReadDir implements Backend.
+func (d *Docker) ReadDir(_ context.Context, node Node, area FileArea, name string) ([]FileInfo, error) {
+	return labFiles{d.lab}.readDir(node, area, name)
+}
