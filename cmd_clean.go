@@ -13,7 +13,6 @@ import (
 func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
 	fs := newFlagSet("clean", &o, stderr)
-	force := fs.Bool("force", false, "end the walstep session that holds the lab (SIGTERM) and clean it")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -22,7 +21,7 @@ func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	var lock *cluster.LabLock
-	if *force {
+	if o.force {
 		lock, err = lab.ForceLock("clean --force", 30*time.Second)
 	} else {
 		lock, err = lab.Lock("clean")

@@ -98,7 +98,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var tr *steps.Transcript
 	if o.transcript != "" {
-		tr, err = s.newTranscript(o.transcript)
+		tr, err = s.newTranscript(o.transcript, o.force)
 		if err != nil {
 			_ = s.close(true)
 			return err

@@ -63,7 +63,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var tr *steps.Transcript
 	if o.transcript != "" {
-		tr, err = s.newTranscript(o.transcript)
+		tr, err = s.newTranscript(o.transcript, o.force)
 		if err != nil {
 			_ = s.close(true)
 			return err

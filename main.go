@@ -124,6 +124,7 @@ type options struct {
 	breaks     string
 	stepTO     time.Duration
 	hookTO     time.Duration
+	force      bool
 	stall      time.Duration
 }
 
@@ -141,7 +142,8 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.poll, "poll", 500*time.Millisecond, "side panel poll interval")
 	fs.DurationVar(&o.stepTO, "wait", 60*time.Second, "how long a step waits for a server (start, promotion, shutdown)")
 	fs.DurationVar(&o.hookTO, "hook-timeout", 10*time.Minute, "how long a hook may run before walstep stops it")
-	fs.StringVar(&o.transcript, "transcript", "", "write a Markdown transcript of the session to this file")
+	fs.StringVar(&o.transcript, "transcript", "", "write a Markdown transcript of the session to this new file (outside the lab's generated dirs)")
+	fs.BoolVar(&o.force, "force", false, "replace an existing --transcript file; with clean: end the session that holds the lab first")
 	return fs
 }
 

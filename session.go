@@ -80,8 +80,13 @@ func openSession(ctx context.Context, o options) (*session, error) {
 }
 
 // newTranscript starts a transcript of this session at path.
-func (s *session) newTranscript(path string) (*steps.Transcript, error) {
-	return steps.CreateTranscript(path, steps.TranscriptHeader{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: s.why, Started: time.Now()})
+// It refuses a path the run would delete or one of the lab's own files,
+// and an existing file unless replace (--force) is set.
+func (s *session) newTranscript(path string, replace bool) (*steps.Transcript, error) {
+	if err := s.lab.CheckOutputPath(path); err != nil {
+		return nil, fmt.Errorf("--transcript: %w", err)
+	}
+	return steps.OpenTranscript(path, steps.TranscriptHeader{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: s.why, Started: time.Now()}, replace)
 }
 
 // close stops the servers when stop is true and releases the backend, with

@@ -1,7 +1,9 @@
 package steps
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -22,17 +24,34 @@ type TranscriptHeader struct {
 // then the verdict and the timeline picture. Sections are appended as steps
 // end, so a session that dies still leaves what happened.
 type Transcript struct {
-	mu sync.Mutex
-	f  *os.File
+	mu   sync.Mutex
+	f    *os.File
+	path string
+	err  error // the first write error: the transcript is short from there
 }
 
-// CreateTranscript creates (or truncates) path and writes the header.
+// CreateTranscript creates (or replaces) path and writes the header; for
+// files walstep names itself.
 func CreateTranscript(path string, h TranscriptHeader) (*Transcript, error) {
-	f, err := os.Create(path)
+	return OpenTranscript(path, h, true)
+}
+
+// OpenTranscript creates path and writes the header. An existing file is
+// an error unless replace is set: a user's file is never truncated
+// without being asked.
+func OpenTranscript(path string, h TranscriptHeader, replace bool) (*Transcript, error) {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if replace {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("transcript %s exists: pass --force to replace it, or choose another path", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create transcript: %w", err)
 	}
-	t := &Transcript{f: f}
+	t := &Transcript{f: f, path: path}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# walstep transcript\n\n")
 	fmt.Fprintf(&b, "The PostgreSQL concurrent-restore repro, run by walstep on %s.\n\n", h.Started.UTC().Format("2006-01-02 15:04:05 UTC"))
@@ -51,7 +70,11 @@ func (t *Transcript) write(s string) error {
 		return nil
 	}
 	if _, err := t.f.WriteString(s); err != nil {
-		return fmt.Errorf("write transcript: %w", err)
+		err = fmt.Errorf("write transcript %s: %w", t.path, err)
+		if t.err == nil {
+			t.err = err
+		}
+		return err
 	}
 	return nil
 }
@@ -174,9 +197,19 @@ func (t *Transcript) Close() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.f == nil {
-		return nil
+		return t.err
 	}
-	err := t.f.Close()
+	// Written is only written if the file is still there at its path.
+	if t.path != "" {
+		st, serr := t.f.Stat()
+		pst, perr := os.Stat(t.path)
+		if serr == nil && (perr != nil || !os.SameFile(st, pst)) && t.err == nil {
+			t.err = fmt.Errorf("transcript %s was removed or replaced while walstep wrote it", t.path)
+		}
+	}
+	if err := t.f.Close(); err != nil && t.err == nil {
+		t.err = fmt.Errorf("write transcript %s: %w", t.path, err)
+	}
 	t.f = nil
-	return err
+	return t.err
 }
