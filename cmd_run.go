@@ -36,6 +36,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
 	}
+	if o.transcript != "" && o.repeat > 1 {
+		return exitErrorf(2, "--transcript records one run: leave out --repeat (or --transcript)")
+	}
 	if o.markdown != "" {
 		if o.repeat > 1 {
 			return fmt.Errorf("--markdown reports one run: leave out --repeat")

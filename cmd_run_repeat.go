@@ -62,6 +62,11 @@ func runRepeat(ctx context.Context, s *session, o options, stdout, progress io.W
 			timings[s.steps[j].ID] = append(timings[s.steps[j].ID], st.Duration.Seconds())
 		}
 		rr.Runs = append(rr.Runs, run)
+		if run.Verdict == verdictInterrupted {
+			// Stopped midway: not an outcome to count.
+			fmt.Fprintf(progress, "run %d/%d: interrupted after %.1fs\n", i, o.repeat, run.Seconds)
+			break
+		}
 		rr.Verdicts[run.Verdict]++
 		if o.expect != "" && run.Verdict == o.expect {
 			rr.Matched++

@@ -160,5 +160,47 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	case err != nil:
 		return exitErrorf(2, "%v (see: %s -h)", err, strings.TrimSpace(fs.Name()))
 	}
+	var bad error
+	fs.Visit(func(f *flag.Flag) {
+		if bad == nil {
+			bad = checkFlag(f)
+		}
+	})
+	if bad != nil {
+		return exitErrorf(2, "%v (see: %s -h)", bad, strings.TrimSpace(fs.Name()))
+	}
+	return nil
+}
+
+// minPoll keeps the side panel from spinning a core.
+const minPoll = 50 * time.Millisecond
+
+// checkFlag refuses a value that parses but cannot be meant: one line per
+// flag, at parse time, instead of a silent default later.
+func checkFlag(f *flag.Flag) error {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return nil
+	}
+	switch v := g.Get().(type) {
+	case time.Duration:
+		switch {
+		case f.Name == "present-pause" && v < 0:
+			return fmt.Errorf("--%s %s: use 0 (wait for c) or a positive duration", f.Name, v)
+		case f.Name == "present-pause":
+		case v <= 0:
+			return fmt.Errorf("--%s %s: use a positive duration, e.g. --%s %s", f.Name, v, f.Name, f.DefValue)
+		case f.Name == "poll" && v < minPoll:
+			return fmt.Errorf("--poll %s is too short to be useful (it would keep a core busy): use %s or more", v, minPoll)
+		}
+	case string:
+		if f.Name == "lab" && strings.TrimSpace(v) == "" {
+			return fmt.Errorf("--lab is empty: name the lab directory, e.g. --lab ./walstep-lab")
+		}
+	case int:
+		if (f.Name == "repeat" || f.Name == "jobs") && v < 1 {
+			return fmt.Errorf("--%s %d: use 1 or more", f.Name, v)
+		}
+	}
 	return nil
 }

@@ -39,7 +39,13 @@ type Report struct {
 	Diagnosis *pg.Diagnosis     `json:"diagnosis,omitempty"`
 	// WALPastFork is the WAL at the fork, read with pg_waldump.
 	WALPastFork *pg.WALAtFork `json:"wal_past_fork,omitempty"`
+	// Interrupted: the run was stopped (Ctrl-C, SIGTERM) before it ended,
+	// so the state is where it stopped, not an outcome.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
+
+// verdictInterrupted is the verdict of a run stopped before its end.
+const verdictInterrupted = "interrupted"
 
 func (r Report) addrs() []string {
 	var out []string
@@ -50,7 +56,7 @@ func (r Report) addrs() []string {
 }
 
 func buildReport(ctx context.Context, s *session, res runResult) Report {
-	rep := Report{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name()}
+	rep := Report{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Interrupted: ctx.Err() != nil}
 	for i, st := range s.steps {
 		ss := res.snap.States[i]
 		sr := StepReport{ID: st.ID, Seed: st.Seed, Title: st.Title, Status: ss.Status, Duration: ss.Duration.Round(time.Millisecond).String(), Seconds: ss.Duration.Seconds()}
@@ -92,6 +98,9 @@ func reportStopErr(w io.Writer, err error, lab string) {
 // servers, the archive and the timeline history.
 func writeTextReport(w io.Writer, rep Report) {
 	fmt.Fprintf(w, "\n== Report: lab %s, backend %s, archiver %s\n", rep.Lab, rep.Backend, rep.Archiver)
+	if rep.Interrupted {
+		fmt.Fprintln(w, "interrupted: the run was stopped before its end; below is where it stood, not an outcome")
+	}
 	done, failed, skipped, pending := 0, 0, 0, 0
 	var total time.Duration
 	for _, s := range rep.Steps {
@@ -238,6 +247,9 @@ func indent(s string) string {
 
 // reportVerdict is the diagnosis verdict of a report.
 func reportVerdict(rep Report) string {
+	if rep.Interrupted {
+		return verdictInterrupted
+	}
 	if rep.Diagnosis == nil {
 		return pg.VerdictUnknown
 	}

@@ -32,6 +32,13 @@ type session struct {
 // openSession builds a session from the flags and checks that the chosen
 // backend can work, with a one-line error when it cannot.
 func openSession(ctx context.Context, o options) (*session, error) {
+	oo := cluster.OpenOptions{
+		Backend: o.backend, Archiver: o.archiver, WalG: o.walg, PGBin: o.pgBin,
+		Image: o.image, InitImage: o.initImage, Prefix: o.prefix,
+	}
+	if err := oo.CheckChoice(); err != nil {
+		return nil, exitErrorf(2, "%v", err)
+	}
 	lab, err := cluster.OpenOrInitLab(o.lab)
 	if err != nil {
 		return nil, err
@@ -48,10 +55,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 			_ = lock.Release()
 		}
 	}()
-	b, arc, why, err := cluster.Open(ctx, lab, cluster.OpenOptions{
-		Backend: o.backend, Archiver: o.archiver, WalG: o.walg, PGBin: o.pgBin,
-		Image: o.image, InitImage: o.initImage, Prefix: o.prefix,
-	})
+	b, arc, why, err := cluster.Open(ctx, lab, oo)
 	if err != nil {
 		return nil, err
 	}

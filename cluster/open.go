@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,14 +30,35 @@ func OpenOrInitLab(dir string) (*Lab, error) {
 	if _, err := os.Stat(filepath.Join(dir, MarkerFile)); err == nil {
 		return OpenLab(dir)
 	}
+	_, statErr := os.Stat(dir)
 	lab, err := InitLab(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := makeReachable(lab.Dir); err != nil {
-		return nil, err
+	// Only a directory walstep made is opened up: a user's own empty dir
+	// keeps its mode (Check says if the server user cannot reach it).
+	if errors.Is(statErr, fs.ErrNotExist) {
+		if err := makeReachable(lab.Dir); err != nil {
+			return nil, err
+		}
 	}
 	return lab, nil
+}
+
+// CheckChoice refuses an unknown --backend or --archiver, before a lab is
+// made for them.
+func (o OpenOptions) CheckChoice() error {
+	switch o.Backend {
+	case "auto", "local", "docker":
+	default:
+		return fmt.Errorf("unknown --backend %q: use auto, local or docker", o.Backend)
+	}
+	switch o.Archiver {
+	case "auto", "cp", "wal-g":
+	default:
+		return fmt.Errorf("unknown --archiver %q: use auto, cp or wal-g", o.Archiver)
+	}
+	return nil
 }
 
 // makeReachable lets the postgres user traverse the lab when walstep runs

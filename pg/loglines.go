@@ -105,6 +105,7 @@ var refusalNoise = []string{
 	"the database system is shutting down",
 	"the database system is not yet accepting connections",
 	"the database system is not accepting connections",
+	"the database system is in recovery mode",
 }
 
 // IsProblemLine reports whether a raw log line is a problem of the server

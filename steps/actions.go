@@ -242,6 +242,13 @@ func lastLogHint(ctx context.Context, b cluster.Backend, node cluster.Node) stri
 	if err != nil || len(lines) == 0 {
 		return ""
 	}
+	// A PANIC (a full disk: "could not write to file …: No space left on
+	// device") is why everything after it failed: quote it first.
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := pg.ParseLogLine(lines[i]); l.IsProblem() && l.Level == "PANIC" {
+			return "; its log says: " + pg.StripLogPrefix(lines[i])
+		}
+	}
 	for i := len(lines) - 1; i >= 0; i-- {
 		if pg.IsProblemLine(lines[i]) {
 			msg := pg.StripLogPrefix(lines[i])

@@ -42,3 +42,19 @@ func TestLastLogHintDropsLogPrefix(t *testing.T) {
 		t.Error("a hint without a log")
 	}
 }
+
+// A full disk: the PANIC that says so is the hint, not the refusals that
+// probes met while the server restarted after it.
+func TestLastLogHintQuotesThePanic(t *testing.T) {
+	b := logOnly{lines: []string{
+		`2026-11-30 09:00:01.000 UTC [100] PANIC:  could not write to file "pg_wal/xlogtemp.100": No space left on device`,
+		`2026-11-30 09:00:01.100 UTC [90] LOG:  server process (PID 100) was terminated by signal 6: Aborted`,
+		`2026-11-30 09:00:01.200 UTC [90] LOG:  all server processes terminated; reinitializing`,
+		`2026-11-30 09:00:01.300 UTC [101] FATAL:  the database system is in recovery mode`,
+		`2026-11-30 09:00:01.400 UTC [102] FATAL:  the database system is not yet accepting connections`,
+	}}
+	got := lastLogHint(context.Background(), b, cluster.Primary)
+	if !strings.Contains(got, "PANIC:") || !strings.Contains(got, "No space left on device") {
+		t.Errorf("hint %q, want the PANIC", got)
+	}
+}

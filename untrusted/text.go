@@ -9,7 +9,8 @@ import (
 
 // Text returns s without terminal escape sequences (CSI, OSC, DCS, ...)
 // and without the control characters a terminal acts on (C0 but tab, DEL,
-// C1); a tab becomes a space and invalid UTF-8 becomes U+FFFD.
+// C1); invalid UTF-8 becomes U+FFFD. Tabs stay: a server log's
+// continuation lines start with one.
 func Text(s string) string {
 	if isPlain(s) {
 		return s
@@ -21,7 +22,7 @@ func Text(s string) string {
 	for _, r := range s {
 		switch {
 		case r == '\t':
-			b.WriteByte(' ')
+			b.WriteByte('\t')
 		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f:
 			// dropped: a terminal would act on it
 		default:
@@ -44,7 +45,7 @@ func Lines(lines []string) []string {
 func isPlain(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c < 0x20 || c == 0x7f {
+		if (c < 0x20 && c != '\t') || c == 0x7f {
 			return false
 		}
 		if c >= 0x80 {

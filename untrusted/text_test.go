@@ -10,7 +10,7 @@ func TestText(t *testing.T) {
 		"role \"x\x1b]0;PWNED\x07\x1b[2J\"": "role \"x\"",
 		"a\x07b\x08c\x7fd\re":               "abcde",
 		"a\u009b2Jb":                        "a2Jb",
-		"tab\there":                         "tab here",
+		"\tcontinuation":                    "\tcontinuation",
 		"\x1bPdcs\x1b\\z":                   "z",
 		"bad \xff utf8":                     "bad \uFFFD utf8",
 		"\x1b[31mred\x1b[0m":                "red",

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Values that parse but cannot be meant are one line at parse time (exit
+// 2), and no lab is made for them.
+func TestFlagsCheckedAtParseTime(t *testing.T) {
+	dir := t.TempDir()
+	lab := filepath.Join(dir, "new-lab")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--wait", "0"}, "--wait 0s: use a positive duration"},
+		{[]string{"run", "--wait", "-5s"}, "--wait -5s: use a positive duration"},
+		{[]string{"run", "--poll", "0"}, "--poll 0s: use a positive duration"},
+		{[]string{"run", "--poll", "1ns"}, "--poll 1ns is too short"},
+		{[]string{"run", "--hook-timeout", "0"}, "--hook-timeout 0s"},
+		{[]string{"run", "--stall-after", "-1s"}, "--stall-after -1s"},
+		{[]string{"run", "--lab", ""}, "--lab is empty"},
+		{[]string{"clean", "--lab", " "}, "--lab is empty"},
+		{[]string{"run", "--repeat", "0"}, "--repeat 0: use 1 or more"},
+		{[]string{"run", "--repeat", "2", "--transcript", filepath.Join(dir, "t.md")}, "--transcript records one run"},
+		{[]string{"run", "--backend", "nosuch"}, `unknown --backend "nosuch"`},
+		{[]string{"run", "--archiver", "tar"}, `unknown --archiver "tar"`},
+	} {
+		args := append(c.args, "--lab", lab)
+		if c.args[len(c.args)-2] == "--lab" || c.args[1] == "--lab" {
+			args = c.args
+		}
+		code, _, stderr := runMain(args...)
+		if code != 2 {
+			t.Errorf("%q: exit %d, want 2 (%s)", c.args, code, stderr)
+		}
+		oneLineError(t, stderr, c.want)
+		if strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("%q: more than one line:\n%s", c.args, stderr)
+		}
+		if _, err := os.Stat(lab); err == nil {
+			t.Fatalf("%q made the lab %s", c.args, lab)
+		}
+	}
+}
+
+// A user's own empty directory keeps its mode when it becomes a lab.
+func TestInitKeepsAPrivateDirPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "private")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runMain("init", dir); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	st, _ := os.Stat(dir)
+	if st.Mode().Perm() != 0o700 {
+		t.Errorf("an empty 0700 dir became %v", st.Mode().Perm())
+	}
+}
+
+// An interrupted run's report says so instead of giving a verdict.
+func TestInterruptedReportSaysSo(t *testing.T) {
+	var b bytes.Buffer
+	rep := Report{Lab: "/lab", Interrupted: true}
+	writeTextReport(&b, rep)
+	if !strings.Contains(b.String(), "interrupted: the run was stopped before its end") || reportVerdict(rep) != verdictInterrupted {
+		t.Errorf("report of an interrupted run:\n%s\nverdict %s", b.String(), reportVerdict(rep))
+	}
+}
