@@ -141,7 +141,7 @@ capture
 echo "2026-11-30 09:00:01.000 UTC [1] LOG:  FOLLOW-MARK" >>"$lab/logs/primary.log"
 wait_for "FOLLOW-MARK" 10
 keys Escape
-wait_for "─ steps" 5
+wait_for "▶ steps" 5
 tm resize-window -t t -x 120 -y 40
 printf '2026-11-30 09:00:02.000 UTC [1] LOG:  database system is shut down %s TAIL-MARK-120\n' "$(printf 'y%.0s' $(seq 120))" >>"$lab/logs/primary.log"
 keys l
@@ -149,7 +149,7 @@ wait_for "TAIL-MARK-120" 10
 capture
 [[ "$(last_text_row 38)" == *"TAIL-MARK-120"* ]] || die "at 120x40 the log's last row is not the last text row"
 keys Escape
-wait_for "─ steps" 5
+wait_for "▶ steps" 5
 echo "tmux-truth: 2. the log view showed its wrapped last line at 80x24 and 120x40 and followed the log"
 
 # --- 3. the checklist after a jump back to 0 -----------------------------

@@ -1,6 +1,10 @@
 package tui
 
-import "github.com/charmbracelet/lipgloss"
+import (
+	"github.com/charmbracelet/lipgloss"
+
+	"walstep/pg"
+)
 
 // dims are the sizes of the screen's parts for the current window, help
 // state and selected step. View and Update compute them the same way.
@@ -26,11 +30,16 @@ const (
 func (m Model) dims() dims {
 	var d dims
 	d.footerH = 1
-	if m.help.ShowAll && m.ask == askNone && m.screen == screenMain {
+	if m.help.ShowAll && m.ask == askNone && m.screen == screenMain && !m.helpOverBody() {
 		d.footerH = lipgloss.Height(m.helpView())
 	}
 	d.bodyH = max(m.height-2-d.footerH-len(m.presenterLines(m.width)), 6)
 	d.rightW = min(max(m.width*2/5, minPanelW), maxPanelW)
+	// A wide screen gives the panel what its log lines need, once the
+	// checklist has what its rows need.
+	if room := m.width - 1 - m.listNeed(); room > d.rightW {
+		d.rightW = min(room, max(d.rightW, m.panelNeed))
+	}
 	d.leftW = max(m.width-d.rightW-1, 20)
 	d.detailH = len(m.detailLines(d.leftW))
 	d.listH = min(max(d.bodyH*9/20, 3), len(m.steps))
@@ -41,6 +50,46 @@ func (m Model) dims() dims {
 	}
 	d.outH = max(d.outH, 1)
 	return d
+}
+
+// minBodyH is the least body that keeps the main screen usable.
+const minBodyH = 6
+
+// helpOverBody reports whether the full help takes the body's place: on
+// a short screen it does not fit under the body, and cut it would hide
+// keys.
+func (m Model) helpOverBody() bool {
+	return m.help.ShowAll && m.ask == askNone && m.screen == screenMain &&
+		lipgloss.Height(m.helpView())+2 > m.height-minBodyH
+}
+
+// maxPanelNeed caps what a log line may ask of the panel.
+const maxPanelNeed = 160
+
+// listNeed is the width of the checklist's widest row, unclipped: marks,
+// number, title and the longest state-and-time ("cancelled 12m34s").
+func (m Model) listNeed() int {
+	w := 40
+	for _, s := range m.steps {
+		indent := 0
+		if s.Parent != "" {
+			indent = 2
+		}
+		w = max(w, 8+indent+lipgloss.Width(s.Title)+17)
+	}
+	return w
+}
+
+// panelNeedOf is the width the panel's lines need unwrapped: the log
+// lines it shows (with their gutter), capped.
+func panelNeedOf(s pg.Snapshot) int {
+	w := 0
+	for _, tail := range [][]string{s.Primary.LogTail, s.Replica.LogTail} {
+		for _, l := range tail {
+			w = max(w, 4+lipgloss.Width(cleanLogLine(l)))
+		}
+	}
+	return min(w, maxPanelNeed)
 }
 
 // layout sizes the viewports after anything that changes dims.

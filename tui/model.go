@@ -183,6 +183,7 @@ type Model struct {
 
 	snap       pg.Snapshot
 	polled     bool
+	panelNeed  int // what the panel's lines need (panelNeedOf the last poll)
 	diag       pg.Diagnosis
 	diagnosed  bool
 	watch      pg.Watch // the polls pg.Diagnose looks back on

@@ -17,11 +17,7 @@ func (m Model) panelLines(w, h int) []string {
 	if m.polled {
 		title = fmt.Sprintf("servers · poll #%d", m.snap.Seq)
 	}
-	titleStyle := st.Rule
-	if m.focus == focusServers {
-		titleStyle = st.RuleFocused
-	}
-	out := []string{rule(title, w, titleStyle)}
+	out := []string{m.paneRule(title, w, m.focus == focusServers)}
 	if !m.polled {
 		return padLines(append(out, st.Dim.Render(fit("waiting for the first reading…", w))), h)
 	}

@@ -67,7 +67,7 @@ func TestPresenterAt100x30(t *testing.T) {
 	checkSize(t, v, 100, 30)
 	flat := strings.Join(strings.Fields(strings.NewReplacer("█", "", "▌", "").Replace(v)), " ")
 	note := strings.Join(strings.Fields(m.steps[f6].Watch), " ")
-	for _, want := range []string{"STEP F6", "DIVERGED: the replica replayed timeline 1 to 0/3000000, past the fork at 0/2000100", "─ steps", "verdict: DIVERGED"} {
+	for _, want := range []string{"STEP F6", "DIVERGED: the replica replayed timeline 1 to 0/3000000, past the fork at 0/2000100", "▶ steps", "verdict: DIVERGED"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("presenter screen lacks %q:\n%s", want, v)
 		}

@@ -81,3 +81,17 @@ func rule(title string, w int, st lipgloss.Style) string {
 	}
 	return st.Render(t + strings.Repeat("─", w-lipgloss.Width(t)))
 }
+
+// paneRule is a pane's title. The focused pane's is drawn with a heavy
+// line and a marker as well as its colour, so it can be told without
+// colour (NO_COLOR, a monochrome terminal).
+func (m Model) paneRule(title string, w int, focused bool) string {
+	if !focused {
+		return rule(title, w, m.styles.Rule)
+	}
+	t := "━ ▶ " + title + " "
+	if lipgloss.Width(t) >= w {
+		return m.styles.RuleFocused.Render(fit(t, w))
+	}
+	return m.styles.RuleFocused.Render(t + strings.Repeat("━", w-lipgloss.Width(t)))
+}

@@ -66,6 +66,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.polling = false
 		m.snap, m.polled = msg.snap, true
+		if need := panelNeedOf(msg.snap); need != m.panelNeed {
+			m.panelNeed = need
+			m.layout()
+		}
 		m.diagnose(msg.snap)
 		var next tea.Cmd
 		if m.pollAgain {

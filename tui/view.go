@@ -25,6 +25,14 @@ func (m Model) View() string {
 	var lines []string
 	lines = append(lines, m.headerLine())
 	d := m.dims()
+	if m.helpOverBody() {
+		// The help names ? and q itself: no footer under it.
+		for _, l := range padLines(strings.Split(m.helpView(), "\n"), m.height-2) {
+			lines = append(lines, fit(l, m.width))
+		}
+		lines = append(lines, m.statusLine())
+		return strings.Join(padLines(lines, m.height), "\n")
+	}
 	if m.screen == screenMain {
 		lines = append(lines, m.presenterLines(m.width)...)
 		lines = append(lines, m.mainBody(d)...)
@@ -87,19 +95,11 @@ func (m Model) runState() string {
 // right, bodyH rows.
 func (m Model) mainBody(d dims) []string {
 	st := m.styles
-	listTitle := st.Rule
-	if m.focus == focusSteps {
-		listTitle = st.RuleFocused
-	}
-	outTitle := st.Rule
-	if m.focus == focusOutput {
-		outTitle = st.RuleFocused
-	}
 	var left []string
-	left = append(left, rule("steps", d.leftW, listTitle))
+	left = append(left, m.paneRule("steps", d.leftW, m.focus == focusSteps))
 	left = append(left, m.checklistLines(d.leftW, d.listH)...)
 	left = append(left, m.detailLines(d.leftW)...)
-	left = append(left, rule(m.outputTitle(), d.leftW, outTitle))
+	left = append(left, m.paneRule(m.outputTitle(), d.leftW, m.focus == focusOutput))
 	for _, l := range padLines(strings.Split(m.output.View(), "\n"), d.outH) {
 		left = append(left, fit(l, d.leftW))
 	}
