@@ -98,7 +98,7 @@ func hookStep(env *Env, h Hook, id string) Step {
 		cmd = "sh hooks/" + name
 	}
 	if b, err := os.ReadFile(h.Path); err == nil {
-		lines := untrusted.Lines(strings.Split(strings.TrimRight(string(b), "\n"), "\n"))
+		lines := untrusted.Lines(strings.Split(untrusted.MaskSecrets(strings.TrimRight(string(b), "\n")), "\n"))
 		if len(lines) > hookShownLines {
 			lines = append(lines[:hookShownLines], fmt.Sprintf("… (%d more lines in hooks/%s)", len(lines)-hookShownLines, name))
 		}

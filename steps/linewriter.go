@@ -40,6 +40,7 @@ type lineWriter struct {
 	goneB int64  // and their bytes
 	tail  []string
 	tailB []int // bytes of each tail line
+	tailC []int // bytes cut from each tail line
 	next  int   // next slot of the tail ring
 }
 
@@ -89,12 +90,13 @@ func (w *lineWriter) line(b []byte, cut int) {
 	}
 	if w.shown >= headLines || w.bytes >= headBytes {
 		if len(w.tail) < tailLines {
-			w.tail, w.tailB = append(w.tail, ""), append(w.tailB, 0)
+			w.tail, w.tailB, w.tailC = append(w.tail, ""), append(w.tailB, 0), append(w.tailC, 0)
 		} else {
 			w.gone++
 			w.goneB += int64(w.tailB[w.next])
 		}
-		w.tail[w.next], w.tailB[w.next] = w.text(b, cut), len(b)+cut+1
+		// Raw until flush: only kept lines pay for sanitising.
+		w.tail[w.next], w.tailB[w.next], w.tailC[w.next] = string(b), len(b)+cut+1, cut
 		w.next = (w.next + 1) % tailLines
 		return
 	}
@@ -103,8 +105,9 @@ func (w *lineWriter) line(b []byte, cut int) {
 	w.keep(w.text(b, cut))
 }
 
+// text is a line as walstep shows it: no control sequences, no secrets.
 func (w *lineWriter) text(b []byte, cut int) string {
-	s := untrusted.Text(string(b))
+	s := untrusted.MaskSecrets(untrusted.Text(string(b)))
 	if cut > 0 {
 		s += fmt.Sprintf(" … (%d more bytes of this line not kept)", cut)
 	}
@@ -125,9 +128,10 @@ func (w *lineWriter) flush() {
 		w.keep(fmt.Sprintf("… %d lines (%s) of this output not kept; its last %d lines follow", w.gone, humanBytes(w.goneB), kept))
 	}
 	for i := range kept {
-		w.keep(w.tail[(w.next+i)%kept])
+		j := (w.next + i) % kept
+		w.keep(w.text([]byte(w.tail[j]), w.tailC[j]))
 	}
-	w.tail, w.tailB = nil, nil
+	w.tail, w.tailB, w.tailC = nil, nil, nil
 }
 
 func (w *lineWriter) keep(s string) {
