@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -73,6 +74,13 @@ type namedBackend struct{ cluster.Backend }
 
 func (namedBackend) Name() string               { return "fake" }
 func (namedBackend) Addr(n cluster.Node) string { return "127.0.0.1:0" }
+
+// The report reads the WAL at a fork; here there is none to read.
+func (namedBackend) Paths(cluster.Node) cluster.ServerPaths { return cluster.ServerPaths{} }
+func (namedBackend) ConnString(cluster.Node) string         { return "host=127.0.0.1 port=1 connect_timeout=1" }
+func (namedBackend) Exec(context.Context, cluster.Node, string, []string, io.Writer) error {
+	return errors.New("no servers here")
+}
 
 func noopSteps(n int) []steps.Step {
 	var out []steps.Step
@@ -152,7 +160,10 @@ func TestRunAndDebuggerAgreeOnOnePollSequence(t *testing.T) {
 			if run.Verdict != tc.verdict || !strings.HasPrefix(run.Cause, tc.cause) {
 				t.Errorf("walstep run: verdict %s, cause %q; want %s, %q…", run.Verdict, run.Cause, tc.verdict, tc.cause)
 			}
-			if run.Verdict != dbg.Verdict || run.Cause != dbg.Cause || run.Explanation != dbg.Explanation {
+			// The explanation may add what the WAL at the fork holds, which
+			// each front end reads on its own; verdict and cause are the
+			// diagnosis.
+			if run.Verdict != dbg.Verdict || run.Cause != dbg.Cause || !strings.HasPrefix(run.Explanation, dbg.Explanation) {
 				t.Errorf("the front ends disagree:\n run:      %s: %s (cause %q)\n debugger: %s: %s (cause %q)",
 					run.Verdict, run.Explanation, run.Cause, dbg.Verdict, dbg.Explanation, dbg.Cause)
 			}

@@ -190,7 +190,7 @@ func TestE2EWALDataPastFork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := pg.NewPoller(b, l.Path(cluster.StorageDir), pg.PollerOptions{})
+	p := pg.NewPoller(b, pg.PollerOptions{})
 	defer p.Close()
 	ctx := context.Background()
 	s := p.Poll(ctx)

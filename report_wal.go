@@ -18,8 +18,8 @@ import (
 // in its /tmp.
 func (s *session) readWAL(ctx context.Context, snap pg.Snapshot, d pg.Diagnosis) *pg.WALAtFork {
 	opts := pg.WALOptions{}
-	if _, ok := s.backend.(*cluster.Local); ok {
-		opts.TempDir = s.lab.Path(cluster.RunDir)
+	if h, ok := s.backend.(cluster.HostScratch); ok {
+		opts.TempDir = h.Scratch()
 	}
 	return pg.ReadWALAtFork(ctx, s.backend, snap, d, opts)
 }

@@ -77,7 +77,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 		s.why = append(s.why, fmt.Sprintf("hook %s runs after step %s", filepath.Base(h.Path), h.After))
 	}
 	s.why = append(s.why, warnings...)
-	s.poller = pg.NewPoller(s.backend, lab.Path(cluster.StorageDir), pg.PollerOptions{})
+	s.poller = pg.NewPoller(s.backend, pg.PollerOptions{})
 	s.poll, s.stall = s.poller.Poll, o.stall
 	opened = true
 	return s, nil

@@ -103,3 +103,13 @@ func (d *Docker) ReadFile(_ context.Context, node Node, area FileArea, name stri
 func (d *Docker) ReadDir(_ context.Context, node Node, area FileArea, name string) ([]FileInfo, error) {
 	return labFiles{d.lab}.readDir(node, area, name)
 }
+
+// HostScratch is implemented by backends whose commands run on this host:
+// Scratch is a directory inside the lab where they may stage files, so that
+// nothing is written outside the lab.
+type HostScratch interface {
+	Scratch() string
+}
+
+// Scratch implements HostScratch: the lab's run/ directory.
+func (l *Local) Scratch() string { return l.lab.Path(RunDir) }

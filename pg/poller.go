@@ -2,8 +2,6 @@ package pg
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -22,7 +20,10 @@ type Source interface {
 	LogTail(ctx context.Context, node cluster.Node, n int) ([]string, error)
 	ControlData(ctx context.Context, node cluster.Node) (string, error)
 	Postmaster(ctx context.Context, node cluster.Node) (cluster.PostmasterFile, error)
-	DataDir(node cluster.Node) string
+	// The data dirs and the archive are read through the backend, so no
+	// host path is assumed.
+	ReadFile(ctx context.Context, node cluster.Node, area cluster.FileArea, name string) ([]byte, error)
+	ReadDir(ctx context.Context, node cluster.Node, area cluster.FileArea, name string) ([]cluster.FileInfo, error)
 }
 
 // PollerOptions tune the poller.
@@ -35,9 +36,8 @@ type PollerOptions struct {
 // Poller reads both servers. Poll may be called from any goroutine, one
 // call at a time is typical; calls are serialised.
 type Poller struct {
-	src     Source
-	storage string
-	opts    PollerOptions
+	src  Source
+	opts PollerOptions
 
 	mu    sync.Mutex
 	seq   uint64
@@ -61,9 +61,8 @@ type nodeState struct {
 	histID string
 }
 
-// NewPoller makes a poller for src; storageDir is the archive root on the
-// host (the lab's wal-g-storage).
-func NewPoller(src Source, storageDir string, opts PollerOptions) *Poller {
+// NewPoller makes a poller for src.
+func NewPoller(src Source, opts PollerOptions) *Poller {
 	if opts.LogLines == 0 {
 		opts.LogLines = 200
 	}
@@ -73,7 +72,7 @@ func NewPoller(src Source, storageDir string, opts PollerOptions) *Poller {
 	if opts.ControlEvery == 0 {
 		opts.ControlEvery = 2 * time.Second
 	}
-	return &Poller{src: src, storage: storageDir, opts: opts, nodes: map[cluster.Node]*nodeState{
+	return &Poller{src: src, opts: opts, nodes: map[cluster.Node]*nodeState{
 		cluster.Primary: {}, cluster.Replica: {},
 	}}
 }
@@ -113,8 +112,8 @@ func (p *Poller) Poll(ctx context.Context) Snapshot {
 		}()
 	}
 	wg.Wait()
-	s.Archive = ListArchive(p.storage)
-	s.Histories = p.histories()
+	s.Archive = ListArchive(ctx, p.src)
+	s.Histories = p.histories(ctx)
 	return s
 }
 
@@ -175,7 +174,7 @@ func (p *Poller) readNode(ctx context.Context, node cluster.Node) Reading {
 		switch {
 		case !st.Exists:
 			r.Process = ProcNone
-			if _, err := os.Stat(filepath.Join(p.src.DataDir(node), "global", "pg_control")); err == nil {
+			if _, err := p.src.ReadFile(ctx, node, cluster.AreaData, "global/pg_control"); err == nil {
 				r.Process = ProcStopped
 			}
 		case st.ExitCode == 0 && !strings.HasPrefix(st.Detail, "killed"):
@@ -188,7 +187,7 @@ func (p *Poller) readNode(ctx context.Context, node cluster.Node) Reading {
 	if !r.Up {
 		p.readControl(ctx, node, ns, st, &r)
 	}
-	p.classify(node, &r)
+	p.classify(ctx, node, &r)
 	return r
 }
 
@@ -211,26 +210,31 @@ func (p *Poller) dropConn(ns *nodeState) {
 
 // histories gathers timeline history files from the archive and from both
 // data dirs' pg_wal (uncompressed ones; WAL-G's .lz4 copies are skipped).
-func (p *Poller) histories() []History {
+func (p *Poller) histories(ctx context.Context) []History {
 	seen := map[uint32]History{}
-	dirs := []string{filepath.Join(p.storage, cluster.WALDir)}
+	type dir struct {
+		node cluster.Node
+		area cluster.FileArea
+		name string
+	}
+	dirs := []dir{{cluster.Primary, cluster.AreaStorage, cluster.WALDir}}
 	for _, n := range cluster.Nodes {
-		dirs = append(dirs, filepath.Join(p.src.DataDir(n), "pg_wal"))
+		dirs = append(dirs, dir{n, cluster.AreaData, "pg_wal"})
 	}
 	for _, d := range dirs {
-		ents, err := os.ReadDir(d)
+		ents, err := p.src.ReadDir(ctx, d.node, d.area, d.name)
 		if err != nil {
 			continue
 		}
 		for _, e := range ents {
-			tli, ok := ParseHistoryFileName(e.Name())
-			if !ok || strings.HasSuffix(e.Name(), ".lz4") {
+			tli, ok := ParseHistoryFileName(e.Name)
+			if !ok || strings.HasSuffix(e.Name, ".lz4") {
 				continue
 			}
 			if _, dup := seen[tli]; dup {
 				continue
 			}
-			b, err := os.ReadFile(filepath.Join(d, e.Name()))
+			b, err := p.src.ReadFile(ctx, d.node, d.area, d.name+"/"+e.Name)
 			if err != nil {
 				continue
 			}
@@ -257,17 +261,20 @@ func (p *Poller) histories() []History {
 	return out
 }
 
+// ArchiveReader lists the archive: the part of a backend ListArchive needs.
+type ArchiveReader interface {
+	ReadDir(ctx context.Context, node cluster.Node, area cluster.FileArea, name string) ([]cluster.FileInfo, error)
+}
+
 // ListArchive reads the archive's layout (WAL-G's, used by both
-// archivers): WAL files per timeline, history files, backups.
-func ListArchive(storage string) Archive {
+// archivers) through the backend: WAL files per timeline, history files,
+// backups.
+func ListArchive(ctx context.Context, src ArchiveReader) Archive {
 	var a Archive
-	ents, _ := os.ReadDir(filepath.Join(storage, cluster.WALDir))
+	ents, _ := src.ReadDir(ctx, cluster.Primary, cluster.AreaStorage, cluster.WALDir)
 	for _, e := range ents {
-		name := strings.TrimSuffix(e.Name(), ".lz4")
-		f := ArchiveFile{Name: name}
-		if info, err := e.Info(); err == nil {
-			f.Size = info.Size()
-		}
+		name := strings.TrimSuffix(e.Name, ".lz4")
+		f := ArchiveFile{Name: name, Size: e.Size}
 		if tli, ok := ParseHistoryFileName(name); ok {
 			f.TLI, f.History = tli, true
 		} else if tli, start, ok := ParseWALFileName(name); ok {
@@ -280,10 +287,10 @@ func ListArchive(storage string) Archive {
 		a.WAL = append(a.WAL, f)
 	}
 	sort.Slice(a.WAL, func(i, j int) bool { return a.WAL[i].Name < a.WAL[j].Name })
-	bents, _ := os.ReadDir(filepath.Join(storage, cluster.BackupsDir))
+	bents, _ := src.ReadDir(ctx, cluster.Primary, cluster.AreaStorage, cluster.BackupsDir)
 	seen := map[string]bool{}
 	for _, e := range bents {
-		name := e.Name()
+		name := e.Name
 		if !strings.HasPrefix(name, "base_") {
 			continue
 		}

@@ -15,8 +15,44 @@ import (
 	"walstep/cluster"
 )
 
-// fakeSource is a Source with no servers: only data dirs on disk.
-type fakeSource struct{ dirs map[cluster.Node]string }
+// fakeSource is a Source with no servers: only data dirs and an archive
+// on disk.
+type fakeSource struct {
+	dirs    map[cluster.Node]string
+	storage string
+}
+
+func (f fakeSource) ReadFile(_ context.Context, n cluster.Node, a cluster.FileArea, name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(f.area(n, a), name))
+}
+
+func (f fakeSource) ReadDir(_ context.Context, n cluster.Node, a cluster.FileArea, name string) ([]cluster.FileInfo, error) {
+	return hostReadDir(filepath.Join(f.area(n, a), name))
+}
+
+func (f fakeSource) area(n cluster.Node, a cluster.FileArea) string {
+	if a == cluster.AreaStorage {
+		return f.storage
+	}
+	return f.dirs[n]
+}
+
+// hostReadDir lists a host directory as a backend's ReadDir does.
+func hostReadDir(dir string) ([]cluster.FileInfo, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []cluster.FileInfo
+	for _, e := range ents {
+		fi := cluster.FileInfo{Name: e.Name(), Dir: e.IsDir()}
+		if info, err := e.Info(); err == nil {
+			fi.Size = info.Size()
+		}
+		out = append(out, fi)
+	}
+	return out, nil
+}
 
 func (f fakeSource) State(context.Context, cluster.Node) (cluster.ProcState, error) {
 	return cluster.ProcState{}, nil
@@ -31,8 +67,6 @@ func (f fakeSource) LogTail(context.Context, cluster.Node, int) ([]string, error
 func (f fakeSource) ControlData(context.Context, cluster.Node) (string, error) {
 	return "", errors.New("no pg_controldata here")
 }
-
-func (f fakeSource) DataDir(n cluster.Node) string { return f.dirs[n] }
 
 func (f fakeSource) Postmaster(context.Context, cluster.Node) (cluster.PostmasterFile, error) {
 	return cluster.PostmasterFile{}, nil
@@ -84,7 +118,7 @@ func TestListArchive(t *testing.T) {
 		writeFile(t, filepath.Join(bb, f), 2, "{}")
 	}
 
-	a := ListArchive(storage)
+	a := ListArchive(context.Background(), fakeSource{storage: storage})
 	want := []ArchiveFile{
 		{Name: "000000010000000000000001", TLI: 1, Start: 0x1000000, Size: 101},
 		{Name: "000000010000000000000002", TLI: 1, Start: 0x2000000, Size: 102},
@@ -103,7 +137,7 @@ func TestListArchive(t *testing.T) {
 	}
 
 	// No storage at all: an empty archive, no panic.
-	if e := ListArchive(filepath.Join(storage, "missing")); len(e.WAL) != 0 || len(e.Backups) != 0 {
+	if e := ListArchive(context.Background(), fakeSource{storage: filepath.Join(storage, "missing")}); len(e.WAL) != 0 || len(e.Backups) != 0 {
 		t.Errorf("missing storage lists %+v", e)
 	}
 }
@@ -114,7 +148,7 @@ func TestListArchive(t *testing.T) {
 func TestPollHistories(t *testing.T) {
 	root := t.TempDir()
 	storage := filepath.Join(root, "storage")
-	src := fakeSource{dirs: map[cluster.Node]string{
+	src := fakeSource{storage: storage, dirs: map[cluster.Node]string{
 		cluster.Primary: filepath.Join(root, "primary-data"),
 		cluster.Replica: filepath.Join(root, "replica-data"),
 	}}
@@ -129,7 +163,7 @@ func TestPollHistories(t *testing.T) {
 	writeFile(t, filepath.Join(rpg, "00000006.history"), 0, "garbage\n")
 	writeFile(t, filepath.Join(rpg, "000000010000000000000002"), 16, "")
 
-	p := NewPoller(src, storage, PollerOptions{})
+	p := NewPoller(src, PollerOptions{})
 	defer p.Close()
 	s := p.Poll(context.Background())
 	var got []string
@@ -187,7 +221,7 @@ func TestPollMemoryFlat(t *testing.T) {
 	_ = c.Close(context.Background())
 	exec1(t, l, cluster.Primary, "select pg_reload_conf()", &ok)
 
-	p := NewPoller(l.b, l.storage, PollerOptions{})
+	p := NewPoller(l.b, PollerOptions{})
 	defer p.Close()
 	pollUntil(t, p, 30*time.Second, "streaming standby", func(s Snapshot) bool { return s.Replica.Role == RoleStreaming })
 

@@ -21,7 +21,7 @@ func BenchmarkPoll(b *testing.B) {
 	l := newPGLab(b)
 	l.startPrimary(b)
 	l.startStandby(b)
-	p := NewPoller(l.b, l.storage, PollerOptions{})
+	p := NewPoller(l.b, PollerOptions{})
 	defer p.Close()
 	pollUntil(b, p, 30*time.Second, "streaming standby", func(s Snapshot) bool { return s.Replica.Role == RoleStreaming })
 	fillLogs(b, l)
@@ -47,7 +47,7 @@ func BenchmarkPollStandbyDown(b *testing.B) {
 		b.Fatal(err)
 	}
 	fillLogs(b, l)
-	p := NewPoller(l.b, l.storage, PollerOptions{})
+	p := NewPoller(l.b, PollerOptions{})
 	defer p.Close()
 	b.ReportAllocs()
 	ctx := context.Background()

@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -176,7 +175,7 @@ func (p *Poller) readHistories(ctx context.Context, c *pgx.Conn, ns *nodeState) 
 // readControl runs pg_controldata for a server that does not answer,
 // cached because on Docker it costs a short-lived container.
 func (p *Poller) readControl(ctx context.Context, node cluster.Node, ns *nodeState, st cluster.ProcState, r *Reading) {
-	if _, err := os.Stat(p.src.DataDir(node)); err != nil {
+	if _, err := p.src.ReadDir(ctx, node, cluster.AreaData, ""); errors.Is(err, fs.ErrNotExist) {
 		ns.hist, ns.histID = nil, "" // the data dir is gone (a lab reset)
 		return
 	}
@@ -212,9 +211,8 @@ func (ns *nodeState) keepHistoriesOf(id string) {
 }
 
 // classify sets Role from what was read.
-func (p *Poller) classify(node cluster.Node, r *Reading) {
-	dd := p.src.DataDir(node)
-	exists := func(name string) bool { _, err := os.Stat(filepath.Join(dd, name)); return err == nil }
+func (p *Poller) classify(ctx context.Context, node cluster.Node, r *Reading) {
+	exists := func(name string) bool { _, err := p.src.ReadFile(ctx, node, cluster.AreaData, name); return err == nil }
 	switch {
 	case r.Up && !r.InRecovery:
 		r.Role = RolePrimary

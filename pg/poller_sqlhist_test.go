@@ -22,6 +22,22 @@ type hiddenDirs struct {
 
 func (h hiddenDirs) DataDir(n cluster.Node) string { return filepath.Join(h.shadow, string(n)+"-data") }
 
+// ReadFile and ReadDir see the shadow data dirs and an empty archive.
+func (h hiddenDirs) ReadFile(_ context.Context, n cluster.Node, a cluster.FileArea, name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(h.area(n, a), name))
+}
+
+func (h hiddenDirs) ReadDir(_ context.Context, n cluster.Node, a cluster.FileArea, name string) ([]cluster.FileInfo, error) {
+	return hostReadDir(filepath.Join(h.area(n, a), name))
+}
+
+func (h hiddenDirs) area(n cluster.Node, a cluster.FileArea) string {
+	if a == cluster.AreaStorage {
+		return filepath.Join(h.shadow, "empty-storage")
+	}
+	return h.DataDir(n)
+}
+
 func newHiddenDirs(t *testing.T, l *cluster.Local) hiddenDirs {
 	t.Helper()
 	h := hiddenDirs{Local: l, shadow: t.TempDir()}
@@ -51,7 +67,7 @@ func TestPollHistoriesThroughSQL(t *testing.T) {
 			_ = os.Chown(hist, int(sys.Uid), int(sys.Gid))
 		}
 	}
-	p := NewPoller(newHiddenDirs(t, l.b), filepath.Join(t.TempDir(), "empty-storage"), PollerOptions{})
+	p := NewPoller(newHiddenDirs(t, l.b), PollerOptions{})
 	defer p.Close()
 	s := pollUntil(t, p, 20*time.Second, "the history read through SQL", func(s Snapshot) bool { return len(s.Histories) > 0 })
 	h := s.Histories[0]
@@ -78,7 +94,7 @@ func TestPollHistoriesThroughSQLForgetAReset(t *testing.T) {
 	hist := filepath.Join(l.b.DataDir(cluster.Primary), "pg_wal", "00000002.history")
 	writeServerFile(t, hist, "1\t0/2000100\treached consistency\n")
 	hd := newHiddenDirs(t, l.b)
-	p := NewPoller(hd, filepath.Join(t.TempDir(), "empty-storage"), PollerOptions{ControlEvery: time.Millisecond})
+	p := NewPoller(hd, PollerOptions{ControlEvery: time.Millisecond})
 	defer p.Close()
 	pollUntil(t, p, 20*time.Second, "the history read through SQL", func(s Snapshot) bool { return len(s.Histories) > 0 })
 
@@ -106,7 +122,7 @@ func TestPollHistoriesThroughSQLForgetAReset(t *testing.T) {
 	}
 	// Even if no poll saw the data dir missing, a new cluster in its place
 	// (initdb of the next run) does not inherit the old one's histories.
-	p2 := NewPoller(hd, filepath.Join(t.TempDir(), "empty-storage"), PollerOptions{ControlEvery: time.Millisecond})
+	p2 := NewPoller(hd, PollerOptions{ControlEvery: time.Millisecond})
 	defer p2.Close()
 	if err := os.Mkdir(hd.DataDir(cluster.Primary), 0o700); err != nil {
 		t.Fatal(err)

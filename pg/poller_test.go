@@ -143,7 +143,7 @@ func TestPollRunningPrimaryAndStandby(t *testing.T) {
 	skipShort(t)
 	l := newPGLab(t)
 	l.startPrimary(t)
-	p := NewPoller(l.b, l.storage, PollerOptions{LogLines: 5})
+	p := NewPoller(l.b, PollerOptions{LogLines: 5})
 	defer p.Close()
 
 	s := p.Poll(context.Background())
@@ -216,7 +216,7 @@ func TestPollStoppedServer(t *testing.T) {
 	skipShort(t)
 	l := newPGLab(t)
 	l.startPrimary(t)
-	p := NewPoller(l.b, l.storage, PollerOptions{})
+	p := NewPoller(l.b, PollerOptions{})
 	defer p.Close()
 	if s := p.Poll(context.Background()); !s.Primary.Up {
 		t.Fatalf("primary not up before the stop: %s (%s)", s.Primary.Summary(), s.Primary.Err)
@@ -270,7 +270,7 @@ func TestPollKilledServer(t *testing.T) {
 	t.Cleanup(func() { _ = syscall.Kill(-pid, syscall.SIGKILL) })
 
 	const queryTO = 500 * time.Millisecond
-	p := NewPoller(l.b, l.storage, PollerOptions{QueryTimeout: queryTO})
+	p := NewPoller(l.b, PollerOptions{QueryTimeout: queryTO})
 	defer p.Close()
 
 	type result struct {
