@@ -44,11 +44,13 @@ func (m Model) detailLines(w int) []string {
 		for _, l := range wrap(msg, w-2, 2) {
 			out = append(out, st.Failed.Render(fit(glyphFailed+" "+l, w)))
 		}
-		out = append(out, st.Hint.Render(fit("r retry · s skip · l log · i inspect · x shell", w)))
+		k := m.keys
+		out = append(out, st.Hint.Render(fit(hint(keyWord{k.Retry, "retry"}, keyWord{k.Skip, "skip"},
+			keyWord{k.Log, "log"}, keyWord{k.Inspect, "inspect"}, keyWord{k.Shell, "shell"}), w)))
 	}
 	if v.status == steps.Cancelled {
 		out = append(out, st.Failed.Render(fit(glyphCancel+" cancelled: stopped before it ended; its processes are gone", w)))
-		out = append(out, st.Hint.Render(fit("r retries it from what it needs · s skips it", w)))
+		out = append(out, st.Hint.Render(fit(fmt.Sprintf("%s retries it from what it needs · %s skips it", keyOf(m.keys.Retry), keyOf(m.keys.Skip)), w)))
 	}
 	return out
 }

@@ -112,17 +112,18 @@ func (m Model) idleNotice(ev steps.Event) string {
 	if ev.Cursor >= 0 && ev.Cursor < len(m.steps) {
 		next = m.steps[ev.Cursor].ID
 	}
+	k := m.keys
 	switch ev.Reason {
 	case steps.ReasonBreakpoint:
-		return fmt.Sprintf("stopped at the breakpoint before %s: n runs it, c continues", next)
+		return fmt.Sprintf("stopped at the breakpoint before %s: %s runs it, %s continues", next, keyOf(k.Next), keyOf(k.Continue))
 	case steps.ReasonFailed:
-		return fmt.Sprintf("step %s failed: r retries it, s skips it", next)
+		return fmt.Sprintf("step %s failed: %s retries it, %s skips it", next, keyOf(k.Retry), keyOf(k.Skip))
 	case steps.ReasonCancelled:
-		return fmt.Sprintf("step %s cancelled: r retries it, s skips it", next)
+		return fmt.Sprintf("step %s cancelled: %s retries it, %s skips it", next, keyOf(k.Retry), keyOf(k.Skip))
 	case steps.ReasonPaused:
 		return fmt.Sprintf("paused: %s is next", next)
 	case steps.ReasonEnd:
-		return "end of the playbook: look around, q quits"
+		return "end of the playbook: look around, " + keyOf(k.Quit) + " quits"
 	}
 	return ""
 }

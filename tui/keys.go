@@ -1,6 +1,10 @@
 package tui
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+)
 
 // keyMap holds every key binding of the debugger, so the help lists exactly
 // what Update handles.
@@ -97,11 +101,44 @@ func (k keyMap) FullHelp() [][]key.Binding {
 }
 
 // viewKeys is the help of the full-screen log, inspect and archive views.
-type viewKeys struct{ k keyMap }
+// switchable is set for views of one server (inspect), where tab shows
+// the other; the archive and diagnosis views are of both, and tab there
+// does nothing, so it is not offered.
+type viewKeys struct {
+	k          keyMap
+	switchable bool
+}
 
 // ShortHelp implements help.KeyMap.
 func (v viewKeys) ShortHelp() []key.Binding {
-	return []key.Binding{v.k.Back, v.k.Switch, v.k.ScrollUp, v.k.ScrollDown, v.k.PageUp, v.k.PageDown, v.k.Quit}
+	b := []key.Binding{v.k.Back}
+	if v.switchable {
+		b = append(b, v.k.Switch)
+	}
+	return append(b, v.k.ScrollUp, v.k.ScrollDown, v.k.PageUp, v.k.PageDown, v.k.Quit)
+}
+
+// keyWord is a binding and the word a short hint gives it.
+type keyWord struct {
+	b    key.Binding
+	word string
+}
+
+// hint is a one-line hint from the key map: "r retry · s skip".
+func hint(kws ...keyWord) string {
+	parts := make([]string, 0, len(kws))
+	for _, kw := range kws {
+		parts = append(parts, keyOf(kw.b)+" "+kw.word)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// keyOf is a binding's first key, for a sentence ("r retries it").
+func keyOf(b key.Binding) string {
+	if ks := b.Keys(); len(ks) > 0 {
+		return ks[0]
+	}
+	return b.Help().Key
 }
 
 // FullHelp implements help.KeyMap.

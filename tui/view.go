@@ -142,7 +142,7 @@ func (m Model) footer() string {
 		return m.help.ShortHelpView(m.wal.keys.ShortHelp())
 	}
 	if m.screen != screenMain {
-		return m.help.ShortHelpView(viewKeys{m.keys}.ShortHelp())
+		return m.help.ShortHelpView(viewKeys{k: m.keys, switchable: m.screen == screenInspect}.ShortHelp())
 	}
 	return m.helpView()
 }
