@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 )
 
 // WriteFile implements Backend. As root on the host, the file is written
@@ -21,9 +22,12 @@ func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
 		}
 	}
 	if os.Geteuid() == 0 {
-		uid, gid, err := d.postgresIDs(ctx)
-		if err != nil {
-			return err
+		uid, gid := -1, -1 // an append keeps the file's owner
+		if f.Mode != AppendFile {
+			var err error
+			if uid, gid, err = d.serverIDs(ctx, node); err != nil {
+				return err
+			}
 		}
 		return writeNoFollow(d.lab.Dir, areaDir(node, f.Area), f, uid, gid)
 	}
@@ -46,6 +50,18 @@ func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
 		return fmt.Errorf("%s %s: %w: %s", f.verb(), target, err, lastLines(buf.String(), 3))
 	}
 	return nil
+}
+
+// serverIDs are the uid and gid of the image's postgres user: the owner
+// of the node's data dir once initdb or a restore made it (no container to
+// ask), else looked up in the image.
+func (d *Docker) serverIDs(ctx context.Context, node Node) (int, int, error) {
+	if st, err := os.Stat(d.DataDir(node)); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Uid != 0 {
+			return int(sys.Uid), int(sys.Gid), nil
+		}
+	}
+	return d.postgresIDs(ctx)
 }
 
 // lastLines is the last n non-empty lines of s, joined by " / ".
