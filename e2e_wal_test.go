@@ -215,4 +215,30 @@ func TestE2EWALDataPastFork(t *testing.T) {
 		t.Errorf("records before the missing segment: %d, want the 11 read", missing.Total)
 	}
 	t.Logf("a missing segment is reported in %s", time.Since(t0).Round(time.Millisecond))
+
+	// PostgreSQL binaries without pg_waldump: one line that says where it
+	// was looked for.
+	bin := filepath.Join(base, "bin-without-waldump")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(b.PGBin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.Name() != "pg_waldump" {
+			if err := os.Symlink(filepath.Join(b.PGBin(), e.Name()), filepath.Join(bin, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	nb, err := cluster.NewLocal(cluster.LocalOptions{Lab: l, PGBin: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := pg.ReadWALAtFork(ctx, nb, s, d, pg.WALOptions{TempDir: l.Path(cluster.RunDir)})
+	if none.Err != "no pg_waldump in the server's environment (locally: --pg-bin; on Docker: the image)" || none.NewTimeline.Err != none.Err {
+		t.Errorf("without pg_waldump: %q / %q", none.Err, none.NewTimeline.Err)
+	}
 }

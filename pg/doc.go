@@ -7,5 +7,8 @@
 // ends show them (Facts), and the diagnosis: Diagnose decides healthy,
 // diverged, stalled or unknown from a snapshot and earlier ones, and Watch
 // keeps those earlier polls so that the debugger and `walstep run` fold the
-// same history the same way. It knows nothing about terminals.
+// same history the same way. ReadWALAtFork reads the WAL at the fork with
+// the server's own pg_waldump (through the backend, from the archive or
+// pg_wal) and names the relations on the primary. It knows nothing about
+// terminals.
 package pg

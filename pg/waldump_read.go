@@ -212,7 +212,7 @@ while [ "$n" -gt 0 ]; do
   [ -e "$tmp/$s" ] || stop=$at
 done
 if [ -n "$stop" ]; then set -- "$@" -e "$stop"; fi
-if ! command -v pg_waldump >/dev/null 2>&1; then echo "walstep-fail no pg_waldump in this server's environment"; exit 0; fi
+if ! command -v pg_waldump >/dev/null 2>&1; then echo "walstep-fail no pg_waldump in the server's environment (locally: --pg-bin; on Docker: the image)"; exit 0; fi
 pg_waldump -p "$tmp" "$@" 2>"$tmp/.err"
 echo "walstep-rc $?"
 sed 's/^/walstep-err /' "$tmp/.err"

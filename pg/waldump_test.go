@@ -150,8 +150,8 @@ func TestReadStaged(t *testing.T) {
 	if r.Err != "segment 000000010000000000000004 is neither in the archive nor in pg_wal" {
 		t.Errorf("missing: %q", r.Err)
 	}
-	r = readStaged("walstep-fail no pg_waldump in this server's environment\n", nil, nil, time.Second)
-	if r.Err != "no pg_waldump in this server's environment" {
+	r = readStaged("walstep-fail no pg_waldump there\n", nil, nil, time.Second)
+	if r.Err != "no pg_waldump there" {
 		t.Errorf("no pg_waldump: %q", r.Err)
 	}
 	r = readStaged("", context.DeadlineExceeded, context.DeadlineExceeded, 2*time.Second)
