@@ -145,7 +145,11 @@ func InitLab(dir string) (*Lab, error) {
 		if _, err := os.Lstat(p); err == nil {
 			continue
 		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		mode := os.FileMode(0o644)
+		if name == ReplicaStandby {
+			mode = 0o600 // it holds primary_conninfo's password
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
 			return nil, fmt.Errorf("write %s: %w", name, err)
 		}
 	}

@@ -79,3 +79,15 @@ func TestLabLockOneHolderAndForce(t *testing.T) {
 	}
 	k2.Release()
 }
+
+// The lab's replica_standby.conf holds a password: only its owner reads it.
+func TestInitLabStandbyConfIsPrivate(t *testing.T) {
+	lab, err := InitLab(filepath.Join(t.TempDir(), "lab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(lab.Path(ReplicaStandby))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("replica_standby.conf mode %v (%v), want 0600", st.Mode().Perm(), err)
+	}
+}
