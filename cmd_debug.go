@@ -39,31 +39,8 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkTerminal(stdout); err != nil {
 		return err
 	}
-	var rec *cast.Recorder
-	if o.record != "" {
-		// Before the session: a file in the way stops nothing running.
-		var err error
-		if rec, err = startRecording(o.record, stdout); err != nil {
-			return err
-		}
-		defer func() {
-			if rec == nil {
-				return
-			}
-			if cerr := rec.Close(); cerr != nil {
-				fmt.Fprintf(stderr, "walstep: %v (%s holds what was recorded before)\n", cerr, o.record)
-			} else {
-				fmt.Fprintf(stderr, "walstep: session recorded in %s (play it with: asciinema play %s)\n", o.record, cluster.ShellQuote(o.record))
-			}
-		}()
-	}
 	s, err := openSession(ctx, o)
 	if err != nil {
-		if rec != nil { // nothing was drawn: no recording to keep
-			_ = rec.Close()
-			_ = os.Remove(o.record)
-			rec = nil
-		}
 		return err
 	}
 	r := steps.NewRunner(s.steps)
@@ -104,6 +81,22 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	var rec *cast.Recorder
+	if o.record != "" {
+		// Last before the debugger draws: nothing has run, and an error
+		// before it leaves no recording behind.
+		if rec, err = startRecording(s, o.record, o.force, stdout); err != nil {
+			_ = s.close(true)
+			return err
+		}
+		defer func() {
+			if cerr := rec.Close(); cerr != nil {
+				fmt.Fprintf(stderr, "walstep: %v (%s holds what was recorded before)\n", cerr, o.record)
+			} else {
+				fmt.Fprintf(stderr, "walstep: session recorded in %s (play it with: asciinema play %s)\n", o.record, cluster.ShellQuote(o.record))
+			}
+		}()
+	}
 	header := fmt.Sprintf("%s · %s · %s", s.backend.Name(), s.archiver.Name(), s.lab.Dir)
 	res, err := runTUI(ctx, tuiConfig{
 		Lab: s.lab, Backend: s.backend, Steps: s.steps, Runner: r,
@@ -127,13 +120,18 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return err
 }
 
-// startRecording opens --record on the terminal the debugger draws on.
-func startRecording(path string, stdout io.Writer) (*cast.Recorder, error) {
+// startRecording opens --record on the terminal the debugger draws on; a
+// path the run would delete or one of the lab's own files is refused, an
+// existing file too unless replace (--force).
+func startRecording(s *session, path string, replace bool, stdout io.Writer) (*cast.Recorder, error) {
 	f, ok := stdout.(*os.File)
 	if !ok {
 		return nil, errNotTerminal
 	}
-	_, rec, err := cast.Start(path, f, "walstep: PostgreSQL concurrent-restore timeline bug")
+	if err := s.lab.CheckOutputPath(path); err != nil {
+		return nil, fmt.Errorf("--record: %w", err)
+	}
+	_, rec, err := cast.Start(path, f, "walstep: PostgreSQL concurrent-restore timeline bug", replace)
 	if err != nil {
 		return nil, fmt.Errorf("--record: %w", err)
 	}

@@ -39,17 +39,18 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if o.transcript != "" && o.repeat > 1 {
 		return exitErrorf(2, "--transcript records one run: leave out --repeat (or --transcript)")
 	}
-	if o.markdown != "" {
-		if o.repeat > 1 {
-			return fmt.Errorf("--markdown reports one run: leave out --repeat")
-		}
-		if err := checkNewFile("markdown", o.markdown); err != nil {
-			return err
-		}
+	if o.markdown != "" && o.repeat > 1 {
+		return exitErrorf(2, "--markdown reports one run: leave out --repeat (or --markdown)")
 	}
 	s, err := openSession(ctx, o)
 	if err != nil {
 		return err
+	}
+	if o.markdown != "" { // before the run: a path in the way costs nothing yet
+		if err := checkReportPath(s, o.markdown, o.force); err != nil {
+			_ = s.close(true)
+			return err
+		}
 	}
 	progress := stdout
 	if o.jsonOut {
@@ -82,7 +83,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	if o.markdown != "" { // before the servers stop: versions are read in their environment
-		if err := writeMarkdownReport(ctx, s, rep, o.markdown); err != nil {
+		if err := writeMarkdownReport(ctx, s, rep, o.markdown, o.force); err != nil {
 			fmt.Fprintf(stderr, "walstep: %v\n", err)
 		} else {
 			fmt.Fprintf(progress, "walstep: report for an issue tracker written to %s\n", o.markdown)

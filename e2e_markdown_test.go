@@ -89,6 +89,23 @@ func TestE2EMarkdownReportOfADefaultRun(t *testing.T) {
 	if after, _ := os.ReadFile(md); string(after) != before {
 		t.Errorf("an existing report was changed")
 	}
+	// Nor does it write into what the next run deletes.
+	code, _, stderr = runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--markdown", filepath.Join(lab, "logs", "r.md"))
+	if code == 0 || !strings.Contains(stderr, "each run deletes") {
+		t.Errorf("run --markdown into the lab's logs/: exit %d, stderr:\n%s", code, stderr)
+	}
+	// With --force the report is replaced, by the new run's.
+	if code, _, stderr = runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--markdown", md, "--force"); code != 0 {
+		t.Fatalf("run --markdown --force: exit %d\n%s", code, stderr)
+	}
+	after, _ := os.ReadFile(md)
+	// (Its verdict is the race's: this test does not look at it.)
+	if string(after) == before || !strings.HasPrefix(string(after), "# PostgreSQL concurrent restore: verdict ") {
+		t.Errorf("--force did not replace the report:\n%.300s", after)
+	}
+	if st, _ := os.Stat(md); st.Mode().Perm() != 0o600 {
+		t.Errorf("the report is %v, want 0600", st.Mode().Perm())
+	}
 }
 
 // assertWalGVersion checks a run's Markdown report names the WAL-G that

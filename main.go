@@ -143,7 +143,7 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&o.stepTO, "wait", 60*time.Second, "how long a step waits for a server (start, promotion, shutdown)")
 	fs.DurationVar(&o.hookTO, "hook-timeout", 10*time.Minute, "how long a hook may run before walstep stops it")
 	fs.StringVar(&o.transcript, "transcript", "", "write a Markdown transcript of the session to this new file (outside the lab's generated dirs)")
-	fs.BoolVar(&o.force, "force", false, "replace an existing --transcript file; with clean: end the session that holds the lab first")
+	fs.BoolVar(&o.force, "force", false, "replace an existing --transcript, --record or --markdown file; with clean: end the session that holds the lab first")
 	return fs
 }
 

@@ -17,23 +17,33 @@ import (
 	"walstep/present"
 )
 
-// checkNewFile refuses a path that exists, before a run starts: walstep
-// never replaces a file the user has.
-func checkNewFile(flag, path string) error {
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("--%s %s: the file exists; remove it or choose another name", flag, path)
+// checkReportPath refuses --markdown's path before a run starts: one the
+// run would delete or one of the lab's own files, a path that exists
+// unless replace (--force) and it is a regular file, a missing directory.
+func checkReportPath(s *session, path string, replace bool) error {
+	if err := s.lab.CheckOutputPath(path); err != nil {
+		return fmt.Errorf("--markdown: %w", err)
+	}
+	if st, err := os.Lstat(path); err == nil {
+		if !replace {
+			return fmt.Errorf("--markdown %s: the file exists; pass --force to replace it, or choose another name", path)
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("--markdown %s: not a regular file, left as it is", path)
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("--%s: %w", flag, err)
+		return fmt.Errorf("--markdown: %w", err)
 	}
 	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
-		return fmt.Errorf("--%s %s: no directory %s to write it in", flag, path, filepath.Dir(path))
+		return fmt.Errorf("--markdown %s: no directory %s to write it in", path, filepath.Dir(path))
 	}
 	return nil
 }
 
-// writeMarkdownReport writes the report for an issue tracker to a new
-// file at path (never through a link, never over a file).
-func writeMarkdownReport(ctx context.Context, s *session, rep Report, path string) error {
+// writeMarkdownReport writes the report for an issue tracker to path: a
+// new file, or with replace a regular file replaced whole by a rename
+// (never written through a link), readable by its owner alone.
+func writeMarkdownReport(ctx context.Context, s *session, rep Report, path string, replace bool) error {
 	mr := present.Report{
 		Generated: time.Now(), Lab: rep.Lab, Backend: rep.Backend, Archiver: rep.Archiver,
 		Notes: s.why, Snapshot: rep.Snapshot, Diagnosis: rep.Diagnosis, WAL: rep.WALPastFork,
@@ -66,16 +76,37 @@ func writeMarkdownReport(ctx context.Context, s *session, rep Report, path strin
 	if err := present.WriteMarkdown(&buf, mr); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if !replace {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+		_, err = f.Write(buf.Bytes())
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("write report %s: %w", path, err)
+		}
+		return nil
+	}
+	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
+		return fmt.Errorf("write report %s: not a regular file, left as it is", path)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".walstep-report-*.md")
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
-	_, err = f.Write(buf.Bytes())
-	if cerr := f.Close(); err == nil {
+	_, err = tmp.Write(buf.Bytes())
+	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
 	if err != nil {
-		return fmt.Errorf("write report: %w", err)
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("write report %s: %w", path, err)
 	}
 	return nil
 }

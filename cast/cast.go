@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 )
@@ -38,6 +39,9 @@ type Options struct {
 	Env       map[string]string // e.g. TERM, shown by players
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// Replace lets Create truncate an existing regular file (the user
+	// asked, --force); a link or anything else is still refused.
+	Replace bool
 }
 
 // Recorder writes events to an asciicast v2 stream as they arrive. It is
@@ -62,13 +66,19 @@ type Recorder struct {
 // a recording never replaces a file.
 var ErrExists = errors.New("file exists")
 
-// Create starts a recording in a new file at path. It refuses a path that
-// exists (a file, a directory or a link), so nothing is overwritten or
-// followed; the caller removes an old recording on purpose.
+// Create starts a recording in a new file at path, readable by its owner
+// alone (a session can show what a user would not publish). It refuses a
+// path that exists (a file, a directory or a link), so nothing is
+// overwritten or followed, unless o.Replace allows truncating a regular
+// file.
 func Create(path string, o Options) (*Recorder, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if st, err := os.Lstat(path); err == nil && o.Replace && st.Mode().IsRegular() {
+		flags = os.O_WRONLY | os.O_TRUNC | syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("create recording %s: %w (remove it or choose another name)", path, ErrExists)
+		return nil, fmt.Errorf("create recording %s: %w (pass --force to replace it, or choose another name)", path, ErrExists)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create recording: %w", err)

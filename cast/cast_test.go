@@ -150,6 +150,35 @@ func TestCreateNeverReplacesAFile(t *testing.T) {
 	if _, err := Create(filepath.Join(dir, "no-such-dir", "x.cast"), Options{Width: 80, Height: 24}); err == nil {
 		t.Errorf("Create in a missing dir succeeded")
 	}
+
+	// Asked to (--force), a regular file is replaced; a link or a
+	// directory still is not.
+	for _, p := range []string{link, dir} {
+		if _, err := Create(p, Options{Width: 80, Height: 24, Replace: true}); err == nil {
+			t.Errorf("Create(%s, Replace) succeeded", p)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "elsewhere")); err == nil {
+		t.Errorf("a link was followed with Replace")
+	}
+	r, err := Create(old, Options{Width: 80, Height: 24, Replace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = r.Close()
+	b, _ := os.ReadFile(old)
+	if _, ev, err := Read(bytes.NewReader(b)); err != nil || len(ev) != 0 {
+		t.Errorf("replaced file: %v, %d events:\n%s", err, len(ev), b)
+	}
+	np := filepath.Join(dir, "new.cast")
+	r, err = Create(np, Options{Width: 80, Height: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = r.Close()
+	if st, _ := os.Stat(np); st.Mode().Perm() != 0o600 {
+		t.Errorf("a recording is %v, want 0600", st.Mode().Perm())
+	}
 }
 
 func TestParseSize(t *testing.T) {

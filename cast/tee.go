@@ -52,7 +52,7 @@ var _ io.ReadWriteCloser = (*Tee)(nil)
 // Start begins a recording of terminal in a new file at path, at the
 // terminal's size, titled title, with pauses capped at DefaultIdleLimit.
 // Draw through the returned Tee; Close the Recorder when done.
-func Start(path string, terminal *os.File, title string) (*Tee, *Recorder, error) {
+func Start(path string, terminal *os.File, title string, replace bool) (*Tee, *Recorder, error) {
 	w, h, err := TerminalSize(terminal)
 	if err != nil {
 		return nil, nil, fmt.Errorf("start recording: terminal size: %w", err)
@@ -63,7 +63,7 @@ func Start(path string, terminal *os.File, title string) (*Tee, *Recorder, error
 			env[k] = v
 		}
 	}
-	rec, err := Create(path, Options{Width: w, Height: h, Title: title, Env: env})
+	rec, err := Create(path, Options{Width: w, Height: h, Title: title, Env: env, Replace: replace})
 	if err != nil {
 		return nil, nil, err
 	}
