@@ -57,7 +57,9 @@ func (d *Docker) removeInContainer(ctx context.Context, hostPath string) error {
 // Shell implements Backend: the seed's `docker exec -it <container>
 // /bin/bash`, with the PG* variables set so psql reaches the server.
 func (d *Docker) Shell(node Node) ([]string, string) {
-	argv := []string{"docker", "exec", "-it"}
+	// As root, as the seed's `docker exec -it primary /bin/bash` is (the
+	// containers themselves run as postgres).
+	argv := []string{"docker", "exec", "-it", "-u", "root"}
 	for _, e := range d.env() {
 		argv = append(argv, "-e", e)
 	}

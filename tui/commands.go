@@ -177,9 +177,25 @@ func (m Model) prepareShell(node cluster.Node) tea.Cmd {
 		return nil
 	}
 	// A line before the shell says where the user is and how to come back.
-	banner := fmt.Sprintf("walstep: a shell in the %s's environment (%s); exit it to come back to the debugger", node, strings.Join(argv, " "))
+	banner := fmt.Sprintf("walstep: a shell in the %s's environment (%s); exit it to come back to the debugger", node, shellSummary(argv, dir))
+	container := argv[0] == "docker"
 	argv = append([]string{"sh", "-c", `printf '%s\n' "$0"; exec "$@"`, banner}, argv...)
+	srv, ctx := m.cfg.Servers, m.ctx
 	return func() tea.Msg {
+		if sr, ok := srv.(stateReader); ok && container {
+			// docker exec in a stopped container fails with a bare
+			// "exit status 1": say what is wrong instead.
+			if st, err := sr.State(ctx, node); err == nil && !st.Running {
+				why := "does not exist yet"
+				if st.Exists {
+					why = "is stopped"
+					if st.Detail != "" {
+						why += " (" + st.Detail + ")"
+					}
+				}
+				return shellMsg{node: node, note: fmt.Sprintf("the %s's container %s: a shell needs it running (its start step runs it)", node, why)}
+			}
+		}
 		c := exec.Command(argv[0], argv[1:]...)
 		note := ""
 		if dir != "" {
@@ -191,6 +207,33 @@ func (m Model) prepareShell(node cluster.Node) tea.Cmd {
 		}
 		return shellMsg{node: node, cmd: c, note: note}
 	}
+}
+
+// stateReader is the part of a backend that says whether a server's
+// process or container runs (cluster.Backend has it).
+type stateReader interface {
+	State(ctx context.Context, node cluster.Node) (cluster.ProcState, error)
+}
+
+// shellSummary is the shell's command for the banner, without the
+// environment it is given (PATH alone would take three lines): the
+// docker exec as the seed types it, or where a local shell starts.
+func shellSummary(argv []string, dir string) string {
+	if argv[0] != "docker" {
+		if dir == "" {
+			return "psql reaches its server"
+		}
+		return "PGDATA=" + dir + ", psql reaches its server"
+	}
+	var out []string
+	for i := 0; i < len(argv); i++ {
+		if argv[i] == "-e" && i+1 < len(argv) {
+			i++
+			continue
+		}
+		out = append(out, argv[i])
+	}
+	return strings.Join(out, " ")
 }
 
 // openShell hands the terminal to the prepared shell and comes back to the

@@ -128,6 +128,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.note != "" {
 			m.notice = msg.note
 		}
+		if msg.cmd == nil {
+			return m, nil
+		}
 		return m, openShell(msg)
 
 	case shellDoneMsg:
