@@ -31,3 +31,26 @@ func TestRenderWALLongRange(t *testing.T) {
 		}
 	}
 }
+
+// Bad input is one clear line per range, within the width; a note stands
+// in for a range that is not there.
+func TestRenderWALErrors(t *testing.T) {
+	w := &pg.WALAtFork{ForkLSN: 0x2000100, ReplicaLSN: 0x3000000}
+	w.Timeline, w.From, w.To = 1, 0x2000100, 0x3000000
+	w.Err = "segment 000000010000000000000002 is neither in the archive nor in pg_wal"
+	w.NewTimeline.Timeline = 2
+	w.NewTimeline.Err = "no pg_waldump in the server's environment (locally: --pg-bin; on Docker: the image)"
+	out := RenderWAL(w, 120, PlainDiagStyles())
+	for _, want := range []string{"  cannot read: segment 000000010000000000000002 is neither in the archive nor in pg_wal\n", "  cannot read: no pg_waldump in the server's environment"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "no records") {
+		t.Errorf("an error is not 'no records':\n%s", out)
+	}
+	w = &pg.WALAtFork{Note: "no fork yet: no history file shows a timeline forking off another"}
+	if out := RenderWAL(w, 80, PlainDiagStyles()); out != "No fork yet: no history file shows a timeline forking off another." {
+		t.Errorf("note: %q", out)
+	}
+}
