@@ -145,7 +145,7 @@ func TestRunAndDebuggerAgreeOnOnePollSequence(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		seq     []pg.Snapshot
-		verdict string
+		verdict pg.Verdict
 		cause   string // a prefix of the cause
 	}{
 		// Stalled needs the earlier polls: one poll alone is healthy.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"walstep/cluster"
+	"walstep/pg"
 	"walstep/steps"
 )
 
@@ -19,16 +20,16 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&o.verbose, "v", false, "print each step's output as it runs")
 	fs.BoolVar(&o.keep, "keep-running", false, "leave the servers running after the report, for inspection (stop them with walstep clean)")
 	fs.IntVar(&o.repeat, "repeat", 1, "run the playbook N times on a freshly reset lab and report how often each verdict came out")
-	fs.StringVar(&o.expect, "expect", "", "exit with status 3 unless the verdict is this (diverged, healthy, stalled, unknown); with --repeat, in every run")
+	fs.StringVar(&o.expect, "expect", "", "exit with status 3 unless the verdict is this ("+verdictNames()+"); with --repeat, in every run")
 	fs.StringVar(&o.markdown, "markdown", "", "write a report for an issue tracker to this new file: timelines, archive, diagnosis, versions, the lab's confs (secrets masked)")
 	fs.DurationVar(&o.stall, "stall-after", 30*time.Second, "verdict \"stalled\" when the replica's replay stands still this long while the primary moves")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
-	switch o.expect {
-	case "", "diverged", "healthy", "stalled", "unknown":
-	default:
-		return fmt.Errorf("--expect %q: use diverged, healthy, stalled or unknown", o.expect)
+	if o.expect != "" {
+		if _, err := pg.ParseVerdict(o.expect); err != nil {
+			return fmt.Errorf("--expect: %w", err)
+		}
 	}
 	if o.repeat < 1 {
 		return fmt.Errorf("--repeat %d: give a count of 1 or more", o.repeat)
@@ -114,4 +115,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return exitError{exitExpect}
 	}
 	return nil
+}
+
+// verdictNames lists the verdicts --expect takes.
+func verdictNames() string {
+	var names []string
+	for _, v := range pg.Verdicts {
+		names = append(names, string(v))
+	}
+	return strings.Join(names, ", ")
 }

@@ -225,7 +225,7 @@ func writeDiagnosisText(w io.Writer, rep Report) {
 	if d == nil {
 		return
 	}
-	fmt.Fprintf(w, "\n== Diagnosis: %s\n", strings.ToUpper(d.Verdict))
+	fmt.Fprintf(w, "\n== Diagnosis: %s\n", strings.ToUpper(string(d.Verdict)))
 	if d.Explanation != "" {
 		fmt.Fprintf(w, "%s\n", d.Explanation)
 	}
@@ -251,9 +251,9 @@ func reportVerdict(rep Report) string {
 		return verdictInterrupted
 	}
 	if rep.Diagnosis == nil {
-		return pg.VerdictUnknown
+		return string(pg.VerdictUnknown)
 	}
-	return rep.Diagnosis.Verdict
+	return string(rep.Diagnosis.Verdict)
 }
 
 // finishTranscript ends a transcript with the report's outcome.
@@ -269,7 +269,7 @@ func finishTranscript(tr *steps.Transcript, rep Report) error {
 	}
 	pic := present.RenderTimeline(rep.Snapshot, 78, present.PlainDiagStyles())
 	werr := transcriptWAL(tr, rep)
-	if err := tr.Finish(rep.Snapshot, d.Verdict, explanation, ev, pic); err != nil {
+	if err := tr.Finish(rep.Snapshot, string(d.Verdict), explanation, ev, pic); err != nil {
 		return err
 	}
 	return werr

@@ -7,13 +7,33 @@ import (
 	"time"
 )
 
+// Verdict is Diagnose's answer: does the replica follow the primary?
+type Verdict string
+
 // Verdicts of Diagnose.
 const (
-	VerdictHealthy  = "healthy"  // the replica follows the primary's timeline and has not passed a fork point
-	VerdictDiverged = "diverged" // the replica replayed past the fork point it must follow, or PostgreSQL says so
-	VerdictStalled  = "stalled"  // the replica's replay position stands still while the primary's moves
-	VerdictUnknown  = "unknown"  // not enough seen yet
+	VerdictHealthy  Verdict = "healthy"  // the replica follows the primary's timeline and has not passed a fork point
+	VerdictDiverged Verdict = "diverged" // the replica replayed past the fork point it must follow, or PostgreSQL says so
+	VerdictStalled  Verdict = "stalled"  // the replica's replay position stands still while the primary's moves
+	VerdictUnknown  Verdict = "unknown"  // not enough seen yet
 )
+
+// Verdicts lists every verdict, for flags that name one (--expect).
+var Verdicts = []Verdict{VerdictDiverged, VerdictHealthy, VerdictStalled, VerdictUnknown}
+
+// ParseVerdict returns the verdict named s.
+func ParseVerdict(s string) (Verdict, error) {
+	for _, v := range Verdicts {
+		if string(v) == s {
+			return v, nil
+		}
+	}
+	names := make([]string, len(Verdicts))
+	for i, v := range Verdicts {
+		names[i] = string(v)
+	}
+	return "", fmt.Errorf("%q is not a verdict: use %s", s, strings.Join(names, ", "))
+}
 
 // DefaultStallAfter is how long the replica's replay position may stand
 // still while the primary moves before the verdict is stalled. A standby
@@ -37,7 +57,7 @@ type DiagnoseInput struct {
 // Diagnosis is the verdict with its evidence. The first five fields are
 // the report's "diagnosis" object; the rest add detail for the panel.
 type Diagnosis struct {
-	Verdict     string   `json:"verdict"`
+	Verdict     Verdict  `json:"verdict"`
 	ForkLSN     LSN      `json:"fork_lsn,omitempty"`
 	ReplicaLSN  LSN      `json:"replica_lsn,omitempty"`
 	Evidence    []string `json:"evidence"`
@@ -288,12 +308,13 @@ func describe(r Reading, pos LSN, tli uint32) string {
 	return fmt.Sprintf("%s, timeline %d%s, %s %s", orDash(r.Role, r.Process), tli, src, what, pos)
 }
 
-func orDash(a, b string) string {
+// orDash is the role when known, else the process state, else a dash.
+func orDash(a Role, b Process) string {
 	if a != "" && a != RoleUnknown {
-		return a
+		return string(a)
 	}
 	if b != "" {
-		return b
+		return string(b)
 	}
 	return "-"
 }

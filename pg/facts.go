@@ -52,9 +52,9 @@ func Facts(r Reading, o FactOptions) []Fact {
 	case ProcCrashed:
 		tone = ToneBad
 	}
-	state := proc
+	state := string(proc)
 	if r.Role != "" && r.Role != RoleUnknown {
-		state += " · " + r.Role
+		state += " · " + string(r.Role)
 	}
 	if proc == ProcCrashed && r.ProcDetail != "" {
 		state += " (" + r.ProcDetail + ")"

@@ -2,27 +2,33 @@ package pg
 
 import "time"
 
+// Process is what a server's process or container is doing.
+type Process string
+
 // Process states shown in the panel.
 const (
-	ProcUp       = "up"          // SQL answers
-	ProcStarting = "starting"    // process runs, SQL does not answer yet
-	ProcStopping = "stopping"    // process runs, shutting down
-	ProcStopped  = "stopped"     // exited cleanly, or never started
-	ProcCrashed  = "crashed"     // exited with an error or a signal
-	ProcNone     = "not created" // no process or container yet
-	ProcUnknown  = "unknown"     // the backend cannot say (engine gone)
+	ProcUp       Process = "up"          // SQL answers
+	ProcStarting Process = "starting"    // process runs, SQL does not answer yet
+	ProcStopping Process = "stopping"    // process runs, shutting down
+	ProcStopped  Process = "stopped"     // exited cleanly, or never started
+	ProcCrashed  Process = "crashed"     // exited with an error or a signal
+	ProcNone     Process = "not created" // no process or container yet
+	ProcUnknown  Process = "unknown"     // the backend cannot say (engine gone)
 )
+
+// Role is what a server is to the repro, as far as a poll can tell.
+type Role string
 
 // Roles shown in the panel.
 const (
-	RolePrimary         = "primary"
-	RoleArchiveRecovery = "archive recovery"
-	RoleStreaming       = "streaming standby"
-	RolePaused          = "paused"
-	RoleShutInRecovery  = "shut down in recovery"
-	RoleShutDown        = "shut down"
-	RoleStandbyNoStream = "standby (not streaming)"
-	RoleUnknown         = "unknown"
+	RolePrimary         Role = "primary"
+	RoleArchiveRecovery Role = "archive recovery"
+	RoleStreaming       Role = "streaming standby"
+	RolePaused          Role = "paused"
+	RoleShutInRecovery  Role = "shut down in recovery"
+	RoleShutDown        Role = "shut down"
+	RoleStandbyNoStream Role = "standby (not streaming)"
+	RoleUnknown         Role = "unknown"
 )
 
 // Timeline sources, best first.
@@ -57,13 +63,13 @@ type Reading struct {
 	Node       string       `json:"node"`
 	At         time.Time    `json:"at"`
 	LastGood   time.Time    `json:"last_good,omitempty"` // last time SQL answered
-	Process    string       `json:"process"`
+	Process    Process      `json:"process"`
 	ProcDetail string       `json:"process_detail,omitempty"`
 	Up         bool         `json:"up"`
 	Err        string       `json:"error,omitempty"`
 	InRecovery bool         `json:"in_recovery"`
 	Paused     bool         `json:"paused,omitempty"`
-	Role       string       `json:"role"`
+	Role       Role         `json:"role"`
 	Timeline   uint32       `json:"timeline"`
 	TLISource  string       `json:"timeline_source,omitempty"`
 	ReplayLSN  LSN          `json:"replay_lsn"`

@@ -54,11 +54,11 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	if d == nil {
 		d = &pg.Diagnosis{Verdict: pg.VerdictUnknown, Explanation: "No diagnosis: the run ended before the servers could be read."}
 	}
-	fmt.Fprintf(&b, "# PostgreSQL concurrent restore: verdict %s\n\n", strings.ToUpper(d.Verdict))
+	fmt.Fprintf(&b, "# PostgreSQL concurrent restore: verdict %s\n\n", strings.ToUpper(string(d.Verdict)))
 	fmt.Fprintf(&b, "A primary and a replica restored concurrently from the same backup, run step by step by walstep on %s (%s backend, %s archiver).\n\n",
 		r.Generated.UTC().Format("2006-01-02 15:04 UTC"), r.Backend, r.Archiver)
 	if d.Explanation != "" {
-		fmt.Fprintf(&b, "**%s.** %s\n\n", capitalise(d.Verdict), d.Explanation)
+		fmt.Fprintf(&b, "**%s.** %s\n\n", capitalise(string(d.Verdict)), d.Explanation)
 	}
 
 	b.WriteString("## Timelines\n\n")

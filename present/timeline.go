@@ -352,7 +352,7 @@ func downWord(r pg.Reading) string {
 	case r.Role == pg.RoleShutInRecovery, r.Role == pg.RoleShutDown:
 		return "stopped"
 	case r.Process != "":
-		return r.Process
+		return string(r.Process)
 	}
 	return "down"
 }

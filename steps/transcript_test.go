@@ -51,7 +51,7 @@ func TestTranscriptRecordsReadingsAndMarks(t *testing.T) {
 		if running {
 			overlap = append(overlap, last)
 		}
-		return pg.Snapshot{Primary: pg.Reading{Process: "read after " + last}, Replica: pg.Reading{Process: "replica"}}
+		return pg.Snapshot{Primary: pg.Reading{Process: pg.Process("read after " + last)}, Replica: pg.Reading{Process: "replica"}}
 	})
 	path := filepath.Join(t.TempDir(), "t.md")
 	tr, err := CreateTranscript(path, TranscriptHeader{Lab: "/lab", Backend: "fake", Archiver: "cp", Started: time.Now()})

@@ -48,7 +48,7 @@ func (m Model) verdictTitle(w int) string {
 	case pg.VerdictHealthy:
 		style = st.Done
 	}
-	return rule("verdict: "+strings.ToUpper(m.diag.Verdict)+" · d: why", w, style)
+	return rule("verdict: "+strings.ToUpper(string(m.diag.Verdict))+" · d: why", w, style)
 }
 
 // verdictWords is the verdict in a sentence, wrapped to at most n lines
@@ -89,7 +89,7 @@ func (m Model) diagnosisText(w int) string {
 	d := m.diag
 	var b strings.Builder
 	p := func(s string) { b.WriteString(s + "\n") }
-	p("Verdict: " + strings.ToUpper(d.Verdict))
+	p("Verdict: " + strings.ToUpper(string(d.Verdict)))
 	p("")
 	p(d.Explanation)
 	if d.Cause != "" {

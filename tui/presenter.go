@@ -193,7 +193,7 @@ func (m Model) presentVerdict() string {
 	if !m.diagnosed || d.Verdict == "" || d.Verdict == pg.VerdictUnknown {
 		return ""
 	}
-	v := strings.ToUpper(d.Verdict) + ": " + verdictSummary(d)
+	v := strings.ToUpper(string(d.Verdict)) + ": " + verdictSummary(d)
 	if mech := m.mechanism(); mech != "" && mech != verdictSummary(d) {
 		v += " — " + mech
 	}
