@@ -165,6 +165,13 @@ wait_for "steps" 5
 keys i
 wait_for "postgresql.conf: lines after initdb's" 15
 keys Escape
+wait_for "steps" 5
+# The WAL view reads the fork with the server's own pg_waldump: the one
+# record past it is the end-of-backup switch.
+keys w
+wait_for "0/2000100  XLOG        SWITCH" 30
+echo "tmux-e2e: the WAL view shows the SWITCH at 0/2000100 past the fork"
+keys Escape
 
 # Quit, stopping the servers.
 keys q
