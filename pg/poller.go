@@ -299,7 +299,7 @@ func ListArchive(ctx context.Context, src ArchiveReader) Archive {
 			continue
 		}
 		seen[name] = true
-		a.Backups = append(a.Backups, name)
+		a.Backups = append(a.Backups, untrusted.Text(name)) // a name in a dir the server user writes
 	}
 	sort.Strings(a.Backups)
 	return a
