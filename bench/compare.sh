@@ -13,9 +13,16 @@
 # Environment: BENCH_DIR (where the labs go; default a fresh mktemp dir,
 # removed at the end), KEEP=1 keeps the labs, PGBIN and POLL go to the script
 # (walstep uses --pg-bin "$PGBIN" when PGBIN is set).
+# BACKEND=docker compares `walstep run --backend docker` with
+# bench/docker-playbook.sh (IMAGE: the image for both); ARCHIVER=wal-g runs
+# both sides with the real WAL-G (on the local backend unpacked from
+# ../shared/tools/wal-g, on Docker the image's, default
+# walstep-test-pg:15-walg).
 set -uo pipefail
 
 N=${1:-5}
+BACKEND=${BACKEND:-local}
+ARCHIVER=${ARCHIVER:-cp}
 case "$N" in '' | *[!0-9]* | 0) echo "usage: $0 [N>0]" >&2; exit 0 ;; esac
 BUDGET=1.05
 ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
@@ -35,6 +42,20 @@ if ! (cd "$ROOT" && go build -o "$BIN" .); then
 fi
 PGFLAG=()
 [ -z "${PGBIN:-}" ] || PGFLAG=(--pg-bin "$PGBIN")
+WFLAGS=(--backend "$BACKEND" --archiver "$ARCHIVER")
+SCRIPT=("$ROOT/bench/playbook.sh")
+if [ "$BACKEND" = docker ]; then
+	[ "$ARCHIVER" = cp ] && IMAGE=${IMAGE:-walstep-test-pg:15} || IMAGE=${IMAGE:-walstep-test-pg:15-walg}
+	WFLAGS+=(--image "$IMAGE" --init-image "$IMAGE" --prefix "wscmp-$$")
+	SCRIPT=(env ARCHIVER="$ARCHIVER" IMAGE="$IMAGE" PREFIX="wscmp-$$-s" "$ROOT/bench/docker-playbook.sh")
+elif [ "$ARCHIVER" = wal-g ]; then
+	if ! gunzip -c "$ROOT/../shared/tools/wal-g/wal-g-v3.0.9-linux-amd64.gz" >"$BENCH_DIR/wal-g" || ! chmod 755 "$BENCH_DIR/wal-g"; then
+		echo "compare.sh: cannot unpack the real WAL-G from ../shared/tools/wal-g: no comparison" >&2
+		exit 0
+	fi
+	WFLAGS+=(--wal-g "$BENCH_DIR/wal-g")
+	SCRIPT=(env WALG="$BENCH_DIR/wal-g" "$ROOT/bench/playbook.sh")
+fi
 
 # timed LOGFILE CMD...: runs CMD, prints its wall time in ms and its exit status.
 timed() {
@@ -66,13 +87,14 @@ one() { # one KIND I: run one side on a fresh lab, print "ms rc"
 	lab=$BENCH_DIR/$kind-$i
 	rm -rf "$lab"
 	if [ "$kind" = script ]; then
-		timed "$BENCH_DIR/$kind-$i.log" "$ROOT/bench/playbook.sh" "$lab"
+		timed "$BENCH_DIR/$kind-$i.log" "${SCRIPT[@]}" "$lab"
 	else
-		timed "$BENCH_DIR/$kind-$i.log" "$BIN" run --backend local --archiver cp "${PGFLAG[@]}" --lab "$lab"
+		timed "$BENCH_DIR/$kind-$i.log" "$BIN" run "${WFLAGS[@]}" "${PGFLAG[@]}" --lab "$lab"
 	fi
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$lab"
 }
 
+echo "== backend $BACKEND, archiver $ARCHIVER: ${SCRIPT[*]} against walstep run ${WFLAGS[*]}"
 echo "== $N pairs on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), labs in $BENCH_DIR"
 printf '%-5s %10s %10s %8s\n' pair script_ms walstep_ms ratio
 ratios=()

@@ -17,7 +17,9 @@
 #
 # Environment: PGBIN (default: pg_ctl's dir on PATH, else newest
 # /usr/lib/postgresql/*/bin), POLL, WAIT, VERBOSE=1 to print each command's
-# output (default: discarded; step lines always print).
+# output (default: discarded; step lines always print), WALG=PATH to run the
+# playbook of `--archiver wal-g --wal-g PATH` instead (the seed's wal-g
+# commands with LAB/run/wal-g.json).
 set -euo pipefail
 
 usage() { echo "usage: $0 LAB" >&2; exit 2; }
@@ -93,6 +95,15 @@ fi
 PD=$LAB/primary-data RD=$LAB/replica-data
 STORAGE=$LAB/wal-g-storage WAL=$STORAGE/wal_005 BACKUPS=$STORAGE/basebackups_005
 HOMEDIR=$LAB/run/home
+WALG=${WALG:-}
+WALG_CFG=$LAB/run/wal-g.json
+if [ -n "$WALG" ]; then
+	ARCHIVE_CMD="$WALG --config $WALG_CFG wal-push %p"
+	RESTORE_CMD="$WALG --config $WALG_CFG wal-fetch %f %p"
+else
+	ARCHIVE_CMD="test ! -f $WAL/%f && cp %p $WAL/%f"
+	RESTORE_CMD="cp $WAL/%f %p"
+fi
 
 # Two free loopback ports, as walstep picks them.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -219,8 +230,14 @@ copy_conf() { # CopyConf: fill in ${PRIMARY_HOST} and ${PRIMARY_PORT}
 	mkdir -p "$LAB/$2"
 	sed -e 's/\${PRIMARY_HOST}/127.0.0.1/g' -e "s/\${PRIMARY_PORT}/$PPORT/g" "$LAB/$1" >"$LAB/$2/$1"
 }
-fetch() { # CP.BackupFetch, as root
+fetch() { # CP.BackupFetch, as root; WalG.BackupFetch as postgres
 	local n=$1 dd=${DATA[$1]}
+	if [ -n "$WALG" ]; then
+		handover "$dd"
+		chmod 700 "$dd"
+		as_pg "$n" "$WALG" --config "$WALG_CFG" backup-fetch "$dd" "$BACKUP_NAME"
+		return
+	fi
 	as_root "$n" sh -c "set -e
 test -d $BACKUPS/$BACKUP_NAME || { echo \"backup $BACKUP_NAME not found in storage\" >&2; exit 1; }
 mkdir -p $dd
@@ -229,11 +246,12 @@ chown -R $OWNER $dd
 chmod 700 $dd
 echo \"restored $BACKUP_NAME into $dd\""
 }
-# replica_outcome: a problem line in the replica's log since its start, its
+# replica_outcome: a problem line in the replica's log since its start (the
+# server's own: two spaces after the level, not WAL-G's "ERROR: <date>"), its
 # exit, or its wal receiver streaming (walstep's startStandby).
 LOG_MARK=0
 problem_since_start() {
-	tail -n +"$((LOG_MARK + 1))" "$LAB/logs/replica.log" 2>/dev/null | grep -E 'FATAL:|PANIC:|ERROR:' |
+	tail -n +"$((LOG_MARK + 1))" "$LAB/logs/replica.log" 2>/dev/null | grep -E '(FATAL|PANIC|ERROR):  ' |
 		grep -v -e 'the database system is starting up' -e 'the database system is shutting down' \
 			-e 'the database system is not yet accepting connections' -e 'the database system is not accepting connections' |
 		head -n1
@@ -258,7 +276,13 @@ stop replica
 for d in primary-data replica-data wal-g-storage primary-config replica-config logs run; do
 	rm -rf "${LAB:?}/$d"
 done
-mkdir -p "$LAB/primary-config" "$LAB/replica-config" "$LAB/logs" "$LAB/run" "$WAL" "$BACKUPS"
+mkdir -p "$LAB/primary-config" "$LAB/replica-config" "$LAB/logs" "$LAB/run"
+if [ -n "$WALG" ]; then
+	mkdir -p "$STORAGE"
+	printf '{\n  "WALG_FILE_PREFIX": "%s",\n  "WALG_COMPRESSION_METHOD": "lz4",\n  "PGUSER": "postgres",\n  "PGDATABASE": "postgres",\n  "PGHOST": "127.0.0.1",\n  "PGPORT": "%s"\n}\n' "$STORAGE" "$PPORT" >"$WALG_CFG"
+else
+	mkdir -p "$WAL" "$BACKUPS"
+fi
 done_step
 
 step 1 "Initialise the primary's data dir"
@@ -270,7 +294,7 @@ done_step
 
 step 2 "Turn on archiving in the primary's postgresql.conf"
 append primary "$PD/postgresql.conf" "include_dir = 'custom-pg-configs'" "archive_mode = on" \
-	"archive_command = 'test ! -f $WAL/%f && cp %p $WAL/%f'"
+	"archive_command = '$ARCHIVE_CMD'"
 done_step
 
 step 3 "Start the primary"
@@ -298,7 +322,8 @@ psql_pg primary "insert into test values ('test1');"
 done_step
 
 step 4d "Take the base backup"
-as_pg primary sh -c "set -e
+[ -z "$WALG" ] || as_pg primary "$WALG" --config "$WALG_CFG" backup-push "$PD"
+[ -n "$WALG" ] || as_pg primary sh -c "set -e
 tmp=$BACKUPS/.incoming
 rm -rf \"\$tmp\"
 pg_basebackup -D \"\$tmp\" -X none --checkpoint=fast -U postgres
@@ -321,7 +346,7 @@ rm -rf "$PD"
 done_step
 
 step 6 "Find the backup name"
-BACKUP_NAME=$(cd "$BACKUPS" && ls -d base_* | sort | tail -n1)
+BACKUP_NAME=$(cd "$BACKUPS" && ls -d base_* | grep -v '_backup_stop_sentinel.json$' | sort | tail -n1)
 [ -n "$BACKUP_NAME" ] || fail "the storage holds no backup"
 echo "BACKUP_NAME=$BACKUP_NAME"
 done_step
@@ -345,8 +370,8 @@ touch_owned replica "$RD/standby.signal"
 done_step
 
 step 10 "Add restore_command to both configs"
-append primary "$PD/postgresql.conf" "restore_command = 'cp $WAL/%f %p'"
-append replica "$RD/postgresql.conf" "restore_command = 'cp $WAL/%f %p'"
+append primary "$PD/postgresql.conf" "restore_command = '$RESTORE_CMD'"
+append replica "$RD/postgresql.conf" "restore_command = '$RESTORE_CMD'"
 done_step
 
 step 11 "Allow replication from the replica"
