@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -45,7 +46,26 @@ echo '%[2]s' >> %[1]s/pg_hba.conf
 	if err != nil {
 		return fmt.Errorf("run initdb: %w", err)
 	}
+	d.learnOwner(dd)
 	return nil
+}
+
+// learnOwner takes the image's postgres uid and gid from a data dir initdb
+// just chowned to it, so no container has to look them up.
+func (d *Docker) learnOwner(dataDir string) {
+	st, err := os.Stat(dataDir)
+	if err != nil {
+		return
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return
+	}
+	d.ownerMu.Lock()
+	defer d.ownerMu.Unlock()
+	if d.pgUID < 0 {
+		d.pgUID, d.pgGID = int(sys.Uid), int(sys.Gid)
+	}
 }
 
 // Start implements Backend: removes a stale stopped container of the same
