@@ -206,8 +206,8 @@ func (m Model) presentVerdict() string {
 // explanation's first sentence.
 func (m Model) mechanism() string {
 	d := m.diag
-	if w := m.wal.data; w != nil && w.Sentence != "" && d.Verdict == pg.VerdictDiverged && d.ForkLSN.Valid() && w.ForkLSN == d.ForkLSN && w.Timeline == d.ForkParent {
-		return w.Sentence
+	if s := m.wal.sentenceFor(d); s != "" && d.Verdict == pg.VerdictDiverged {
+		return s
 	}
 	if d.Cause != "" {
 		return firstSentence(d.Cause)
