@@ -55,8 +55,16 @@ func Playbook(env *Env) []Step {
 	if env.Timeouts == (Timeouts{}) {
 		env.Timeouts = DefaultTimeouts
 	}
+	var all []Step
+	for _, part := range []func(*Env) []Step{prepareSteps, backupSteps, restoreSteps, followUpSteps} {
+		all = append(all, part(env)...)
+	}
+	return all
+}
+
+// prepareSteps is step 0: the lab back to its editable files.
+func prepareSteps(env *Env) []Step {
 	b, lab, arc := env.Backend, env.Lab, env.Archiver
-	P, R := cluster.Primary, cluster.Replica
 	return []Step{
 		{ID: "0", Seed: "-", Title: "Prepare the lab", Resets: true,
 			Command: "rm -rf primary-data replica-data wal-g-storage primary-config replica-config  # walstep: only inside the lab",
@@ -82,6 +90,14 @@ func Playbook(env *Env) []Step {
 				fmt.Fprintf(out, "backend %s, archiver %s\n", b.Name(), arc.Name())
 				return nil
 			}},
+	}
+}
+
+// backupSteps are seed steps 1-4f: the primary, its data and its backup.
+func backupSteps(env *Env) []Step {
+	b, arc := env.Backend, env.Archiver
+	P := cluster.Primary
+	return []Step{
 		{ID: "1", Seed: "1", Title: "Initialise the primary's data dir",
 			Command: `docker run --rm -v $(pwd)/primary-data:/data postgres:14.5 /bin/bash -c "chown -R postgres:postgres /data; su postgres -c \"initdb -D /data --username=postgres\";"`,
 			Watch:   "primary-data/ now holds a fresh cluster on timeline 1",
@@ -179,6 +195,15 @@ psql -c "insert into test values ('test1');"`,
 				_, err := cluster.WaitExited(ctx, b, P, env.Timeouts.Shutdown)
 				return err
 			}},
+	}
+}
+
+// restoreSteps are seed steps 5-13: both servers restored from the backup
+// at once, the bug's moment.
+func restoreSteps(env *Env) []Step {
+	b, lab, arc := env.Backend, env.Lab, env.Archiver
+	P, R := cluster.Primary, cluster.Replica
+	return []Step{
 		{ID: "5", Seed: "5", Title: "Remove the primary's data dir",
 			Command: "sudo rm -rf ./primary-data",
 			Watch:   "only the backup and the archive remain",
@@ -275,6 +300,15 @@ sudo sh -c "echo \"restore_command = '/usr/local/bin/wal-g --config /wal-g.json 
 			Run: func(ctx context.Context, out io.Writer) error {
 				return PSQL(ctx, b, P, "select pg_create_physical_replication_slot('replica');", out)
 			}},
+	}
+}
+
+// followUpSteps are F1-F6: the replica switched to streaming, where the
+// divergence shows.
+func followUpSteps(env *Env) []Step {
+	b, lab := env.Backend, env.Lab
+	P, R := cluster.Primary, cluster.Replica
+	return []Step{
 		{ID: "F1", Seed: "F1", Title: "Start the primary (detached)",
 			Command: "dc up -d primary",
 			Watch:   "the primary keeps running on timeline 2",
