@@ -114,7 +114,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	reportStopErr(stderr, s.close(res.StopServers || ctx.Err() != nil), s.lab.Dir)
 	if !res.StopServers && ctx.Err() == nil {
-		fmt.Fprintf(stderr, "walstep: servers left running; stop them with: walstep clean --lab %s\n", cluster.ShellQuote(s.lab.Dir))
+		fmt.Fprintf(stderr, "walstep: servers left running; stop them with: %s clean --lab %s\n", selfCmd(), cluster.ShellQuote(s.lab.Dir))
 	}
 	_ = os.Stdout.Sync()
 	return err

@@ -100,7 +100,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else {
 		writeTextReport(stdout, rep)
 		if o.keep {
-			fmt.Fprintf(stdout, "\nservers left running: %s; stop them with: walstep clean --lab %s\n", strings.Join(rep.addrs(), ", "), cluster.ShellQuote(s.lab.Dir))
+			fmt.Fprintf(stdout, "\nservers left running: %s; stop them with: %s clean --lab %s\n", strings.Join(rep.addrs(), ", "), selfCmd(), cluster.ShellQuote(s.lab.Dir))
 		}
 	}
 	reportStopErr(stderr, stopErr, s.lab.Dir)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // exitExpect is the exit status when --expect does not match the verdict.
@@ -133,7 +134,16 @@ func writeRepeatText(w io.Writer, rr RepeatReport) {
 	sec := func(f float64) string {
 		return time.Duration(f * float64(time.Second)).Round(time.Millisecond).String()
 	}
+	// Columns as wide as their longest cell, so a long title or a hook's
+	// ID does not push its row's numbers out of line.
+	idW, titleW, medW := 0, 0, 0
 	for _, st := range rr.Steps {
-		fmt.Fprintf(w, "  %-5s %-52s %8s (%s–%s)\n", st.ID, st.Title, sec(st.Median), sec(st.Min), sec(st.Max))
+		idW = max(idW, utf8.RuneCountInString(st.ID))
+		titleW = max(titleW, utf8.RuneCountInString(st.Title))
+		medW = max(medW, len(sec(st.Median)))
+	}
+	pad := func(s string, w int) string { return s + strings.Repeat(" ", max(w-utf8.RuneCountInString(s), 0)) }
+	for _, st := range rr.Steps {
+		fmt.Fprintf(w, "  %s %s %*s (%s–%s)\n", pad(st.ID, idW), pad(st.Title, titleW), medW, sec(st.Median), sec(st.Min), sec(st.Max))
 	}
 }

@@ -42,6 +42,15 @@ Usage:
 Run 'walstep run -h' for the flags.
 `
 
+// selfCmd is how the user runs walstep, for hints meant to be pasted:
+// "go run ." when this is go run's temporary build, else "walstep".
+func selfCmd() string {
+	if strings.Contains(os.Args[0], string(os.PathSeparator)+"go-build") {
+		return "go run ."
+	}
+	return "walstep"
+}
+
 func main() {
 	os.Exit(realMain(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -131,6 +140,16 @@ type options struct {
 func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("walstep "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		out := fs.Output()
+		if name == "" { // walstep -h: the sub-commands first
+			fmt.Fprint(out, usage)
+			fmt.Fprintln(out, "\nFlags of the debugger (walstep [flags]):")
+		} else {
+			fmt.Fprintf(out, "Usage: walstep %s [flags]\n\nFlags:\n", name)
+		}
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&o.lab, "lab", "./walstep-lab", "lab directory (made with the defaults if missing)")
 	fs.StringVar(&o.backend, "backend", "auto", "where the servers run: auto, local or docker")
 	fs.StringVar(&o.archiver, "archiver", "auto", "archive and backup tool: auto, cp or wal-g")

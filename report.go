@@ -88,9 +88,9 @@ func reportStopErr(w io.Writer, err error, lab string) {
 	switch {
 	case err == nil:
 	case errors.Is(err, cluster.ErrDockerUnavailable):
-		fmt.Fprintf(w, "walstep: could not stop the containers: the docker engine is not reachable; once it is back, run: walstep clean --lab %s\n", cluster.ShellQuote(lab))
+		fmt.Fprintf(w, "walstep: could not stop the containers: the docker engine is not reachable; once it is back, run: %s clean --lab %s\n", selfCmd(), cluster.ShellQuote(lab))
 	default:
-		fmt.Fprintf(w, "walstep: stop servers: %s (run: walstep clean --lab %s)\n", strings.ReplaceAll(err.Error(), "\n", "; "), cluster.ShellQuote(lab))
+		fmt.Fprintf(w, "walstep: stop servers: %s (run: %s clean --lab %s)\n", strings.ReplaceAll(err.Error(), "\n", "; "), selfCmd(), cluster.ShellQuote(lab))
 	}
 }
 

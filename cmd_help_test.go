@@ -1,0 +1,50 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// walstep -h lists the sub-commands, then the debugger's flags.
+func TestHelpListsSubcommands(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := realMain([]string{"-h"}, &out, &errb)
+	all := out.String() + errb.String()
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"walstep init DIR", "walstep run [flags]", "walstep clean [flags]", "-lab"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("walstep -h lacks %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "Usage of walstep :") {
+		t.Errorf("walstep -h prints flag's bare usage line:\n%s", all)
+	}
+}
+
+// The --repeat timing table keeps its columns on long titles and hook IDs.
+func TestRepeatTableAligned(t *testing.T) {
+	var b bytes.Buffer
+	writeRepeatText(&b, RepeatReport{Steps: []StepStats{
+		{ID: "1", Title: "Initialise the primary's data dir", Median: 1.2, Min: 1, Max: 2},
+		{ID: "F2", Title: "Start the replica; it shuts down at its recovery target", Median: 0.3, Min: 0.2, Max: 0.4},
+		{ID: "13+1", Title: "Hook after-13.primary.sql on the primary", Median: 12.5, Min: 0.1, Max: 30},
+	}})
+	col := -1
+	for _, l := range strings.Split(b.String(), "\n") {
+		i := strings.Index(l, " (")
+		if i < 0 || !strings.HasPrefix(l, "  ") {
+			continue
+		}
+		if n := len([]rune(l[:i])); col < 0 {
+			col = n
+		} else if n != col {
+			t.Errorf("row ends its median at column %d, not %d:\n%s", n, col, b.String())
+		}
+	}
+	if col < 0 {
+		t.Fatalf("no rows:\n%s", b.String())
+	}
+}
