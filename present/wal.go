@@ -50,7 +50,10 @@ func RenderWAL(w *pg.WALAtFork, width int, st DiagStyles) string {
 	}
 	if w.NewTimeline.Timeline != 0 {
 		out = append(out, "")
-		title := fmt.Sprintf("Timeline %d from the fork: what the primary has instead", w.NewTimeline.Timeline)
+		title := fmt.Sprintf("Timeline %d from the fork", w.NewTimeline.Timeline)
+		if w.Note == "" {
+			title += ": what the primary has instead"
+		}
 		out = append(out, walRange(w.NewTimeline, title, width, st)...)
 	}
 	return strings.Join(out, "\n")
