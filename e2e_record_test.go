@@ -160,6 +160,8 @@ func TestE2ERecordWholeSession(t *testing.T) {
 	p := startInTmux(t, W, H, fmt.Sprintf("env TERM=xterm-256color %s --lab %s --backend local --archiver cp --record %s 2>%s", bin, lab, rec, filepath.Join(work, "stderr")))
 	p.waitFor(30*time.Second, "Prepare the lab")
 	p.keys("c")
+	// The room's projector is wider: a resize mid-run is recorded.
+	p.tm("resize-window", "-t", "rec", "-x", strconv.Itoa(W+10), "-y", strconv.Itoa(H+2))
 	p.waitFor(4*time.Minute, "finished", "DIVERGED")
 
 	// Freeze walstep: what tmux shows now is the last frame it drew. The
@@ -210,6 +212,13 @@ func TestE2ERecordWholeSession(t *testing.T) {
 	}
 	if h.IdleLimit != cast.DefaultIdleLimit.Seconds() {
 		t.Errorf("idle_time_limit %v", h.IdleLimit)
+	}
+	resized := false
+	for _, e := range ev {
+		resized = resized || e.Kind == "r" && e.Data == fmt.Sprintf("%dx%d", W+10, H+2)
+	}
+	if !resized {
+		t.Errorf("the resize to %dx%d is not recorded", W+10, H+2)
 	}
 	var out strings.Builder
 	maxGap := 0.0
