@@ -90,27 +90,7 @@ func RenderTimeline(s pg.Snapshot, width int, st DiagStyles) string {
 	pPos, pTLI := pg.PositionOf(s.Primary)
 	rPos, rTLI := pg.PositionOf(s.Replica)
 	rows := timelineRows(s, pTLI, rTLI)
-
-	// The primary's history decides which fork the replica must not pass,
-	// and whether the replica's timeline is part of it at all.
-	pastFork, offHistory, forkAt := false, false, pg.LSN(0)
-	if rPos.Valid() && rTLI != 0 && pTLI != 0 && rTLI != pTLI {
-		if pTLI == 1 {
-			offHistory = true
-		}
-		for _, h := range s.Histories {
-			if h.TLI != pTLI {
-				continue
-			}
-			offHistory = true
-			for _, e := range h.Entries {
-				if e.TLI == rTLI {
-					offHistory = false
-					pastFork, forkAt = rPos > e.Switch, e.Switch
-				}
-			}
-		}
-	}
+	pastFork, offHistory, forkAt := replicaPlace(s, pTLI, rPos, rTLI)
 	rStyle := st.Replica
 	if pastFork || offHistory {
 		rStyle = st.Alarm
@@ -123,8 +103,53 @@ func RenderTimeline(s pg.Snapshot, width int, st DiagStyles) string {
 			rows[i].markers = append(rows[i].markers, marker{'R', "replica", rPos, rStyle})
 		}
 	}
+	col, labelW, trackW := timelineColumns(rows, width)
+	grid := drawTimelines(rows, col, trackW, st)
+	out := timelineLines(rows, grid, col, labelW, trackW, st)
 
-	// Ordinal axis: every LSN that is drawn gets its own column.
+	out = append(out, legendLine('P', "primary", s.Primary, pPos, pTLI, st.Primary, "", false, width, st))
+	note := ""
+	switch {
+	case pastFork && width >= 44:
+		note = "past fork " + forkAt.String()
+	case pastFork:
+		note = "past fork!"
+	case offHistory && width >= 48:
+		note = fmt.Sprintf("not in TL%d's history!", pTLI)
+	case offHistory:
+		note = "off history!"
+	}
+	out = append(out, legendLine('R', "replica", s.Replica, rPos, rTLI, rStyle, note, pastFork || offHistory, width, st))
+	return strings.Join(out, "\n")
+}
+
+// replicaPlace reads the primary's history: which fork the replica must
+// not pass, and whether the replica's timeline is part of it at all.
+func replicaPlace(s pg.Snapshot, pTLI uint32, rPos pg.LSN, rTLI uint32) (pastFork, offHistory bool, forkAt pg.LSN) {
+	if !rPos.Valid() || rTLI == 0 || pTLI == 0 || rTLI == pTLI {
+		return false, false, 0
+	}
+	if pTLI == 1 {
+		offHistory = true
+	}
+	for _, h := range s.Histories {
+		if h.TLI != pTLI {
+			continue
+		}
+		offHistory = true
+		for _, e := range h.Entries {
+			if e.TLI == rTLI {
+				offHistory = false
+				pastFork, forkAt = rPos > e.Switch, e.Switch
+			}
+		}
+	}
+	return pastFork, offHistory, forkAt
+}
+
+// timelineColumns lays out an ordinal axis: every LSN that is drawn gets
+// its own column of the track, after a label of labelW cells.
+func timelineColumns(rows []tlRow, width int) (col map[pg.LSN]int, labelW, trackW int) {
 	lsns := map[pg.LSN]bool{0: true}
 	for _, r := range rows {
 		if r.known {
@@ -140,12 +165,11 @@ func RenderTimeline(s pg.Snapshot, width int, st DiagStyles) string {
 	}
 	sort.Slice(axis, func(i, j int) bool { return axis[i] < axis[j] })
 
-	labelW := 0
 	for _, r := range rows {
 		labelW = max(labelW, len(fmt.Sprintf("TL%d ", r.tli)))
 	}
-	trackW := max(width-labelW, 8)
-	col := map[pg.LSN]int{}
+	trackW = max(width-labelW, 8)
+	col = map[pg.LSN]int{}
 	for i, l := range axis {
 		c := 0
 		if len(axis) > 1 {
@@ -153,24 +177,30 @@ func RenderTimeline(s pg.Snapshot, width int, st DiagStyles) string {
 		}
 		col[l] = c
 	}
+	return col, labelW, trackW
+}
 
-	// Draw every row into a rune grid first, then style runs of cells.
-	type cell struct {
-		ch    rune
-		style *lipgloss.Style
-	}
-	grid := make([][]cell, len(rows))
+// tlCell is one cell of the picture: a glyph and its style (nil: none).
+type tlCell struct {
+	ch    rune
+	style *lipgloss.Style
+}
+
+// drawTimelines draws every row into a grid of cells: tracks, fork marks
+// and the links between rows, then the markers on top.
+func drawTimelines(rows []tlRow, col map[pg.LSN]int, trackW int, st DiagStyles) [][]tlCell {
+	grid := make([][]tlCell, len(rows))
 	rowOf := map[uint32]int{}
 	for i, r := range rows {
 		rowOf[r.tli] = i
-		grid[i] = make([]cell, trackW)
+		grid[i] = make([]tlCell, trackW)
 		for j := range grid[i] {
-			grid[i][j] = cell{' ', nil}
+			grid[i][j] = tlCell{' ', nil}
 		}
 	}
 	set := func(i, c int, ch rune, style *lipgloss.Style) {
 		if c >= 0 && c < trackW {
-			grid[i][c] = cell{ch, style}
+			grid[i][c] = tlCell{ch, style}
 		}
 	}
 	for i, r := range rows {
@@ -233,7 +263,12 @@ func RenderTimeline(s pg.Snapshot, width int, st DiagStyles) string {
 			set(i, c, m.ch, &style)
 		}
 	}
+	return grid
+}
 
+// timelineLines renders the grid a row at a time, styling runs of cells,
+// with each fork's label under the child's row.
+func timelineLines(rows []tlRow, grid [][]tlCell, col map[pg.LSN]int, labelW, trackW int, st DiagStyles) []string {
 	var out []string
 	for i, r := range rows {
 		var b strings.Builder
@@ -258,7 +293,6 @@ func RenderTimeline(s pg.Snapshot, width int, st DiagStyles) string {
 			}
 		}
 		out = append(out, b.String())
-		// The fork label goes under the child's row, at the fork column.
 		if r.known && r.tli > 1 {
 			text := fmt.Sprintf("fork %s", r.begin)
 			c := col[r.begin]
@@ -268,41 +302,29 @@ func RenderTimeline(s pg.Snapshot, width int, st DiagStyles) string {
 			out = append(out, strings.Repeat(" ", labelW+c)+st.Fork.Render(diagClip(text, trackW-c)))
 		}
 	}
+	return out
+}
 
-	legend := func(ch rune, name string, r pg.Reading, pos pg.LSN, tli uint32, style lipgloss.Style, note string, alarm bool) {
-		var text string
-		if !pos.Valid() {
-			text = fmt.Sprintf(" %s: no position yet", name)
-		} else {
-			text = fmt.Sprintf(" %s %s TL%d", name, pos, tli)
-			if !r.Up {
-				text += " (" + downWord(r) + ")"
-			}
+// legendLine says where a server is, with a note when it matters.
+func legendLine(ch rune, name string, r pg.Reading, pos pg.LSN, tli uint32, style lipgloss.Style, note string, alarm bool, width int, st DiagStyles) string {
+	var text string
+	if !pos.Valid() {
+		text = fmt.Sprintf(" %s: no position yet", name)
+	} else {
+		text = fmt.Sprintf(" %s %s TL%d", name, pos, tli)
+		if !r.Up {
+			text += " (" + downWord(r) + ")"
 		}
-		line := style.Render(string(ch)) + st.Label.Render(diagClip(text, width-1))
-		if note != "" && lipgloss.Width(line)+1+len(note) <= width {
-			ns := st.Label
-			if alarm {
-				ns = st.Alarm
-			}
-			line += " " + ns.Render(note)
+	}
+	line := style.Render(string(ch)) + st.Label.Render(diagClip(text, width-1))
+	if note != "" && lipgloss.Width(line)+1+len(note) <= width {
+		ns := st.Label
+		if alarm {
+			ns = st.Alarm
 		}
-		out = append(out, line)
+		line += " " + ns.Render(note)
 	}
-	legend('P', "primary", s.Primary, pPos, pTLI, st.Primary, "", false)
-	note := ""
-	switch {
-	case pastFork && width >= 44:
-		note = "past fork " + forkAt.String()
-	case pastFork:
-		note = "past fork!"
-	case offHistory && width >= 48:
-		note = fmt.Sprintf("not in TL%d's history!", pTLI)
-	case offHistory:
-		note = "off history!"
-	}
-	legend('R', "replica", s.Replica, rPos, rTLI, rStyle, note, pastFork || offHistory)
-	return strings.Join(out, "\n")
+	return line
 }
 
 // timelineRows lists the timelines to draw, oldest first: those of the
