@@ -175,10 +175,9 @@ func WriteWalgConfig(lab *Lab, b Backend) error {
 	cfg["PGHOST"] = p.PrimaryHost
 	cfg["PGPORT"] = p.PrimaryPort
 	out, _ := json.MarshalIndent(cfg, "", "  ")
-	if err := os.MkdirAll(lab.Path(RunDir), 0o755); err != nil {
-		return fmt.Errorf("create run dir: %w", err)
-	}
-	if err := os.WriteFile(lab.Path(RunDir, WalgJSON), append(out, '\n'), 0o644); err != nil {
+	// The server user's alone: it may hold storage keys or a password.
+	f := ServerFile{Area: AreaRun, Name: WalgJSON, Mode: ReplaceFile, Data: append(out, '\n')}
+	if err := b.WriteFile(context.Background(), Primary, f); err != nil {
 		return fmt.Errorf("write effective wal-g.json: %w", err)
 	}
 	return nil

@@ -16,9 +16,20 @@ import (
 // write anyway) or as root for the config dir (which only walstep's own
 // user can write on the host).
 func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
-	if f.Area == AreaConfig {
+	switch f.Area {
+	case AreaConfig:
 		if err := os.MkdirAll(d.configDir(node), 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", d.configDir(node), err)
+		}
+	case AreaRun:
+		if err := os.MkdirAll(d.lab.Path(RunDir), 0o755); err != nil {
+			return fmt.Errorf("create run dir: %w", err)
+		}
+		if os.Geteuid() != 0 {
+			// Not mounted where a container could write it, and the
+			// container's postgres must read it: readable by all.
+			f.Perm = 0o644
+			return writeNoFollow(d.lab.Dir, RunDir, f, -1, -1)
 		}
 	}
 	if os.Geteuid() == 0 {

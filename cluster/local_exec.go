@@ -57,9 +57,14 @@ func (l *Local) WriteFile(_ context.Context, node Node, f ServerFile) error {
 	if l.runAs != nil {
 		uid, gid = int(l.runAs.Uid), int(l.runAs.Gid)
 	}
-	if f.Area == AreaConfig {
+	switch f.Area {
+	case AreaConfig:
 		if err := l.prepareDirs(l.ConfigDir(node)); err != nil {
 			return err
+		}
+	case AreaRun:
+		if err := os.MkdirAll(l.lab.Path(RunDir), 0o755); err != nil {
+			return fmt.Errorf("create run dir: %w", err)
 		}
 	}
 	return writeNoFollow(l.lab.Dir, areaDir(node, f.Area), f, uid, gid)

@@ -3,6 +3,7 @@ package cluster
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -43,5 +44,23 @@ func TestStalePIDFileNamingAnotherCluster(t *testing.T) {
 	}
 	if st, _ := other.State(ctx, Primary); !st.Running {
 		t.Errorf("the other cluster's primary: %+v", st)
+	}
+}
+
+// The effective wal-g.json may hold storage keys: it is the server user's
+// alone, and written without following a link planted in run/.
+func TestWalgConfigIsTheServerUsers(t *testing.T) {
+	lab, l := localLab(t)
+	if err := WriteWalgConfig(lab, l); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(lab.Path(RunDir, WalgJSON))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("run/wal-g.json: mode %v (%v), want 0600", st.Mode().Perm(), err)
+	}
+	if l.runAs != nil {
+		if uid := st.Sys().(*syscall.Stat_t).Uid; uid != l.runAs.Uid {
+			t.Errorf("run/wal-g.json owned by uid %d, want the server user's %d", uid, l.runAs.Uid)
+		}
 	}
 }

@@ -42,7 +42,13 @@ type ServerFile struct {
 	Name string // a plain file name in that directory
 	Mode WriteMode
 	Data []byte
+	// Perm is a replaced file's mode; 0 means 0600.
+	Perm os.FileMode
 }
+
+// AreaRun is the lab's run/ dir: files walstep makes for the servers to
+// read (the effective wal-g.json).
+const AreaRun = AreaStorage + 1
 
 // ErrLink marks a refused write: something in the path is a link (or a
 // file with other hard links), which the server user may have planted to
@@ -63,6 +69,10 @@ func (f ServerFile) verb() string {
 // areaDir is the lab-relative directory of area for node.
 func areaDir(node Node, area FileArea) string {
 	switch {
+	case area == AreaStorage:
+		return StorageDir
+	case area == AreaRun:
+		return RunDir
 	case area == AreaConfig && node == Replica:
 		return ReplicaConfig
 	case area == AreaConfig:
@@ -194,8 +204,16 @@ func writeNoFollow(root, rel string, f ServerFile, uid, gid int) (err error) {
 			return fmt.Errorf("it is not a regular file: %w", ErrLink)
 		}
 		tmp := ".walstep-" + randHex(6) + "-" + f.Name
+		perm := f.Perm
+		if perm == 0 {
+			perm = 0o600
+		}
 		fd, err := unix.Openat(dfd, tmp, common|unix.O_CREAT|unix.O_EXCL, 0o600)
 		if err != nil {
+			return err
+		}
+		if err := unix.Fchmod(fd, uint32(perm.Perm())); err != nil {
+			unix.Close(fd)
 			return err
 		}
 		file := os.NewFile(uintptr(fd), tmp)
