@@ -8,9 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -346,13 +344,7 @@ func (d *Docker) ensureDataOwner(ctx context.Context, node Node) error {
 		return nil
 	}
 	if os.Geteuid() == 0 {
-		err := filepath.WalkDir(dd, func(p string, _ fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			return os.Lchown(p, uid, gid)
-		})
-		if err != nil {
+		if err := chownTreeNoFollow(d.lab.Dir, areaDir(node, AreaData), uid, gid); err != nil {
 			return fmt.Errorf("hand data dir to postgres: %w", err)
 		}
 		return nil

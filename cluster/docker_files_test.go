@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -56,5 +57,38 @@ func TestDockerWriteFileRefusesLinks(t *testing.T) {
 	got := execOut(ctx, t, d, Primary, "postgres", "sh", "-c", "stat -c '%U %a' /data/recovery.signal /custom-pg-configs/replica_standby.conf; tail -1 /data/postgresql.conf")
 	if got != "postgres 600\npostgres 600\n# walstep-was-here" {
 		t.Errorf("files made by WriteFile: %q", got)
+	}
+}
+
+// The walk that hands a data dir to postgres changes links themselves and
+// never follows one out of the tree.
+func TestChownTreeNoFollow(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown to another user needs root")
+	}
+	root := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "outside")
+	if err := os.WriteFile(outside, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tree := filepath.Join(root, "data")
+	if err := os.MkdirAll(filepath.Join(tree, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(tree, "sub", "f"), nil, 0o600)
+	_ = os.Symlink(outside, filepath.Join(tree, "link"))
+	_ = os.Symlink(filepath.Dir(outside), filepath.Join(tree, "dirlink"))
+	if err := chownTreeNoFollow(root, "data", 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{tree, filepath.Join(tree, "sub", "f"), filepath.Join(tree, "link")} {
+		st, _ := os.Lstat(p)
+		if st.Sys().(*syscall.Stat_t).Uid != 4242 {
+			t.Errorf("%s not handed over", p)
+		}
+	}
+	st, _ := os.Stat(outside)
+	if st.Sys().(*syscall.Stat_t).Uid == 4242 {
+		t.Error("the walk followed a link out of the tree")
 	}
 }

@@ -273,3 +273,50 @@ func openAppendNoFollow(root, rel, name string) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), filepath.Join(root, shown)), nil
 }
+
+// chownTreeNoFollow hands root/rel and everything below it to uid:gid,
+// changing links themselves and never descending through one, with each
+// directory opened relative to its verified parent: a directory swapped
+// for a link while the walk runs is refused, not followed.
+func chownTreeNoFollow(root, rel string, uid, gid int) error {
+	fd, err := openDirNoFollow(root, rel)
+	if err != nil {
+		return err
+	}
+	if err := unix.Fchown(fd, uid, gid); err != nil {
+		unix.Close(fd)
+		return &os.PathError{Op: "chown", Path: filepath.Join(root, rel), Err: err}
+	}
+	return chownBelow(fd, filepath.Join(root, rel), uid, gid)
+}
+
+// chownBelow chowns the entries of the open directory dfd (and closes it).
+func chownBelow(dfd int, path string, uid, gid int) error {
+	dir := os.NewFile(uintptr(dfd), path)
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		p := filepath.Join(path, name)
+		if err := unix.Fchownat(dfd, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &os.PathError{Op: "chown", Path: p, Err: err}
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return &os.PathError{Op: "stat", Path: p, Err: err}
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			continue
+		}
+		cfd, err := unix.Openat(dfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return &os.PathError{Op: "open", Path: p, Err: err}
+		}
+		if err := chownBelow(cfd, p, uid, gid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
