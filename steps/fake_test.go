@@ -17,8 +17,10 @@ import (
 // controls, and a harness that runs a Runner and waits for its events with
 // a deadline (time.After is only ever the deadline, never the way to sync).
 
-// eventDeadline bounds every wait for an event; a hang fails the test.
-const eventDeadline = 10 * time.Second
+// eventDeadline bounds every wait for an event; a hang fails the test. It
+// is generous because some waits span a whole real playbook, which takes
+// several times longer on a loaded machine.
+const eventDeadline = 60 * time.Second
 
 // fakeStep is a controllable step action. Each run announces itself on
 // started (with its ctx), then waits for the test to send the result on
