@@ -2,7 +2,6 @@ package pg
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 )
@@ -79,19 +78,52 @@ type Diagnosis struct {
 // Diagnose decides whether the replica follows the primary. It is pure:
 // everything it needs is in in.
 func Diagnose(in DiagnoseInput) Diagnosis {
-	s := in.Snapshot
 	if in.Options.StallAfter <= 0 {
 		in.Options.StallAfter = DefaultStallAfter
 	}
 	if in.Now.IsZero() {
-		in.Now = s.At
+		in.Now = in.Snapshot.At
 	}
-	P, R := s.Primary, s.Replica
-	pPos, pTLI := PositionOf(P)
-	rPos, rTLI := PositionOf(R)
-	d := Diagnosis{Evidence: []string{}, ReplicaLSN: rPos, ReplicaTimeline: rTLI, PrimaryLSN: pPos, PrimaryTimeline: pTLI}
-	d.Next = NextWanted(s)
+	j := newJudge(in)
+	j.readLogs()
+	j.placeFork()
+	if why := j.positionsDiverge(); len(why) > 0 || len(j.diverging) > 0 {
+		return j.diverged(why)
+	}
+	if d, ok := j.cannotTell(); ok {
+		return d
+	}
+	return j.following()
+}
 
+// judge is what Diagnose has worked out so far about one snapshot.
+type judge struct {
+	in         DiagnoseInput
+	s          Snapshot
+	P, R       Reading
+	pPos, rPos LSN
+	pTLI, rTLI uint32
+	target     uint32  // the timeline the replica must follow: the primary's
+	hist       History // target's history file, when haveHist
+	haveHist   bool
+	diverging  []Finding // log lines that prove a divergence
+	d          Diagnosis
+}
+
+func newJudge(in DiagnoseInput) *judge {
+	s := in.Snapshot
+	j := &judge{in: in, s: s, P: s.Primary, R: s.Replica}
+	j.pPos, j.pTLI = PositionOf(j.P)
+	j.rPos, j.rTLI = PositionOf(j.R)
+	j.d = Diagnosis{Evidence: []string{}, ReplicaLSN: j.rPos, ReplicaTimeline: j.rTLI, PrimaryLSN: j.pPos, PrimaryTimeline: j.pTLI}
+	j.d.Next = NextWanted(s)
+	return j
+}
+
+// readLogs keeps the log lines that matter and those that prove a
+// divergence.
+func (j *judge) readLogs() {
+	P, R, d := j.P, j.R, &j.d
 	findings := append(ExplainLog(P.Node, P.LogTail), ExplainLog(R.Node, R.LogTail)...)
 	if f, ok := sameNewTimeline(P, R); ok {
 		findings = append(findings, f)
@@ -105,7 +137,14 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 			diverging = append(diverging, f)
 		}
 	}
+	j.diverging = diverging
+}
 
+// placeFork finds the fork the replica must not pass in the primary's
+// history, with the servers' positions as evidence.
+func (j *judge) placeFork() {
+	s, P, R, d := j.s, j.P, j.R, &j.d
+	pPos, pTLI, rPos, rTLI := j.pPos, j.pTLI, j.rPos, j.rTLI
 	// The timeline the replica must follow is the primary's; its history
 	// says where each older timeline was left.
 	target := pTLI
@@ -149,10 +188,16 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 	if rPos.Valid() || rTLI != 0 {
 		d.Evidence = append(d.Evidence, "replica: "+describe(R, rPos, rTLI))
 	}
+	j.target, j.hist, j.haveHist = target, hist, haveHist
+}
 
-	// Divergence shown by positions.
-	var why []string
+// positionsDiverge says why the positions alone show a divergence: past
+// the fork, off the primary's history, promoted, or ahead of the primary.
+func (j *judge) positionsDiverge() []string {
+	s, in, P, R, d, diverging := j.s, j.in, j.P, j.R, &j.d, j.diverging
+	rPos, rTLI, target, hist, haveHist := j.rPos, j.rTLI, j.target, j.hist, j.haveHist
 	replicaKnown := rPos.Valid() && rTLI != 0
+	var why []string
 	if replicaKnown && haveHist && target != 0 && !hist.Contains(rTLI, rPos) {
 		if isAncestor(hist, rTLI) {
 			// No "already": the replica may have gone past the fork after
@@ -183,33 +228,43 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 		}
 		d.Evidence = append(d.Evidence, e)
 	}
+	return why
+}
 
-	if len(why) > 0 || len(diverging) > 0 {
-		d.Verdict = VerdictDiverged
-		if len(why) == 0 {
-			why = append(why, "PostgreSQL reports the divergence: "+diverging[0].Explanation)
-		}
-		d.Explanation = strings.Join(why, " ")
-		d.Cause = findCause(s, in.Earlier, d) // shown once, by whoever prints Cause
-		// pg_rewind is not offered: it needs data checksums or
-		// wal_log_hints = on, which initdb's defaults (the lab's) lack.
-		d.Explanation += " To follow the primary again it must be rebuilt from a new backup taken after the fork."
-		return d
+// diverged is the verdict when the positions or PostgreSQL show it.
+func (j *judge) diverged(why []string) Diagnosis {
+	s, in, d, diverging := j.s, j.in, &j.d, j.diverging
+	d.Verdict = VerdictDiverged
+	if len(why) == 0 {
+		why = append(why, "PostgreSQL reports the divergence: "+diverging[0].Explanation)
 	}
+	d.Explanation = strings.Join(why, " ")
+	d.Cause = findCause(s, in.Earlier, *d) // shown once, by whoever prints Cause
+	// pg_rewind is not offered: it needs data checksums or
+	// wal_log_hints = on, which initdb's defaults (the lab's) lack.
+	d.Explanation += " To follow the primary again it must be rebuilt from a new backup taken after the fork."
+	return *d
+}
 
+// cannotTell is an unknown verdict when a position or the history is
+// missing, or the stalled verdict when the replica stands still.
+func (j *judge) cannotTell() (Diagnosis, bool) {
+	s, in, R, d := j.s, j.in, j.R, &j.d
+	pPos, pTLI, rPos, rTLI, target, haveHist := j.pPos, j.pTLI, j.rPos, j.rTLI, j.target, j.haveHist
+	replicaKnown := rPos.Valid() && rTLI != 0
 	switch {
 	case pTLI == 0 && !pPos.Valid():
 		d.Verdict = VerdictUnknown
 		d.Explanation = "No reading of the primary yet, so there is no timeline to compare the replica with."
-		return d
+		return *d, true
 	case !replicaKnown:
 		d.Verdict = VerdictUnknown
 		d.Explanation = "No position of the replica yet (it is not created, starting, or its data dir cannot be read)."
-		return d
+		return *d, true
 	case !haveHist && rTLI != target:
 		d.Verdict = VerdictUnknown
 		d.Explanation = fmt.Sprintf("The primary is on timeline %d but %s has not been seen, so where timeline %d forked off is unknown.", target, histFile(target), target)
-		return d
+		return *d, true
 	}
 
 	if st, ok := stalled(s, in.Earlier, in.Now, in.Options.StallAfter); ok {
@@ -225,9 +280,16 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 			}
 			d.Explanation += "."
 		}
-		return d
+		return *d, true
 	}
+	return Diagnosis{}, false
+}
 
+// following is the verdict on a replica that has passed no fork: healthy,
+// or unknown while it does not run or cannot stream.
+func (j *judge) following() Diagnosis {
+	R, d := j.R, &j.d
+	pPos, rPos, rTLI, target := j.pPos, j.rPos, j.rTLI, j.target
 	onHistory := fmt.Sprintf("on the primary's timeline %d", target)
 	if rTLI != target {
 		onHistory = fmt.Sprintf("on timeline %d, not past the fork point %s, so it can still follow timeline %d", rTLI, d.ForkLSN, target)
@@ -240,13 +302,13 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 		}
 		d.Explanation = fmt.Sprintf("The replica is %s. Its last known position, %s, is %s; whether it follows the primary shows once it runs.",
 			what, rPos, onHistory)
-		return d
+		return *d
 	}
 	if !R.Up {
 		d.Verdict = VerdictUnknown
 		d.Explanation = fmt.Sprintf("The replica is not running (%s). Its last position, %s, is %s: nothing has gone wrong yet, but it is neither restoring nor streaming.",
 			orDash(R.Role, R.Process), rPos, onHistory)
-		return d
+		return *d
 	}
 	if R.Receiver == nil || R.Receiver.Status != "streaming" {
 		if f, ok := streamFailure(R); ok {
@@ -258,7 +320,7 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 			d.Evidence = append(d.Evidence, e)
 			d.Explanation = fmt.Sprintf("The replica cannot stream from the primary. %s It is at %s, %s: nothing has diverged yet, but whether it follows the primary shows only once it streams.",
 				f.Explanation, rPos, onHistory)
-			return d
+			return *d
 		}
 	}
 	d.Verdict = VerdictHealthy
@@ -267,127 +329,5 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 		how = fmt.Sprintf("streams from the primary (wal receiver on timeline %d)", R.Receiver.ReceivedTLI)
 	}
 	d.Explanation = fmt.Sprintf("The replica %s at %s, %s; the primary is at %s. It has not passed any fork point.", how, rPos, onHistory, pPos)
-	return d
-}
-
-// streamFailure is the last reason the replica's wal receiver gave for not
-// streaming (it cannot connect, or its slot is missing) since the server
-// last started, with how often it came.
-func streamFailure(r Reading) (Finding, bool) {
-	lines := r.LogTail
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.Contains(lines[i], "LOG:  starting PostgreSQL") {
-			lines = lines[i+1:]
-			break
-		}
-	}
-	var last Finding
-	found := false
-	for _, f := range dedupe(ExplainLog(r.Node, lines)) {
-		if f.Kind == FindCannotConnect || f.Kind == FindSlotMissing {
-			last, found = f, true
-		}
-	}
-	return last, found
-}
-
-func describe(r Reading, pos LSN, tli uint32) string {
-	what := "replay"
-	switch {
-	case r.Up && !r.InRecovery:
-		what = "flush"
-	case !r.Up && r.Control != nil && r.Control.MinRecoveryPoint.Valid():
-		what = "min recovery point"
-	case !r.Up && r.Control != nil:
-		what = "checkpoint"
-	}
-	src := ""
-	if r.TLISource != "" {
-		src = " (" + r.TLISource + ")"
-	}
-	return fmt.Sprintf("%s, timeline %d%s, %s %s", orDash(r.Role, r.Process), tli, src, what, pos)
-}
-
-// orDash is the role when known, else the process state, else a dash.
-func orDash(a Role, b Process) string {
-	if a != "" && a != RoleUnknown {
-		return string(a)
-	}
-	if b != "" {
-		return string(b)
-	}
-	return "-"
-}
-
-func histFile(tli uint32) string { return fmt.Sprintf("%08X.history", tli) }
-
-func isAncestor(h History, tli uint32) bool {
-	for _, e := range h.Entries {
-		if e.TLI == tli {
-			return true
-		}
-	}
-	return false
-}
-
-func nextOf(nfs []NextFiles, node string) (NextFiles, bool) {
-	for _, nf := range nfs {
-		if nf.Node == node {
-			return nf, true
-		}
-	}
-	return NextFiles{}, false
-}
-
-// sameNewTimeline finds both servers promoting onto the same timeline ID:
-// two different timelines under one number, the bluntest split of all.
-func sameNewTimeline(p, r Reading) (Finding, bool) {
-	sel := func(rd Reading) map[uint32]string {
-		out := map[uint32]string{}
-		for _, f := range ExplainLog(rd.Node, rd.LogTail) {
-			if f.Kind == FindSelectedTimeline {
-				out[f.Timeline] = f.Line
-			}
-		}
-		return out
-	}
-	ps, rs := sel(p), sel(r)
-	var tlis []uint32
-	for t := range ps {
-		if _, ok := rs[t]; ok {
-			tlis = append(tlis, t)
-		}
-	}
-	if len(tlis) == 0 {
-		return Finding{}, false
-	}
-	sort.Slice(tlis, func(i, j int) bool { return tlis[i] < tlis[j] })
-	t := tlis[0]
-	return Finding{
-		Kind: FindSameNewTimeline, Severity: SevDiverged, Node: "both", Timeline: t,
-		Line: fmt.Sprintf("%s: %s | %s: %s", p.Node, StripLogPrefix(ps[t]), r.Node, StripLogPrefix(rs[t])),
-		Explanation: fmt.Sprintf("Both servers promoted and selected the same new timeline ID %d. They now write two different timelines with the same number, "+
-			"so WAL and history files named for timeline %d in the shared archive may come from either: the servers have split.", t, t),
-	}, true
-}
-
-// Message is the finding's log line without its timestamp and pid.
-func (f Finding) Message() string { return StripLogPrefix(f.Line) }
-
-// dedupe keeps the first finding per node and message (PostgreSQL
-// repeats a refused stream every 5 s), counting the repeats.
-func dedupe(fs []Finding) []Finding {
-	var out []Finding
-	idx := map[string]int{}
-	for _, f := range fs {
-		key := f.Node + "\x00" + f.Message()
-		if i, ok := idx[key]; ok {
-			out[i].Repeats++
-			continue
-		}
-		idx[key] = len(out)
-		f.Repeats = 1
-		out = append(out, f)
-	}
-	return out
+	return *d
 }
