@@ -33,3 +33,20 @@ func TestLocalTCPNeedsPasswordSocketIsPrivate(t *testing.T) {
 		t.Errorf("TCP without a password: %v, want a refusal asking for a password", err)
 	}
 }
+
+func TestParsePostmasterFile(t *testing.T) {
+	// PostgreSQL 15's postmaster.pid of a hot standby: pid, data dir, start
+	// time, port, socket dir, listen address, shared memory key, status.
+	pm, ok := ParsePostmasterFile([]byte("31454\n/lab/replica-data\n1796031827\n45432\n../run/sockets\n127.0.0.1\n  1234567     98765\nready   \n"))
+	if !ok || pm.PID != 31454 || pm.Start != 1796031827 || pm.Port != 45432 || pm.Status != PMReady || !pm.Accepting() {
+		t.Errorf("parsed %+v %v", pm, ok)
+	}
+	// Written but without a status line yet: not accepting.
+	pm, ok = ParsePostmasterFile([]byte("31454\n/lab/replica-data\n1796031827\n45432\n"))
+	if !ok || pm.Accepting() {
+		t.Errorf("early file: %+v %v", pm, ok)
+	}
+	if _, ok := ParsePostmasterFile([]byte("garbage")); ok {
+		t.Error("garbage parsed")
+	}
+}

@@ -262,6 +262,12 @@ func lastLogHint(ctx context.Context, b cluster.Backend, node cluster.Node) stri
 			return "; its log says: " + msg
 		}
 	}
+	// The server's own last word, not restore_command's chatter after it.
+	for i := len(lines) - 1; i >= 0; i-- {
+		if pg.ParseLogLine(lines[i]).Origin == pg.OriginServer {
+			return "; its log ends: " + pg.StripLogPrefix(lines[i])
+		}
+	}
 	return "; its log ends: " + pg.StripLogPrefix(lines[len(lines)-1])
 }
 

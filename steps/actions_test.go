@@ -38,6 +38,14 @@ func TestLastLogHintDropsLogPrefix(t *testing.T) {
 	if got := lastLogHint(context.Background(), b, cluster.Primary); got != "; its log ends: HINT:  Execute pg_wal_replay_resume() to promote." {
 		t.Errorf("hint %q", got)
 	}
+	// WAL-G's routine miss after the server's last line is not the hint.
+	b.lines = []string{
+		`2026-11-30 07:35:19.100 UTC [24372] LOG:  entering standby mode`,
+		`ERROR: 2026/11/30 07:35:19.431523 Archive '00000003.history' does not exist.`,
+	}
+	if got := lastLogHint(context.Background(), b, cluster.Replica); got != "; its log ends: LOG:  entering standby mode" {
+		t.Errorf("hint %q quotes the archiver", got)
+	}
 	if strings.Contains(lastLogHint(context.Background(), logOnly{}, cluster.Primary), "log") {
 		t.Error("a hint without a log")
 	}
