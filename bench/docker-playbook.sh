@@ -92,9 +92,12 @@ psql_in() { docker exec -u postgres "$P-$1" psql -X -v ON_ERROR_STOP=1 "${@:2}";
 ready() { running "$1" && [ "$(status "$1")" = ready ]; }
 promoted() { running "$1" || fail "$1 exited"; ready "$1" && [ "$(psql_in "$1" -Atc 'select pg_is_in_recovery()')" = f ]; }
 exited() { ! running "$1"; }
+said_target() { docker logs "$P-replica" 2>&1 | grep -q "shutdown at recovery target"; }
 at_target() { # the replica exited, at its recovery target
 	[ "$(docker inspect -f '{{.State.ExitCode}}' "$P-replica")" = 0 ] || fail "replica crashed"
-	docker logs "$P-replica" 2>&1 | grep -q "shutdown at recovery target" || fail "replica not at its target"
+	# The engine may hand over a container's last log lines a moment
+	# after it exited.
+	WAIT=5 until_ok "the replica's log to say it stopped at its target" said_target
 }
 append() { local f=$1; shift; printf '%s\n' "$@" >>"$f"; }
 
