@@ -116,7 +116,14 @@ func median(sorted []float64) float64 {
 }
 
 func writeRepeatText(w io.Writer, rr RepeatReport) {
-	fmt.Fprintf(w, "\n== Repeat: %d runs on %s (backend %s, archiver %s)\n", len(rr.Runs), rr.Lab, rr.Backend, rr.Archiver)
+	// A run stopped midway is not an outcome: it is named, not counted.
+	counted := len(rr.Runs)
+	interrupted := ""
+	if n := len(rr.Runs); n > 0 && rr.Runs[n-1].Verdict == verdictInterrupted {
+		counted--
+		interrupted = fmt.Sprintf("; run %d was interrupted and is not counted", rr.Runs[n-1].Run)
+	}
+	fmt.Fprintf(w, "\n== Repeat: %d runs on %s (backend %s, archiver %s)%s\n", counted, rr.Lab, rr.Backend, rr.Archiver, interrupted)
 	var keys []string
 	for k := range rr.Verdicts {
 		keys = append(keys, k)
@@ -124,11 +131,11 @@ func writeRepeatText(w io.Writer, rr RepeatReport) {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d/%d", k, rr.Verdicts[k], len(rr.Runs)))
+		parts = append(parts, fmt.Sprintf("%s %d/%d", k, rr.Verdicts[k], counted))
 	}
 	fmt.Fprintf(w, "verdicts: %s\n", strings.Join(parts, ", "))
 	if rr.Expect != "" {
-		fmt.Fprintf(w, "expected %s: %d of %d runs\n", rr.Expect, rr.Matched, len(rr.Runs))
+		fmt.Fprintf(w, "expected %s: %d of %d runs\n", rr.Expect, rr.Matched, counted)
 	}
 	fmt.Fprintln(w, "\nstep timings: median (min–max)")
 	sec := func(f float64) string {
