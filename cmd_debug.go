@@ -100,7 +100,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	header := fmt.Sprintf("%s · %s · %s", s.backend.Name(), s.archiver.Name(), s.lab.Dir)
 	res, err := runTUI(ctx, tuiConfig{
 		Lab: s.lab, Backend: s.backend, Steps: s.steps, Runner: r,
-		Poll: s.poll, PollEvery: o.poll, Header: header,
+		Poll: s.poll, PollEvery: o.poll, Header: header, Why: s.why,
 		Stdout: stdout, Transcript: tr, StallAfter: o.stall, Record: rec, ReadWAL: s.readWAL,
 		Present: o.present, PresentStops: stops, PresentPause: o.pause,
 	})
@@ -140,6 +140,7 @@ func startRecording(s *session, path string, replace bool, stdout io.Writer) (*c
 
 // tuiConfig is what the debugger needs; main fills it from its session.
 type tuiConfig struct {
+	Why     []string // how the backend and archiver were chosen
 	Lab     *cluster.Lab
 	Backend cluster.Backend
 	Steps   []steps.Step
@@ -207,6 +208,7 @@ func runTUI(ctx context.Context, cfg tuiConfig) (tui.Result, error) {
 		Poll:       cfg.Poll,
 		PollEvery:  cfg.PollEvery,
 		Header:     cfg.Header,
+		Why:        cfg.Why,
 		StallAfter: cfg.StallAfter,
 
 		Present:      cfg.Present,

@@ -19,12 +19,21 @@ func (m Model) detailLines(w int) []string {
 	var out []string
 	out = append(out, rule(fmt.Sprintf("%s %s", s.ID, s.Title), w, st.Rule))
 	if s.Command != "" {
-		for j, l := range wrap(s.Command, w-2, cmdLines) {
-			p := "  "
+		// Elsewhere than on Docker the seed's command is not what runs:
+		// label it, and show the command that ran once the step has.
+		first, rest := "$ ", "  "
+		if !m.seedRunsHere() {
+			first, rest = "seed's: $ ", "          "
+		}
+		for j, l := range wrap(s.Command, w-len([]rune(rest)), cmdLines) {
+			p := rest
 			if j == 0 {
-				p = "$ "
+				p = first
 			}
 			out = append(out, st.Command.Render(fit(p+l, w)))
+		}
+		if ran := ranCommand(v.output); ran != "" && !m.seedRunsHere() {
+			out = append(out, st.Dim.Render(fit("ran:    "+ran, w)))
 		}
 	}
 	if watch := watchText(s); watch != "" {
@@ -120,6 +129,31 @@ func (m *Model) renderedOutput(v stepView) []string {
 		c.last = v.output[len(v.output)-1]
 	}
 	return c.rendered
+}
+
+// seedRunsHere reports whether the backend runs the seed's commands as
+// written (Docker); the local backend runs its own equivalents.
+func (m Model) seedRunsHere() bool {
+	return m.cfg.Servers == nil || m.cfg.Servers.Name() == "docker"
+}
+
+// ranCommand is the first command a step's output shows it ran ("$ …"),
+// with a count of the others.
+func ranCommand(output []string) string {
+	first, more := "", 0
+	for _, l := range output {
+		if strings.HasPrefix(l, "$ ") {
+			if first == "" {
+				first = l
+			} else {
+				more++
+			}
+		}
+	}
+	if more > 0 {
+		first += fmt.Sprintf("  (+%d more in the output)", more)
+	}
+	return first
 }
 
 // watchText is the step's "watch" line with the key that shows it.

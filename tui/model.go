@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -58,6 +59,9 @@ type Config struct {
 	LabDir string
 	// Header is shown on the top line after "walstep": backend, archiver.
 	Header string
+	// Why says how the backend and archiver were chosen; the status line
+	// shows it until the first step runs.
+	Why []string
 	// StallAfter is how long the replica's replay may stand still while
 	// the primary moves before the verdict is "stalled"; 0 means
 	// pg.DefaultStallAfter (--stall-after).
@@ -183,7 +187,8 @@ type Model struct {
 
 	snap       pg.Snapshot
 	polled     bool
-	panelNeed  int // what the panel's lines need (panelNeedOf the last poll)
+	leftover   bool // servers up before any step of this session ran
+	panelNeed  int  // what the panel's lines need (panelNeedOf the last poll)
 	diag       pg.Diagnosis
 	diagnosed  bool
 	watch      pg.Watch // the polls pg.Diagnose looks back on
@@ -281,9 +286,32 @@ func New(cfg Config) Model {
 	// bubbles' default descriptions are too dark to read on black.
 	m.help.Styles.ShortDesc = m.styles.Dim
 	m.help.Styles.FullDesc = m.styles.Dim
+	if len(cfg.Why) > 0 {
+		m.notice = strings.Join(cfg.Why, " · ")
+	}
 	m.layout()
 	m.refreshOutput(true)
 	return m
+}
+
+// noteLeftover marks servers that run before any step of this session
+// has: an earlier session left them, and the checklist (all pending) says
+// nothing of how they got there. A step that starts clears the mark.
+func (m *Model) noteLeftover() {
+	for _, v := range m.views {
+		if v.runs > 0 || v.status != steps.Pending {
+			m.leftover = false
+			return
+		}
+	}
+	running := func(r pg.Reading) bool {
+		return r.Process == pg.ProcUp || r.Process == pg.ProcStarting || r.Process == pg.ProcStopping
+	}
+	was := m.leftover
+	m.leftover = running(m.snap.Primary) || running(m.snap.Replica)
+	if m.leftover && !was {
+		m.notice = "these servers were left running by an earlier session: the checklist starts afresh here (step 0 stops them and resets the lab)"
+	}
 }
 
 // Init starts the event stream and the first poll.

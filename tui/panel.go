@@ -16,6 +16,9 @@ func (m Model) panelLines(w, h int) []string {
 	title := "servers"
 	if m.polled {
 		title = fmt.Sprintf("servers · poll #%d", m.snap.Seq)
+		if m.leftover {
+			title = fmt.Sprintf("servers of an earlier session · poll #%d", m.snap.Seq)
+		}
 	}
 	out := []string{m.paneRule(title, w, m.focus == focusServers)}
 	if !m.polled {

@@ -66,6 +66,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.polling = false
 		m.snap, m.polled = msg.snap, true
+		m.noteLeftover()
 		if need := panelNeedOf(msg.snap); need != m.panelNeed {
 			m.panelNeed = need
 			m.layout()
