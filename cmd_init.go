@@ -26,6 +26,6 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	if err := explore.WriteCatalogue(lab); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "lab ready in %s\nedit primary_restore.conf, replica_restore.conf, replica_standby.conf or wal-g.json, then: %[3]s --lab %[2]s  (or %[3]s run --lab %[2]s)\n", lab.Dir, cluster.ShellQuote(dir), selfCmd())
+	fmt.Fprintf(stdout, "lab ready in %s\nedit primary_restore.conf, replica_restore.conf, replica_standby.conf or wal-g.json, then: %[3]s --lab %[2]s  (or %[3]s run --lab %[2]s)\nvariants/ holds the built-in variants for: %[3]s explore --lab %[2]s\n", lab.Dir, cluster.ShellQuote(dir), selfCmd())
 	return nil
 }

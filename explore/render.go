@@ -156,6 +156,9 @@ type Progress struct {
 // Line is the progress as one line.
 func (p Progress) Line() string {
 	cur := "starting"
+	if p.Runs > 0 && p.RunsDone == p.Runs {
+		cur = "writing the matrix"
+	}
 	if len(p.Current) > 0 {
 		cur = strings.Join(p.Current, ", ")
 	}
