@@ -37,7 +37,8 @@ var catalogue = []builtin{
 		files: map[string]string{cluster.ReplicaRestore: "recovery_target = 'immediate'\nrecovery_target_action = 'shutdown'\n# Stay on the backup's timeline while restoring.\nrecovery_target_timeline = 'current'\n"}},
 	{name: "checkpoint-after-13", readme: "CHECKPOINT on the primary before the replica restarts (a checkpoint does not switch segments). Measured (PG 15, cp, 3 runs): diverged 3/3",
 		files: map[string]string{"hooks/after-13.primary.sql": "-- A checkpoint writes WAL but does not switch segments.\ncheckpoint;\n"}},
-	{name: "scram-password", readme: "the password stored as SCRAM (set password_encryption before step 4c's ALTER USER), as PostgreSQL 14+ does by default; on 13 the seed's pg_hba scram lines refuse an md5-stored password. Not measured yet",
+	{name: "scram-password", readme: "the password stored as SCRAM (password_encryption set before step 4c's ALTER USER), as PostgreSQL 14+ does by default: on 13 the seed's scram pg_hba lines refuse an md5 password. Measured (Docker, PG 13/15/17 × cp/wal-g, 1 run each): diverged 6/6",
+
 		files: map[string]string{"hooks/after-4c.primary.sql": "-- PostgreSQL 13 stores passwords as md5 by default, which the seed's\n-- scram-sha-256 pg_hba lines refuse: store it as SCRAM, as 14+ does.\nset password_encryption = 'scram-sha-256';\nalter user postgres encrypted password 'postgres';\n"}},
 	{name: "late-replica", readme: "the replica restarted 3 s after the slot is made, nothing else changed. Measured (PG 15, cp, 3 runs): diverged 3/3",
 		files: map[string]string{"hooks/after-13.primary.sh": "# Wait before the replica restarts.\nsleep 3\n"}},
