@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"walstep/untrusted"
 )
 
 // LockFile holds the pid and start time of the walstep session that uses a
@@ -88,8 +90,11 @@ func (h LockHolder) String() string {
 	if h.PID <= 0 {
 		s = "pid unknown"
 	}
-	if h.Command != "" {
-		s += " (" + h.Command + ")"
+	if c := untrusted.Text(h.Command); c != "" {
+		if r := []rune(c); len(r) > 60 {
+			c = string(r[:57]) + "…"
+		}
+		s += " (" + c + ")"
 	}
 	if !h.Since.IsZero() {
 		s += " since " + h.Since.Local().Format("2006-01-02 15:04:05 MST")
