@@ -145,3 +145,19 @@ func TestPresenterWithoutPauseWaitsForC(t *testing.T) {
 	m, _ = press(m, "c")
 	wantCalls(t, fr, "continue")
 }
+
+// Presenter mode keeps the screen's size down to the smallest terminal.
+func TestPresenterFitsSmallScreens(t *testing.T) {
+	for _, sz := range [][2]int{{80, 24}, {60, 16}, {200, 60}} {
+		m, _, c := presenting(t, 0)
+		m = send(m, tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		f6 := idx(t, m, "F6")
+		m = runThrough(m, c, f6)
+		m = polled(m, divergedSnap(c.Now()))
+		v := m.View()
+		checkSize(t, v, sz[0], sz[1])
+		if !strings.Contains(v, "STEP F5") || !strings.Contains(v, "DIVERGED:") {
+			t.Errorf("%dx%d: no banners:\n%s", sz[0], sz[1], v)
+		}
+	}
+}
