@@ -109,7 +109,7 @@ func TestE2EMarkdownReportOfADefaultRun(t *testing.T) {
 }
 
 // assertWalGVersion checks a run's Markdown report names the WAL-G that
-// archived, as the servers' environment runs it.
+// archived and the PostgreSQL, as the servers' environment runs them.
 func assertWalGVersion(t *testing.T, md string) {
 	t.Helper()
 	b, err := os.ReadFile(md)
@@ -118,5 +118,8 @@ func assertWalGVersion(t *testing.T, md string) {
 	}
 	if !regexp.MustCompile(`\| WAL-G \| wal-g version v\d+\.\d+\.\d+ `).Match(b) || !strings.Contains(string(b), "| archiver | wal-g |") {
 		t.Errorf("the report does not name the WAL-G version:\n%s", b)
+	}
+	if !regexp.MustCompile(`\| PostgreSQL \| postgres \(PostgreSQL\) \d+\.\d+`).Match(b) {
+		t.Errorf("the report does not name the PostgreSQL version:\n%s", b)
 	}
 }
