@@ -181,7 +181,11 @@ launch initdb 80 24
 keys n
 wait_for "next 1 ·" 60
 keys n
-wait_for "creating subdirectories" 30
+# Cancel once initdb has written into the data dir (PG_VERSION comes early;
+# bootstrapping takes seconds more), so the retry meets a dir not empty.
+deadline=$((SECONDS + 30))
+until [[ -f "$lab/primary-data/PG_VERSION" ]] || ((SECONDS >= deadline)); do sleep 0.02; done
+[[ -f "$lab/primary-data/PG_VERSION" ]] || die "initdb did not start writing the data dir"
 keys C
 wait_for "step 1 cancelled" 30
 capture
