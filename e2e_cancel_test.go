@@ -40,8 +40,37 @@ func TestE2ELocalCancelThenRetryInitdb(t *testing.T) {
 	skipWithoutPostgres(t)
 	dir := reachableTempDir(t)
 	lab := filepath.Join(dir, "lab")
+	cancelThenRetryInitdb(t, options{lab: lab, backend: "local", archiver: "cp"}, func(pgdata string) []string {
+		return liveProcsUnder(pgdata)
+	})
+}
+
+// The same on Docker: initdb runs in a task container, which is gone when
+// the step is reported cancelled.
+func TestE2EDockerCancelThenRetryInitdb(t *testing.T) {
+	t.Parallel()
+	img := requireDockerE2E(t)
+	lab, flags := dockerLab(t, img)
+	prefix := flags[len(flags)-1]
+	cancelThenRetryInitdb(t, options{lab: lab, backend: "docker", archiver: "cp", image: img, initImage: img, prefix: prefix}, func(string) []string {
+		var running []string
+		cs, _ := dockerLeft(t, lab)
+		for _, c := range cs {
+			if strings.Contains(c, "(running)") {
+				running = append(running, c)
+			}
+		}
+		return running
+	})
+}
+
+// cancelThenRetryInitdb runs step 0, cancels step 1 once initdb has
+// written into the data dir, checks the step is cancelled with left()
+// empty when the Runner reports it, retries it to done and runs steps 2
+// and 3 on the result.
+func cancelThenRetryInitdb(t *testing.T, o options, left func(pgdata string) []string) {
 	ctx := t.Context()
-	s, err := openSession(ctx, options{lab: lab, backend: "local", archiver: "cp"})
+	s, err := openSession(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +118,8 @@ func TestE2ELocalCancelThenRetryInitdb(t *testing.T) {
 	if fin.Status != steps.Cancelled || fin.Err != nil {
 		t.Fatalf("cancelled initdb ended %s (%v), want cancelled with no error", fin.Status, fin.Err)
 	}
-	if left := liveProcsUnder(pgdata); len(left) > 0 {
-		t.Fatalf("processes of the cancelled initdb still run when the step is reported:\n%s", strings.Join(left, "\n"))
+	if l := left(pgdata); len(l) > 0 {
+		t.Fatalf("processes of the cancelled initdb still run when the step is reported:\n%s", strings.Join(l, "\n"))
 	}
 	if e := idle("after cancel"); e.Reason != steps.ReasonCancelled || e.Cursor != 1 {
 		t.Fatalf("idle after cancel: %+v", e)
