@@ -163,6 +163,9 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	start := func(i int) {
 		if r.steps[i].Resets {
+			// A reset undoes every later step: after it the next
+			// step is the one after it, not where a retry came from.
+			resume = -1
 			r.newPass(ctx, i)
 		}
 		r.mu.Lock()

@@ -171,3 +171,20 @@ func TestRunnerReadingsBeforeNextStep(t *testing.T) {
 		}
 	}
 }
+
+// Retrying the Resets step from later in the playbook resets the lab: the
+// next step is the one after it, not the one the retry came from.
+func TestRunnerRetryOfResetStepDoesNotResume(t *testing.T) {
+	ss := []*instant{{}, {}, {}}
+	st := mkSteps(ss[0].run, ss[1].run, ss[2].run)
+	st[0].Resets = true
+	r := NewRunner(st)
+	h := startRunner(t, r)
+	r.Next()
+	h.idle(ReasonStep, 1)
+	r.Next()
+	h.idle(ReasonStep, 2)
+	r.Retry(0)
+	h.idle(ReasonStep, 1)
+	h.wantStatuses(Done, Pending, Pending)
+}
