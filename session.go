@@ -62,7 +62,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	s := &session{lab: lab, backend: b, archiver: arc, why: why, lock: lock}
 	to := steps.DefaultTimeouts
 	if o.stepTO > 0 {
-		to.Ready, to.Promote, to.Shutdown = o.stepTO, o.stepTO, o.stepTO
+		to.Ready, to.Promote, to.Shutdown, to.Outcome = o.stepTO, o.stepTO, o.stepTO, o.stepTO
 	}
 	to.Hook = o.hookTO
 	s.env = &steps.Env{Lab: lab, Backend: s.backend, Archiver: arc, Timeouts: to}
