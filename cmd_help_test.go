@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -46,5 +47,24 @@ func TestRepeatTableAligned(t *testing.T) {
 	}
 	if col < 0 {
 		t.Fatalf("no rows:\n%s", b.String())
+	}
+}
+
+// Hints name the command the user ran: `go run .` for go run's binary
+// (fresh or cached), walstep otherwise.
+func TestSelfCmd(t *testing.T) {
+	old := os.Args[0]
+	defer func() { os.Args[0] = old }()
+	for exe, want := range map[string]string{
+		"/tmp/go-build4145692038/b001/exe/walstep":    "go run .",
+		"/root/.cache/go-build/8f/8fe32469-d/walstep": "go run .",
+		"/tmp/go-build123/b001/walstep.test":          "walstep",
+		"/usr/local/bin/walstep":                      "walstep",
+		"./walstep":                                   "walstep",
+	} {
+		os.Args[0] = exe
+		if got := selfCmd(); got != want {
+			t.Errorf("selfCmd for %s = %q, want %q", exe, got, want)
+		}
 	}
 }

@@ -45,7 +45,11 @@ Run 'walstep run -h' for the flags.
 // selfCmd is how the user runs walstep, for hints meant to be pasted:
 // "go run ." when this is go run's temporary build, else "walstep".
 func selfCmd() string {
-	if strings.Contains(os.Args[0], string(os.PathSeparator)+"go-build") {
+	// go run's binary is in a go-build dir: $WORK/go-buildN/b001/exe/ or,
+	// cached, $GOCACHE (…/go-build/xx/…-d/); a test binary (NAME.test)
+	// is in go-build too, and stands for walstep.
+	exe := os.Args[0]
+	if strings.Contains(exe, string(os.PathSeparator)+"go-build") && !strings.HasSuffix(exe, ".test") {
 		return "go run ."
 	}
 	return "walstep"
