@@ -273,7 +273,7 @@ func (j *judge) cannotTell() (Diagnosis, bool) {
 		d.Evidence = append(d.Evidence, fmt.Sprintf("replica replay has stayed at %s since %s (%s) while the primary moved from %s to %s",
 			rPos, st.since.UTC().Format("15:04:05"), d.StalledFor, st.pFrom, st.pTo))
 		d.Explanation = fmt.Sprintf("The replica has not replayed anything for %s while the primary wrote WAL from %s to %s.", d.StalledFor, st.pFrom, st.pTo)
-		if R.Receiver == nil || R.Receiver.Status != "streaming" {
+		if !R.Streams() {
 			d.Explanation += " It does not stream from the primary"
 			if nf, ok := nextOf(d.Next, R.Node); ok && nf.Uses == "" && len(nf.Segments) > 0 {
 				d.Explanation += fmt.Sprintf(", and the archive lacks %s, which it asks for next", nf.Segments[0].Name)
@@ -310,7 +310,7 @@ func (j *judge) following() Diagnosis {
 			orDash(R.Role, R.Process), rPos, onHistory)
 		return *d
 	}
-	if R.Receiver == nil || R.Receiver.Status != "streaming" {
+	if !R.Streams() {
 		if f, ok := streamFailure(R); ok {
 			d.Verdict = VerdictUnknown
 			e := "replica log: " + f.Message()
@@ -322,11 +322,18 @@ func (j *judge) following() Diagnosis {
 				f.Explanation, rPos, onHistory)
 			return *d
 		}
+		if why, ok := unconfirmedStream(R); ok {
+			d.Verdict = VerdictUnknown
+			d.Evidence = append(d.Evidence, "replica: "+why)
+			d.Explanation = fmt.Sprintf("The replica's wal receiver %s, but nothing shows it streaming: the primary has no walsender streaming to it and it has received no WAL. It is at %s, %s; whether it follows the primary shows once it streams or PostgreSQL says why not.",
+				why, rPos, onHistory)
+			return *d
+		}
 	}
 	d.Verdict = VerdictHealthy
 	how := "restores from the archive"
-	if R.Receiver != nil && R.Receiver.Status == "streaming" {
-		how = fmt.Sprintf("streams from the primary (wal receiver on timeline %d)", R.Receiver.ReceivedTLI)
+	if R.Streams() {
+		how = fmt.Sprintf("streams from the primary on timeline %d (%s)", R.Receiver.ReceivedTLI, R.Receiver.Proof)
 	}
 	d.Explanation = fmt.Sprintf("The replica %s at %s, %s; the primary is at %s. It has not passed any fork point.", how, rPos, onHistory, pPos)
 	return *d

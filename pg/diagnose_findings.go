@@ -127,3 +127,30 @@ func nextOf(nfs []NextFiles, node string) (NextFiles, bool) {
 	}
 	return NextFiles{}, false
 }
+
+// unconfirmedStream says what the replica's wal receiver is seen doing
+// when it is not confirmed streaming: connecting now, or started more than
+// once since the server started (a receiver the primary keeps refusing).
+// Such a replica is not known to follow anything yet.
+func unconfirmedStream(r Reading) (string, bool) {
+	if r.Receiver != nil && r.Receiver.Status != "" && r.Receiver.Status != "stopped" {
+		return fmt.Sprintf("is %s (asking for timeline %d at %s)", r.Receiver.Status, r.Receiver.StartTLI, r.Receiver.StartLSN.OrDash()), true
+	}
+	lines := r.LogTail
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], "LOG:  starting PostgreSQL") {
+			lines = lines[i+1:]
+			break
+		}
+	}
+	starts := 0
+	for _, f := range ExplainLog(r.Node, lines) {
+		if f.Kind == FindStartedStreaming {
+			starts++
+		}
+	}
+	if starts > 1 {
+		return fmt.Sprintf("has started %d times since the server started and stopped each time", starts), true
+	}
+	return "", false
+}

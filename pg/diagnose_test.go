@@ -153,7 +153,7 @@ func TestDiagnoseReplicaCannotStream(t *testing.T) {
 		// Once it streams (the conf fixed, the replica restarted), the old
 		// lines of its log no longer count.
 		s.Replica.LogTail = append(s.Replica.LogTail, readLog(t, "healthy_replica.log")...)
-		s.Replica.Receiver = &WalReceiver{Status: "streaming", ReceivedTLI: 2}
+		s.Replica.Receiver = &WalReceiver{Status: "streaming", ReceivedTLI: 2, Streaming: true, Proof: "the primary's walsender streams to it"}
 		s.Replica.Timeline = 2
 		if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictHealthy {
 			t.Errorf("%s streaming again: verdict %s: %s", tc.snap, d.Verdict, d.Explanation)

@@ -86,7 +86,11 @@ func Facts(r Reading, o FactOptions) []Fact {
 	if r.Up && r.InRecovery {
 		recv := "none"
 		if rc := r.Receiver; rc != nil {
-			recv = fmt.Sprintf("%s, tl %d, flushed %s", rc.Status, rc.ReceivedTLI, rc.FlushedLSN.OrDash())
+			status := rc.Status
+			if status == "streaming" && !rc.Streaming {
+				status = "connecting (streaming not confirmed)"
+			}
+			recv = fmt.Sprintf("%s, tl %d, flushed %s", status, rc.ReceivedTLI, rc.FlushedLSN.OrDash())
 		}
 		add("receiver", recv)
 	}

@@ -112,6 +112,7 @@ func (p *Poller) Poll(ctx context.Context) Snapshot {
 		}()
 	}
 	wg.Wait()
+	s.confirmStreaming()
 	s.Archive = ListArchive(ctx, p.src)
 	s.Histories = p.histories(ctx)
 	return s

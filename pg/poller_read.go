@@ -70,33 +70,13 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 		}
 	}
 	if r.InRecovery {
-		var wr WalReceiver
-		var tli *int64
-		var flushed, latest, host, slot *string
-		var port *int32
-		err := c.QueryRow(ctx, `select status, received_tli::bigint, flushed_lsn::text, latest_end_lsn::text, sender_host, sender_port, slot_name from pg_stat_wal_receiver`).
-			Scan(&wr.Status, &tli, &flushed, &latest, &host, &port, &slot)
-		if err == nil {
-			if tli != nil {
-				wr.ReceivedTLI = uint32(*tli)
-			}
-			wr.FlushedLSN, wr.LatestEnd = lsn(flushed), lsn(latest)
-			if host != nil {
-				wr.SenderHost = *host
-			}
-			if port != nil {
-				wr.SenderPort = int(*port)
-			}
-			if slot != nil {
-				wr.SlotName = *slot
-			}
-			r.Receiver = &wr
-			if wr.ReceivedTLI > 0 {
-				r.Timeline, r.TLISource = wr.ReceivedTLI, SrcReceiver
-			}
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("query wal receiver: %w", err)
+		// The receiver's timeline is the one it asks for: it counts only
+		// once streaming is confirmed (Snapshot.confirmStreaming).
+		wr, err := readReceiver(ctx, c)
+		if err != nil {
+			return err
 		}
+		r.Receiver = wr
 		if r.Timeline == 0 {
 			var name *string
 			err := c.QueryRow(ctx, `select name from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$' order by modification desc, name desc limit 1`).Scan(&name)
@@ -110,13 +90,18 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 	if r.Timeline == 0 && ckptTLI != nil {
 		r.Timeline, r.TLISource = uint32(*ckptTLI), SrcCheckpoint
 	}
+	if !r.InRecovery {
+		if r.WalSenders, err = readWalSenders(ctx, c); err != nil {
+			return err
+		}
+	}
 	if sysID != nil {
 		ns.keepHistoriesOf(*sysID)
 	}
 	if err := p.readHistories(ctx, c, ns); err != nil {
 		return err
 	}
-	rows, err := c.Query(ctx, `select slot_name::text, active, restart_lsn::text from pg_replication_slots order by 1`)
+	rows, err := c.Query(ctx, `select slot_name::text, active, restart_lsn::text, coalesce(active_pid, 0) from pg_replication_slots order by 1`)
 	if err != nil {
 		return fmt.Errorf("query slots: %w", err)
 	}
@@ -124,10 +109,11 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 	for rows.Next() {
 		var s Slot
 		var rl *string
-		if err := rows.Scan(&s.Name, &s.Active, &rl); err != nil {
+		var pid int32
+		if err := rows.Scan(&s.Name, &s.Active, &rl, &pid); err != nil {
 			return fmt.Errorf("scan slot: %w", err)
 		}
-		s.RestartLSN = lsn(rl)
+		s.RestartLSN, s.ActivePID = lsn(rl), int(pid)
 		r.Slots = append(r.Slots, s)
 	}
 	return rows.Err()
@@ -210,7 +196,8 @@ func (ns *nodeState) keepHistoriesOf(id string) {
 	}
 }
 
-// classify sets Role from what was read.
+// classify sets Role from one server's reading; a standby is called
+// streaming later, with the primary's side (Snapshot.confirmStreaming).
 func (p *Poller) classify(ctx context.Context, node cluster.Node, r *Reading) {
 	exists := func(name string) bool { _, err := p.src.ReadFile(ctx, node, cluster.AreaData, name); return err == nil }
 	switch {
@@ -218,9 +205,8 @@ func (p *Poller) classify(ctx context.Context, node cluster.Node, r *Reading) {
 		r.Role = RolePrimary
 	case r.Up && r.Paused:
 		r.Role = RolePaused
-	case r.Up && r.Receiver != nil && r.Receiver.Status == "streaming":
-		r.Role = RoleStreaming
-	case r.Up && exists("standby.signal"):
+	case r.Up && (r.Receiver != nil || exists("standby.signal")):
+		// Streaming only once the snapshot confirms it.
 		r.Role = RoleStandbyNoStream
 	case r.Up:
 		r.Role = RoleArchiveRecovery

@@ -49,6 +49,13 @@ type WalReceiver struct {
 	SenderHost  string `json:"sender_host"`
 	SenderPort  int    `json:"sender_port"`
 	SlotName    string `json:"slot_name"`
+	StartLSN    LSN    `json:"receive_start_lsn,omitempty"`
+	StartTLI    uint32 `json:"receive_start_tli,omitempty"`
+	WrittenLSN  LSN    `json:"written_lsn,omitempty"` // reset when a receiver starts; set once WAL arrives
+	// Streaming is set only with proof (Proof says which): a status of
+	// "streaming" alone is not.
+	Streaming bool   `json:"streaming"`
+	Proof     string `json:"streaming_proof,omitempty"`
 }
 
 // Slot is a replication slot on a server.
@@ -56,6 +63,7 @@ type Slot struct {
 	Name       string `json:"name"`
 	Active     bool   `json:"active"`
 	RestartLSN LSN    `json:"restart_lsn"`
+	ActivePID  int    `json:"active_pid,omitempty"` // the walsender holding it
 }
 
 // Reading is one poll of one server.
@@ -77,6 +85,7 @@ type Reading struct {
 	FlushLSN   LSN          `json:"flush_lsn"` // a primary's current flush position
 	Receiver   *WalReceiver `json:"wal_receiver,omitempty"`
 	Slots      []Slot       `json:"slots,omitempty"`
+	WalSenders []WalSender  `json:"wal_senders,omitempty"` // a primary's pg_stat_replication
 	Control    *ControlData `json:"controldata,omitempty"`
 	LogTail    []string     `json:"log_tail,omitempty"`
 }

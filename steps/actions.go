@@ -179,11 +179,11 @@ func startStandby(ctx context.Context, env *Env, out io.Writer) error {
 			outcome = "replica left recovery (promoted): it is not a standby any more (is standby.signal missing?)"
 			return true, nil
 		}
+		// A receiver says "streaming" before the primary has accepted its
+		// start point: wait for proof, or for the refusal in the log.
 		if o.PM.Accepting() {
-			var status string
-			var tli int32
-			if cluster.QueryRow(ctx, b.ConnString(R), "select status, received_tli from pg_stat_wal_receiver", &status, &tli) == nil && status == "streaming" {
-				outcome = fmt.Sprintf("replica streams from the primary on timeline %d", tli)
+			if rc, err := pg.ReadStream(ctx, b.ConnString(cluster.Primary), b.ConnString(R)); err == nil && rc != nil && rc.Streaming {
+				outcome = fmt.Sprintf("replica streams from the primary on timeline %d (%s)", rc.ReceivedTLI, rc.Proof)
 				return true, nil
 			}
 		}
