@@ -44,7 +44,11 @@ type jsonReport struct {
 		WalReceiver *struct {
 			Status      string `json:"status"`
 			ReceivedTLI int    `json:"received_tli"`
+			Streaming   bool   `json:"streaming"`
 		} `json:"wal_receiver"`
+		WalSenders []struct {
+			State string `json:"state"`
+		} `json:"wal_senders"`
 	} `json:"nodes"`
 	Histories []struct {
 		TLI     int `json:"tli"`
@@ -211,6 +215,10 @@ func assertDiverged(t *testing.T, rep jsonReport) {
 	if !hasLine(replica.LogTail, "requested starting point 0/3000000 is ahead of the WAL flush position") {
 		t.Errorf("replica log lacks the divergence error; tail:\n%s", strings.Join(replica.LogTail, "\n"))
 	}
+	// The receiver asks for timeline 2, but the primary never accepts it.
+	if replica.Role == "streaming standby" || replica.Timeline == 2 || (replica.WalReceiver != nil && replica.WalReceiver.Streaming) {
+		t.Errorf("replica reported streaming: role %s timeline %d receiver %+v", replica.Role, replica.Timeline, replica.WalReceiver)
+	}
 	if replica.ReplayLSN != "0/3000000" {
 		t.Errorf("replica replay LSN %s, want 0/3000000 (past the fork at 0/2000100)", replica.ReplayLSN)
 	}
@@ -227,8 +235,11 @@ func assertDiverged(t *testing.T, rep jsonReport) {
 func assertHealthy(t *testing.T, rep jsonReport) {
 	t.Helper()
 	replica := rep.Nodes[1]
-	if replica.WalReceiver == nil || replica.WalReceiver.Status != "streaming" || replica.WalReceiver.ReceivedTLI != 2 {
+	if replica.WalReceiver == nil || !replica.WalReceiver.Streaming || replica.WalReceiver.ReceivedTLI != 2 || replica.Role != "streaming standby" {
 		t.Fatalf("replica should stream on timeline 2, got receiver %+v role %s; log:\n%s", replica.WalReceiver, replica.Role, strings.Join(replica.LogTail, "\n"))
+	}
+	if ws := rep.Nodes[0].WalSenders; len(ws) != 1 || ws[0].State != "streaming" {
+		t.Errorf("primary's walsenders %+v, want one streaming", ws)
 	}
 	if hasLine(replica.LogTail, "ahead of the WAL flush position") {
 		t.Errorf("healthy run shows the divergence error")
