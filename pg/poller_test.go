@@ -194,6 +194,14 @@ func TestPollRunningPrimaryAndStandby(t *testing.T) {
 	if r.Receiver == nil || r.Receiver.SlotName != "replica" || r.Receiver.SenderPort != l.b.Port(cluster.Primary) || r.Receiver.SenderHost != "127.0.0.1" {
 		t.Errorf("wal receiver %+v, want slot replica from 127.0.0.1:%d", r.Receiver, l.b.Port(cluster.Primary))
 	}
+	// Called streaming only with the primary's side: its walsender, the
+	// one holding the slot, in state streaming.
+	if !r.Streams() || !strings.Contains(r.Receiver.Proof, "walsender") {
+		t.Errorf("standby streams %v with proof %q, want the primary's walsender as proof", r.Streams(), r.Receiver.Proof)
+	}
+	if ws := s.Primary.WalSenders; len(ws) != 1 || ws[0].State != "streaming" || ws[0].ClientAddr != "127.0.0.1" || !ws[0].SentLSN.Valid() {
+		t.Errorf("primary's walsenders %+v, want one streaming to 127.0.0.1", ws)
+	}
 	if !r.ReplayLSN.Valid() || r.ReplayLSN > s.Primary.FlushLSN+WALSegSize {
 		t.Errorf("standby replay %s against primary flush %s", r.ReplayLSN, s.Primary.FlushLSN)
 	}
