@@ -34,6 +34,7 @@ type Env struct {
 
 	mu         sync.Mutex
 	backupName string
+	madeDir    map[string]bool // step ID: its last run found the data dir absent or empty
 }
 
 // BackupName is the backup found at step 6 (the seed's $BACKUP_NAME).
@@ -102,10 +103,11 @@ func backupSteps(env *Env) []Step {
 			Command: `docker run --rm -v $(pwd)/primary-data:/data postgres:14.5 /bin/bash -c "chown -R postgres:postgres /data; su postgres -c \"initdb -D /data --username=postgres\";"`,
 			Watch:   "primary-data/ now holds a fresh cluster on timeline 1",
 			Run: func(ctx context.Context, out io.Writer) error {
+				env.noteDataDir("1", P)
 				return b.Init(ctx, P, out)
 			},
 			Undo: func(ctx context.Context, out io.Writer) error {
-				return removeDataDir(ctx, env, P, out)
+				return removeDataDir(ctx, env, "1", P, out)
 			}},
 		{ID: "2", Seed: "2", Title: "Turn on archiving in the primary's postgresql.conf",
 			Command: `sudo sh -c "echo \"include_dir = '/custom-pg-configs'\" >> ./primary-data/postgresql.conf"
@@ -236,19 +238,21 @@ func restoreSteps(env *Env) []Step {
 			Command: "docker run --rm -v $(pwd)/primary-data:/data -v $(pwd)/wal-g.json:/wal-g.json -v $(pwd)/wal-g-storage:/wal-g-storage postgres_repro:latest wal-g --config /wal-g.json backup-fetch /data ${BACKUP_NAME}",
 			Watch:   "primary-data/ holds the backup (backup_label, empty pg_wal)",
 			Run: func(ctx context.Context, out io.Writer) error {
+				env.noteDataDir("6b", P)
 				return fetch(ctx, env, P, out)
 			},
 			Undo: func(ctx context.Context, out io.Writer) error {
-				return removeDataDir(ctx, env, P, out)
+				return removeDataDir(ctx, env, "6b", P, out)
 			}},
 		{ID: "7", Seed: "7", Title: "Fetch the backup as the replica",
 			Command: "docker run --rm -v $(pwd)/replica-data:/data -v $(pwd)/wal-g.json:/wal-g.json -v $(pwd)/wal-g-storage:/wal-g-storage postgres_repro:latest wal-g --config /wal-g.json backup-fetch /data ${BACKUP_NAME}",
 			Watch:   "both data dirs now hold the same backup",
 			Run: func(ctx context.Context, out io.Writer) error {
+				env.noteDataDir("7", R)
 				return fetch(ctx, env, R, out)
 			},
 			Undo: func(ctx context.Context, out io.Writer) error {
-				return removeDataDir(ctx, env, R, out)
+				return removeDataDir(ctx, env, "7", R, out)
 			}},
 		{ID: "8", Seed: "8", Title: "Put the restore configs in place",
 			Command: "sudo cp ./primary_restore.conf ./primary-config/primary_restore.conf\nmkdir -p ./replica-config\ncp ./replica_restore.conf ./replica-config/replica_restore.conf",
@@ -353,18 +357,43 @@ func followUpSteps(env *Env) []Step {
 	}
 }
 
-// removeDataDir undoes a step that creates node's data dir (initdb, a
+// dataDirPath is node's data dir in the lab.
+func dataDirPath(env *Env, node cluster.Node) string {
+	if node == cluster.Replica {
+		return env.Lab.Path(cluster.ReplicaData)
+	}
+	return env.Lab.Path(cluster.PrimaryData)
+}
+
+// noteDataDir records, as step id begins, whether node's data dir is
+// absent or empty: only then is what is in it after an unfinished run the
+// step's own, for its Undo to remove. A dir that cannot be read counts as
+// not made here.
+func (e *Env) noteDataDir(id string, node cluster.Node) {
+	ents, err := os.ReadDir(dataDirPath(e, node))
+	made := os.IsNotExist(err) || err == nil && len(ents) == 0
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.madeDir == nil {
+		e.madeDir = map[string]bool{}
+	}
+	e.madeDir[id] = made
+}
+
+// removeDataDir undoes step id, which creates node's data dir (initdb, a
 // backup fetch) and did not end: the half-made dir goes, through the lab
-// guard, unless a server runs on it.
-func removeDataDir(ctx context.Context, env *Env, node cluster.Node, out io.Writer) error {
+// guard, unless the step found it there already or a server runs on it.
+func removeDataDir(ctx context.Context, env *Env, id string, node cluster.Node, out io.Writer) error {
+	p := dataDirPath(env, node)
+	env.mu.Lock()
+	made := env.madeDir[id]
+	env.mu.Unlock()
+	if !made {
+		return fmt.Errorf("%s was there before step %s ran, so it is not this step's to remove: remove it yourself or go back to step 0", p, id)
+	}
 	if st, err := env.Backend.State(ctx, node); err == nil && st.Running {
 		return fmt.Errorf("the %s runs on its data dir (%s): stop it first, or go back to step 0", node, st.Detail)
 	}
-	name := cluster.PrimaryData
-	if node == cluster.Replica {
-		name = cluster.ReplicaData
-	}
-	p := env.Lab.Path(name)
 	if err := env.Lab.Remove(env.remover(ctx), p); err != nil {
 		return err
 	}

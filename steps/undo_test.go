@@ -1,0 +1,63 @@
+package steps
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"walstep/cluster"
+)
+
+// stoppedBackend has no server running and removes with os.RemoveAll.
+type stoppedBackend struct{ cluster.Backend }
+
+func (stoppedBackend) State(context.Context, cluster.Node) (cluster.ProcState, error) {
+	return cluster.ProcState{}, nil
+}
+func (stoppedBackend) RemoveAll(_ context.Context, p string) error { return os.RemoveAll(p) }
+
+// A retry removes a data dir only when the step's own unfinished run made
+// it: one that held files before the step began is left, with a word why.
+func TestUndoRemovesOnlyWhatTheStepMade(t *testing.T) {
+	lab, err := cluster.InitLab(filepath.Join(t.TempDir(), "lab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{Lab: lab, Backend: stoppedBackend{}}
+	dd := lab.Path(cluster.PrimaryData)
+	keep := filepath.Join(dd, "PG_VERSION")
+	if err := os.MkdirAll(dd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keep, []byte("15\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env.noteDataDir("6b", cluster.Primary) // the dir holds a cluster already
+	err = removeDataDir(context.Background(), env, "6b", cluster.Primary, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "was there before step 6b ran") {
+		t.Fatalf("undo of a dir the step did not make: %v", err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("the earlier data dir was touched: %v", err)
+	}
+
+	if err := os.RemoveAll(dd); err != nil {
+		t.Fatal(err)
+	}
+	env.noteDataDir("1", cluster.Primary) // absent: the step makes it
+	if err := os.MkdirAll(dd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keep, []byte("15\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := removeDataDir(context.Background(), env, "1", cluster.Primary, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dd); !os.IsNotExist(err) {
+		t.Fatalf("the half-made data dir is still there: %v", err)
+	}
+}
