@@ -11,10 +11,12 @@ import (
 
 // WriteFile implements Backend. As root on the host, the file is written
 // through the bind-mounted directory with no link followed (no container
-// per edit); otherwise in the node's container as postgres for the data
-// dir (whose owner it is: a link there leads nowhere postgres could not
-// write anyway) or as root for the config dir (which only walstep's own
-// user can write on the host).
+// per edit) and handed to the image's postgres user. Otherwise the config
+// dir and run/ are walstep's own user's on the host (no container's
+// postgres can write there) and are written there, readable by all so the
+// container can read them; the data dir is the container's postgres
+// user's, so the edit runs in a container as postgres, where a link leads
+// nowhere postgres could not write anyway.
 func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
 	switch f.Area {
 	case AreaConfig:
@@ -25,14 +27,8 @@ func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
 		if err := os.MkdirAll(d.lab.Path(RunDir), 0o755); err != nil {
 			return fmt.Errorf("create run dir: %w", err)
 		}
-		if os.Geteuid() != 0 {
-			// Not mounted where a container could write it, and the
-			// container's postgres must read it: readable by all.
-			f.Perm = 0o644
-			return writeNoFollow(d.lab.Dir, RunDir, f, -1, -1)
-		}
 	}
-	if os.Geteuid() == 0 {
+	if hostIsRoot() {
 		uid, gid := -1, -1 // an append keeps the file's owner
 		if f.Mode != AppendFile {
 			var err error
@@ -42,10 +38,11 @@ func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
 		}
 		return writeNoFollow(d.lab.Dir, areaDir(node, f.Area), f, uid, gid)
 	}
-	dir, user := containerData, "postgres"
-	if f.Area == AreaConfig {
-		dir, user = containerConfig, "root"
+	if f.Area != AreaData {
+		f.Perm = 0o644
+		return writeNoFollow(d.lab.Dir, areaDir(node, f.Area), f, -1, -1)
 	}
+	dir, user := containerData, "postgres"
 	var script string
 	switch f.Mode {
 	case AppendFile:
@@ -53,7 +50,7 @@ func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
 	case CreateFile:
 		script = `touch "$1"`
 	default:
-		script = `umask 077; t="$1.walstep-tmp"; printf '%s' "$2" > "$t" && { [ "$(id -u)" != 0 ] || chown postgres:postgres "$t"; } && mv -f "$t" "$1"`
+		script = `umask 077; t="$1.walstep-tmp"; printf '%s' "$2" > "$t" && mv -f "$t" "$1"`
 	}
 	target := dir + "/" + f.Name
 	var buf bytes.Buffer
@@ -74,6 +71,10 @@ func (d *Docker) serverIDs(ctx context.Context, node Node) (int, int, error) {
 	}
 	return d.postgresIDs(ctx)
 }
+
+// hostIsRoot reports whether walstep runs as root on the host; a variable
+// so tests can take the other path.
+var hostIsRoot = func() bool { return os.Geteuid() == 0 }
 
 // lastLines is the last n non-empty lines of s, joined by " / ".
 func lastLines(s string, n int) string {

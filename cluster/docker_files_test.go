@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -90,5 +91,35 @@ func TestChownTreeNoFollow(t *testing.T) {
 	st, _ := os.Stat(outside)
 	if st.Sys().(*syscall.Stat_t).Uid == 4242 {
 		t.Error("the walk followed a link out of the tree")
+	}
+}
+
+// Without root on the host the data dir's edits run in a container as
+// postgres and the config dir is written on the host, readable by the
+// container; every mode lands.
+func TestDockerWriteFileWithoutRoot(t *testing.T) {
+	img := requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	d := newTestDocker(t, img)
+	var out bytes.Buffer
+	if err := d.Init(ctx, Primary, &out); err != nil {
+		t.Fatalf("init: %v\n%s", err, out.String())
+	}
+	was := hostIsRoot
+	hostIsRoot = func() bool { return false }
+	t.Cleanup(func() { hostIsRoot = was })
+	for _, f := range []ServerFile{
+		{Area: AreaData, Name: "postgresql.conf", Mode: AppendFile, Data: []byte("# appended-without-root\n")},
+		{Area: AreaData, Name: "recovery.signal", Mode: CreateFile},
+		{Area: AreaConfig, Name: ".walstep-hook.sql", Mode: ReplaceFile, Data: []byte(strings.Repeat("-- big\n", 300000) + "select 1;\n")},
+	} {
+		if err := d.WriteFile(ctx, Primary, f); err != nil {
+			t.Fatalf("%s %s: %v", f.verb(), f.Name, err)
+		}
+	}
+	got := execOut(ctx, t, d, Primary, "postgres", "sh", "-c", "tail -1 /data/postgresql.conf; stat -c '%U' /data/recovery.signal; tail -1 /custom-pg-configs/.walstep-hook.sql")
+	if got != "# appended-without-root\npostgres\nselect 1;" {
+		t.Errorf("files written without root: %q", got)
 	}
 }
