@@ -72,3 +72,18 @@ func TestInterruptedReportSaysSo(t *testing.T) {
 		t.Errorf("report of an interrupted run:\n%s\nverdict %s", b.String(), reportVerdict(rep))
 	}
 }
+
+// A session that cannot open (no Docker engine) leaves no lab behind when
+// it made the lab itself.
+func TestFailedOpenLeavesNoNewLab(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix:///nonexistent.sock")
+	lab := filepath.Join(t.TempDir(), "new-lab")
+	code, _, stderr := runMain("run", "--lab", lab, "--backend", "docker")
+	if code == 0 {
+		t.Fatal("run without an engine succeeded")
+	}
+	oneLineError(t, stderr, "docker")
+	if _, err := os.Stat(lab); !os.IsNotExist(err) {
+		t.Errorf("the lab made for a session that did not open is still there: %v", err)
+	}
+}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +41,8 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	if err := oo.CheckChoice(); err != nil {
 		return nil, exitErrorf(2, "%v", err)
 	}
+	_, statErr := os.Stat(o.lab)
+	fresh := errors.Is(statErr, fs.ErrNotExist)
 	lab, err := cluster.OpenOrInitLab(o.lab)
 	if err != nil {
 		return nil, err
@@ -53,6 +57,11 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	defer func() {
 		if !opened {
 			_ = lock.Release()
+			if fresh {
+				// A lab made for a session that could not open (no
+				// Docker engine, say) is not left behind.
+				_ = os.RemoveAll(lab.Dir)
+			}
 		}
 	}()
 	b, arc, why, err := cluster.Open(ctx, lab, oo)
