@@ -84,7 +84,7 @@ func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opt
 	// The old timeline, from the fork to the replica's position.
 	w.Timeline, w.From = d.ForkParent, d.ForkLSN
 	rPos := d.ReplicaLSN
-	if r := s.Replica; r.ReceiveLSN > rPos && d.ReplicaTimeline == d.ForkParent && r.Receiver != nil && r.Receiver.ReceivedTLI == d.ForkParent {
+	if r := s.Replica; r.ReceiveLSN > rPos && d.ReplicaTimeline == d.ForkParent && r.Streams() && r.Receiver.ReceivedTLI == d.ForkParent {
 		rPos = r.ReceiveLSN
 	}
 	w.ReplicaLSN = rPos
