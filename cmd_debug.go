@@ -169,7 +169,7 @@ type tuiConfig struct {
 
 // errNotTerminal is returned when walstep is asked to draw the debugger on
 // something that is not a terminal (a pipe, a file, CI).
-var errNotTerminal = errors.New("standard output is not a terminal, so the debugger cannot draw: use `walstep run` for a headless run (progress lines and a report)")
+var errNotTerminal = errors.New("standard output is not a terminal, so the debugger cannot draw: use `" + selfCmd() + " run` for a headless run (progress lines and a report)")
 
 // checkTerminal returns errNotTerminal unless w is a terminal. Call it
 // before opening a session, so nothing starts that the user cannot see.
