@@ -81,7 +81,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 		_ = s.backend.Close(ctx, false)
 		return nil, err
 	}
-	s.steps = steps.WithHooks(s.env, s.steps, hooks)
+	s.steps = steps.WithPanicHints(s.env, steps.WithHooks(s.env, s.steps, hooks))
 	for _, h := range hooks {
 		s.why = append(s.why, fmt.Sprintf("hook %s runs after step %s", filepath.Base(h.Path), h.After))
 	}
