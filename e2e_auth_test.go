@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"walstep/cluster"
 )
 
 // The replica authenticates as in the seed's Docker setup on both
@@ -62,4 +69,46 @@ func TestE2ELocalLongLabPath(t *testing.T) {
 		t.Fatalf("run exit %d, stderr:\n%s", code, stderr)
 	}
 	assertDiverged(t, rep)
+}
+
+// On Docker (as root) walstep reaches the servers through a socket in the
+// lab, and no pg_hba line trusts the host: a connection to the published
+// port without the password is refused. Before, a line trusted the
+// network's gateway, where every host connection arrives, so any local
+// user who could reach 127.0.0.1:PORT was the servers' superuser.
+func TestE2EDockerPublishedPortNeedsPassword(t *testing.T) {
+	t.Parallel()
+	img := requireDockerE2E(t)
+	if os.Geteuid() != 0 {
+		t.Skip("the lab's socket dirs are the image's postgres user's: walstep reaches them as root only")
+	}
+	lab, flags := dockerLab(t, img)
+	var out, errb bytes.Buffer
+	if code := realMain(append([]string{"run", "--json", "--keep-running"}, flags...), &out, &errb); code != 0 {
+		t.Fatalf("run exit %d: %s", code, errb.String())
+	}
+	var rep struct {
+		Addrs map[string]string `json:"addresses"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || rep.Addrs["primary"] == "" {
+		t.Fatalf("decode addresses: %v %v", err, rep.Addrs)
+	}
+	host, port, _ := strings.Cut(rep.Addrs["primary"], ":")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var one int
+	err := cluster.QueryRow(ctx, "host="+host+" port="+port+" user=postgres dbname=postgres sslmode=disable", "select 1", &one)
+	if err == nil || !strings.Contains(err.Error(), "password") {
+		t.Errorf("published port without a password: %v, want a refusal asking for one", err)
+	}
+	if err := cluster.QueryRow(ctx, "host="+host+" port="+port+" user=postgres password=postgres dbname=postgres sslmode=disable", "select 1", &one); err != nil {
+		t.Errorf("published port with the seed's password: %v", err)
+	}
+	hba, err := os.ReadFile(filepath.Join(lab, "primary-data", "pg_hba.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(hba), "/32 trust") {
+		t.Errorf("pg_hba.conf trusts an address:\n%s", hba)
+	}
 }

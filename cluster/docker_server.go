@@ -35,8 +35,10 @@ func (d *Docker) Init(ctx context.Context, node Node, out io.Writer) error {
 	script := fmt.Sprintf(`set -e
 chown -R postgres:postgres %[1]s
 su postgres -c "initdb -D %[1]s --username=postgres"
-echo '%[2]s' >> %[1]s/pg_hba.conf
-`, containerData, hbaLine(gw))
+`, containerData)
+	if !d.socketAuth() {
+		script += fmt.Sprintf("echo '%s' >> %s/pg_hba.conf\n", hbaLine(gw), containerData)
+	}
 	err = d.runTask(ctx, task{
 		image: d.initImage, node: node, user: "root",
 		argv:  []string{"sh", "-c", script},
@@ -109,6 +111,13 @@ func (d *Docker) Start(ctx context.Context, node Node, out io.Writer) error {
 		// must reach the primary over the network, and the host's poller
 		// arrives through the published port.
 		"-c", "listen_addresses=*",
+	}
+	if d.socketAuth() {
+		if err := d.prepareSocketDir(ctx, node); err != nil {
+			return fmt.Errorf("start %s: %w", node, err)
+		}
+		binds = append(binds, d.SocketDir(node)+":"+containerSocket)
+		cmd = append(cmd, "-c", "unix_socket_directories=/var/run/postgresql,"+containerSocket)
 	}
 	cfg := &container.Config{
 		Image:        d.image,

@@ -194,8 +194,9 @@ func TestDockerLifecycle(t *testing.T) {
 		t.Errorf("initdb output lacks its success message:\n%s", out.String())
 	}
 	hba := execOut(ctx, t, d, Primary, "root", "cat", "/data/pg_hba.conf")
-	if !strings.Contains(hba, "host all postgres ") || !strings.Contains(hba, "/32 trust  # walstep:") {
-		t.Errorf("pg_hba.conf lacks the walstep gateway line:\n%s", hba)
+	gwLine := strings.Contains(hba, "host all postgres ") && strings.Contains(hba, "/32 trust  # walstep:")
+	if d.socketAuth() == gwLine {
+		t.Errorf("pg_hba.conf: gateway line %v with the socket %v:\n%s", gwLine, d.socketAuth(), hba)
 	}
 
 	out.Reset()
@@ -209,11 +210,15 @@ func TestDockerLifecycle(t *testing.T) {
 	if st, err := d.State(ctx, Primary); err != nil || !st.Exists || !st.Running {
 		t.Errorf("state of running primary: %+v, %v", st, err)
 	}
-	// The host's connection arrives from the network gateway, which is what
-	// the walstep pg_hba line lets in.
-	var client string
-	if err := QueryRow(ctx, d.ConnString(Primary), "select host(inet_client_addr())", &client); err != nil || client != d.gateway {
-		t.Errorf("host connection comes from %q (%v), want the gateway %s", client, err, d.gateway)
+	// The host's connection comes through the lab's socket (as root), else
+	// from the network gateway, which is what the walstep pg_hba line lets in.
+	var client *string
+	if err := QueryRow(ctx, d.ConnString(Primary), "select host(inet_client_addr())", &client); err != nil {
+		t.Errorf("host connection: %v", err)
+	} else if d.socketAuth() && client != nil {
+		t.Errorf("host connection comes from %q, want the lab's unix socket", *client)
+	} else if !d.socketAuth() && (client == nil || *client != d.gateway) {
+		t.Errorf("host connection comes from %v, want the gateway %s", client, d.gateway)
 	}
 
 	t.Run("exec in the running container", func(t *testing.T) {

@@ -1,0 +1,49 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+)
+
+// walstep reaches the Docker servers as it reaches the local ones: through
+// a unix socket in a private directory of the lab (run/sockets-<node>,
+// 0700, the image's postgres user's), bind-mounted into the server's
+// container, where initdb's "local all all trust" lets walstep in. No
+// pg_hba line trusts the host: the published port asks everyone for the
+// seed's password. Only root may traverse a directory the image's postgres
+// user owns, so a walstep run by another user keeps the older way in, one
+// pg_hba line trusting the network's gateway (see hbaLine).
+
+// containerSocket is the server's second socket directory in its container.
+const containerSocket = "/walstep-socket"
+
+// socketAuth reports whether walstep reaches the servers through the lab's
+// socket directories.
+func (d *Docker) socketAuth() bool { return os.Geteuid() == 0 }
+
+// SocketDir is the host directory of node's server socket.
+func (d *Docker) SocketDir(node Node) string {
+	return d.lab.Path(RunDir, SocketsDir+"-"+string(node))
+}
+
+// prepareSocketDir makes node's socket directory the image's postgres
+// user's, 0700; the data dir (already that user's) tells who that is.
+func (d *Docker) prepareSocketDir(ctx context.Context, node Node) error {
+	d.learnOwner(d.DataDir(node))
+	uid, gid, err := d.postgresIDs(ctx)
+	if err != nil {
+		return err
+	}
+	dir := d.SocketDir(node)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create socket dir: %w", err)
+	}
+	if err := os.Lchown(dir, uid, gid); err != nil {
+		return fmt.Errorf("hand socket dir to postgres: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("make socket dir private: %w", err)
+	}
+	return nil
+}
