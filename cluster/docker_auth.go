@@ -20,7 +20,7 @@ const containerSocket = "/walstep-socket"
 
 // socketAuth reports whether walstep reaches the servers through the lab's
 // socket directories.
-func (d *Docker) socketAuth() bool { return os.Geteuid() == 0 }
+func (d *Docker) socketAuth() bool { return hostIsRoot() }
 
 // SocketDir is the host directory of node's server socket.
 func (d *Docker) SocketDir(node Node) string {
