@@ -107,4 +107,11 @@ func TestE2EExploreDockerTwoMajorsBothArchivers(t *testing.T) {
 			t.Errorf("no cell for %s", k)
 		}
 	}
+	// PostgreSQL 17's standby does not fail: it logs the divergence at LOG
+	// level and waits, while pg_stat_wal_receiver says streaming. The last
+	// step must report that line, not "streams".
+	tr, err := os.ReadFile(filepath.Join(m.Dir, "default", "pg17-cp", "run1", "transcript.md"))
+	if err != nil || !strings.Contains(string(tr), "replica reports: LOG:  walreceiver requested start point") {
+		t.Errorf("PostgreSQL 17 default run: F6 does not report the waiting wal receiver (%v)", err)
+	}
 }

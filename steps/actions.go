@@ -171,6 +171,12 @@ func startStandby(ctx context.Context, env *Env, out io.Writer) error {
 			outcome = "replica reports: " + pg.StripLogPrefix(l.Raw)
 			return true, nil
 		}
+		// PostgreSQL 17's wal receiver logs a divergence at LOG level and
+		// waits, while pg_stat_wal_receiver says streaming.
+		if l, ok := firstLine(lines, divergesAtLog); ok {
+			outcome = "replica reports: " + pg.StripLogPrefix(l.Raw)
+			return true, nil
+		}
 		if !o.Proc.Running {
 			outcome = "replica exited (" + o.Proc.Detail + ")"
 			return true, nil
@@ -220,6 +226,16 @@ func logSince(ctx context.Context, b cluster.Backend, node cluster.Node, mark st
 }
 
 // firstLine returns the first of lines for which match is true.
+// divergesAtLog reports a server line, of any level, that says the standby
+// has diverged.
+func divergesAtLog(l pg.LogLine) bool {
+	if l.Origin != pg.OriginServer {
+		return false
+	}
+	f, ok := pg.ExplainLogLine(l.Raw)
+	return ok && f.Diverges()
+}
+
 func firstLine(lines []pg.LogLine, match func(pg.LogLine) bool) (pg.LogLine, bool) {
 	for _, l := range lines {
 		if match(l) {
