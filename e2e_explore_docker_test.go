@@ -97,6 +97,7 @@ func TestE2EExploreDockerTwoMajorsBothArchivers(t *testing.T) {
 		t.Fatalf("explore: exit %d\n%s", code, stderr)
 	}
 	checkCells(t, m, "docker", 4, map[string]string{"default": "diverged", "no-target": "healthy"})
+	assertOwnArchives(t, m)
 	seen := map[string]bool{}
 	for _, c := range m.Cells {
 		seen[c.Archiver] = true

@@ -102,12 +102,60 @@ func TestE2EExploreLocalDefaultNoTargetSwitch(t *testing.T) {
 	if len(m.Prefixes) != 1 {
 		t.Errorf("%d shared prefixes, want 1 for three variants that differ only after step 7", len(m.Prefixes))
 	}
-	// Each run archived into its own lab: the prefix's archive holds no
-	// timeline 2 history, which every run's promotion writes.
-	hist, _ := filepath.Glob(filepath.Join(m.Dir, "prefix", "*", "lab", "wal-g-storage", "wal_005", "00000002.history"))
-	if len(hist) > 0 {
-		t.Errorf("a run archived into the shared prefix: %v", hist)
+	assertOwnArchives(t, m)
+	if left := postgresOf(t, lab); len(left) > 0 {
+		t.Errorf("postgres left running: %v", left)
 	}
+}
+
+// assertOwnArchives checks that each run, started from a copy of a shared
+// prefix, archived into its own lab: its report's archive (read from its
+// lab) holds the timeline 2 history its own primary's promotion wrote.
+func assertOwnArchives(t *testing.T, m exploreMatrix) {
+	t.Helper()
+	for _, c := range m.Cells {
+		for _, r := range c.Results {
+			b, err := os.ReadFile(filepath.Join(m.Dir, r.Report))
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			var rep struct {
+				Archive struct {
+					WAL []struct {
+						Name string `json:"name"`
+					} `json:"wal"`
+				} `json:"archive"`
+			}
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Errorf("%s: %v", r.Report, err)
+			}
+			found := false
+			for _, w := range rep.Archive.WAL {
+				found = found || w.Name == "00000002.history"
+			}
+			if !found {
+				t.Errorf("%s pg%d %s: its archive lacks 00000002.history: the run archived elsewhere (%+v)", c.Variant, c.PG, c.Archiver, rep.Archive.WAL)
+			}
+		}
+	}
+}
+
+// The shared prefix on the local backend with the real WAL-G: run/wal-g.json
+// and the archive_command name each run's own lab and ports.
+func TestE2EExploreLocalWalG(t *testing.T) {
+	skipWithoutPostgres(t)
+	walg := realWalG(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	if code := realMain([]string{"init", lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
+		t.Fatalf("init: exit %d", code)
+	}
+	m, code, stderr := exploreJSON(t, "--lab", lab, "--backend", "local", "--archiver", "wal-g", "--wal-g", walg, "--variants", "default,no-target", "--jobs", "2")
+	if code != 0 {
+		t.Fatalf("explore: exit %d\n%s", code, stderr)
+	}
+	checkCells(t, m, "local", 1, map[string]string{"default": "diverged", "no-target": "healthy"})
+	assertOwnArchives(t, m)
 	if left := postgresOf(t, lab); len(left) > 0 {
 		t.Errorf("postgres left running: %v", left)
 	}
