@@ -94,11 +94,15 @@ func TestE2EExploreLocalDefaultNoTargetSwitch(t *testing.T) {
 	if code := realMain([]string{"init", lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
 		t.Fatalf("init: exit %d", code)
 	}
-	m, code, stderr := exploreJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp", "--variants", "default,no-target,switch-after-13", "--jobs", "2")
+	md := filepath.Join(filepath.Dir(lab), "matrix.md")
+	m, code, stderr := exploreJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp", "--variants", "default,no-target,switch-after-13", "--jobs", "2", "--markdown", md)
 	if code != 0 {
 		t.Fatalf("explore: exit %d\n%s", code, stderr)
 	}
 	checkCells(t, m, "local", 1, map[string]string{"default": "diverged", "no-target": "healthy", "switch-after-13": "healthy"})
+	if b, err := os.ReadFile(md); err != nil || !strings.Contains(string(b), "](lab/explore/") {
+		t.Errorf("--markdown %s: %v; want links relative to it:\n%s", md, err, b)
+	}
 	if len(m.Prefixes) != 1 {
 		t.Errorf("%d shared prefixes, want 1 for three variants that differ only after step 7", len(m.Prefixes))
 	}
