@@ -195,6 +195,25 @@ func (WalG) BackupPush(ctx context.Context, b Backend, node Node, out io.Writer)
 // ListBackups implements Archiver with backup-list --detail --json (JSON on
 // stdout, logs on stderr).
 func (WalG) ListBackups(ctx context.Context, b Backend, node Node, lab *Lab, out io.Writer) ([]string, error) {
+	// The seed's step 6 is `sudo ls ./wal-g-storage/basebackups_005`: a
+	// backup is complete once WAL-G wrote its stop sentinel.
+	if ents, err := os.ReadDir(lab.Path(StorageDir, BackupsDir)); err == nil {
+		var names []string
+		for _, e := range ents {
+			if n, ok := strings.CutSuffix(e.Name(), "_backup_stop_sentinel.json"); ok && strings.HasPrefix(n, "base_") {
+				names = append(names, n)
+			}
+		}
+		if len(names) > 0 {
+			sort.Strings(names)
+			for _, n := range names {
+				fmt.Fprintln(out, n)
+			}
+			return names, nil
+		}
+	}
+	// Not readable from here (the storage is the server user's), or no
+	// sentinel where WAL-G 3 writes one: ask wal-g.
 	p := b.Paths(node)
 	var stdout strings.Builder
 	if err := b.Exec(ctx, node, "postgres", []string{"sh", "-c", fmt.Sprintf("%s --config %s backup-list --detail --json 2>/dev/null", ShellQuote(p.WalgBin), ShellQuote(p.WalgConfig))}, &stdout); err != nil {
@@ -224,11 +243,14 @@ func (WalG) ListBackups(ctx context.Context, b Backend, node Node, lab *Lab, out
 // root as in the seed's docker run, then the data dir goes to postgres.
 func (WalG) BackupFetch(ctx context.Context, b Backend, node Node, name string, out io.Writer) error {
 	p := b.Paths(node)
-	if err := b.Exec(ctx, node, "root", []string{p.WalgBin, "--config", p.WalgConfig, "backup-fetch", p.Data, name}, out); err != nil {
+	// One exec (on Docker one short-lived container, as the seed's docker
+	// run --rm): the fetch as root, then the data dir handed to postgres.
+	const script = `set -e
+"$1" --config "$2" backup-fetch "$3" "$4"
+chown -R "$5" "$3"
+chmod 700 "$3"`
+	if err := b.Exec(ctx, node, "root", []string{"sh", "-c", script, "sh", p.WalgBin, p.WalgConfig, p.Data, name, p.Owner}, out); err != nil {
 		return fmt.Errorf("wal-g backup-fetch: %w", err)
-	}
-	if err := b.Exec(ctx, node, "root", []string{"sh", "-c", `chown -R "$1" "$2" && chmod 700 "$2"`, "sh", p.Owner, p.Data}, out); err != nil {
-		return fmt.Errorf("hand the data dir to postgres: %w", err)
 	}
 	return nil
 }
