@@ -3,6 +3,7 @@ module walstep
 go 1.26.8
 
 require (
+	early.walstep/termdefaults v0.0.0
 	github.com/charmbracelet/bubbles v1.0.0
 	github.com/charmbracelet/bubbletea v1.3.10
 	github.com/charmbracelet/lipgloss v1.1.0
@@ -70,3 +71,5 @@ require (
 	golang.org/x/time v0.16.0 // indirect
 	gotest.tools/v3 v3.5.2 // indirect
 )
+
+replace early.walstep/termdefaults => ./termdefaults

@@ -11,6 +11,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	// Settles the terminal background before Bubble Tea's init would
+	// query the tty for it.
+	_ "early.walstep/termdefaults"
 )
 
 // exitError carries an exit status without printing anything more.

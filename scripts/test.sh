@@ -44,6 +44,7 @@ if [ -n "$unformatted" ]; then
 fi
 echo "test.sh: go vet" >&2
 go vet ./...
+(cd termdefaults && go vet ./... && go test -count=1 ./...)
 echo "test.sh: go test -race" >&2
 go test -race -count=1 -timeout 15m ./...
 
