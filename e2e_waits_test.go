@@ -13,12 +13,14 @@ import (
 // connection every 25 ms while a server started left dozens of "the
 // database system is starting up" lines, and a pause-state query racing
 // the promotion left "ERROR: recovery is not in progress" in the logs the
-// user reads.
+// user reads, and a poller connection kept open while a step stopped the
+// server left "FATAL: terminating connection due to administrator command".
 var probeTraces = []string{
 	"the database system is starting up",
 	"the database system is not yet accepting connections",
 	"the database system is shutting down",
 	"recovery is not in progress",
+	"terminating connection due to administrator command",
 }
 
 // assertNoProbeTraces fails when a server log of lab holds a line that

@@ -161,6 +161,11 @@ func (p *Poller) readNode(ctx context.Context, node cluster.Node) Reading {
 			err = p.query(qctx, node, ns, &r)
 		}
 		cancel()
+		// A connection kept between polls is still open when a step stops
+		// the server, and the shutdown then logs "FATAL: terminating
+		// connection due to administrator command" for it: a line walstep
+		// caused in the log the user reads. A closed one leaves nothing.
+		p.dropConn(ns)
 		if err == nil {
 			r.Up = true
 			r.Process = ProcUp

@@ -26,8 +26,8 @@ func pauseStateSQL(serverVersion string) string {
 	return "pg_get_wal_replay_pause_state()"
 }
 
-// query reads a running server over one kept connection (reconnecting
-// when it broke), in few round trips.
+// query reads a running server over ns's connection (opened when there is
+// none), in few round trips.
 func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r *Reading) error {
 	cs := p.src.ConnString(node)
 	if ns.conn == nil || ns.conn.IsClosed() || ns.connStr != cs {
