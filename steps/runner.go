@@ -148,244 +148,32 @@ func (r *Runner) send(c command) {
 // waits for it, and closes Events before returning.
 func (r *Runner) Run(ctx context.Context) error {
 	defer close(r.events)
-	results := make(chan result, 1)
-	var stepCancel context.CancelFunc
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	continuing, pauseAsked := false, false
-	// A retry of a step before the cursor re-runs just that step: on
-	// success the cursor returns to where it was.
-	resume := -1
-
-	// cancelled is set when the user cancels the running step: it then
-	// ends as Cancelled, whatever its action returned.
-	cancelled := false
-
-	start := func(i int) {
-		if r.steps[i].Resets {
-			// A reset undoes every later step: after it the next
-			// step is the one after it, not where a retry came from.
-			resume = -1
-			r.newPass(ctx, i)
-		}
-		r.mu.Lock()
-		r.running = i
-		st := &r.states[i]
-		var undo func(context.Context, io.Writer) error
-		if st.Status == Failed || st.Status == Cancelled {
-			undo = r.steps[i].Undo
-		}
-		st.Status, st.Err, st.Started, st.Duration, st.Output = Running, nil, time.Now(), 0, nil
-		st.Runs++
-		r.mu.Unlock()
-		cancelled = false
-		r.emit(ctx, Event{Kind: StepStarted, Index: i, Status: Running})
-		var sctx context.Context
-		sctx, stepCancel = context.WithCancel(ctx)
-		wg.Add(1)
-		go func() { // owned by Run: joined through wg before Run returns
-			defer wg.Done()
-			begin := time.Now()
-			w := &lineWriter{r: r, ctx: ctx, index: i}
-			var err error
-			if undo != nil {
-				fmt.Fprintln(w, "the earlier run did not end: removing what it left")
-				if err = safeRun(sctx, undo, w); err != nil {
-					err = fmt.Errorf("undo the earlier run: %w", err)
-				}
-			}
-			if err == nil {
-				err = safeRun(sctx, r.steps[i].Run, w)
-			}
-			w.flush()
-			if err == nil && sctx.Err() != nil {
-				err = sctx.Err()
-			}
-			results <- result{index: i, err: err, dur: time.Since(begin)}
-		}()
-	}
-
-	idle := func(reason string) {
-		r.mu.Lock()
-		cur := r.cursor
-		r.mu.Unlock()
-		r.emit(ctx, Event{Kind: Idle, Index: -1, Reason: reason, Cursor: cur, Finished: cur >= len(r.steps)})
-	}
-
-	notice := func(format string, a ...any) {
-		r.emit(ctx, Event{Kind: Notice, Index: -1, Line: fmt.Sprintf(format, a...)})
-	}
-
-	valid := func(i int) bool { return i >= 0 && i < len(r.steps) }
-
+	l := newLoop(ctx, r)
+	defer l.wg.Wait()
 	for {
 		select {
 		case <-ctx.Done():
-			if stepCancel != nil {
-				stepCancel()
-			}
-			wg.Wait()
+			l.stop()
 			return ctx.Err()
-
-		case res := <-results:
-			stepCancel()
-			// Read the servers now: the next step has not started, so the
-			// reading belongs to this step.
-			readings := r.readings(ctx)
-			r.mu.Lock()
-			st := &r.states[res.index]
-			st.Duration = res.dur
-			r.running = -1
-			switch {
-			case cancelled:
-				st.Status, st.Err = Cancelled, nil
-				res.err = nil
-				r.cursor = res.index
-			case res.err != nil:
-				st.Status, st.Err = Failed, res.err
-				r.cursor = res.index
-			default:
-				st.Status = Done
-				r.cursor = r.nextPendingLocked(res.index + 1)
-				if resume > r.cursor {
-					r.cursor = resume
-				}
-			}
-			resume = -1
-			cur := r.cursor
-			bp := r.breakpoints[cur]
-			status := st.Status
-			r.mu.Unlock()
-			r.emit(ctx, Event{Kind: StepFinished, Index: res.index, Status: status, Err: res.err, Duration: res.dur, Readings: readings})
-			switch {
-			case status == Cancelled:
-				continuing, pauseAsked = false, false
-				idle(ReasonCancelled)
-			case res.err != nil:
-				continuing = false
-				idle(ReasonFailed)
-			case cur >= len(r.steps):
-				continuing = false
-				idle(ReasonEnd)
-			case pauseAsked:
-				continuing, pauseAsked = false, false
-				idle(ReasonPaused)
-			case continuing && bp:
-				continuing = false
-				idle(ReasonBreakpoint)
-			case continuing:
-				start(cur)
-			default:
-				idle(ReasonStep)
-			}
-
+		case res := <-l.results:
+			l.finish(res)
 		case c := <-r.cmds:
-			r.mu.Lock()
-			busy := r.running >= 0
-			cur := r.cursor
-			r.mu.Unlock()
+			busy, cur := l.status()
 			switch c.kind {
 			case cmdNext, cmdContinue:
-				if busy {
-					if c.kind == cmdContinue {
-						continuing, pauseAsked = true, false
-						notice("will continue after the running step")
-					} else {
-						notice("a step is running: wait for it, or pause/cancel")
-					}
-					continue
-				}
-				if cur >= len(r.steps) {
-					idle(ReasonEnd)
-					continue
-				}
-				continuing, pauseAsked = c.kind == cmdContinue, false
-				start(cur)
+				l.next(c.kind == cmdContinue, busy, cur)
 			case cmdPause:
-				if busy {
-					pauseAsked = true
-					notice("pausing after the running step")
-				} else {
-					continuing = false
-					notice("nothing is running")
-				}
+				l.pause(busy)
 			case cmdRetry:
-				if busy {
-					notice("a step is running: retry when it ends")
-					continue
-				}
-				if !valid(c.index) {
-					continue
-				}
-				r.mu.Lock()
-				if c.index < r.cursor {
-					resume = r.cursor
-					r.seq++
-					r.backSeq = r.seq
-				}
-				r.cursor = c.index
-				r.mu.Unlock()
-				continuing, pauseAsked = false, false
-				start(c.index)
+				l.retry(c.index, busy)
 			case cmdSkip:
-				if !valid(c.index) {
-					continue
-				}
-				r.mu.Lock()
-				if r.running == c.index {
-					r.mu.Unlock()
-					notice("cannot skip the running step: cancel it first")
-					continue
-				}
-				r.seq++
-				r.states[c.index].Status = Skipped
-				r.states[c.index].Err = nil
-				r.states[c.index].seq = r.seq
-				if c.index == r.cursor {
-					r.cursor = r.nextPendingLocked(c.index + 1)
-				}
-				r.mu.Unlock()
-				r.emit(ctx, Event{Kind: StepFinished, Index: c.index, Status: Skipped})
-				if !busy {
-					idle(ReasonSkip)
-				}
+				l.skip(c.index, busy)
 			case cmdJump:
-				if busy {
-					notice("a step is running: jump when it ends")
-					continue
-				}
-				if !valid(c.index) {
-					continue
-				}
-				r.mu.Lock()
-				if c.index < r.cursor {
-					r.seq++
-					r.backSeq = r.seq
-				}
-				r.cursor = c.index
-				r.mu.Unlock()
-				r.emit(ctx, Event{Kind: Jumped, Index: c.index, From: cur})
-				idle(ReasonJump)
+				l.jump(c.index, busy, cur)
 			case cmdCancel:
-				if busy && stepCancel != nil {
-					continuing, pauseAsked, cancelled = false, false, true
-					stepCancel()
-					notice("cancelling the running step")
-				}
+				l.cancel(busy)
 			case cmdBreak:
-				if !valid(c.index) {
-					continue
-				}
-				r.mu.Lock()
-				if r.breakpoints[c.index] {
-					delete(r.breakpoints, c.index)
-				} else {
-					r.breakpoints[c.index] = true
-				}
-				r.mu.Unlock()
-				if !busy {
-					idle(ReasonStep)
-				}
+				l.toggleBreak(c.index, busy)
 			}
 		}
 	}
