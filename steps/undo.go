@@ -1,0 +1,54 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"walstep/cluster"
+)
+
+// dataDirPath is node's data dir in the lab.
+func dataDirPath(env *Env, node cluster.Node) string {
+	if node == cluster.Replica {
+		return env.Lab.Path(cluster.ReplicaData)
+	}
+	return env.Lab.Path(cluster.PrimaryData)
+}
+
+// noteDataDir records, as step id begins, whether node's data dir is
+// absent or empty: only then is what is in it after an unfinished run the
+// step's own, for its Undo to remove. A dir that cannot be read counts as
+// not made here.
+func (e *Env) noteDataDir(id string, node cluster.Node) {
+	ents, err := os.ReadDir(dataDirPath(e, node))
+	made := os.IsNotExist(err) || err == nil && len(ents) == 0
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.madeDir == nil {
+		e.madeDir = map[string]bool{}
+	}
+	e.madeDir[id] = made
+}
+
+// removeDataDir undoes step id, which creates node's data dir (initdb, a
+// backup fetch) and did not end: the half-made dir goes, through the lab
+// guard, unless the step found it there already or a server runs on it.
+func removeDataDir(ctx context.Context, env *Env, id string, node cluster.Node, out io.Writer) error {
+	p := dataDirPath(env, node)
+	env.mu.Lock()
+	made := env.madeDir[id]
+	env.mu.Unlock()
+	if !made {
+		return fmt.Errorf("%s was there before step %s ran, so it is not this step's to remove: remove it yourself or go back to step 0", p, id)
+	}
+	if st, err := env.Backend.State(ctx, node); err == nil && st.Running {
+		return fmt.Errorf("the %s runs on its data dir (%s): stop it first, or go back to step 0", node, st.Detail)
+	}
+	if err := env.Lab.Remove(env.remover(ctx), p); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "removed %s\n", p)
+	return nil
+}
