@@ -39,6 +39,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := checkTerminal(stdout); err != nil {
 		return err
 	}
+	o.stopNotes = stderr
 	s, err := openSession(ctx, o)
 	if err != nil {
 		return err

@@ -43,6 +43,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if o.markdown != "" && o.repeat > 1 {
 		return exitErrorf(2, "--markdown reports one run: leave out --repeat (or --markdown)")
 	}
+	o.stopNotes = stderr
 	s, err := openSession(ctx, o)
 	if err != nil {
 		return err

@@ -118,6 +118,7 @@ func realMain(args []string, stdout, stderr io.Writer) (code int) {
 
 // options are the flags shared by the sub-commands.
 type options struct {
+	stopNotes  io.Writer // where a stop at close says it escalated; not a flag
 	lab        string
 	backend    string
 	archiver   string

@@ -37,6 +37,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	oo := cluster.OpenOptions{
 		Backend: o.backend, Archiver: o.archiver, WalG: o.walg, PGBin: o.pgBin,
 		Image: o.image, InitImage: o.initImage, Prefix: o.prefix,
+		StopNotes: o.stopNotes,
 	}
 	if err := oo.CheckChoice(); err != nil {
 		return nil, exitErrorf(2, "%v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -69,6 +70,8 @@ type DockerOptions struct {
 	// StopTimeout bounds a fast shutdown before Docker sends SIGKILL; 0
 	// means 60s.
 	StopTimeout time.Duration
+	// StopNotes gets the escalation lines of a stop at Close; nil drops them.
+	StopNotes io.Writer
 }
 
 // Docker runs the two servers as containers through the Docker Engine API,
@@ -87,6 +90,7 @@ type Docker struct {
 	prefix    string
 	walgBin   string
 	stopTO    time.Duration
+	notes     io.Writer // escalations of the stops at Close
 
 	mu      sync.Mutex
 	ports   map[Node]int // published host ports of running servers
@@ -126,6 +130,7 @@ func NewDocker(opts DockerOptions) (*Docker, error) {
 		image:     opts.Image,
 		prefix:    opts.Prefix,
 		stopTO:    opts.StopTimeout,
+		notes:     orDiscard(opts.StopNotes),
 		ports:     map[Node]int{},
 		pgUID:     -1,
 		pgGID:     -1,

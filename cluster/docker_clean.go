@@ -80,7 +80,7 @@ func (d *Docker) Close(ctx context.Context, stopServers bool) error {
 	var errs []error
 	if stopServers {
 		for _, n := range StopOrder {
-			if err := d.Stop(ctx, n, io.Discard); err != nil {
+			if err := d.stop(ctx, n, io.Discard, d.notes); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -175,11 +175,17 @@ func (d *Docker) Start(ctx context.Context, node Node, out io.Writer) error {
 }
 
 // Stop implements Backend with the seed's `docker compose stop` then
-// `docker compose down`: SIGINT (fast shutdown), SIGKILL after the stop
-// timeout, then the container is removed with its log kept in
-// logs/<node>.log.
+// `docker compose down`: SIGINT (fast shutdown), escalated to SIGQUIT
+// (immediate shutdown) when the server makes no progress toward stopping
+// and to SIGKILL after the stop timeout, then the container is removed
+// with its log kept in logs/<node>.log.
 func (d *Docker) Stop(ctx context.Context, node Node, out io.Writer) error {
 	out = orDiscard(out)
+	return d.stop(ctx, node, out, out)
+}
+
+// stop is Stop with the escalation lines written to warn as well as out.
+func (d *Docker) stop(ctx context.Context, node Node, out, warn io.Writer) error {
 	name := d.ContainerName(node)
 	insp, err := d.inspectOwn(ctx, name)
 	if err != nil {
@@ -191,33 +197,76 @@ func (d *Docker) Stop(ctx context.Context, node Node, out io.Writer) error {
 	}
 	if insp.State != nil && insp.State.Running {
 		fmt.Fprintf(out, "stopping %s (container %s, fast shutdown)\n", node, name)
-		secs := int(d.stopTO / time.Second)
-		// Signal needs API 1.42; older engines use the container's
-		// StopSignal, which Start set to SIGINT as well.
-		err := d.cli.ContainerStop(ctx, insp.ID, container.StopOptions{Signal: "SIGINT", Timeout: &secs})
-		if err != nil {
+		if err := d.stopContainer(ctx, node, insp.ID, out, warn); err != nil {
 			if ctx.Err() != nil {
 				d.forceRemove(ctx, insp.ID)
 				return fmt.Errorf("stop %s: %w (killed)", node, ctx.Err())
 			}
 			return fmt.Errorf("stop container %s: %w", name, d.explain(err))
 		}
-		// ContainerStop returns once the container is stopped; the wait
-		// only makes sure the exit is recorded before the logs are saved.
-		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		wc, ec := d.cli.ContainerWait(wctx, insp.ID, container.WaitConditionNotRunning)
-		select {
-		case <-wc:
-		case <-ec:
-		}
-		cancel()
-		fmt.Fprintf(out, "%s stopped\n", node)
 	} else {
 		fmt.Fprintf(out, "%s had already exited (code %d)\n", node, exitCode(insp))
 	}
 	if err := d.removeServer(ctx, node, insp.ID); err != nil {
 		return fmt.Errorf("stop %s: %w", node, err)
 	}
+	return nil
+}
+
+// stopContainer sends SIGINT and waits while the server's log grows; a
+// server that stalls gets SIGQUIT, then SIGKILL after the stop timeout.
+func (d *Docker) stopContainer(ctx context.Context, node Node, id string, out, warn io.Writer) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wc, ec := d.cli.ContainerWait(wctx, id, container.WaitConditionNotRunning)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-wc:
+		case <-ec:
+		}
+		close(done)
+	}()
+	if err := d.cli.ContainerKill(ctx, id, "SIGINT"); err != nil && !cerrdefs.IsConflict(err) {
+		return err
+	}
+	logSize := func() int64 {
+		b, err := d.containerLogs(ctx, id, "all")
+		if err != nil {
+			return -1
+		}
+		return int64(len(b))
+	}
+	stopped, err := awaitFastShutdown(ctx, done, d.stopTO, logSize)
+	if err != nil {
+		return err
+	}
+	how := ""
+	if !stopped {
+		noteImmediate(out, warn, node)
+		how = " (immediate shutdown)"
+		if err := d.cli.ContainerKill(ctx, id, "SIGQUIT"); err != nil && !cerrdefs.IsConflict(err) {
+			return err
+		}
+		select {
+		case <-done:
+		case <-time.After(d.stopTO):
+			noteLine(out, warn, fmt.Sprintf("%s did not stop in %s, sending SIGKILL", node, d.stopTO))
+			if err := d.cli.ContainerKill(ctx, id, "SIGKILL"); err != nil && !cerrdefs.IsConflict(err) {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	// Wait for the exit to be recorded before the logs are saved.
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	fmt.Fprintf(out, "%s stopped%s\n", node, how)
 	return nil
 }
 

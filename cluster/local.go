@@ -24,6 +24,8 @@ type LocalOptions struct {
 	PGBin string // directory of initdb, postgres, pg_ctl...; "" finds one
 	// StopTimeout bounds a fast shutdown before escalating; 0 means 60s.
 	StopTimeout time.Duration
+	// StopNotes gets the escalation lines of a stop at Close; nil drops them.
+	StopNotes io.Writer
 }
 
 // Local runs the two servers as postgres processes on free 127.0.0.1 ports,
@@ -33,6 +35,7 @@ type Local struct {
 	lab     *Lab
 	pgBin   string
 	stopTO  time.Duration
+	notes   io.Writer           // escalations of the stops at Close
 	runAs   *syscall.Credential // nil: run as ourselves
 	owner   string              // user:group that owns server files
 	ports   map[Node]int
@@ -91,7 +94,7 @@ func NewLocal(opts LocalOptions) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Local{lab: opts.Lab, pgBin: bin, stopTO: opts.StopTimeout, ports: map[Node]int{}, procs: map[Node]*localProc{}}
+	l := &Local{lab: opts.Lab, pgBin: bin, stopTO: opts.StopTimeout, notes: orDiscard(opts.StopNotes), ports: map[Node]int{}, procs: map[Node]*localProc{}}
 	if l.stopTO == 0 {
 		l.stopTO = 60 * time.Second
 	}

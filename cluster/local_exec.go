@@ -111,7 +111,7 @@ func (l *Local) Close(ctx context.Context, stopServers bool) error {
 	}
 	var errs []error
 	for _, n := range StopOrder {
-		if err := l.Stop(ctx, n, io.Discard); err != nil {
+		if err := l.stop(ctx, n, io.Discard, l.notes); err != nil {
 			errs = append(errs, err)
 		}
 	}

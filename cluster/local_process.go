@@ -80,9 +80,15 @@ func (p *localProc) exited() bool {
 	}
 }
 
-// Stop implements Backend: a fast shutdown (SIGINT), escalated to immediate
-// (SIGQUIT) and SIGKILL when the timeout passes.
+// Stop implements Backend: a fast shutdown (SIGINT), escalated to an
+// immediate one (SIGQUIT) when the server makes no progress toward
+// stopping, and to SIGKILL when the timeout passes.
 func (l *Local) Stop(ctx context.Context, node Node, out io.Writer) error {
+	return l.stop(ctx, node, out, out)
+}
+
+// stop is Stop with the escalation lines written to warn as well as out.
+func (l *Local) stop(ctx context.Context, node Node, out, warn io.Writer) error {
 	l.mu.Lock()
 	p := l.procs[node]
 	l.mu.Unlock()
@@ -98,22 +104,38 @@ func (l *Local) Stop(ctx context.Context, node Node, out io.Writer) error {
 	pid := p.cmd.Process.Pid
 	fmt.Fprintf(out, "stopping %s (pid %d, fast shutdown)\n", node, pid)
 	_ = syscall.Kill(pid, syscall.SIGINT)
-	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGKILL} {
-		t := time.NewTimer(l.stopTO)
-		select {
-		case <-p.done:
-			t.Stop()
-			fmt.Fprintf(out, "%s stopped\n", node)
-			return nil
-		case <-ctx.Done():
-			t.Stop()
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			<-p.done
-			return fmt.Errorf("stop %s: %w (killed)", node, ctx.Err())
-		case <-t.C:
-			fmt.Fprintf(out, "%s did not stop in %s, sending %s\n", node, l.stopTO, sig)
-			_ = syscall.Kill(pid, sig)
+	logSize := func() int64 {
+		fi, err := os.Stat(l.LogPath(node))
+		if err != nil {
+			return -1
 		}
+		return fi.Size()
+	}
+	stopped, err := awaitFastShutdown(ctx, p.done, l.stopTO, logSize)
+	if err != nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-p.done
+		return fmt.Errorf("stop %s: %w (killed)", node, err)
+	}
+	if stopped {
+		fmt.Fprintf(out, "%s stopped\n", node)
+		return nil
+	}
+	noteImmediate(out, warn, node)
+	_ = syscall.Kill(pid, syscall.SIGQUIT)
+	t := time.NewTimer(l.stopTO)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		fmt.Fprintf(out, "%s stopped (immediate shutdown)\n", node)
+		return nil
+	case <-ctx.Done():
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-p.done
+		return fmt.Errorf("stop %s: %w (killed)", node, ctx.Err())
+	case <-t.C:
+		noteLine(out, warn, fmt.Sprintf("%s did not stop in %s, sending SIGKILL", node, l.stopTO))
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	<-p.done
 	return nil

@@ -22,6 +22,9 @@ type OpenOptions struct {
 	Image     string // Docker image for the servers
 	InitImage string // Docker image for initdb
 	Prefix    string // Docker container and network name prefix
+	// StopNotes gets the lines of a stop at Close that the user must
+	// know of (an immediate shutdown); nil drops them.
+	StopNotes io.Writer
 }
 
 // OpenOrInitLab opens dir as a lab, creating it with defaults when it does
@@ -140,7 +143,7 @@ func placeWalGInImage(ctx context.Context, d imageWalG, o OpenOptions, arc Archi
 // and the images exist, else local.
 func openBackend(ctx context.Context, lab *Lab, o OpenOptions) (Backend, []string, error) {
 	newLocal := func() (*Local, error) {
-		l, err := NewLocal(LocalOptions{Lab: lab, PGBin: o.PGBin})
+		l, err := NewLocal(LocalOptions{Lab: lab, PGBin: o.PGBin, StopNotes: o.StopNotes})
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +161,7 @@ func openBackend(ctx context.Context, lab *Lab, o OpenOptions) (Backend, []strin
 			}
 			walg = p
 		}
-		d, err := NewDocker(DockerOptions{Lab: lab, InitImage: o.InitImage, Image: o.Image, Prefix: o.Prefix, WalgBin: walg})
+		d, err := NewDocker(DockerOptions{Lab: lab, InitImage: o.InitImage, Image: o.Image, Prefix: o.Prefix, WalgBin: walg, StopNotes: o.StopNotes})
 		if err != nil {
 			return nil, err
 		}
