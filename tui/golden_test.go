@@ -274,3 +274,23 @@ func TestColourKeepsTheLayout(t *testing.T) {
 		}
 	}
 }
+
+// The full help says what pgup, pgdn, home and end do in the focused pane:
+// they move the selection in the steps pane and scroll the output elsewhere.
+func TestFullHelpPagingPerPane(t *testing.T) {
+	m, _ := testModel(freshSnap())
+	m = polled(m, freshSnap())
+	v := send(m, keyMsg("?")).View()
+	for _, want := range []string{"pgup select a page up", "home select the first step", "end  select the last step"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("help with the steps pane focused lacks %q:\n%s", want, v)
+		}
+	}
+	m = send(m, keyMsg("tab")) // the servers pane: paging scrolls the output
+	v = send(m, keyMsg("?")).View()
+	for _, want := range []string{"pgup output page up", "home output top", "end  output end, follow"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("help with the servers pane focused lacks %q:\n%s", want, v)
+		}
+	}
+}

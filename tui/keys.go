@@ -88,16 +88,34 @@ func (k keyMap) ShortHelp() []key.Binding {
 	return []key.Binding{next, k.Continue, k.Pause, k.Retry, k.Skip, k.Breakpoint, k.Jump, k.Help, k.Quit}
 }
 
-// FullHelp is what ? shows, in columns: running, selecting, looking, leaving.
-func (k keyMap) FullHelp() [][]key.Binding {
+// FullHelp is what ? shows with the steps pane focused.
+func (k keyMap) FullHelp() [][]key.Binding { return k.fullHelp(true) }
+
+// fullHelp is what ? shows, in columns: running, selecting, paging,
+// looking, leaving. The paging keys move the selection in the steps pane
+// and scroll the output from the other panes; the help says which.
+func (k keyMap) fullHelp(stepsPane bool) [][]key.Binding {
 	return [][]key.Binding{
 		{k.Next, k.Continue, k.Pause, k.Cancel},
 		{k.Retry, k.Skip, k.Breakpoint, k.Jump},
 		{k.Up, k.Down, k.Focus, k.FocusBack},
-		{k.PageUp, k.PageDown, k.Top, k.Bottom},
+		k.paging(stepsPane),
 		{k.Log, k.Inspect, k.Shell, k.Archive, k.Diagnosis, k.WAL},
 		{k.Present, k.Help, k.Quit, k.Interrupt},
 	}
+}
+
+// paging is pgup, pgdn, home and end described for the focused pane.
+func (k keyMap) paging(stepsPane bool) []key.Binding {
+	descs := []string{"output page up", "output page down", "output top", "output end, follow"}
+	if stepsPane {
+		descs = []string{"select a page up", "select a page down", "select the first step", "select the last step"}
+	}
+	bs := []key.Binding{k.PageUp, k.PageDown, k.Top, k.Bottom}
+	for i := range bs {
+		bs[i].SetHelp(bs[i].Help().Key, descs[i])
+	}
+	return bs
 }
 
 // viewKeys is the help of the full-screen log, inspect and archive views.

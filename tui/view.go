@@ -149,7 +149,7 @@ func (m Model) footer() string {
 
 func (m Model) helpView() string {
 	if m.help.ShowAll {
-		return m.fullHelpView(m.keys.FullHelp(), m.width)
+		return m.fullHelpView(m.keys.fullHelp(m.focus == focusSteps), m.width)
 	}
 	return m.help.ShortHelpView(m.keys.ShortHelp())
 }
