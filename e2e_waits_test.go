@@ -132,3 +132,21 @@ func TestE2ELocalReplicaKilledFailsF2(t *testing.T) {
 		t.Errorf("postgres left running: %v", left)
 	}
 }
+
+// A replica_restore.conf without a recovery target leaves the replica a
+// standby that never shuts down: step 12 says so as soon as the replica
+// runs, instead of waiting out --wait and failing on a deadline.
+func TestE2EReplicaWithoutTargetFailsStep12WithTheReason(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	initLabWith(t, lab, "replica_restore.conf", "# no recovery target: the replica stays a standby\n")
+	rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp", "--wait", "20s")
+	if code != 1 {
+		t.Fatalf("run exit %d, want 1 (step 12 failed); stderr:\n%s", code, stderr)
+	}
+	status, errText := stepOf(t, rep, "12")
+	if status != "failed" || !strings.Contains(errText, "no recovery target is set") {
+		t.Fatalf("step 12: %s %q, want failed because no recovery target is set", status, errText)
+	}
+}

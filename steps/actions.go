@@ -117,6 +117,11 @@ func shutdownAtTarget(ctx context.Context, env *Env, out io.Writer, mark string)
 		if _, ok := firstLine(lines, pg.LogLine.PausedAtEnd); ok {
 			return false, errors.New("replica paused at its recovery target instead of shutting down: check replica_restore.conf (recovery_target_action = 'shutdown')")
 		}
+		if o.PM.Accepting() && noRecoveryTarget(ctx, b.ConnString(R)) {
+			// A standby without a target never ends its recovery, so
+			// waiting out the deadline could only fail later, not differently.
+			return false, errors.New("replica runs on as a standby: no recovery target is set (recovery_target, recovery_target_lsn/name/time/xid are empty), so it cannot shut down at one: check replica_restore.conf")
+		}
 		return false, nil
 	})
 	if err != nil {
@@ -333,4 +338,15 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// noRecoveryTarget reports whether a running server has no recovery target
+// of any kind set; false when it cannot tell. A plain query of a server
+// that accepts connections leaves nothing in its log.
+func noRecoveryTarget(ctx context.Context, connString string) bool {
+	var set bool
+	err := cluster.QueryRow(ctx, connString, `select current_setting('recovery_target') <> ''
+  or current_setting('recovery_target_lsn') <> '' or current_setting('recovery_target_name') <> ''
+  or current_setting('recovery_target_time') <> '' or current_setting('recovery_target_xid') <> ''`, &set)
+	return err == nil && !set
 }
