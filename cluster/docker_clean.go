@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -128,13 +129,13 @@ func removeLabelled(ctx context.Context, cli *client.Client, lab *Lab, prefix st
 	if err != nil {
 		return fmt.Errorf("list walstep containers: %w", err)
 	}
-	secs := int(stopTO / time.Second)
 	for _, c := range cs {
 		if c.Labels[LabelLab] != lab.Dir { // belt and braces over the filter
 			continue
 		}
 		if c.State == "running" {
-			if err := cli.ContainerStop(ctx, c.ID, container.StopOptions{Signal: "SIGINT", Timeout: &secs}); err != nil && !cerrdefs.IsNotFound(err) {
+			name := Node(strings.TrimPrefix(strings.Join(c.Names, ","), "/"))
+			if err := stopServerContainer(ctx, cli, name, c.ID, stopTO, io.Discard, io.Discard); err != nil && !cerrdefs.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("stop container %s: %w", c.ID[:12], err))
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
 )
@@ -213,12 +214,16 @@ func (d *Docker) stop(ctx context.Context, node Node, out, warn io.Writer) error
 	return nil
 }
 
-// stopContainer sends SIGINT and waits while the server's log grows; a
-// server that stalls gets SIGQUIT, then SIGKILL after the stop timeout.
 func (d *Docker) stopContainer(ctx context.Context, node Node, id string, out, warn io.Writer) error {
+	return stopServerContainer(ctx, d.cli, node, id, d.stopTO, out, warn)
+}
+
+// stopServerContainer sends SIGINT and waits while the server's log
+// grows; a server that stalls gets SIGQUIT, then SIGKILL after stopTO.
+func stopServerContainer(ctx context.Context, cli *client.Client, node Node, id string, stopTO time.Duration, out, warn io.Writer) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	wc, ec := d.cli.ContainerWait(wctx, id, container.WaitConditionNotRunning)
+	wc, ec := cli.ContainerWait(wctx, id, container.WaitConditionNotRunning)
 	done := make(chan struct{})
 	go func() {
 		select {
@@ -227,17 +232,17 @@ func (d *Docker) stopContainer(ctx context.Context, node Node, id string, out, w
 		}
 		close(done)
 	}()
-	if err := d.cli.ContainerKill(ctx, id, "SIGINT"); err != nil && !cerrdefs.IsConflict(err) {
+	if err := cli.ContainerKill(ctx, id, "SIGINT"); err != nil && !cerrdefs.IsConflict(err) {
 		return err
 	}
 	logSize := func() int64 {
-		b, err := d.containerLogs(ctx, id, "all")
+		b, err := readContainerLogs(ctx, cli, id, "all")
 		if err != nil {
 			return -1
 		}
 		return int64(len(b))
 	}
-	stopped, err := awaitFastShutdown(ctx, done, d.stopTO, logSize)
+	stopped, err := awaitFastShutdown(ctx, done, stopTO, logSize)
 	if err != nil {
 		return err
 	}
@@ -245,14 +250,14 @@ func (d *Docker) stopContainer(ctx context.Context, node Node, id string, out, w
 	if !stopped {
 		noteImmediate(out, warn, node)
 		how = " (immediate shutdown)"
-		if err := d.cli.ContainerKill(ctx, id, "SIGQUIT"); err != nil && !cerrdefs.IsConflict(err) {
+		if err := cli.ContainerKill(ctx, id, "SIGQUIT"); err != nil && !cerrdefs.IsConflict(err) {
 			return err
 		}
 		select {
 		case <-done:
-		case <-time.After(d.stopTO):
-			noteLine(out, warn, fmt.Sprintf("%s did not stop in %s, sending SIGKILL", node, d.stopTO))
-			if err := d.cli.ContainerKill(ctx, id, "SIGKILL"); err != nil && !cerrdefs.IsConflict(err) {
+		case <-time.After(stopTO):
+			noteLine(out, warn, fmt.Sprintf("%s did not stop in %s, sending SIGKILL", node, stopTO))
+			if err := cli.ContainerKill(ctx, id, "SIGKILL"); err != nil && !cerrdefs.IsConflict(err) {
 				return err
 			}
 		case <-ctx.Done():
@@ -329,7 +334,11 @@ func (d *Docker) appendSavedLog(node Node, logs []byte) error {
 // containerLogs returns the demultiplexed stdout+stderr of a container;
 // tail is a line count or "all".
 func (d *Docker) containerLogs(ctx context.Context, id, tail string) ([]byte, error) {
-	rc, err := d.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: tail})
+	return readContainerLogs(ctx, d.cli, id, tail)
+}
+
+func readContainerLogs(ctx context.Context, cli *client.Client, id, tail string) ([]byte, error) {
+	rc, err := cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: tail})
 	if err != nil {
 		return nil, err
 	}

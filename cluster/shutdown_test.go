@@ -96,3 +96,32 @@ func TestDockerStopEscalatesStalledShutdown(t *testing.T) {
 		t.Errorf("containers left after stop: %v", cs)
 	}
 }
+
+// walstep clean stops a stalled server the same way, well inside a stop
+// timeout longer than the test's deadline.
+func TestDockerCleanEscalatesStalledShutdown(t *testing.T) {
+	img := requireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	d := newTestDocker(t, img)
+	var out bytes.Buffer
+	if err := d.Init(ctx, Primary, &out); err != nil {
+		t.Fatalf("init: %v\n%s", err, out.String())
+	}
+	if err := d.Exec(ctx, Primary, "postgres", []string{"sh", "-c", `printf "$1" >> /data/postgresql.conf`, "sh", stallConf}, nil); err != nil {
+		t.Fatalf("configure: %v", err)
+	}
+	if err := d.Start(ctx, Primary, &out); err != nil {
+		t.Fatalf("start: %v\n%s", err, out.String())
+	}
+	waitAccepting(ctx, t, d, Primary)
+	stallShutdown(ctx, t, d, Primary)
+	cctx, ccancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer ccancel()
+	if err := removeLabelled(cctx, d.cli, d.lab, d.prefix, 10*time.Minute); err != nil {
+		t.Fatalf("clean: %v", err)
+	}
+	if cs, _ := labelled(t, d.lab); len(cs) > 0 {
+		t.Errorf("containers left after clean: %v", cs)
+	}
+}
