@@ -231,3 +231,40 @@ func stripComment(v string) string {
 	}
 	return v
 }
+
+// recoveryTargets are the settings that give recovery a target.
+var recoveryTargets = map[string]bool{
+	"recovery_target": true, "recovery_target_lsn": true, "recovery_target_name": true,
+	"recovery_target_time": true, "recovery_target_xid": true,
+}
+
+// SetsRecoveryTarget reports whether the config files read set any
+// recovery target to a non-empty value, taking them in the order the
+// server does (postgresql.conf, then its include_dir files, then
+// postgresql.auto.conf; a later setting wins).
+func (in DataDirInfo) SetsRecoveryTarget() bool {
+	last := map[string]string{}
+	take := func(lines []string) {
+		for _, l := range lines {
+			k, v, ok := strings.Cut(l, "=")
+			if !ok {
+				continue
+			}
+			k = strings.TrimSpace(k)
+			if recoveryTargets[k] {
+				last[k] = strings.Trim(strings.TrimSpace(stripComment(v)), "'\"")
+			}
+		}
+	}
+	take(in.Appended)
+	for _, f := range in.IncludeFiles {
+		take(f.Lines)
+	}
+	take(in.AutoConf)
+	for _, v := range last {
+		if v != "" {
+			return true
+		}
+	}
+	return false
+}

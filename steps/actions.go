@@ -117,7 +117,7 @@ func shutdownAtTarget(ctx context.Context, env *Env, out io.Writer, mark string)
 		if _, ok := firstLine(lines, pg.LogLine.PausedAtEnd); ok {
 			return false, errors.New("replica paused at its recovery target instead of shutting down: check replica_restore.conf (recovery_target_action = 'shutdown')")
 		}
-		if o.PM.Accepting() && noRecoveryTarget(ctx, b.ConnString(R)) {
+		if o.PM.Accepting() && noRecoveryTarget(ctx, b) {
 			// A standby without a target never ends its recovery, so
 			// waiting out the deadline could only fail later, not differently.
 			return false, errors.New("replica runs on as a standby: no recovery target is set (recovery_target, recovery_target_lsn/name/time/xid are empty), so it cannot shut down at one: check replica_restore.conf")
@@ -340,13 +340,15 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-// noRecoveryTarget reports whether a running server has no recovery target
-// of any kind set; false when it cannot tell. A plain query of a server
-// that accepts connections leaves nothing in its log.
-func noRecoveryTarget(ctx context.Context, connString string) bool {
-	var set bool
-	err := cluster.QueryRow(ctx, connString, `select current_setting('recovery_target') <> ''
-  or current_setting('recovery_target_lsn') <> '' or current_setting('recovery_target_name') <> ''
-  or current_setting('recovery_target_time') <> '' or current_setting('recovery_target_xid') <> ''`, &set)
-	return err == nil && !set
+// noRecoveryTarget reports whether none of the replica's config files
+// (postgresql.conf, its include_dir files, postgresql.auto.conf) sets a
+// recovery target; false when they cannot all be read. Read from the files,
+// not asked of the server: a connection while it shuts down at its target
+// would leave "the database system is shutting down" in its log.
+func noRecoveryTarget(ctx context.Context, b cluster.Backend) bool {
+	in := pg.InspectDataDir(ctx, b, cluster.Replica)
+	if in.Missing || in.Err != "" || in.IncludeErr != "" {
+		return false
+	}
+	return !in.SetsRecoveryTarget()
 }
