@@ -150,3 +150,25 @@ func TestE2EReplicaWithoutTargetFailsStep12WithTheReason(t *testing.T) {
 		t.Fatalf("step 12: %s %q, want failed because no recovery target is set", status, errText)
 	}
 }
+
+// When the primary fails at step 12 the step has failed: it does not go on
+// waiting out --wait for a replica that restores towards a far target.
+func TestE2EStep12EndsWhenThePrimaryFails(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	initLabWith(t, lab,
+		"primary_restore.conf", "recovery_target = 'immediate'\nrecovery_target_action = 'promote'\nno_such_setting_here = 1\n",
+		"replica_restore.conf", "recovery_target_lsn = '0/9000000'\nrecovery_target_action = 'shutdown'\n")
+	rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp", "--wait", "30s")
+	if code != 1 {
+		t.Fatalf("run exit %d, want 1; stderr:\n%s", code, stderr)
+	}
+	status, errText := stepOf(t, rep, "12")
+	if status != "failed" || !strings.Contains(errText, "no_such_setting_here") {
+		t.Fatalf("step 12: %s %q, want failed on the primary's config error", status, errText)
+	}
+	if strings.Contains(errText, "replica") {
+		t.Errorf("step 12 waited for the replica after the primary failed: %q", errText)
+	}
+}

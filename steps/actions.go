@@ -315,15 +315,34 @@ func startBoth(ctx context.Context, env *Env, out io.Writer) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	wg.Add(2)
-	go func() { // joined below
-		defer wg.Done()
-		errs[0] = settlePrimary(ctx, env, cluster.Primary, out, marks[0])
-	}()
-	go func() { // joined below
-		defer wg.Done()
-		errs[1] = shutdownAtTarget(ctx, env, out, marks[1])
-	}()
+	// Once one server has failed the step has failed: waiting out --wait
+	// for the other would only delay saying so.
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	waits := []func(context.Context) error{
+		func(ctx context.Context) error { return settlePrimary(ctx, env, cluster.Primary, out, marks[0]) },
+		func(ctx context.Context) error { return shutdownAtTarget(ctx, env, out, marks[1]) },
+	}
+	failed := make([]bool, len(waits))
+	var mu sync.Mutex
+	for i, wait := range waits {
+		wg.Add(1)
+		go func() { // joined below
+			defer wg.Done()
+			err := wait(wctx)
+			mu.Lock()
+			defer mu.Unlock()
+			if errors.Is(err, context.Canceled) && ctx.Err() == nil && !failed[i] && anyOf(failed) {
+				fmt.Fprintf(out, "%s: not waited for any longer, the other server failed\n", cluster.Nodes[i])
+				err = nil
+			}
+			if err != nil {
+				failed[i] = true
+				stop()
+			}
+			errs[i] = err
+		}()
+	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
@@ -351,4 +370,13 @@ func noRecoveryTarget(ctx context.Context, b cluster.Backend) bool {
 		return false
 	}
 	return !in.SetsRecoveryTarget()
+}
+
+func anyOf(bs []bool) bool {
+	for _, b := range bs {
+		if b {
+			return true
+		}
+	}
+	return false
 }
