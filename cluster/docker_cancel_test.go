@@ -66,7 +66,7 @@ func TestDockerCancelExecKillsItsProcesses(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Exec returned %v, want context.Canceled", err)
 	}
-	left := execOut(ctx, t, d, Primary, "root", "sh", "-c", `for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' < "$f" 2>/dev/null; echo; done | grep -c 'sleep 730[12]' || true`)
+	left := execOut(ctx, t, d, Primary, "root", "sh", "-c", `for f in /proc/[0-9]*/cmdline; do { tr '\0' ' ' < "$f"; } 2>/dev/null; echo; done | grep -c 'sleep 730[12]' || true`)
 	if strings.TrimSpace(left) != "0" {
 		t.Errorf("%s processes of the cancelled command still run in the container", strings.TrimSpace(left))
 	}

@@ -70,7 +70,7 @@ func QueryRow(ctx context.Context, connString, sql string, dest ...any) error {
 	if err != nil {
 		return err
 	}
-	defer c.Close(context.Background())
+	defer Disconnect(c)
 	return c.QueryRow(ctx, sql).Scan(dest...)
 }
 

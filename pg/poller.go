@@ -82,12 +82,7 @@ func (p *Poller) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, ns := range p.nodes {
-		if ns.conn != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_ = ns.conn.Close(ctx)
-			cancel()
-			ns.conn = nil
-		}
+		p.dropConn(ns)
 	}
 }
 
@@ -207,9 +202,7 @@ func shortErr(err error) string {
 
 func (p *Poller) dropConn(ns *nodeState) {
 	if ns.conn != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		_ = ns.conn.Close(ctx)
-		cancel()
+		cluster.Disconnect(ns.conn)
 		ns.conn = nil
 	}
 }

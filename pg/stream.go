@@ -165,7 +165,7 @@ func ReadStream(ctx context.Context, primaryConn, replicaConn string) (rc *WalRe
 	if err != nil {
 		return nil, fmt.Errorf("connect to the replica: %w", err)
 	}
-	defer c.Close(context.Background())
+	defer cluster.Disconnect(c)
 	if rc, err = readReceiver(ctx, c); err != nil || rc == nil || rc.Status != "streaming" {
 		return rc, err
 	}
@@ -173,7 +173,7 @@ func ReadStream(ctx context.Context, primaryConn, replicaConn string) (rc *WalRe
 	if err != nil {
 		return rc, fmt.Errorf("connect to the primary: %w", err)
 	}
-	defer p.Close(context.Background())
+	defer cluster.Disconnect(p)
 	senders, err := readWalSenders(ctx, p)
 	if err != nil {
 		return rc, err

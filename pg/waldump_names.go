@@ -3,6 +3,7 @@ package pg
 import (
 	"context"
 	"fmt"
+	"walstep/cluster"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -44,7 +45,7 @@ func ResolveRelations(ctx context.Context, connStr string, rels []RelFile) (map[
 		err = rows.Err()
 	}
 	if err != nil {
-		_ = conn.Close(ctx)
+		cluster.Disconnect(conn)
 		return out, fmt.Errorf("resolve relations: list databases: %w", err)
 	}
 	byDB := map[uint32][]RelFile{}
@@ -91,10 +92,10 @@ func ResolveRelations(ctx context.Context, connStr string, rels []RelFile) (map[
 			}
 		}
 		if c != conn {
-			_ = c.Close(ctx)
+			cluster.Disconnect(c)
 		}
 	}
-	_ = conn.Close(ctx)
+	cluster.Disconnect(conn)
 	if firstErr != nil {
 		return out, fmt.Errorf("resolve relations: %w", firstErr)
 	}
