@@ -7,34 +7,9 @@
 # servers.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-command -v tmux >/dev/null || { echo "screenshot.sh: tmux is missing (apt-get install tmux)" >&2; exit 1; }
-
-work="$(mktemp -d /tmp/walstep-demo.XXXXXX)"
-chmod 755 "$work" # the servers run as postgres when this runs as root
-sock="walstep-shot-$$"
-cleanup() {
-	tmux -L "$sock" kill-server 2>/dev/null || true
-	[ -x "$work/walstep" ] && [ -d "$work/lab" ] && "$work/walstep" clean --lab "$work/lab" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/walstep" .
-"$work/walstep" init "$work/lab" >/dev/null
-tmux -L "$sock" -f /dev/null new-session -d -s shot -x 132 -y 40 \
-	"env TERM=xterm-256color COLORTERM=truecolor $work/walstep --lab $work/lab --backend local --archiver cp"
-
-wait_for() { # wait_for TEXT SECONDS
-	local deadline=$((SECONDS + $2))
-	until tmux -L "$sock" capture-pane -p -t shot | grep -qF -- "$1"; do
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			echo "screenshot.sh: '$1' did not show within $2s; the screen was:" >&2
-			tmux -L "$sock" capture-pane -p -t shot >&2
-			exit 1
-		fi
-		sleep 0.2
-	done
-}
+. scripts/tmux-demo-lib.sh
+demo_start screenshot.sh shot
+demo_run 132 40 "env TERM=xterm-256color COLORTERM=truecolor $work/walstep --lab $work/lab --backend local --archiver cp"
 
 wait_for "Prepare the lab" 20
 tmux -L "$sock" send-keys -t shot c
