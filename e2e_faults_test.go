@@ -203,9 +203,9 @@ func buildWalstep(t *testing.T) string {
 }
 
 // signalAt runs the walstep binary with args, sends SIGTERM when a progress
-// line contains marker, and checks it then exits non-zero without a stack
-// trace.
-func signalAt(t *testing.T, bin string, args []string, marker string) {
+// line contains marker, checks it then exits non-zero without a stack
+// trace, and returns all it printed (stdout, then stderr).
+func signalAt(t *testing.T, bin string, args []string, marker string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -241,6 +241,7 @@ func signalAt(t *testing.T, bin string, args []string, marker string) {
 	if strings.Contains(all, "goroutine ") || strings.Contains(all, "panic:") {
 		t.Errorf("stack trace:\n%s", all)
 	}
+	return strings.Join(seen, "\n") + "\n" + errb.String()
 }
 
 // TestSignalDuringSteps sends SIGTERM to `walstep run` while it is in the
