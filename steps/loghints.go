@@ -50,3 +50,29 @@ func panicHint(ctx context.Context, b cluster.Backend, marks []string, err error
 	}
 	return err
 }
+
+// archiveFailedMark is how PostgreSQL logs an archive_command that failed.
+const archiveFailedMark = "archive command failed"
+
+// reportArchiveFailures says how many archive_command failures the node's
+// log holds so far, so a note about earlier failures is checked against
+// this lab rather than assumed from the seed.
+func reportArchiveFailures(ctx context.Context, b cluster.Backend, node cluster.Node, out io.Writer) {
+	lines, err := b.LogTail(ctx, node, 5000)
+	if err != nil {
+		fmt.Fprintf(out, "could not read the %s's log to count archive failures: %v\n", node, err)
+		return
+	}
+	n := 0
+	for _, l := range lines {
+		if strings.Contains(l, archiveFailedMark) {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		fmt.Fprintf(out, "the %s's log holds no archive_command failure so far: the storage was writable before this step\n", node)
+	default:
+		fmt.Fprintf(out, "the %s's log holds %d archive_command failures so far: archiving catches up now\n", node, n)
+	}
+}

@@ -35,8 +35,19 @@ func (e *Env) noteDataDir(id string, node cluster.Node) {
 // removeDataDir undoes step id, which creates node's data dir (initdb, a
 // backup fetch) and did not end: the half-made dir goes, through the lab
 // guard, unless the step found it there already or a server runs on it.
+// A dir that is gone or empty by now (the user removed what was in the
+// way, as the refusal advises) leaves nothing to undo.
 func removeDataDir(ctx context.Context, env *Env, id string, node cluster.Node, out io.Writer) error {
 	p := dataDirPath(env, node)
+	ents, err := os.ReadDir(p)
+	if os.IsNotExist(err) {
+		fmt.Fprintf(out, "nothing to remove: %s is gone\n", p)
+		return nil
+	}
+	if err == nil && len(ents) == 0 {
+		fmt.Fprintf(out, "nothing to remove: %s is empty\n", p)
+		return nil
+	}
 	env.mu.Lock()
 	made := env.madeDir[id]
 	env.mu.Unlock()

@@ -61,3 +61,34 @@ func TestUndoRemovesOnlyWhatTheStepMade(t *testing.T) {
 		t.Fatalf("the half-made data dir is still there: %v", err)
 	}
 }
+
+// The refusal's advice works: once the user has removed the dir that was
+// in the way, the undo before a retry has nothing to refuse.
+func TestUndoAfterTheUserRemovedTheDir(t *testing.T) {
+	lab, err := cluster.InitLab(filepath.Join(t.TempDir(), "lab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &Env{Lab: lab, Backend: stoppedBackend{}}
+	dd := lab.Path(cluster.PrimaryData)
+	if err := os.MkdirAll(dd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dd, "stray"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env.noteDataDir("1", cluster.Primary)
+	if err := removeDataDir(context.Background(), env, "1", cluster.Primary, io.Discard); err == nil {
+		t.Fatal("the undo removed a dir the step did not make")
+	}
+	if err := os.RemoveAll(dd); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := removeDataDir(context.Background(), env, "1", cluster.Primary, &out); err != nil {
+		t.Fatalf("after rm -rf the undo still refuses: %v", err)
+	}
+	if !strings.Contains(out.String(), "nothing to remove") {
+		t.Fatalf("undo output: %q", out.String())
+	}
+}
