@@ -303,9 +303,10 @@ func (l *Local) command(ctx context.Context, node Node, asServer bool, argv []st
 	cmd.Env = l.env(node)
 	cmd.Dir = l.lab.Dir
 	cmd.Stdout, cmd.Stderr = out, out
-	// Own process group: the terminal's Ctrl-C must not reach the servers
-	// (walstep decides how they stop) and a cancel kills the whole tree.
-	attr := &syscall.SysProcAttr{Setpgid: true}
+	// Own session (and so process group): the terminal's Ctrl-C must not
+	// reach the servers (walstep decides how they stop), a cancel kills the
+	// whole group, and what a command leaves is found by its session.
+	attr := &syscall.SysProcAttr{Setsid: true}
 	if asServer && l.runAs != nil {
 		attr.Credential = l.runAs
 	}
@@ -333,7 +334,7 @@ func (l *Local) Init(ctx context.Context, node Node, out io.Writer) error {
 	}
 	argv := append([]string{l.bin("initdb"), "-D", dd, "--username=postgres"}, initdbAuth...)
 	fmt.Fprintf(out, "$ %s\n", strings.Join(argv, " "))
-	if err := runCmd(ctx, l.command(ctx, node, true, argv, out)); err != nil {
+	if err := l.runCmd(ctx, l.command(ctx, node, true, argv, out)); err != nil {
 		return fmt.Errorf("run initdb: %w", err)
 	}
 	return nil

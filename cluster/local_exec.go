@@ -30,7 +30,7 @@ func (l *Local) Exec(ctx context.Context, node Node, usr string, argv []string, 
 		defer sock.Close()
 		cmd.ExtraFiles = []*os.File{sock} // fd 3, PGHOST=/proc/self/fd/3
 	}
-	if err := runCmd(ctx, cmd); err != nil {
+	if err := l.runCmd(ctx, cmd); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("run %s: %w", argv[0], ctx.Err())
 		}

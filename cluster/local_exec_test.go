@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -151,4 +152,87 @@ func TestLocalExecCancelKillsTree(t *testing.T) {
 		t.Fatal("Exec did not return after its ctx was cancelled")
 	}
 	localNoProcs(t, localCtx(t), "", pgid)
+}
+
+// A command that daemonises (background jobs, setsid, nohup, a double
+// fork, one ignoring SIGTERM, one keeping the output open) ends as soon
+// as its shell does, and nothing it started runs once Exec has returned.
+func TestLocalExecEndsWhatItLeaves(t *testing.T) {
+	lab, l := localLab(t)
+	if err := l.prepareDirs(lab.Path(RunDir)); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]string{
+		"background job keeping stdout": `sleep 300 & echo $! >> "$1"`,
+		"setsid":                        `setsid sleep 300 & echo $! >> "$1"`,
+		"nohup":                         `nohup sleep 300 >/dev/null 2>&1 & echo $! >> "$1"`,
+		"double fork in a new session":  `setsid sh -c 'sleep 300 & echo $! >> "$1"' sh "$1" >/dev/null 2>&1 & echo $! >> "$1"`,
+		"ignores SIGTERM":               `sh -c 'trap "" TERM; echo $$ >> "$1"; while :; do sleep 1; done' sh "$1" &`,
+	}
+	for name, script := range cases {
+		t.Run(name, func(t *testing.T) {
+			pidFile := lab.Path(RunDir, "pids")
+			_ = os.Remove(pidFile)
+			// Whatever happens, the test ends the processes it made.
+			pids := func() []int {
+				b, _ := os.ReadFile(pidFile)
+				var ps []int
+				for _, f := range strings.Fields(string(b)) {
+					if pid, _ := strconv.Atoi(f); pid > 0 {
+						ps = append(ps, pid)
+					}
+				}
+				return ps
+			}
+			t.Cleanup(func() {
+				for _, pid := range pids() {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			var out bytes.Buffer
+			begin := time.Now()
+			// The shell writes every pid before it exits.
+			err := l.Exec(localCtx(t), Primary, "postgres", []string{"sh", "-c", script + "\nsleep 0.2; echo shell done", "sh", pidFile}, &out)
+			took := time.Since(begin)
+			t.Logf("%s: Exec returned after %s", name, took.Round(time.Millisecond))
+			if err != nil {
+				t.Errorf("Exec: %v\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "shell done") || !strings.Contains(out.String(), "it left running: ") {
+				t.Errorf("output does not say what was ended:\n%s", out.String())
+			}
+			if len(pids()) == 0 {
+				t.Fatal("the script wrote no pid")
+			}
+			for _, pid := range pids() {
+				if processAlive(pid) {
+					t.Errorf("pid %d still runs after Exec returned", pid)
+				}
+			}
+		})
+	}
+}
+
+// A server a command restarts on the lab's data dir (pg_ctl restart in a
+// hook) is not one of the processes it left: it keeps running (its pid
+// file names it, pg_ctl -w saw it accept), and Close stops it.
+func TestLocalExecKeepsARestartedServer(t *testing.T) {
+	_, l := localLab(t)
+	ctx := localCtx(t)
+	localStarted(t, ctx, l, Primary)
+	var out bytes.Buffer
+	err := l.Exec(ctx, Primary, "postgres", []string{"sh", "-c", `pg_ctl -D "$PGDATA" -l "$1" -w restart`, "sh", l.homeDir + "/restart.log"}, &out)
+	if err != nil {
+		t.Fatalf("pg_ctl restart: %v\n%s", err, out.String())
+	}
+	pid := PostmasterPID(l.DataDir(Primary))
+	if pid == 0 {
+		t.Fatalf("no server runs after the restart:\n%s", out.String())
+	}
+	if err := l.Close(ctx, true); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if processAlive(pid) {
+		t.Fatalf("the restarted server (pid %d) outlived Close", pid)
+	}
 }

@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -13,16 +15,32 @@ import (
 	"time"
 )
 
-// groupGoneTimeout bounds the wait for a cancelled command's processes.
-const groupGoneTimeout = 10 * time.Second
+// leftGoneTimeout bounds the wait for the processes a command left.
+const leftGoneTimeout = 10 * time.Second
+
+// leftTermGrace is how long a left process has to end on SIGTERM before
+// it gets SIGKILL.
+const leftTermGrace = time.Second
+
+// outputGrace bounds the wait for a command's output once it and what it
+// left have ended: a process walstep keeps (a server a hook started) may
+// hold the pipe.
+const outputGrace = 2 * time.Second
+
+// markVar marks every process of one command through its environment:
+// descendants inherit it, also those that leave the command's session
+// (setsid) or are re-parented (a daemon's double fork), so walstep finds
+// them all when the command ends.
+const markVar = "WALSTEP_CMD"
 
 var subreaperOnce sync.Once
 
 // becomeSubreaper makes walstep the parent of the processes its commands
-// leave orphaned (initdb's postgres, when initdb is killed), so it can
-// reap them: an init that never reaps (a minimal container's) would keep
-// them as zombies whose pids a postmaster.pid still names, and a server
-// started there would refuse with "lock file already exists".
+// leave orphaned (a hook's daemon, initdb's postgres when initdb is
+// killed), so it can reap them once it has ended them: an init that never
+// reaps (a minimal container's) would keep them as zombies whose pids a
+// postmaster.pid still names, and a server started there would refuse
+// with "lock file already exists".
 func becomeSubreaper() {
 	subreaperOnce.Do(func() {
 		const prSetChildSubreaper = 36
@@ -30,51 +48,84 @@ func becomeSubreaper() {
 	})
 }
 
-// runCmd runs cmd; when ctx was cancelled, it returns only once every
-// process of the command's group is gone, so the next step never meets a
-// cancelled step's processes.
-func runCmd(ctx context.Context, cmd *exec.Cmd) error {
-	err := cmd.Run()
-	if ctx != nil && ctx.Err() != nil && cmd.Process != nil {
-		if werr := waitGroupGone(cmd.Process.Pid, groupGoneTimeout); werr != nil {
-			err = errors.Join(err, werr)
-		}
+// runCmd runs cmd (made by command, so in a session of its own) and,
+// once it has exited or been cancelled, ends every process it left: those
+// of its session and those carrying its mark, but not the lab's servers
+// and theirs. It returns once none of them runs. The output goes through a
+// pipe walstep owns, so a daemon holding it cannot keep the command from
+// ending: exec would wait for every holder of its own pipe (and fail with
+// WaitDelay expired), this one closes when they are ended.
+func (l *Local) runCmd(ctx context.Context, cmd *exec.Cmd) error {
+	mark := markVar + "=" + strconv.Itoa(os.Getpid()) + "-" + randHex(6)
+	cmd.Env = append(cmd.Env, mark)
+	out := orDiscard(cmd.Stdout)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("make output pipe: %w", err)
 	}
-	return err
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		return err
+	}
+	pw.Close()
+	copied := make(chan struct{})
+	go func() { // joined below
+		_, _ = io.Copy(out, pr)
+		close(copied)
+	}()
+	err = cmd.Wait()
+	ended, lerr := endLeft(cmd.Process.Pid, []byte(mark), l.serverPIDs(), leftGoneTimeout)
+	t := time.NewTimer(outputGrace)
+	select {
+	case <-copied:
+	case <-t.C:
+		pr.Close()
+		<-copied
+	}
+	t.Stop()
+	pr.Close()
+	if len(ended) > 0 {
+		fmt.Fprintf(out, "ended %d process(es) it left running: %s\n", len(ended), strings.Join(ended, ", "))
+	}
+	return errors.Join(err, lerr)
 }
 
-// waitGroupGone kills process group pgid and waits until none of its
-// processes runs, reaping those that are walstep's own zombies.
-func waitGroupGone(pgid int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		alive := groupMembers(pgid)
-		if alive == 0 {
-			return nil
+// serverPIDs lists the postmasters of the lab's data dirs: a hook may
+// restart a server (pg_ctl restart), and that one stays for walstep to
+// stop as it stops the others.
+func (l *Local) serverPIDs() []int {
+	var pids []int
+	for _, n := range Nodes {
+		if pid := PostmasterPID(l.DataDir(n)); pid > 0 {
+			pids = append(pids, pid)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("cancel: %d processes of group %d still run after %s", alive, pgid, timeout)
-		}
-		<-tick.C
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.procs {
+		if !p.exited() {
+			pids = append(pids, p.cmd.Process.Pid)
+		}
+	}
+	return pids
 }
 
-// groupMembers counts the live processes of group pgid and reaps the
-// group's zombies that walstep is the parent of. Without /proc it asks
-// the kernel whether the group exists at all.
-func groupMembers(pgid int) int {
+// proc is what the sweep reads of one process from /proc/PID/stat.
+type proc struct {
+	pid, ppid, sid int
+	comm           string
+	zombie         bool
+}
+
+// readProcs lists the processes in /proc.
+func readProcs() ([]proc, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		if syscall.Kill(-pgid, 0) == nil {
-			return 1
-		}
-		return 0
+		return nil, fmt.Errorf("list processes: %w", err)
 	}
-	self := os.Getpid()
-	alive := 0
+	var ps []proc
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -82,32 +133,113 @@ func groupMembers(pgid int) int {
 		}
 		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
 		if err != nil {
-			continue
+			continue // ended meanwhile
 		}
-		// pid (comm) state ppid pgrp ...: comm may hold spaces, so parse
-		// after its closing parenthesis.
+		// pid (comm) state ppid pgrp session ...: comm may hold spaces
+		// and parentheses, so parse after the last ')'.
 		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
+		i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if i < 0 || j < i {
 			continue
 		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 3 {
+		f := strings.Fields(s[j+1:])
+		if len(f) < 4 {
 			continue
 		}
 		ppid, _ := strconv.Atoi(f[1])
-		pgrp, _ := strconv.Atoi(f[2])
-		if pgrp != pgid {
-			continue
-		}
-		if f[0] == "Z" {
-			if ppid == self {
-				var ws syscall.WaitStatus
-				_, _ = syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
-			}
-			continue
-		}
-		alive++
+		sid, _ := strconv.Atoi(f[3])
+		ps = append(ps, proc{pid: pid, ppid: ppid, sid: sid, comm: s[i+1 : j], zombie: f[0] == "Z" || f[0] == "X"})
 	}
-	return alive
+	return ps, nil
+}
+
+// hasMark reports whether process pid started with mark in its
+// environment.
+func hasMark(pid int, mark []byte) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
+	if err != nil {
+		return false
+	}
+	for _, kv := range bytes.Split(b, []byte{0}) {
+		if bytes.Equal(kv, mark) {
+			return true
+		}
+	}
+	return false
+}
+
+// endLeft ends the processes of session sid and those whose environment
+// holds mark, except keep and their descendants: SIGTERM, then SIGKILL
+// once leftTermGrace has passed. It reaps those re-parented to walstep and returns
+// once none runs (their names and pids, for the user), or an error after
+// timeout.
+func endLeft(sid int, mark []byte, keep []int, timeout time.Duration) ([]string, error) {
+	self := os.Getpid()
+	deadline := time.Now().Add(timeout)
+	killAt := time.Now().Add(leftTermGrace)
+	termed := map[int]bool{}
+	var ended []string
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ps, err := readProcs()
+		if err != nil {
+			// Without /proc only the session's group can be found.
+			_ = syscall.Kill(-sid, syscall.SIGKILL)
+			return ended, err
+		}
+		kept := keptTree(ps, keep)
+		alive := 0
+		for _, p := range ps {
+			if p.pid == self || kept[p.pid] || (p.sid != sid && !hasMark(p.pid, mark)) {
+				continue
+			}
+			if p.zombie {
+				if p.ppid == self {
+					var ws syscall.WaitStatus
+					_, _ = syscall.Wait4(p.pid, &ws, syscall.WNOHANG, nil)
+				}
+				continue
+			}
+			alive++
+			if !termed[p.pid] {
+				termed[p.pid] = true
+				ended = append(ended, fmt.Sprintf("%s (pid %d)", p.comm, p.pid))
+			}
+			// Once the grace has passed, newcomers (a loop respawning
+			// what ignores SIGTERM) get SIGKILL at once.
+			if time.Now().After(killAt) {
+				_ = syscall.Kill(p.pid, syscall.SIGKILL)
+				continue
+			}
+			_ = syscall.Kill(p.pid, syscall.SIGTERM)
+			// A stopped process acts on SIGTERM only once continued.
+			_ = syscall.Kill(p.pid, syscall.SIGCONT)
+		}
+		if alive == 0 {
+			return ended, nil
+		}
+		if time.Now().After(deadline) {
+			return ended, fmt.Errorf("end the processes it left: %d still run after %s", alive, timeout)
+		}
+		<-tick.C
+	}
+}
+
+// keptTree returns keep and all their descendants in ps.
+func keptTree(ps []proc, keep []int) map[int]bool {
+	kept := map[int]bool{}
+	for _, k := range keep {
+		kept[k] = true
+	}
+	for grew := len(keep) > 0; grew; {
+		grew = false
+		for _, p := range ps {
+			if !kept[p.pid] && kept[p.ppid] {
+				kept[p.pid] = true
+				grew = true
+			}
+		}
+	}
+	return kept
 }

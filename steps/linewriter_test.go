@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,7 +118,8 @@ func TestHangingHookTimesOut(t *testing.T) {
 	env.Timeouts.Hook = 2 * time.Second
 	t.Cleanup(func() { _ = env.Backend.Close(context.Background(), true) })
 	path := env.Lab.Path("hooks", "after-0.primary.sh")
-	if err := os.WriteFile(path, []byte("echo started; sleep 1000\n"), 0o644); err != nil {
+	pids := hookPIDFile(t, env)
+	if err := os.WriteFile(path, []byte("echo started; echo $$ >> \"$HOME/hook-pids\"; sleep 1000 & echo $! >> \"$HOME/hook-pids\"; wait\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	step := hookStep(env, Hook{After: "0", Node: cluster.Primary, Kind: "sh", Path: path}, "0+1")
@@ -125,22 +127,53 @@ func TestHangingHookTimesOut(t *testing.T) {
 	if st.Status != Failed || st.Err == nil || !strings.Contains(st.Err.Error(), "did not end within 2s") || !strings.Contains(st.Err.Error(), "--hook-timeout") {
 		t.Fatalf("hanging hook: %s %v", st.Status, st.Err)
 	}
-	if ps := procsWith("sleep 1000"); ps != "" {
-		t.Errorf("the hook's process outlived it:\n%s", ps)
+	if got := pids(); len(got) < 2 {
+		t.Fatalf("the hook wrote pids %v, want its shell's and its sleep's", got)
+	}
+	if left := alivePIDs(pids()); len(left) > 0 {
+		t.Errorf("the hook's processes outlived it: %v", left)
 	}
 }
 
-// procsWith lists the command lines of live processes containing s.
-func procsWith(s string) string {
-	ents, _ := os.ReadDir("/proc")
-	var b strings.Builder
-	for _, e := range ents {
-		c, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(strings.ReplaceAll(string(c), "\x00", " "), s) && e.Name() != fmt.Sprint(os.Getpid()) {
-			b.WriteString(e.Name() + ": " + strings.ReplaceAll(string(c), "\x00", " ") + "\n")
+// hookPIDFile returns a reader of the pids a hook appends to
+// $HOME/hook-pids (the lab's run/home); the test's cleanup kills them, so
+// a failing test leaves nothing running.
+func hookPIDFile(t *testing.T, env *Env) func() []int {
+	t.Helper()
+	file := env.Lab.Path(cluster.RunDir, "home", "hook-pids")
+	read := func() []int {
+		b, _ := os.ReadFile(file)
+		var ps []int
+		for _, f := range strings.Fields(string(b)) {
+			if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+				ps = append(ps, pid)
+			}
 		}
+		return ps
 	}
-	return b.String()
+	t.Cleanup(func() {
+		for _, pid := range alivePIDs(read()) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return read
+}
+
+// alivePIDs returns those of pids that run (a zombie does not).
+func alivePIDs(pids []int) []int {
+	var alive []int
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 && len(s) > i+2 && s[i+2] == 'Z' {
+			continue
+		}
+		alive = append(alive, pid)
+	}
+	return alive
 }
 
 func hasLine(lines []string, sub string) bool {
