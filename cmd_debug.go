@@ -45,6 +45,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	r := steps.NewRunner(s.steps)
+	r.SetReplan(s.replan) // a hook added or removed shows at the next pass
 	ids := map[string]int{}
 	for i, st := range s.steps {
 		ids[st.ID] = i
@@ -221,11 +222,10 @@ func runTUI(ctx context.Context, cfg tuiConfig) (tui.Result, error) {
 		tc.LabDir = cfg.Lab.Dir
 	}
 	if t := cfg.Transcript; t != nil {
-		all := r.Steps()
 		if cfg.Poll != nil {
 			r.SetReadings(cfg.Poll)
 		}
-		tc.Record = func(ev steps.Event, st steps.StepState) {
+		tc.Record = func(all []steps.Step, ev steps.Event, st steps.StepState) {
 			// A transcript that cannot be written must not stop the
 			// debugger; the user sees the file is short.
 			_ = t.Record(all, ev, st)

@@ -82,7 +82,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 		_ = s.backend.Close(ctx, false)
 		return nil, err
 	}
-	s.steps = steps.WithPanicHints(s.env, steps.WithHooks(s.env, s.steps, hooks))
+	s.steps = s.withHooks(hooks)
 	for _, h := range hooks {
 		s.why = append(s.why, fmt.Sprintf("hook %s runs after step %s", filepath.Base(h.Path), h.After))
 	}
@@ -91,6 +91,23 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	s.poll, s.stall = s.poller.Poll, o.stall
 	opened = true
 	return s, nil
+}
+
+// withHooks is the playbook with hooks inserted, each step telling of a
+// server PANIC when it fails.
+func (s *session) withHooks(hooks []steps.Hook) []steps.Step {
+	return steps.WithPanicHints(s.env, steps.WithHooks(s.env, steps.Playbook(s.env), hooks))
+}
+
+// replan is the playbook as the lab's hooks/ holds it now, for a new pass
+// (steps.Runner.SetReplan); nil, keeping the one there is, when hooks/
+// cannot be read.
+func (s *session) replan() []steps.Step {
+	hooks, _, err := steps.FindHooks(s.lab, steps.Playbook(s.env))
+	if err != nil {
+		return nil
+	}
+	return s.withHooks(hooks)
 }
 
 // newTranscript starts a transcript of this session at path.

@@ -93,28 +93,32 @@ const hookShownLines = 20
 
 func hookStep(env *Env, h Hook, id string) Step {
 	name := filepath.Base(h.Path)
-	cmd := "psql -f hooks/" + name
-	if h.Kind == "sh" {
-		cmd = "sh hooks/" + name
+	// What Reload read is what Run runs, so the screen never shows one
+	// text while another runs. The Runner calls Reload before it starts
+	// Run's goroutine, which orders the two.
+	var content []byte
+	var readErr error
+	fresh := false // Reload read the file for the run about to start
+	reload := func() string {
+		content, readErr = os.ReadFile(h.Path)
+		fresh = true
+		return hookCommand(h, content, readErr)
 	}
-	if b, err := os.ReadFile(h.Path); err == nil {
-		lines := untrusted.Lines(strings.Split(untrusted.MaskSecrets(strings.TrimRight(string(b), "\n")), "\n"))
-		if len(lines) > hookShownLines {
-			lines = append(lines[:hookShownLines], fmt.Sprintf("… (%d more lines in hooks/%s)", len(lines)-hookShownLines, name))
-		}
-		cmd += "\n" + strings.Join(lines, "\n")
-	}
+	b, err := os.ReadFile(h.Path)
 	return Step{
 		ID: id, Seed: "hook", Parent: h.After, Hook: h.Path,
 		Title:   fmt.Sprintf("Hook %s on the %s", name, h.Node),
-		Command: cmd,
+		Command: hookCommand(h, b, err),
 		Watch:   "what your hook changes; edit the file and retry to run it again",
 		Hint:    "r retries it",
+		Reload:  reload,
 		Run: func(ctx context.Context, out io.Writer) error {
-			// Read at run time so an edit followed by retry takes effect.
-			b, err := os.ReadFile(h.Path)
-			if err != nil {
-				return fmt.Errorf("read hook: %w", err)
+			if !fresh {
+				reload() // run without the Runner's Reload first
+			}
+			fresh = false
+			if readErr != nil {
+				return fmt.Errorf("read hook: %w", readErr)
 			}
 			to := env.Timeouts.Hook
 			if to <= 0 {
@@ -122,13 +126,31 @@ func hookStep(env *Env, h Hook, id string) Step {
 			}
 			hctx, cancel := context.WithTimeout(ctx, to)
 			defer cancel()
-			err = RunHook(hctx, env.Backend, h, string(b), out)
+			err := RunHook(hctx, env.Backend, h, string(content), out)
 			if err != nil && ctx.Err() == nil && errors.Is(hctx.Err(), context.DeadlineExceeded) {
 				return fmt.Errorf("hook %s did not end within %s: stopped it (--hook-timeout sets the limit)", name, to)
 			}
 			return err
 		},
 	}
+}
+
+// hookCommand is a hook step's command as shown: how it runs, then the
+// file's text as read (secrets masked, bounded), or why it could not be.
+func hookCommand(h Hook, b []byte, err error) string {
+	name := filepath.Base(h.Path)
+	cmd := "psql -f hooks/" + name
+	if h.Kind == "sh" {
+		cmd = "sh hooks/" + name
+	}
+	if err != nil {
+		return cmd + "\n(cannot read it: " + untrusted.Text(err.Error()) + ")"
+	}
+	lines := untrusted.Lines(strings.Split(untrusted.MaskSecrets(strings.TrimRight(string(b), "\n")), "\n"))
+	if len(lines) > hookShownLines {
+		lines = append(lines[:hookShownLines], fmt.Sprintf("… (%d more lines in hooks/%s)", len(lines)-hookShownLines, name))
+	}
+	return cmd + "\n" + strings.Join(lines, "\n")
 }
 
 // RunHook runs a hook's content on its node as postgres: SQL through

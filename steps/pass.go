@@ -12,12 +12,14 @@ import (
 // steps that ran since (done, failed, cancelled) no longer say anything
 // true and go back to pending, as do skip marks set before the user went
 // back (a jump or a retry behind the cursor). Skip marks set since then
-// are the user's plan for this pass and stay.
-func (r *Runner) newPass(ctx context.Context, i int) {
+// are the user's plan for this pass and stay. With SetReplan, the
+// playbook is taken again (hooks found anew); newPass returns step i's
+// index in it.
+func (r *Runner) newPass(ctx context.Context, i int) int {
 	r.mu.Lock()
 	if r.states[i].Runs == 0 {
 		r.mu.Unlock()
-		return
+		return i
 	}
 	r.pass++
 	pass := r.pass + 1
@@ -29,12 +31,75 @@ func (r *Runner) newPass(ctx context.Context, i int) {
 			reset = append(reset, j)
 		}
 	}
+	var replanned []Step
+	if r.replan != nil {
+		if all := r.replan(); len(all) > 0 {
+			i, reset = r.replanLocked(all, i, reset)
+			replanned = all
+		}
+	}
+	id := r.steps[i].ID
 	r.mu.Unlock()
-	line := fmt.Sprintf("pass %d: step %s resets the lab", pass, r.steps[i].ID)
+	line := fmt.Sprintf("pass %d: step %s resets the lab", pass, id)
 	if len(reset) > 0 {
 		line += fmt.Sprintf("; %d later steps are pending again", len(reset))
 	}
-	r.emit(ctx, Event{Kind: PassStarted, Index: i, Pass: pass, Line: line, Reset: reset})
+	r.emit(ctx, Event{Kind: PassStarted, Index: i, Pass: pass, Line: line, Reset: reset, Steps: replanned})
+	return i
+}
+
+// StepKey identifies a step across playbooks taken again: a hook by its
+// file (its ID, after-0's "0+1", moves when another hook is added), any
+// other step by its ID.
+func StepKey(s Step) string {
+	if s.Hook != "" {
+		return "hook:" + s.Hook
+	}
+	return s.ID
+}
+
+// replanLocked makes all the playbook, carrying each step's state and
+// breakpoint over by StepKey; it returns step i's index in all and the
+// reset steps' indexes there (a step new in all counts as reset).
+func (r *Runner) replanLocked(all []Step, i int, reset []int) (int, []int) {
+	where := make(map[string]int, len(all))
+	for j, s := range all {
+		where[StepKey(s)] = j
+	}
+	states := make([]StepState, len(all))
+	bps := map[int]bool{}
+	was := map[string]bool{}
+	for j, s := range r.steps {
+		k := StepKey(s)
+		was[k] = true
+		if n, ok := where[k]; ok {
+			states[n] = r.states[j]
+			if r.breakpoints[j] {
+				bps[n] = true
+			}
+		}
+	}
+	isReset := map[int]bool{}
+	for _, j := range reset {
+		if n, ok := where[StepKey(r.steps[j])]; ok {
+			isReset[n] = true
+		}
+	}
+	ni := where[StepKey(r.steps[i])]
+	cur := len(all)
+	if r.cursor < len(r.steps) {
+		if n, ok := where[StepKey(r.steps[r.cursor])]; ok {
+			cur = n
+		}
+	}
+	var nreset []int
+	for j := ni + 1; j < len(all); j++ {
+		if isReset[j] || !was[StepKey(all[j])] {
+			nreset = append(nreset, j)
+		}
+	}
+	r.steps, r.states, r.breakpoints, r.cursor = all, states, bps, cur
+	return ni, nreset
 }
 
 // readings reads both servers when SetReadings gave a reader, else nil.

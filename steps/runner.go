@@ -51,6 +51,16 @@ type Runner struct {
 	seq         uint64 // orders skips and steps back (see newPass)
 	backSeq     uint64 // seq of the last jump or retry behind the cursor
 	read        func(ctx context.Context) pg.Snapshot
+	replan      func() []Step
+}
+
+// SetReplan makes each new pass (a Resets step run again) take the
+// playbook from replan, so hooks added, removed or edited since the last
+// pass show and run. Call it before Run.
+func (r *Runner) SetReplan(replan func() []Step) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.replan = replan
 }
 
 // SetReadings makes the Runner read both servers with read when a step
@@ -74,8 +84,13 @@ func NewRunner(steps []Step) *Runner {
 	}
 }
 
-// Steps returns the playbook.
-func (r *Runner) Steps() []Step { return r.steps }
+// Steps returns the playbook as it stands (a new pass may change it; see
+// SetReplan).
+func (r *Runner) Steps() []Step {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.steps
+}
 
 // Events is the channel of events; it is closed when Run returns. The
 // consumer must keep reading it.

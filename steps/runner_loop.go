@@ -67,20 +67,26 @@ func (l *loop) start(i int) {
 		// A reset undoes every later step: after it the next
 		// step is the one after it, not where a retry came from.
 		l.resume = -1
-		r.newPass(ctx, i)
+		i = r.newPass(ctx, i)
+	}
+	step := r.steps[i]
+	// Read before the step counts as running: what is shown is what runs.
+	var command string
+	if step.Reload != nil {
+		command = step.Reload()
 	}
 	r.mu.Lock()
 	r.running = i
 	st := &r.states[i]
 	var undo func(context.Context, io.Writer) error
 	if st.Status == Failed || st.Status == Cancelled {
-		undo = r.steps[i].Undo
+		undo = step.Undo
 	}
-	st.Status, st.Err, st.Started, st.Duration, st.Output = Running, nil, time.Now(), 0, nil
+	st.Status, st.Err, st.Started, st.Duration, st.Output, st.Command = Running, nil, time.Now(), 0, nil, command
 	st.Runs++
 	r.mu.Unlock()
 	l.cancelled = false
-	r.emit(ctx, Event{Kind: StepStarted, Index: i, Status: Running})
+	r.emit(ctx, Event{Kind: StepStarted, Index: i, Status: Running, Command: command})
 	var sctx context.Context
 	sctx, l.stepCancel = context.WithCancel(ctx)
 	l.wg.Add(1)
@@ -96,7 +102,7 @@ func (l *loop) start(i int) {
 			}
 		}
 		if err == nil {
-			err = safeRun(sctx, r.steps[i].Run, w)
+			err = safeRun(sctx, step.Run, w)
 		}
 		w.flush()
 		if err == nil && sctx.Err() != nil {

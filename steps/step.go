@@ -39,7 +39,12 @@ type Step struct {
 	Watch   string // what to look at once it has run
 	Hint    string // the debugger key that shows it ("press i to inspect"); not for transcripts
 	Hook    string // path of the hook file, for hook steps
-	Run     func(ctx context.Context, out io.Writer) error
+	// Reload, when set, rereads what the step runs just before each
+	// start (a hook's file) and returns it as the step's command: the
+	// screen and the transcript show what this run runs, not what was
+	// there when walstep started.
+	Reload func() string
+	Run    func(ctx context.Context, out io.Writer) error
 	// Undo removes what an earlier run of this step left when that run
 	// did not end (failed or cancelled), so a retry starts from what the
 	// step needs. It must clean only what the step itself makes.
@@ -58,6 +63,9 @@ type StepState struct {
 	Duration time.Duration
 	Output   []string // bounded to MaxOutputLines, oldest dropped
 	Runs     int
+	// Command is what Reload returned when this run started; "" means
+	// the step's Command.
+	Command string
 
 	seq uint64 // when the Runner last skipped it (see newPass)
 }
@@ -105,6 +113,13 @@ type Event struct {
 	Pass     int    // for PassStarted: 2 for the first pass started again
 	Reset    []int  // for PassStarted: the steps now pending again
 	From     int    // for Jumped: the step that was next before
+	// Command, for StepStarted, is what Reload read as the step began
+	// ("" for a step without Reload: its Command holds).
+	Command string
+	// Steps, for PassStarted, is the playbook as the new pass found it
+	// (hooks added, removed or edited since), when the Runner was given
+	// SetReplan; indexes in this and later events are into it.
+	Steps []Step
 	// Readings, on StepFinished of a step that ran, are both servers read
 	// after the step ended and before anything else started (only when
 	// the Runner was given a reader with SetReadings).

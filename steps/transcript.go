@@ -136,7 +136,11 @@ func (t *Transcript) Step(s Step, st StepState, snap *pg.Snapshot) error {
 		fmt.Fprintf(&b, " — error: %s", st.Err)
 	}
 	b.WriteString("\n\n")
-	if s.Command != "" {
+	switch {
+	case st.Command != "":
+		fc := fence(st.Command)
+		fmt.Fprintf(&b, "Command (as read when the step started):\n\n%ssh\n%s\n%s\n\n", fc, st.Command, fc)
+	case s.Command != "":
 		fc := fence(s.Command)
 		fmt.Fprintf(&b, "Command (as in the seed):\n\n%ssh\n%s\n%s\n\n", fc, s.Command, fc)
 	}

@@ -18,6 +18,9 @@ func (m Model) detailLines(w int) []string {
 	s, v := m.steps[i], m.views[i]
 	var out []string
 	out = append(out, rule(fmt.Sprintf("%s %s", s.ID, s.Title), w, st.Rule))
+	if v.command != "" {
+		s.Command = v.command // read as this run started: what runs
+	}
 	if s.Command != "" {
 		// Elsewhere than on Docker the seed's command is not what runs:
 		// label it, and show the command that ran once the step has.

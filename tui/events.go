@@ -18,7 +18,7 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 		if !valid {
 			return nil
 		}
-		m.views[i] = stepView{status: steps.Running, started: m.now(), runs: m.views[i].runs + 1}
+		m.views[i] = stepView{status: steps.Running, started: m.now(), runs: m.views[i].runs + 1, command: ev.Command}
 		m.running, m.cursor, m.finished = i, i, false
 		if m.follow {
 			m.selected = i
@@ -64,6 +64,9 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 		return m.pollNow() // a step changes the servers: show it now
 
 	case steps.PassStarted:
+		if ev.Steps != nil {
+			m.replan(ev.Steps)
+		}
 		for _, j := range ev.Reset {
 			if j >= 0 && j < len(m.views) {
 				m.views[j] = stepView{}
@@ -98,9 +101,9 @@ func (m *Model) record(ev steps.Event) {
 	i := ev.Index
 	v := m.views[i]
 	st := steps.StepState{Status: v.status, Err: v.err, Started: v.started, Duration: v.elapsed,
-		Output: append([]string(nil), v.output...), Runs: v.runs}
+		Output: append([]string(nil), v.output...), Runs: v.runs, Command: v.command}
 	select {
-	case m.cfg.afterCh <- afterStep{ev: ev, state: st}:
+	case m.cfg.afterCh <- afterStep{all: m.steps, ev: ev, state: st}:
 	default:
 		m.notice = fmt.Sprintf("the transcript is behind: step %s is not recorded", m.steps[i].ID)
 	}
@@ -126,4 +129,47 @@ func (m Model) idleNotice(ev steps.Event) string {
 		return "end of the playbook: look around, " + keyOf(k.Quit) + " quits"
 	}
 	return ""
+}
+
+// replan takes the playbook a new pass found (hooks added, removed or
+// edited): each step keeps its view, breakpoint and selection by
+// steps.StepKey, as the Runner keeps its state.
+func (m *Model) replan(all []steps.Step) {
+	where := make(map[string]int, len(all))
+	for j, s := range all {
+		where[steps.StepKey(s)] = j
+	}
+	views := make([]stepView, len(all))
+	bps := map[int]bool{}
+	moved := func(i int) (int, bool) {
+		if i < 0 || i >= len(m.steps) {
+			return 0, false
+		}
+		n, ok := where[steps.StepKey(m.steps[i])]
+		return n, ok
+	}
+	for i, v := range m.views {
+		if n, ok := moved(i); ok {
+			views[n] = v
+			if m.breakpoints[i] {
+				bps[n] = true
+			}
+		}
+	}
+	sel, ok := moved(m.selected)
+	if !ok {
+		sel = min(m.selected, len(all)-1)
+	}
+	cur, ok := moved(m.cursor)
+	if !ok {
+		cur = len(all)
+	}
+	if n, ok := moved(m.running); ok {
+		m.running = n
+	} else {
+		m.running = -1
+	}
+	m.steps, m.views, m.breakpoints, m.selected, m.cursor = all, views, bps, max(sel, 0), cur
+	m.present.resolve(all)
+	m.outCache.step = -1
 }

@@ -143,7 +143,7 @@ func session(t *testing.T, every time.Duration) {
 		Poll:      cp.poll,
 		PollEvery: every,
 		Header:    "fake",
-		Record: func(steps.Event, steps.StepState) {
+		Record: func([]steps.Step, steps.Event, steps.StepState) {
 			recorded.Add(1)
 		},
 	}

@@ -75,7 +75,9 @@ type Config struct {
 	// step concerned. The readings after a step come on its event (see
 	// steps.Runner.SetReadings). It runs in a goroutine of Run, never in
 	// Update, and Run waits for it before returning.
-	Record func(ev steps.Event, state steps.StepState)
+	// all is the playbook the event's indexes are into (a new pass may
+	// replace it; see steps.Runner.SetReplan).
+	Record func(all []steps.Step, ev steps.Event, state steps.StepState)
 	// ReadWAL reads the WAL at the fork for the WAL view (key w); nil
 	// leaves the view saying it cannot read.
 	ReadWAL WALReader
@@ -147,6 +149,7 @@ type stepView struct {
 	output  []string
 	total   int // lines ever appended in this run; output keeps the last ones
 	runs    int
+	command string // what the step's Reload read as this run started
 }
 
 // outputCache holds the selected step's output wrapped to the viewport,
@@ -261,7 +264,7 @@ func New(cfg Config) Model {
 		for i := range m.views {
 			if i < len(s.States) {
 				st := s.States[i]
-				m.views[i] = stepView{status: st.Status, err: st.Err, started: st.Started, elapsed: st.Duration, output: st.Output, total: len(st.Output), runs: st.Runs}
+				m.views[i] = stepView{status: st.Status, err: st.Err, started: st.Started, elapsed: st.Duration, output: st.Output, total: len(st.Output), runs: st.Runs, command: st.Command}
 			}
 		}
 		for k, v := range s.Breakpoints {

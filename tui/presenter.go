@@ -29,7 +29,8 @@ const (
 // on their own after a pause.
 type presenter struct {
 	on    bool
-	stops []int         // step indexes c stops before
+	ids   []string      // the step IDs it stops before
+	stops []int         // their indexes in the playbook
 	pause time.Duration // after a stop, continue on its own; 0 waits for c
 	gen   int           // the countdown that ticks; others are stale
 	until time.Time     // when the countdown continues; zero: none
@@ -41,19 +42,24 @@ type presentTickMsg struct{ gen int }
 // newPresenter resolves stop IDs against the playbook (unknown IDs are
 // left out: main checks the flag).
 func newPresenter(cfg Config) presenter {
-	p := presenter{on: cfg.Present, pause: cfg.PresentPause}
-	ids := cfg.PresentStops
-	if ids == nil {
-		ids = DefaultPresentStops
+	p := presenter{on: cfg.Present, pause: cfg.PresentPause, ids: cfg.PresentStops}
+	if p.ids == nil {
+		p.ids = DefaultPresentStops
 	}
-	for _, id := range ids {
-		for i, s := range cfg.Steps {
+	p.resolve(cfg.Steps)
+	return p
+}
+
+// resolve finds the stops' indexes in all (again when a pass replans).
+func (p *presenter) resolve(all []steps.Step) {
+	p.stops = nil
+	for _, id := range p.ids {
+		for i, s := range all {
 			if s.ID == id {
 				p.stops = append(p.stops, i)
 			}
 		}
 	}
-	return p
 }
 
 // togglePresent turns presenter mode on or off. Turning it on sets the

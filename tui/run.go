@@ -13,6 +13,7 @@ import (
 
 // afterStep is an event on its way to Config.Record.
 type afterStep struct {
+	all   []steps.Step
 	ev    steps.Event
 	state steps.StepState
 }
@@ -56,7 +57,7 @@ func Run(ctx context.Context, cfg Config, opts ...tea.ProgramOption) (Result, er
 			defer close(recorded)
 			defer guard("recording a step")
 			for a := range ch {
-				hook(a.ev, a.state)
+				hook(a.all, a.ev, a.state)
 			}
 		}()
 	}

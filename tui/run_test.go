@@ -63,8 +63,8 @@ func TestRunQuitsWithTheAnswerAndStopsTheRunner(t *testing.T) {
 		snap   bool
 	}
 	recs := make(chan rec, 8)
-	cfg := Config{Steps: pb, Poll: lab.poll, Record: func(ev steps.Event, st steps.StepState) {
-		recs <- rec{pb[ev.Index].ID, st.Status, ev.Readings != nil}
+	cfg := Config{Steps: pb, Poll: lab.poll, Record: func(all []steps.Step, ev steps.Event, st steps.StepState) {
+		recs <- rec{all[ev.Index].ID, st.Status, ev.Readings != nil}
 	}}
 	keys, res, errs := runProgram(t, t.Context(), r, cfg)
 	if _, err := io.WriteString(keys, "n"); err != nil {
