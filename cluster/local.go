@@ -246,21 +246,26 @@ func (l *Local) DataDir(node Node) string {
 func (l *Local) Port(node Node) int { return l.ports[node] }
 
 // Addr implements Backend.
-func (l *Local) Addr(node Node) string { return fmt.Sprintf("127.0.0.1:%d", l.ports[node]) }
+func (l *Local) Addr(node Node) string {
+	_, port, _ := l.reach(node)
+	return fmt.Sprintf("127.0.0.1:%d", port)
+}
 
 // ConnString implements Backend.
 func (l *Local) ConnString(node Node) string {
-	return fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable connect_timeout=2", quoteConnValue(l.SocketDir()), l.ports[node])
+	dir, port, _ := l.reach(node)
+	return fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable connect_timeout=2", quoteConnValue(dir), port)
 }
 
 // LogPath is the node's server log file.
 func (l *Local) LogPath(node Node) string { return l.lab.Path(LogsDir, string(node)+".log") }
 
 func (l *Local) env(node Node) []string {
+	host, port := l.clientHostPort(node)
 	env := []string{
 		"PATH=" + l.pgBin + ":" + os.Getenv("PATH"),
-		"PGHOST=" + l.clientHost(),
-		"PGPORT=" + strconv.Itoa(l.ports[node]),
+		"PGHOST=" + host,
+		"PGPORT=" + strconv.Itoa(port),
 		"PGUSER=postgres",
 		"PGDATABASE=postgres",
 		"PGDATA=" + l.DataDir(node),

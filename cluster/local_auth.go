@@ -50,6 +50,34 @@ func (l *Local) prepareSocketDir() error {
 	return nil
 }
 
+// reach is how a client reaches node's server: the lab's socket dir and
+// walstep's port, or, for a server started otherwise (pg_ctl start by hand
+// or from a hook takes its socket dir from the config and its port from
+// PGPORT), the socket dir and port its postmaster.pid publishes.
+func (l *Local) reach(node Node) (dir string, port int, own bool) {
+	dir, port = l.SocketDir(), l.ports[node]
+	dd := l.DataDir(node)
+	if PostmasterPID(dd) <= 0 {
+		return dir, port, true
+	}
+	b, err := os.ReadFile(filepath.Join(dd, "postmaster.pid"))
+	if err != nil {
+		return dir, port, true
+	}
+	pm, ok := ParsePostmasterFile(b)
+	if !ok || pm.Port <= 0 || pm.Port > 65535 {
+		return dir, port, true
+	}
+	sd := pm.SocketDir
+	if sd != "" && !filepath.IsAbs(sd) {
+		sd = filepath.Join(dd, sd)
+	}
+	if sd == "" || filepath.Clean(sd) == filepath.Clean(dir) {
+		return dir, pm.Port, true
+	}
+	return sd, pm.Port, false
+}
+
 // clientHost is PGHOST for a program walstep runs: the socket directory,
 // or, when its path is too long to name a socket in, /proc/self/fd/3,
 // with the directory passed as fd 3 (see withSocketFD).
@@ -58,6 +86,15 @@ func (l *Local) clientHost() string {
 		return l.SocketDir()
 	}
 	return "/proc/self/fd/3"
+}
+
+// clientHostPort is PGHOST and PGPORT for a program walstep runs on node.
+func (l *Local) clientHostPort(node Node) (string, int) {
+	dir, port, own := l.reach(node)
+	if !own {
+		return dir, port
+	}
+	return l.clientHost(), port
 }
 
 // socketDirFile opens the socket directory for passing to a child as fd

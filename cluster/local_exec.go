@@ -96,7 +96,8 @@ func (l *Local) Shell(node Node) ([]string, string) {
 	if sh == "" {
 		sh = "/bin/sh"
 	}
-	argv := []string{"env", "PGHOST=" + l.clientHost(), "PGPORT=" + strconv.Itoa(l.ports[node]), "PGUSER=postgres", "PGDATA=" + l.DataDir(node), "PATH=" + l.pgBin + ":" + os.Getenv("PATH"), sh}
+	host, port := l.clientHostPort(node)
+	argv := []string{"env", "PGHOST=" + host, "PGPORT=" + strconv.Itoa(port), "PGUSER=postgres", "PGDATA=" + l.DataDir(node), "PATH=" + l.pgBin + ":" + os.Getenv("PATH"), sh}
 	if !socketFits(l.SocketDir()) {
 		// PGHOST is /proc/self/fd/3: open the socket dir as fd 3 first.
 		argv = append([]string{"sh", "-c", `exec 3<"$1"; shift; exec "$@"`, "sh", l.SocketDir()}, argv...)

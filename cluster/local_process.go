@@ -23,7 +23,10 @@ func (l *Local) Start(ctx context.Context, node Node, out io.Writer) error {
 		return nil
 	}
 	if pid := PostmasterPID(l.DataDir(node)); pid > 0 {
-		return fmt.Errorf("start %s: a postgres (pid %d) already runs on %s: stop it or run walstep clean", node, pid, l.DataDir(node))
+		// Started by hand, by a hook or the shell, or by an earlier
+		// session: the lab's server all the same.
+		fmt.Fprintf(out, "%s is already running (pid %d, not started by this session)\n", node, pid)
+		return nil
 	}
 	if _, err := os.Stat(filepath.Join(l.DataDir(node), "PG_VERSION")); err != nil {
 		return fmt.Errorf("start %s: %s holds no database (run the steps that create it first)", node, l.DataDir(node))
@@ -46,6 +49,15 @@ func (l *Local) Start(ctx context.Context, node Node, out io.Writer) error {
 	logf, err := openAppendNoFollow(l.lab.Dir, LogsDir, string(node)+".log")
 	if err != nil {
 		return fmt.Errorf("start %s: %w", node, err)
+	}
+	if l.runAs != nil {
+		// The server user's own file, so a server the user starts with
+		// pg_ctl -l logs/<node>.log (by hand, in a hook) logs where
+		// walstep reads.
+		if err := logf.Chown(int(l.runAs.Uid), int(l.runAs.Gid)); err != nil {
+			logf.Close()
+			return fmt.Errorf("start %s: hand the log to postgres: %w", node, err)
+		}
 	}
 	argv := []string{l.bin("postgres"), "-D", l.DataDir(node),
 		"-c", "port=" + strconv.Itoa(l.ports[node]),
@@ -88,21 +100,29 @@ func (l *Local) Stop(ctx context.Context, node Node, out io.Writer) error {
 }
 
 // stop is Stop with the escalation lines written to warn as well as out.
+// The server stopped is the lab's live postmaster, whoever started it.
 func (l *Local) stop(ctx context.Context, node Node, out, warn io.Writer) error {
 	l.mu.Lock()
 	p := l.procs[node]
 	l.mu.Unlock()
 	if p == nil || p.exited() {
-		// A server left running by an earlier walstep (servers kept on quit).
-		if pid := PostmasterPID(l.DataDir(node)); pid > 0 {
-			fmt.Fprintf(out, "stopping %s left from an earlier session (pid %d)\n", node, pid)
-			return StopPID(ctx, pid, l.stopTO)
+		pid := PostmasterPID(l.DataDir(node))
+		if pid <= 0 {
+			fmt.Fprintf(out, "%s is not running\n", node)
+			return nil
 		}
-		fmt.Fprintf(out, "%s is not running\n", node)
-		return nil
+		fmt.Fprintf(out, "stopping %s (pid %d, not started by this session; fast shutdown)\n", node, pid)
+		wctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		return l.stopServer(ctx, node, pid, watchExit(wctx, pid), out, warn)
 	}
 	pid := p.cmd.Process.Pid
 	fmt.Fprintf(out, "stopping %s (pid %d, fast shutdown)\n", node, pid)
+	return l.stopServer(ctx, node, pid, p.done, out, warn)
+}
+
+// stopServer shuts postmaster pid down; done closes once it has exited.
+func (l *Local) stopServer(ctx context.Context, node Node, pid int, done <-chan struct{}, out, warn io.Writer) error {
 	_ = syscall.Kill(pid, syscall.SIGINT)
 	logSize := func() int64 {
 		fi, err := os.Stat(l.LogPath(node))
@@ -111,10 +131,19 @@ func (l *Local) stop(ctx context.Context, node Node, out, warn io.Writer) error 
 		}
 		return fi.Size()
 	}
-	stopped, err := awaitFastShutdown(ctx, p.done, l.stopTO, logSize)
+	kill := func() {
+		// pg_ctl starts a postmaster in a session of its own, as walstep
+		// does: its group is its alone, else only the postmaster is killed.
+		if pg, err := syscall.Getpgid(pid); err == nil && pg == pid {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		} else {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	stopped, err := awaitFastShutdown(ctx, done, l.stopTO, logSize)
 	if err != nil {
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		<-p.done
+		kill()
+		<-done
 		return fmt.Errorf("stop %s: %w (killed)", node, err)
 	}
 	if stopped {
@@ -126,19 +155,42 @@ func (l *Local) stop(ctx context.Context, node Node, out, warn io.Writer) error 
 	t := time.NewTimer(l.stopTO)
 	defer t.Stop()
 	select {
-	case <-p.done:
+	case <-done:
 		fmt.Fprintf(out, "%s stopped (immediate shutdown)\n", node)
 		return nil
 	case <-ctx.Done():
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		<-p.done
+		kill()
+		<-done
 		return fmt.Errorf("stop %s: %w (killed)", node, ctx.Err())
 	case <-t.C:
 		noteLine(out, warn, fmt.Sprintf("%s did not stop in %s, sending SIGKILL", node, l.stopTO))
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
-	<-p.done
+	<-done
 	return nil
+}
+
+// watchExit returns a channel closed once process pid (not walstep's
+// child, so not waitable) is gone, or ctx ends.
+func watchExit(ctx context.Context, pid int) <-chan struct{} {
+	done := make(chan struct{})
+	go func() { // ends when the process has gone or ctx ends
+		defer close(done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for processAlive(pid) {
+			select {
+			case <-ctx.Done():
+				// The caller's wait is over; a SIGKILL has been sent.
+				for i := 0; i < 250 && processAlive(pid); i++ {
+					time.Sleep(20 * time.Millisecond)
+				}
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return done
 }
 
 // StopPID stops a postmaster we did not start, by its pid.
@@ -250,14 +302,16 @@ func (l *Local) State(_ context.Context, node Node) (ProcState, error) {
 	l.mu.Lock()
 	p := l.procs[node]
 	l.mu.Unlock()
-	if p == nil {
-		if pid := PostmasterPID(l.DataDir(node)); pid > 0 {
-			return ProcState{Exists: true, Running: true, Detail: fmt.Sprintf("pid %d (not started by this session)", pid)}, nil
-		}
-		return ProcState{}, nil
-	}
-	if !p.exited() {
+	if p != nil && !p.exited() {
 		return ProcState{Exists: true, Running: true, Detail: fmt.Sprintf("pid %d", p.cmd.Process.Pid)}, nil
+	}
+	// The lab's server is the live postmaster its data dir names, so one
+	// started by hand, by a hook or from the shell counts as running.
+	if pid := PostmasterPID(l.DataDir(node)); pid > 0 {
+		return ProcState{Exists: true, Running: true, Detail: fmt.Sprintf("pid %d (not started by this session)", pid)}, nil
+	}
+	if p == nil {
+		return ProcState{}, nil
 	}
 	return ProcState{Exists: true, ExitCode: p.code, Detail: exitDetail(p.cmd.ProcessState)}, nil
 }

@@ -31,6 +31,9 @@ type PostmasterFile struct {
 	Start  int64 // the postmaster's start time, Unix seconds
 	Port   int
 	Status string // PMStarting, PMStopping, PMReady, PMStandby; "" when not written yet
+	// SocketDir is the first unix socket directory as the server was
+	// given it (relative ones are relative to the data dir); "" for none.
+	SocketDir string
 }
 
 // Accepting reports whether the server says it accepts connections.
@@ -50,6 +53,9 @@ func ParsePostmasterFile(b []byte) (PostmasterFile, bool) {
 	}
 	p.Start, _ = strconv.ParseInt(strings.TrimSpace(lines[2]), 10, 64)
 	p.Port, _ = strconv.Atoi(strings.TrimSpace(lines[3]))
+	if len(lines) >= 5 {
+		p.SocketDir = strings.TrimSpace(lines[4])
+	}
 	if len(lines) >= 8 {
 		p.Status = strings.TrimSpace(lines[7])
 	}

@@ -7,7 +7,8 @@
 # postgres_repro:latest has it.
 #
 # Usage: scripts/test-image.sh [--pg MAJOR] [--walg] [TAG]
-#   --pg MAJOR   13 (bullseye), 15 (bookworm, the default) or 17 (trixie)
+#   --pg MAJOR   13 (bullseye), 15 (bookworm, the default), 17 (trixie) or
+#                18 (sid: no released Debian suite ships 18 yet)
 #   --walg       add WAL-G (built on top of the plain image of that major)
 #   TAG          default walstep-test-pg:MAJOR, or walstep-test-pg:MAJOR-walg;
 #                without --pg/--walg, $WALSTEP_TEST_IMAGE when set
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--pg) PG_MAJOR="$2"; explicit=1; shift 2 ;;
 	--pg=*) PG_MAJOR="${1#--pg=}"; explicit=1; shift ;;
 	--walg) WALG=1; explicit=1; shift ;;
-	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0"; exit 0 ;;
 	-*) echo "test-image: unknown option $1 (see --help)" >&2; exit 2 ;;
 	*) TAG="$1"; shift ;;
 	esac
@@ -34,7 +35,8 @@ case "$PG_MAJOR" in
 13) SUITE=bullseye ;;
 15) SUITE=bookworm ;;
 17) SUITE=trixie ;;
-*) echo "test-image: no Debian suite known for PostgreSQL $PG_MAJOR (13, 15 or 17)" >&2; exit 2 ;;
+18) SUITE=sid ;;
+*) echo "test-image: no Debian suite known for PostgreSQL $PG_MAJOR (13, 15, 17 or 18)" >&2; exit 2 ;;
 esac
 BASE="walstep-test-pg:$PG_MAJOR"
 if [ -z "$TAG" ]; then
