@@ -20,7 +20,7 @@ import (
 )
 
 // cmdDebug opens the debugger on --lab.
-func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rerr error) {
 	var o options
 	fs := newFlagSet("", &o, stderr)
 	fs.StringVar(&o.breaks, "break", "", "comma-separated step IDs to set breakpoints on, e.g. 12,F6")
@@ -94,6 +94,9 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer func() {
 			if cerr := rec.Close(); cerr != nil {
 				fmt.Fprintf(stderr, "walstep: %v (%s holds what was recorded before)\n", cerr, o.record)
+				if rerr == nil {
+					rerr = exitError{1}
+				}
 			} else {
 				fmt.Fprintf(stderr, "walstep: session recorded in %s (play it with: asciinema play %s)\n", o.record, cluster.ShellQuote(o.record))
 			}
@@ -110,6 +113,9 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rep := buildReport(context.WithoutCancel(ctx), s, runResult{snap: r.Snapshot(), failed: -1, watch: res.Watch})
 		if ferr := finishTranscript(tr, rep); ferr != nil {
 			fmt.Fprintf(stderr, "walstep: %v\n", ferr)
+			if err == nil {
+				err = exitError{1}
+			}
 		} else {
 			fmt.Fprintf(stderr, "walstep: transcript written to %s\n", o.transcript)
 		}

@@ -17,6 +17,7 @@ import (
 
 	"walstep/cluster"
 	"walstep/explore"
+	"walstep/outfile"
 	"walstep/steps"
 )
 
@@ -24,7 +25,7 @@ import (
 type exploreOptions struct {
 	lab, variants, pg, archiver, backend, walg, pgBin, prefix, markdown string
 	repeat, jobs                                                        int
-	jsonOut, noShare                                                    bool
+	jsonOut, noShare, force                                             bool
 	stepTO                                                              time.Duration
 }
 
@@ -41,6 +42,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.IntVar(&o.jobs, "jobs", runtime.NumCPU(), "runs at a time")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the matrix as one JSON document (progress goes to stderr)")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the matrix as Markdown to this file, its cells linking to the runs' transcripts")
+	fs.BoolVar(&o.force, "force", false, "replace an existing --markdown file")
 	fs.StringVar(&o.walg, "wal-g", "", "wal-g binary for the local backend (default: wal-g on PATH); Docker uses the image's")
 	fs.StringVar(&o.pgBin, "pg-bin", "", "PostgreSQL binaries for the local backend (default: every /usr/lib/postgresql/N/bin)")
 	fs.StringVar(&o.prefix, "prefix", "walstep-x", "Docker container and network name prefix of the runs")
@@ -54,6 +56,11 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if o.repeat < 1 || o.jobs < 1 {
 		return fmt.Errorf("--repeat %d --jobs %d: give counts of 1 or more", o.repeat, o.jobs)
+	}
+	if o.markdown != "" { // before the runs: a path in the way costs nothing yet
+		if err := outfile.Check(o.markdown, o.force); err != nil {
+			return fmt.Errorf("--markdown: %w", err)
+		}
 	}
 	lab, err := cluster.OpenOrInitLab(o.lab)
 	if err != nil {
@@ -96,8 +103,9 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		res.Why, len(variants), len(res.Columns), o.repeat, o.jobs, dir)
 	m := runWithProgress(ctx, ex, progress)
 
-	if err := writeResults(m, dir, o.markdown); err != nil {
-		fmt.Fprintf(stderr, "walstep: %v\n", err)
+	werr := writeResults(m, dir, o.markdown, o.force)
+	if werr != nil {
+		fmt.Fprintf(stderr, "walstep: %v\n", werr)
 	}
 	if o.jsonOut {
 		enc := json.NewEncoder(stdout)
@@ -110,6 +118,9 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if ctx.Err() != nil {
 		return exitError{130}
+	}
+	if werr != nil {
+		return exitError{1}
 	}
 	return nil
 }
@@ -201,17 +212,17 @@ func resultsDir(lab *cluster.Lab) (string, error) {
 
 // writeResults writes matrix.json and matrix.md into the results dir, and
 // the Markdown to the user's file too.
-func writeResults(m *explore.Matrix, dir, markdown string) error {
+func writeResults(m *explore.Matrix, dir, markdown string, replace bool) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode matrix: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "matrix.json"), append(b, '\n'), 0o644); err != nil {
+	if err := outfile.WriteFile(filepath.Join(dir, "matrix.json"), append(b, '\n'), false); err != nil {
 		return fmt.Errorf("write matrix: %w", err)
 	}
 	var md strings.Builder
 	explore.WriteMarkdown(&md, m, dir)
-	if err := os.WriteFile(filepath.Join(dir, "matrix.md"), []byte(md.String()), 0o644); err != nil {
+	if err := outfile.WriteFile(filepath.Join(dir, "matrix.md"), []byte(md.String()), false); err != nil {
 		return fmt.Errorf("write matrix: %w", err)
 	}
 	if markdown != "" {
@@ -221,36 +232,9 @@ func writeResults(m *explore.Matrix, dir, markdown string) error {
 		}
 		var md strings.Builder
 		explore.WriteMarkdown(&md, m, filepath.Dir(abs))
-		if err := writeUserFile(abs, md.String()); err != nil {
+		if err := outfile.WriteFile(abs, []byte(md.String()), replace); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// writeUserFile writes a file the user named: a new file, or a regular file
-// replaced whole; never through a symlink.
-func writeUserFile(path, content string) error {
-	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
-		return fmt.Errorf("write %s: not a regular file, left as it is", path)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".walstep-*.md")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(content); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
@@ -300,7 +284,7 @@ func exploreExec(o exploreOptions) explore.Executor {
 		}
 		stopErr := s.close(true)
 		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(j.Report, append(b, '\n'), 0o644); err != nil {
+		if err := outfile.WriteFile(j.Report, append(b, '\n'), true); err != nil {
 			return explore.Outcome{}, fmt.Errorf("write run report: %w", err)
 		}
 		if stopErr != nil {

@@ -3,36 +3,58 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"walstep/explore"
 )
 
-func TestWriteUserFileNeverFollowsALink(t *testing.T) {
+// explore's outputs go through the one writer of user-named files: never
+// through a link, an existing --markdown kept unless --force, 0600.
+func TestExploreResultsAreWrittenSafely(t *testing.T) {
 	dir := t.TempDir()
+	results := filepath.Join(dir, "results")
+	if err := os.Mkdir(results, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	target := filepath.Join(dir, "precious.txt")
 	if err := os.WriteFile(target, []byte("keep"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	link := filepath.Join(dir, "matrix.md")
+	link := filepath.Join(dir, "matrix-link.md")
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeUserFile(link, "matrix"); err == nil {
-		t.Error("wrote through a symlink")
+	m := &explore.Matrix{}
+	for _, force := range []bool{false, true} {
+		if err := writeResults(m, results, link, force); err == nil {
+			t.Errorf("--markdown through a link (force=%v) succeeded", force)
+		}
+		_ = os.Remove(filepath.Join(results, "matrix.json"))
+		_ = os.Remove(filepath.Join(results, "matrix.md"))
 	}
 	if b, _ := os.ReadFile(target); string(b) != "keep" {
 		t.Errorf("the link's target changed: %q", b)
 	}
 	plain := filepath.Join(dir, "m.md")
-	if err := writeUserFile(plain, "one"); err != nil {
+	if err := os.WriteFile(plain, []byte("old"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeUserFile(plain, "two"); err != nil {
+	if err := writeResults(m, results, plain, false); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("an existing --markdown without --force: %v", err)
+	}
+	_ = os.Remove(filepath.Join(results, "matrix.json"))
+	_ = os.Remove(filepath.Join(results, "matrix.md"))
+	if err := writeResults(m, results, plain, true); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(plain); string(b) != "two" {
-		t.Errorf("got %q", b)
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 3 {
-		t.Errorf("temporary files left: %v", ents)
+	for _, p := range []string{plain, filepath.Join(results, "matrix.md"), filepath.Join(results, "matrix.json")} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", p, st.Mode().Perm())
+		}
 	}
 }

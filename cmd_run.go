@@ -77,9 +77,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	res := runPlaybook(ctx, s, progress, o.verbose, tr)
 	rep := buildReport(ctx, s, res)
+	// A file the user asked for that is not there in full fails the run.
+	fileFailed := false
 	if tr != nil {
 		if err := finishTranscript(tr, rep); err != nil {
 			fmt.Fprintf(stderr, "walstep: %v\n", err)
+			fileFailed = true
 		} else {
 			fmt.Fprintf(progress, "walstep: transcript written to %s\n", o.transcript)
 		}
@@ -87,6 +90,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if o.markdown != "" { // before the servers stop: versions are read in their environment
 		if err := writeMarkdownReport(ctx, s, rep, o.markdown, o.force); err != nil {
 			fmt.Fprintf(stderr, "walstep: %v\n", err)
+			fileFailed = true
 		} else {
 			fmt.Fprintf(progress, "walstep: report for an issue tracker written to %s\n", o.markdown)
 		}
@@ -108,7 +112,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if ctx.Err() != nil {
 		return exitError{130}
 	}
-	if res.failed >= 0 {
+	if res.failed >= 0 || fileFailed {
 		return exitError{1}
 	}
 	if o.expect != "" && reportVerdict(rep) != o.expect {

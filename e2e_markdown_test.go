@@ -83,7 +83,7 @@ func TestE2EMarkdownReportOfADefaultRun(t *testing.T) {
 	// A second run never replaces the report, and says so before running.
 	before := rep
 	code, _, stderr = runMain("run", "--lab", lab, "--backend", "local", "--archiver", "cp", "--markdown", md)
-	if code == 0 || !strings.Contains(stderr, "the file exists") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+	if code == 0 || !strings.Contains(stderr, "exists: pass --force") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 		t.Errorf("run over an existing report: exit %d, stderr:\n%s", code, stderr)
 	}
 	if after, _ := os.ReadFile(md); string(after) != before {

@@ -267,7 +267,7 @@ func TestE2ERecordWholeSession(t *testing.T) {
 	if code := p.waitExit(30 * time.Second); code != "1" {
 		t.Errorf("--record on an existing file: exit status %s, want 1", code)
 	}
-	if b, _ := os.ReadFile(filepath.Join(work, "stderr2")); !strings.Contains(string(b), "file exists") || strings.Count(string(b), "\n") != 1 {
+	if b, _ := os.ReadFile(filepath.Join(work, "stderr2")); !strings.Contains(string(b), "exists: pass --force") || strings.Count(string(b), "\n") != 1 {
 		t.Errorf("--record on an existing file: want one line saying it exists, got:\n%s", b)
 	}
 	if after, _ := os.ReadFile(rec); string(after) != string(before) {

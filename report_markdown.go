@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"walstep/cluster"
+	"walstep/outfile"
 	"walstep/present"
 )
 
@@ -24,18 +23,8 @@ func checkReportPath(s *session, path string, replace bool) error {
 	if err := s.lab.CheckOutputPath(path); err != nil {
 		return fmt.Errorf("--markdown: %w", err)
 	}
-	if st, err := os.Lstat(path); err == nil {
-		if !replace {
-			return fmt.Errorf("--markdown %s: the file exists; pass --force to replace it, or choose another name", path)
-		}
-		if !st.Mode().IsRegular() {
-			return fmt.Errorf("--markdown %s: not a regular file, left as it is", path)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	if err := outfile.Check(path, replace); err != nil {
 		return fmt.Errorf("--markdown: %w", err)
-	}
-	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
-		return fmt.Errorf("--markdown %s: no directory %s to write it in", path, filepath.Dir(path))
 	}
 	return nil
 }
@@ -76,37 +65,8 @@ func writeMarkdownReport(ctx context.Context, s *session, rep Report, path strin
 	if err := present.WriteMarkdown(&buf, mr); err != nil {
 		return err
 	}
-	if !replace {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
-		_, err = f.Write(buf.Bytes())
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("write report %s: %w", path, err)
-		}
-		return nil
-	}
-	if st, err := os.Lstat(path); err == nil && !st.Mode().IsRegular() {
-		return fmt.Errorf("write report %s: not a regular file, left as it is", path)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".walstep-report-*.md")
-	if err != nil {
+	if err := outfile.WriteFile(path, buf.Bytes(), replace); err != nil {
 		return fmt.Errorf("write report: %w", err)
-	}
-	_, err = tmp.Write(buf.Bytes())
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("write report %s: %w", path, err)
 	}
 	return nil
 }

@@ -3,16 +3,14 @@ package cast
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"walstep/outfile"
 )
 
 // DefaultIdleLimit is how long the longest pause in a recording plays.
@@ -63,23 +61,16 @@ type Recorder struct {
 }
 
 // ErrExists is returned by Create for a path that is already there:
-// a recording never replaces a file.
-var ErrExists = errors.New("file exists")
+// a recording never replaces a file unless asked to.
+var ErrExists = outfile.ErrExists
 
 // Create starts a recording in a new file at path, readable by its owner
 // alone (a session can show what a user would not publish). It refuses a
 // path that exists (a file, a directory or a link), so nothing is
-// overwritten or followed, unless o.Replace allows truncating a regular
-// file.
+// overwritten or followed, unless o.Replace allows replacing a regular
+// file with a new one.
 func Create(path string, o Options) (*Recorder, error) {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if st, err := os.Lstat(path); err == nil && o.Replace && st.Mode().IsRegular() {
-		flags = os.O_WRONLY | os.O_TRUNC | syscall.O_NOFOLLOW
-	}
-	f, err := os.OpenFile(path, flags, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("create recording %s: %w (pass --force to replace it, or choose another name)", path, ErrExists)
-	}
+	f, err := outfile.Create(path, o.Replace)
 	if err != nil {
 		return nil, fmt.Errorf("create recording: %w", err)
 	}

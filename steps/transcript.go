@@ -1,14 +1,13 @@
 package steps
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"walstep/outfile"
 	"walstep/pg"
 )
 
@@ -25,7 +24,7 @@ type TranscriptHeader struct {
 // end, so a session that dies still leaves what happened.
 type Transcript struct {
 	mu   sync.Mutex
-	f    *os.File
+	f    *outfile.File
 	path string
 	err  error // the first write error: the transcript is short from there
 }
@@ -40,14 +39,7 @@ func CreateTranscript(path string, h TranscriptHeader) (*Transcript, error) {
 // an error unless replace is set: a user's file is never truncated
 // without being asked.
 func OpenTranscript(path string, h TranscriptHeader, replace bool) (*Transcript, error) {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	if replace {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	}
-	f, err := os.OpenFile(path, flags, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("transcript %s exists: pass --force to replace it, or choose another path", path)
-	}
+	f, err := outfile.Create(path, replace)
 	if err != nil {
 		return nil, fmt.Errorf("create transcript: %w", err)
 	}
@@ -70,7 +62,7 @@ func (t *Transcript) write(s string) error {
 		return nil
 	}
 	if _, err := t.f.WriteString(s); err != nil {
-		err = fmt.Errorf("write transcript %s: %w", t.path, err)
+		err = fmt.Errorf("transcript: %w", err)
 		if t.err == nil {
 			t.err = err
 		}
@@ -212,7 +204,7 @@ func (t *Transcript) Close() error {
 		}
 	}
 	if err := t.f.Close(); err != nil && t.err == nil {
-		t.err = fmt.Errorf("write transcript %s: %w", t.path, err)
+		t.err = fmt.Errorf("transcript: %w", err)
 	}
 	t.f = nil
 	return t.err
