@@ -9,7 +9,12 @@
 #      the steps it undid are pending again, and a skip from the earlier
 #      pass does not pass over a step;
 #   4. cancelling initdb (step 1) shows "cancelled", not a failure, and a
-#      retry succeeds (the half-made data dir removed first).
+#      retry succeeds (the half-made data dir removed first);
+#   5. a hook edited between two retries shows and runs as edited, and a
+#      hook added meanwhile joins the checklist at the next pass;
+#   6. step 1 failing on a stray file names initdb's own error, in the
+#      failure line and in the output pane, and after the advised
+#      `rm -rf primary-data` a retry runs it.
 # Exits non-zero with the screen on any failure.
 #
 #   scripts/tmux-truth.sh          # needs tmux, Go, PostgreSQL server binaries
@@ -100,9 +105,17 @@ last_text_row() { sed -n "3,$1p" "$work/screen.txt" | grep -v '^ *$' | tail -1; 
 
 quit_stopping() {
 	keys q
-	wait_for "Stop the servers before quitting?" 10
-	keys y
-	local deadline=$((SECONDS + 120))
+	# The question comes only while a server runs.
+	local deadline=$((SECONDS + 10))
+	until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do
+		capture
+		if grep -qF "Stop the servers before quitting?" "$work/screen.txt"; then
+			keys y
+			break
+		fi
+		sleep 0.1
+	done
+	deadline=$((SECONDS + 120))
 	until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do sleep 0.2; done
 	[[ -s "$work/exit" ]] || die "walstep did not exit after q, y"
 	tm kill-server 2>/dev/null || true
@@ -214,5 +227,82 @@ keys n
 wait_for "next 4 ·" 60
 quit_stopping
 echo "tmux-truth: 4. initdb cancelled (not failed), retried to done, and the primary started on it"
+fi
+
+# detail: the step detail under the checklist (left of the │), from its
+# title row "─ ID " down to the output's title.
+detail() {
+	capture
+	sed 's/│.*//' "$work/screen.txt" | sed -n "/^─ $1 /,/^─ output/p"
+}
+
+# --- 5. a hook is read when it runs, and found anew at each pass ---------
+if want 5; then
+launch hook 100 30
+mkdir -p "$lab/hooks"
+echo 'echo "hook: first text"' >"$lab/hooks/after-0.primary.sh"
+tm kill-server
+launch hook 100 30
+keys n
+wait_for "next 0+1 ·" 30
+keys n
+wait_for "next 1 ·" 30
+[[ "$(detail 0+1)" == *'echo "hook: first text"'* ]] || die "the hook's first run does not show its text: $(detail 0+1)"
+echo 'echo "hook: quick now"' >"$lab/hooks/after-0.primary.sh"
+keys r
+wait_for "run 2 ·" 30
+wait_for "next 1 ·" 30
+d=$(detail 0+1)
+[[ "$d" == *'echo "hook: quick now"'* && "$d" != *"first text"* ]] || die "after the edit and r the screen shows the old hook: $d"
+capture
+grep -q "^hook: quick now" <(sed 's/│.*//' "$work/screen.txt") || die "the output does not show the edited hook's line"
+echo 'echo "hook: third"' >"$lab/hooks/after-0.primary.sh"
+echo 'echo "added later"' >"$lab/hooks/after-1.primary.sh"
+keys r
+wait_for "run 3 ·" 30
+wait_for "next 1 ·" 30
+[[ "$(detail 0+1)" == *'echo "hook: third"'* ]] || die "the second retry shows an older text: $(detail 0+1)"
+[[ -z "$(row 1+1)" ]] || die "a hook added mid-pass showed before step 0 ran again"
+keys Home
+wait_for '^▸[^[:alnum:]]* 0 ' 5 -E
+keys g
+wait_for "next 0 ·" 10
+keys n
+wait_for "next 0+1 ·" 30
+[[ "$(row 1+1)" == *"Hook after-1.primary.sh"* ]] || die "the hook added before the new pass is not in the checklist"
+keys n
+wait_for "next 1 ·" 30
+keys n
+wait_for "next 1+1 ·" 60
+keys n
+wait_for "next 2 ·" 30
+[[ "$(detail 1+1)" == *'echo "added later"'* ]] || die "the new hook does not show its text: $(detail 1+1)"
+quit_stopping
+echo "tmux-truth: 5. a hook edited between retries showed and ran as edited; one added joined the next pass"
+fi
+
+# --- 6. a stray file fails step 1; rm -rf, then r runs it -----------------
+if want 6; then
+launch stray 80 24
+keys n
+wait_for "next 1 ·" 30
+mkdir -p "$lab/primary-data"
+touch "$lab/primary-data/stray"
+keys n
+wait_for "step 1 failed" 60
+d=$(detail 1)
+[[ "$d" == *"initdb: error: directory"* ]] || die "the failure line does not carry initdb's error: $d"
+capture
+sed 's/│.*//' "$work/screen.txt" | sed -n '/^─ output/,$p' | grep -q "initdb: error: directory" || die "the output pane does not show initdb's error"
+keys r
+wait_for "step 1 failed" 60
+d=$(detail 1 | sed 's/^ *//; s/ *$//' | tr '\n' ' ')
+[[ "$d" == *"remove it yourself or go back to step 0"* ]] || die "the retry's refusal is cut: $d"
+rm -rf "$lab/primary-data"
+keys r
+wait_for "next 2 ·" 60
+[[ "$(row 1)" == *"✓"* ]] || die "the retry after rm -rf did not run step 1: $(row 1)"
+quit_stopping
+echo "tmux-truth: 6. step 1 named initdb's error, and after rm -rf primary-data r ran it"
 fi
 echo "tmux-truth: PASS"

@@ -129,6 +129,7 @@ func (l *loop) finish(res result) {
 		res.err = nil
 		r.cursor = res.index
 	case res.err != nil:
+		res.err = withProgramLine(res.err, st.Output)
 		st.Status, st.Err = Failed, res.err
 		r.cursor = res.index
 	default:

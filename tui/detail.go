@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -53,8 +54,12 @@ func (m Model) detailLines(w int) []string {
 		if v.err != nil {
 			msg = "failed: " + strings.ReplaceAll(v.err.Error(), "\n", " ")
 		}
-		for _, l := range wrap(msg, w-2, 2) {
-			out = append(out, st.Failed.Render(fit(glyphFailed+" "+l, w)))
+		for j, l := range wrap(msg, w-2, failLines) {
+			p := "  "
+			if j == 0 {
+				p = glyphFailed + " "
+			}
+			out = append(out, st.Failed.Render(fit(p+l, w)))
 		}
 		k := m.keys
 		out = append(out, st.Hint.Render(fit(hint(keyWord{k.Retry, "retry"}, keyWord{k.Skip, "skip"},
@@ -66,6 +71,11 @@ func (m Model) detailLines(w int) []string {
 	}
 	return out
 }
+
+// failLines bounds a failure's message: enough for the failing program's
+// own line and the way out (a path, "remove it yourself or …") at 80
+// columns, while the output keeps its rows.
+const failLines = 5
 
 // outputTitle heads the output viewport: the step's state and line count.
 func (m Model) outputTitle() string {
@@ -107,6 +117,34 @@ func (m *Model) refreshOutput(reset bool) {
 	}
 	if reset || atBottom {
 		m.output.GotoBottom()
+	}
+}
+
+// showFailure scrolls the output so the failing program's own error line
+// is in view: to the end, or, when lines after it (hints, a usage text)
+// would push it above the top, to that line.
+func (m *Model) showFailure() {
+	if len(m.steps) == 0 {
+		return
+	}
+	v := m.views[m.selected]
+	m.output.GotoBottom()
+	var pe *steps.ProgramError
+	if !errors.As(v.err, &pe) || len(v.output) == 0 {
+		return
+	}
+	rendered := m.renderedOutput(v)
+	row, at := 0, -1
+	for k, l := range v.output {
+		if k < len(rendered) && strings.TrimSpace(l) == pe.Line {
+			at = row
+		}
+		if k < len(rendered) {
+			row += strings.Count(rendered[k], "\n") + 1
+		}
+	}
+	if at >= 0 && at < m.output.YOffset {
+		m.output.SetYOffset(at)
 	}
 }
 

@@ -59,6 +59,9 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 		if i == m.selected {
 			m.layout()
 			m.refreshOutput(false)
+			if ev.Status == steps.Failed {
+				m.showFailure()
+			}
 		}
 		m.record(ev)
 		return m.pollNow() // a step changes the servers: show it now

@@ -97,9 +97,15 @@ func (m *Model) layout() {
 	d := m.dims()
 	m.help.Width = m.width
 	resized := m.output.Width != d.leftW
+	// A detail that grows (a failure's message) shortens the output: one
+	// that showed its end still does.
+	follow := m.output.Height != d.outH && m.output.AtBottom()
 	m.output.Width, m.output.Height = d.leftW, d.outH
 	if resized {
 		m.refreshOutput(false)
+	}
+	if follow {
+		m.output.GotoBottom()
 	}
 	// Full-screen views: all rows but the header, the title, the status
 	// line and the one-line help.
