@@ -243,3 +243,83 @@ func TestE2ELocalStandbyRestartedInShell(t *testing.T) {
 		})
 	}
 }
+
+// On Docker the postmaster is the container's main process, so the user
+// restarts the standby from the host: `docker restart` keeps the
+// container (its mounts, its log) and walstep polls, judges and removes it
+// as before.
+func TestE2EDockerStandbyRestartedByHand(t *testing.T) {
+	t.Parallel()
+	img := requireDockerE2E(t)
+	for _, tc := range []struct {
+		name  string
+		files []string
+		want  pg.Verdict
+	}{
+		{"no-target", []string{"primary_restore.conf", noTarget}, pg.VerdictHealthy},
+		{"default", nil, pg.VerdictDiverged},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lab, flags := dockerLab(t, img)
+			initLabWith(t, lab, tc.files...)
+			prefix := flags[len(flags)-1]
+			s, err := openSession(t.Context(), options{lab: lab, backend: "docker", archiver: "cp", image: img, initImage: img, prefix: prefix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			closed := false
+			defer func() {
+				if !closed {
+					_ = s.close(true)
+				}
+			}()
+			res := runPlaybook(t.Context(), s, io.Discard, false)
+			if res.failed >= 0 {
+				t.Fatalf("step %s failed: %v", s.steps[res.failed].ID, res.snap.States[res.failed].Err)
+			}
+			awaitVerdict(t, s, res.watch, tc.want, 60*time.Second)
+			if out, err := exec.CommandContext(t.Context(), "docker", "restart", prefix+"-replica").CombinedOutput(); err != nil {
+				t.Fatalf("docker restart: %v\n%s", err, out)
+			}
+			d := awaitVerdict(t, s, res.watch, tc.want, 60*time.Second)
+			arrived := markerArrives(t, s.backend, map[bool]time.Duration{true: 30 * time.Second, false: 5 * time.Second}[tc.want == pg.VerdictHealthy])
+			if arrived != (tc.want == pg.VerdictHealthy) {
+				t.Errorf("verdict %s (%s) but the marker row arrived: %v", d.Verdict, d.Explanation, arrived)
+			}
+			closed = true
+			if err := s.close(true); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			assertNoDockerLeft(t, lab)
+		})
+	}
+}
+
+// pg_ctl restart inside a container ends it: the postmaster is the
+// container's main process (as in the seed's compose setup), so its
+// shutdown stops the container and the exec with it. The hook fails
+// saying so and how to restart it, and the replica is shown stopped, not
+// crashed or still running.
+func TestE2EDockerHookRestartInsideContainer(t *testing.T) {
+	t.Parallel()
+	img := requireDockerE2E(t)
+	lab, flags := dockerLab(t, img)
+	initLabWith(t, lab, "primary_restore.conf", noTarget, "hooks/after-F6.replica.sh", "pg_ctl -D \"$PGDATA\" -m fast -w restart\n")
+	rep, code, stderr := runJSON(t, flags...)
+	if code != 1 {
+		t.Fatalf("run exit %d, want 1 (the hook failed); stderr:\n%s", code, stderr)
+	}
+	var hook string
+	for _, s := range rep.Steps {
+		if s.ID == "F6+1" {
+			hook = s.Status + ": " + s.Error
+		}
+	}
+	if !strings.Contains(hook, "failed") || !strings.Contains(hook, "container") || !strings.Contains(hook, "docker restart") {
+		t.Errorf("hook step: %q, want a failure saying the container stopped and how to restart it", hook)
+	}
+	if r := rep.Nodes[1]; r.Process != "stopped" {
+		t.Errorf("replica after pg_ctl restart in its container: %s, want stopped", r.Process)
+	}
+}

@@ -39,7 +39,11 @@ func (d *Docker) Exec(ctx context.Context, node Node, user string, argv []string
 	}
 	if insp != nil && insp.State != nil && insp.State.Running {
 		fmt.Fprintf(out, "$ %s  # in %s as %s\n", shellJoin(argv), name, user)
-		return d.execIn(ctx, insp.ID, user, argv, out)
+		err := d.execIn(ctx, insp.ID, user, argv, out)
+		if err != nil && ctx.Err() == nil {
+			err = d.explainStopped(ctx, node, insp.ID, err)
+		}
+		return err
 	}
 	if user == "postgres" {
 		// A postgres-user task writes into /data (backup-fetch, step 7),
@@ -53,6 +57,18 @@ func (d *Docker) Exec(ctx context.Context, node Node, user string, argv []string
 		return fmt.Errorf("exec %s: %w", argv[0], err)
 	}
 	return d.runTask(ctx, task{image: d.image, node: node, user: user, argv: argv, binds: binds, out: out, onNet: true})
+}
+
+// explainStopped says why a command in a running container failed when
+// the container stopped under it: the postmaster is the container's main
+// process (as in the seed's compose setup), so pg_ctl stop or restart in
+// the container ends it, and the command with it.
+func (d *Docker) explainStopped(ctx context.Context, node Node, id string, err error) error {
+	insp, ierr := d.inspectOwn(ctx, d.ContainerName(node))
+	if ierr != nil || insp == nil || insp.ID != id || insp.State == nil || insp.State.Running {
+		return err
+	}
+	return fmt.Errorf("%w: the %s's container %s stopped while it ran (exit code %d): its postgres is the container's main process, so stopping it (pg_ctl stop or restart in the container) ends the container; restart the server from the host with docker restart %s, or let a later step start it", err, node, d.ContainerName(node), insp.State.ExitCode, d.ContainerName(node))
 }
 
 // ImageHasExecutable reports whether the server image (--image) holds an
