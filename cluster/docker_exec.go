@@ -81,11 +81,17 @@ func (d *Docker) ImageHasExecutable(ctx context.Context, path string) bool {
 
 // execIn runs argv in a running container and streams its output.
 func (d *Docker) execIn(ctx context.Context, id, user string, argv []string, out io.Writer) error {
-	// The engine has no call to kill an exec'd process, so the command
-	// runs under a shell that records its pid: a cancel kills that tree
-	// through a second exec (see killExec).
+	// The engine has no call to kill an exec'd process, nor ends what it
+	// left: the command runs under a shell that records its pid and, once
+	// the command has ended, ends the processes it left (see sweepScript);
+	// a cancel does the same through a second exec as root (killExec).
 	marker := "/tmp/.walstep-exec-" + randHex(8)
-	wrapped := append([]string{"sh", "-c", `echo $$ > "$0"; "$@"; rc=$?; rm -f "$0"; exit $rc`, marker}, argv...)
+	mark := randHex(8)
+	wrapped := append([]string{"sh", "-c", sweepScript + `
+echo $$ > "$0"; v=$1; shift
+` + markVar + `=$v "$@"; rc=$?
+walstep_sweep $$ "` + markVar + `=$v"
+rm -f "$0"; exit $rc`, marker, mark}, argv...)
 	cr, err := d.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
 		User: user, Env: d.env(), Cmd: wrapped, AttachStdout: true, AttachStderr: true,
 	})
@@ -109,7 +115,7 @@ func (d *Docker) execIn(ctx context.Context, id, user string, argv []string, out
 		<-copied
 		kctx, cancel := cleanupCtx(ctx)
 		defer cancel()
-		if kerr := d.killExec(kctx, id, marker, cr.ID); kerr != nil {
+		if kerr := d.killExec(kctx, id, marker, mark, cr.ID); kerr != nil {
 			return fmt.Errorf("exec %s: %w (and could not stop it: %v)", argv[0], ctx.Err(), kerr)
 		}
 		return fmt.Errorf("exec %s: %w", argv[0], ctx.Err())
@@ -132,35 +138,19 @@ func (d *Docker) execIn(ctx context.Context, id, user string, argv []string, out
 			return fmt.Errorf("exec %s: %w", argv[0], err)
 		}
 	}
+	if ei.ExitCode >= 128 {
+		// The wrapper itself was killed (a hook may kill its parent)
+		// before it could end what the command left: do it as root.
+		kctx, cancel := cleanupCtx(ctx)
+		defer cancel()
+		if kerr := d.killExec(kctx, id, marker, mark, cr.ID); kerr != nil {
+			return fmt.Errorf("%s exited with code %d (and what it left could not be ended: %v)", shellJoin(argv), ei.ExitCode, kerr)
+		}
+	}
 	if ei.ExitCode != 0 {
 		return fmt.Errorf("%s exited with code %d", shellJoin(argv), ei.ExitCode)
 	}
 	return nil
-}
-
-// killTree is a shell function that prints a process and all its
-// descendants, read from /proc (the children files are not always there).
-const killTree = `tree() { echo "$1"; for s in /proc/[0-9]*/stat; do read -r pid comm state ppid rest < "$s" 2>/dev/null || continue; [ "$ppid" = "$1" ] && tree "$pid"; done; }`
-
-// killExec stops the process tree of the cancelled exec execID, found by
-// the pid its wrapper wrote to marker, and waits until that exec has ended.
-func (d *Docker) killExec(ctx context.Context, id, marker, execID string) error {
-	script := killTree + `
-p=$(cat "$1" 2>/dev/null) || exit 0
-kill -TERM $(tree "$p") 2>/dev/null
-rm -f "$1"
-exit 0`
-	cr, err := d.cli.ContainerExecCreate(ctx, id, container.ExecOptions{User: "root", Cmd: []string{"sh", "-c", script, "sh", marker}})
-	if err != nil {
-		return d.explain(err)
-	}
-	if err := d.cli.ContainerExecStart(ctx, cr.ID, container.ExecStartOptions{}); err != nil {
-		return d.explain(err)
-	}
-	return Until(ctx, 10*time.Second, "the cancelled command to stop", func(ctx context.Context) (bool, error) {
-		ei, err := d.cli.ContainerExecInspect(ctx, execID)
-		return err == nil && !ei.Running, err
-	})
 }
 
 // task is one short-lived container.

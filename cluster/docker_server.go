@@ -138,6 +138,11 @@ func (d *Docker) Start(ctx context.Context, node Node, out io.Writer) error {
 	hc := &container.HostConfig{
 		Binds:       binds,
 		NetworkMode: container.NetworkMode(d.NetworkName()),
+		// The engine's init (tini) as pid 1, forwarding signals to the
+		// postmaster: a hook's daemon is then adopted and reaped by it,
+		// not by the postmaster, which takes any child killed by a signal
+		// for a crashed backend and restarts the server in recovery.
+		Init: &initProcess,
 		// HostPort "" lets the engine pick a free port; loopback only, so
 		// the servers (trusting the gateway) are not exposed to the LAN.
 		PortBindings: nat.PortMap{pgPort: []nat.PortBinding{{HostIP: "127.0.0.1", HostPort: ""}}},
@@ -217,6 +222,9 @@ func (d *Docker) stop(ctx context.Context, node Node, out, warn io.Writer) error
 func (d *Docker) stopContainer(ctx context.Context, node Node, id string, out, warn io.Writer) error {
 	return stopServerContainer(ctx, d.cli, node, id, d.stopTO, out, warn)
 }
+
+// initProcess is HostConfig.Init's value for the server containers.
+var initProcess = true
 
 // stopServerContainer sends SIGINT and waits while the server's log
 // grows; a server that stalls gets SIGQUIT, then SIGKILL after stopTO.
