@@ -72,7 +72,9 @@ func realMain(args []string, stdout, stderr io.Writer) (code int) {
 			code = 70
 		}
 	}()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (the terminal closed, its tmux session killed) ends a session
+	// as SIGTERM does: servers stopped, what the steps started ended.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
 	cmd := ""
