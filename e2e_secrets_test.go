@@ -37,3 +37,45 @@ func TestConninfoPasswordMasked(t *testing.T) {
 		}
 	}
 }
+
+// A password set in a SQL hook and WAL-G's libsodium key are masked in
+// every output: run -v, the report, the transcript and the Markdown
+// report; bidirectional and zero-width controls a hook prints never reach
+// any of them.
+func TestSecretsAndBidiMaskedEverywhere(t *testing.T) {
+	skipWithoutPostgres(t)
+	dir := reachableTempDir(t)
+	lab := filepath.Join(dir, "lab")
+	t.Cleanup(func() { runMain("clean", "--lab", lab) })
+	initLabWith(t, lab,
+		"hooks/after-4c.primary.sql", "create role app login password 'sql-secret-1';\nalter role app with encrypted password 'sql-secret-2';\n",
+		"hooks/after-0.primary.sh", "printf 'bidi \\342\\200\\256gnp.exe zero\\342\\200\\213width \\342\\201\\246iso\\342\\201\\251\\n'\necho \"PGPASSWORD=env-secret-3\"\n",
+		"wal-g.json", "{\n  \"WALG_FILE_PREFIX\": \"/wal-g-storage\",\n  \"WALG_LIBSODIUM_KEY\": \"sodium-secret-4\",\n  \"PGUSER\": \"postgres\"\n}\n")
+	tr := filepath.Join(dir, "t.md")
+	md := filepath.Join(dir, "r.md")
+	code, stdout, stderr := runMain("run", "-v", "--lab", lab, "--backend", "local", "--archiver", "cp", "--transcript", tr, "--markdown", md)
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "password '********'") || !strings.Contains(stdout, "bidi gnp.exe zerowidth iso") {
+		t.Errorf("run -v does not show the hook's lines masked and stripped:\n%s", stdout)
+	}
+	outputs := map[string]string{"run -v": stdout + stderr}
+	for _, p := range []string{tr, md} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[p] = string(b)
+	}
+	if !strings.Contains(outputs[md], "WALG_LIBSODIUM_KEY") {
+		t.Errorf("the Markdown report lacks wal-g.json")
+	}
+	for name, s := range outputs {
+		for _, secret := range []string{"sql-secret-1", "sql-secret-2", "env-secret-3", "sodium-secret-4", "\u202E", "\u200B", "\u2066", "\u2069"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s shows %q", name, secret)
+			}
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"walstep/pg"
 	"walstep/present"
 	"walstep/steps"
+	"walstep/untrusted"
 )
 
 // StepReport is one step in the report.
@@ -61,7 +62,7 @@ func buildReport(ctx context.Context, s *session, res runResult) Report {
 		ss := res.snap.States[i]
 		sr := StepReport{ID: st.ID, Seed: st.Seed, Title: st.Title, Status: ss.Status, Duration: ss.Duration.Round(time.Millisecond).String(), Seconds: ss.Duration.Seconds()}
 		if ss.Err != nil {
-			sr.Error = ss.Err.Error()
+			sr.Error = untrusted.Shown(ss.Err.Error())
 		}
 		rep.Steps = append(rep.Steps, sr)
 	}
@@ -96,7 +97,10 @@ func reportStopErr(w io.Writer, err error, lab string) {
 
 // writeTextReport prints the report for people: a step summary, both
 // servers, the archive and the timeline history.
-func writeTextReport(w io.Writer, rep Report) {
+func writeTextReport(out io.Writer, rep Report) {
+	// Masked as a whole, as every output is.
+	w := new(strings.Builder)
+	defer func() { _, _ = io.WriteString(out, untrusted.MaskSecrets(w.String())) }()
 	fmt.Fprintf(w, "\n== Report: lab %s, backend %s, archiver %s\n", rep.Lab, rep.Backend, rep.Archiver)
 	if rep.Interrupted {
 		fmt.Fprintln(w, "interrupted: the run was stopped before its end; below is where it stood, not an outcome")

@@ -14,6 +14,7 @@ import (
 	"walstep/cluster"
 	"walstep/pg"
 	"walstep/steps"
+	"walstep/untrusted"
 )
 
 // session wires a lab, a backend, an archiver, the playbook and the poller;
@@ -173,7 +174,7 @@ loop:
 			st := s.steps[e.Index]
 			line := fmt.Sprintf("[%2d/%d] %-4s %s: %s in %s", e.Index+1, total, st.ID, st.Title, e.Status, e.Duration.Round(time.Millisecond))
 			if e.Err != nil {
-				line += "\n         error: " + e.Err.Error()
+				line += "\n         error: " + untrusted.Shown(e.Err.Error())
 			}
 			fmt.Fprintln(w, line)
 			if e.Readings != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"walstep/pg"
+	"walstep/untrusted"
 )
 
 // Report is what a Markdown report for an issue tracker holds: a run's
@@ -136,10 +137,12 @@ func WriteMarkdown(w io.Writer, r Report) error {
 			lang = "sh"
 		}
 		fmt.Fprintf(&b, "`%s`:\n\n", c.Name)
-		codeBlock(&b, lang, MaskSecrets(c.Text))
+		codeBlock(&b, lang, c.Text)
 	}
 	fmt.Fprintf(&b, "---\nMade by `walstep run --markdown` in lab `%s`.\n", r.Lab)
-	_, err := io.WriteString(w, b.String())
+	// The whole report, not only the confs: a step's error or a log line
+	// can quote a secret too.
+	_, err := io.WriteString(w, untrusted.MaskSecrets(b.String()))
 	if err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}

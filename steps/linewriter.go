@@ -107,7 +107,7 @@ func (w *lineWriter) line(b []byte, cut int) {
 
 // text is a line as walstep shows it: no control sequences, no secrets.
 func (w *lineWriter) text(b []byte, cut int) string {
-	s := untrusted.MaskSecrets(untrusted.Text(string(b)))
+	s := untrusted.Shown(string(b))
 	if cut > 0 {
 		s += fmt.Sprintf(" … (%d more bytes of this line not kept)", cut)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"walstep/outfile"
 	"walstep/pg"
+	"walstep/untrusted"
 )
 
 // TranscriptHeader opens a transcript.
@@ -61,7 +62,9 @@ func (t *Transcript) write(s string) error {
 	if t.f == nil {
 		return nil
 	}
-	if _, err := t.f.WriteString(s); err != nil {
+	// A transcript is for sharing: secrets are masked in all of it, the
+	// commands and readings as much as the output.
+	if _, err := t.f.WriteString(untrusted.MaskSecrets(s)); err != nil {
 		err = fmt.Errorf("transcript: %w", err)
 		if t.err == nil {
 			t.err = err

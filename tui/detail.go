@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"walstep/steps"
+	"walstep/untrusted"
 )
 
 // detailLines is the selected step's title, command, what-to-watch note
@@ -52,7 +53,7 @@ func (m Model) detailLines(w int) []string {
 	if v.status == steps.Failed {
 		msg := "failed"
 		if v.err != nil {
-			msg = "failed: " + strings.ReplaceAll(v.err.Error(), "\n", " ")
+			msg = "failed: " + untrusted.Shown(strings.ReplaceAll(v.err.Error(), "\n", " "))
 		}
 		for j, l := range wrap(msg, w-2, failLines) {
 			p := "  "

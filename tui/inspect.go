@@ -16,8 +16,9 @@ import (
 // line of text.
 func inspect(ctx context.Context, node cluster.Node, src pg.FileSource) string {
 	var b strings.Builder
-	// Everything shown comes from files the server user writes.
-	p := func(format string, a ...any) { b.WriteString(untrusted.Text(fmt.Sprintf(format, a...)) + "\n") }
+	// Everything shown comes from files the server user writes, and the
+	// confs hold primary_conninfo's password.
+	p := func(format string, a ...any) { b.WriteString(untrusted.Shown(fmt.Sprintf(format, a...)) + "\n") }
 	if src == nil {
 		p("%s data dir: ", node)
 		p("  (no backend: nothing to read)")

@@ -54,3 +54,41 @@ func TestInspectLocalIncludeDirIsWhatTheServerWillRead(t *testing.T) {
 		t.Errorf("inspect with the link:\n%s", text)
 	}
 }
+
+// Inspect shows the confs as every other output does: primary_conninfo's
+// password and WAL-G's keys masked, bidirectional and zero-width controls
+// gone.
+func TestInspectMasksSecretsAndStripsBidi(t *testing.T) {
+	lab := t.TempDir()
+	dd := filepath.Join(lab, cluster.ReplicaData)
+	cfg := filepath.Join(lab, cluster.ReplicaConfig)
+	for _, d := range []string{dd, cfg} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf := "# x\n" + pg.InitdbConfEnd + "\ninclude_dir = 'custom-pg-configs'\narchive_command = 'WALG_LIBSODIUM_KEY=sodium-secret wal-g wal-push %p'\n"
+	if err := os.WriteFile(filepath.Join(dd, "postgresql.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dd, "postgresql.auto.conf"), []byte("primary_conninfo = 'user=postgres password=auto-secret host=p'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	standby := "primary_conninfo = 'host=127.0.0.1 port=5432 user=postgres password=postgres'\n# evil\u202Eedoc \u200bhidden\n"
+	if err := os.WriteFile(filepath.Join(cfg, "replica_standby.conf"), []byte(standby), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(cfg, filepath.Join(dd, cluster.ConfigLink)); err != nil {
+		t.Fatal(err)
+	}
+	srv := &fakeServers{dataDir: map[cluster.Node]string{cluster.Replica: dd}, relConfig: true}
+	text := inspect(context.Background(), cluster.Replica, srv)
+	if !strings.Contains(text, "primary_conninfo = 'host=127.0.0.1 port=5432 user=postgres password=********'") {
+		t.Errorf("inspect does not show the conninfo masked:\n%s", text)
+	}
+	for _, s := range []string{"password=postgres", "auto-secret", "sodium-secret", "\u202E", "\u200b"} {
+		if strings.Contains(text, s) {
+			t.Errorf("inspect shows %q:\n%s", s, text)
+		}
+	}
+}

@@ -14,6 +14,12 @@ func TestText(t *testing.T) {
 		"\x1bPdcs\x1b\\z":                   "z",
 		"bad \xff utf8":                     "bad \uFFFD utf8",
 		"\x1b[31mred\x1b[0m":                "red",
+		"file\u202Etxt.exe":                 "filetxt.exe",
+		"zero\u200Bwidth\u200C\u200D":       "zerowidth",
+		"\u2066isolate\u2069 \u2067r\u2068": "isolate r",
+		"\u200Emark\u200F\uFEFF":            "mark",
+		"soft\u00ADhyphen\u2060":            "softhyphen",
+		"tag\U000E0041":                     "tag",
 	} {
 		if got := Text(in); got != want {
 			t.Errorf("Text(%q) = %q, want %q", in, got, want)
