@@ -24,12 +24,16 @@ import (
 // exploreOptions are explore's flags.
 type exploreOptions struct {
 	lab, variants, pg, archiver, backend, walg, pgBin, prefix, markdown string
+	shard                                                               string
 	repeat, jobs                                                        int
 	jsonOut, noShare, force                                             bool
 	stepTO                                                              time.Duration
 }
 
 func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "merge" {
+		return cmdExploreMerge(args[1:], stdout, stderr)
+	}
 	var o exploreOptions
 	fs := flag.NewFlagSet("walstep explore", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -48,6 +52,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&o.prefix, "prefix", "walstep-x", "Docker container and network name prefix of the runs")
 	fs.DurationVar(&o.stepTO, "wait", 60*time.Second, "how long a step waits for a server (start, promotion, shutdown)")
 	fs.BoolVar(&o.noShare, "no-share", false, "run every playbook from step 0 instead of from a shared copy of the steps before 8")
+	fs.StringVar(&o.shard, "shard", "", "run only the K-th of N slices of the matrix, K/N (cells sharing a prefix stay together); merge the shards' results with walstep explore merge")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -60,6 +65,13 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if o.markdown != "" { // before the runs: a path in the way costs nothing yet
 		if err := outfile.Check(o.markdown, o.force); err != nil {
 			return fmt.Errorf("--markdown: %w", err)
+		}
+	}
+	var shard explore.Shard
+	if o.shard != "" {
+		var err error
+		if shard, err = explore.ParseShard(o.shard); err != nil {
+			return err
 		}
 	}
 	lab, err := cluster.OpenOrInitLab(o.lab)
@@ -95,12 +107,27 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// Copying a prefix keeps its files' owners: only root can do that for
 	// the files containers own.
 	share := !o.noShare && (res.Backend == "local" || os.Geteuid() == 0)
+	id, err := explore.NewIdentity(lab, variants, res, o.repeat, share, walstepVersion().Value, shard)
+	if err != nil {
+		return err
+	}
 	ex := explore.New(explore.Plan{
 		Lab: lab, Variants: variants, Resolved: res, Repeat: o.repeat, Jobs: o.jobs, Share: share,
-		Dir: dir, Name: o.prefix + "-" + filepath.Base(dir), Exec: exploreExec(o),
+		Dir: dir, Name: o.prefix + "-" + filepath.Base(dir), Exec: exploreExec(o), Shard: shard, Identity: id,
 	})
 	fmt.Fprintf(progress, "walstep: %s\nwalstep: %d variants × %d columns × %d run(s), %d job(s); results in %s\n",
 		res.Why, len(variants), len(res.Columns), o.repeat, o.jobs, dir)
+	if !shard.Whole() {
+		p := ex.Progress()
+		fmt.Fprintf(progress, "walstep: shard %s: %d of the matrix's %d cells\n", shard, p.Cells, len(variants)*len(res.Columns))
+	}
+	// matrix.json is rewritten after every run: a shard killed midway
+	// (a pod evicted, a CI job cancelled) keeps the cells it finished.
+	ex.SetSaved(func(m *explore.Matrix) {
+		if err := writeMatrixJSON(m, dir); err != nil {
+			fmt.Fprintf(stderr, "walstep: %v\n", err)
+		}
+	})
 	m := runWithProgress(ctx, ex, progress)
 
 	werr := writeResults(m, dir, o.markdown, o.force)
@@ -156,11 +183,18 @@ func runWithProgress(ctx context.Context, ex *explore.Explorer, w io.Writer) *ex
 	}
 	ex.SetRunDone(func(c *explore.Cell, r explore.RunResult, p explore.Progress) {
 		line := fmt.Sprintf("run %d/%d: %s pg%d %s #%d: %s in %.1fs", p.RunsDone, p.Runs, c.Variant, c.PG, c.Archiver, r.Run, r.Verdict, float64(r.MS)/1000)
+		if !p.Shard.Whole() {
+			line = "shard " + p.Shard.String() + " " + line
+		}
 		if r.FailedStep != "" {
 			line += " (step " + r.FailedStep + " failed)"
 		}
 		if r.Error != "" {
 			line += " (" + r.Error + ")"
+		}
+		line += fmt.Sprintf(" · cells %d/%d", p.CellsDone, p.Cells)
+		if p.Left > 0 {
+			line += " · ~" + explore.RoundDur(p.Left) + " left"
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -213,12 +247,8 @@ func resultsDir(lab *cluster.Lab) (string, error) {
 // writeResults writes matrix.json and matrix.md into the results dir, and
 // the Markdown to the user's file too.
 func writeResults(m *explore.Matrix, dir, markdown string, replace bool) error {
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode matrix: %w", err)
-	}
-	if err := outfile.WriteFile(filepath.Join(dir, "matrix.json"), append(b, '\n'), false); err != nil {
-		return fmt.Errorf("write matrix: %w", err)
+	if err := writeMatrixJSON(m, dir); err != nil {
+		return err
 	}
 	var md strings.Builder
 	explore.WriteMarkdown(&md, m, dir)
@@ -235,6 +265,20 @@ func writeResults(m *explore.Matrix, dir, markdown string, replace bool) error {
 		if err := outfile.WriteFile(abs, []byte(md.String()), replace); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// writeMatrixJSON writes dir/matrix.json, replacing the one of the last
+// run: whole or not at all, so a merge after a kill never reads half a
+// file.
+func writeMatrixJSON(m *explore.Matrix, dir string) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode matrix: %w", err)
+	}
+	if err := outfile.WriteFile(filepath.Join(dir, "matrix.json"), append(b, '\n'), true); err != nil {
+		return fmt.Errorf("write matrix: %w", err)
 	}
 	return nil
 }

@@ -45,6 +45,7 @@ type Cell struct {
 	Runs     int            `json:"runs"`
 	Verdicts map[string]int `json:"verdicts"`
 	MedianMS int64          `json:"median_ms"`
+	Rates    []Rate         `json:"rates"` // each verdict's share with its 95% interval
 	Results  []RunResult    `json:"results"`
 	planned  int
 }
@@ -62,6 +63,7 @@ func (c *Cell) add(r RunResult) {
 		c.Verdicts[x.Verdict]++
 		ms = append(ms, x.MS)
 	}
+	c.Rates = Rates(c.Verdicts)
 	sort.Slice(ms, func(i, j int) bool { return ms[i] < ms[j] })
 	n := len(ms)
 	if n%2 == 1 {
@@ -71,7 +73,9 @@ func (c *Cell) add(r RunResult) {
 	}
 }
 
-// Summary is the cell's text: "diverged 3/3", "healthy 2/3 · unknown 1/3".
+// Summary is the cell's text: "diverged 3/3", "healthy 2/3 · unknown 1/3";
+// with more than one run each share carries its 95% interval:
+// "diverged 2/3 (20–94%) · healthy 1/3 (6–80%)".
 func (c *Cell) Summary() string {
 	if c.Runs == 0 {
 		return "not run"
@@ -88,9 +92,22 @@ func (c *Cell) Summary() string {
 	})
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d/%d", k, c.Verdicts[k], c.plannedOrRuns()))
+		parts = append(parts, fmt.Sprintf("%s %d/%d", k, c.Verdicts[k], c.plannedOrRuns())+c.interval(k))
 	}
 	return strings.Join(parts, " · ")
+}
+
+// interval is " (lo–hi%)" for a verdict of a cell of several runs.
+func (c *Cell) interval(verdict string) string {
+	if c.Runs < 2 {
+		return ""
+	}
+	for _, r := range c.Rates {
+		if r.Verdict == verdict {
+			return " (" + r.Interval() + ")"
+		}
+	}
+	return ""
 }
 
 func (c *Cell) plannedOrRuns() int {
@@ -144,7 +161,8 @@ type Matrix struct {
 	Variants    []Variant    `json:"variants"`
 	Columns     []Column     `json:"columns"`
 	Prefixes    []PrefixInfo `json:"prefixes,omitempty"`
-	Cells       []*Cell      `json:"cells"`
+	Cells       []*Cell      `json:"cells"` // a shard's own cells only
+	Identity    Identity     `json:"identity"`
 }
 
 // Cell returns the cell of variant v in column c.

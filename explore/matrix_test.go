@@ -17,7 +17,7 @@ func TestCellSummaryAndMedian(t *testing.T) {
 		t.Error("a cell with 2 of 3 runs is done")
 	}
 	c.add(RunResult{Run: 3, Verdict: "healthy", MS: 9000})
-	if got := c.Summary(); got != "healthy 2/3 · diverged 1/3" {
+	if got := c.Summary(); got != "healthy 2/3 (20–94%) · diverged 1/3 (6–80%)" {
 		t.Errorf("summary %q", got)
 	}
 	if c.MedianMS != 4000 || c.Median() != "4.0s" || !c.Done() || c.Results[0].Run != 1 {

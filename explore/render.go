@@ -67,6 +67,10 @@ func WriteText(w io.Writer, m *Matrix) {
 			fmt.Fprintf(w, "  %-*s %s\n", width[0], v.Name, v.Description)
 		}
 	}
+	if sh := m.Identity.Shard; !sh.Whole() {
+		fmt.Fprintf(w, "\nshard %s: %d of the matrix's %d cells; — marks the other shards' (walstep explore merge folds the shards' results)\n",
+			sh, len(m.Cells), len(m.Variants)*len(m.Columns))
+	}
 	if m.Interrupted {
 		fmt.Fprintf(w, "\ninterrupted: %d of %d cells done; — marks cells not run\n", m.CellsDone(), len(m.Cells))
 	}
@@ -146,6 +150,7 @@ func WriteMarkdown(w io.Writer, m *Matrix, dir string) {
 
 // Progress is where an exploration stands, for a progress line.
 type Progress struct {
+	Shard            Shard
 	CellsDone, Cells int
 	RunsDone, Runs   int
 	Current          []string // what runs now: "default pg15 cp #1", "prefix pg15 cp"
@@ -166,5 +171,12 @@ func (p Progress) Line() string {
 	if p.Left > 0 {
 		left = "~" + roundDur(p.Left) + " left"
 	}
-	return fmt.Sprintf("cells %d/%d · runs %d/%d · now: %s · %s elapsed, %s", p.CellsDone, p.Cells, p.RunsDone, p.Runs, cur, roundDur(p.Elapsed), left)
+	shard := ""
+	if !p.Shard.Whole() {
+		shard = "shard " + p.Shard.String() + " · "
+	}
+	return fmt.Sprintf("%scells %d/%d · runs %d/%d · now: %s · %s elapsed, %s", shard, p.CellsDone, p.Cells, p.RunsDone, p.Runs, cur, roundDur(p.Elapsed), left)
 }
+
+// RoundDur is a duration rounded for reading: "1m5s", "12s", "3.4s".
+func RoundDur(d time.Duration) string { return roundDur(d) }

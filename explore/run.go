@@ -50,12 +50,18 @@ type Plan struct {
 	Dir      string // where results go: the lab's explore/<timestamp>
 	Name     string // base of the jobs' names
 	Exec     Executor
+	// Shard is the slice of the matrix to run (the zero value: all of it)
+	// and Identity what the matrix is, for merging shards.
+	Shard    Shard
+	Identity Identity
 }
 
 // Explorer runs a plan and answers progress questions while it does.
 type Explorer struct {
 	plan    Plan
 	runDone func(c *Cell, r RunResult, p Progress)
+	saved   func(m *Matrix)
+	mine    map[CellKey]bool // the cells of this shard
 	mu      sync.Mutex
 	m       *Matrix
 	current map[string]bool
@@ -74,14 +80,54 @@ func New(p Plan) *Explorer {
 		p.Jobs = 1
 	}
 	m := &Matrix{Lab: p.Lab.Dir, Dir: p.Dir, Backend: p.Resolved.Backend, Jobs: p.Jobs, Repeat: p.Repeat, Shared: p.Share,
-		Variants: p.Variants, Columns: p.Resolved.Columns}
+		Variants: p.Variants, Columns: p.Resolved.Columns, Identity: p.Identity, Interrupted: true}
+	mine := shardCells(p)
 	for _, v := range p.Variants {
 		for _, c := range p.Resolved.Columns {
-			m.Cells = append(m.Cells, &Cell{Variant: v.Name, PG: c.PG, Archiver: c.Archiver, Backend: p.Resolved.Backend, Verdicts: map[string]int{}, planned: p.Repeat})
+			if mine[CellKey{v.Name, c.PG, c.Archiver}] {
+				m.Cells = append(m.Cells, &Cell{Variant: v.Name, PG: c.PG, Archiver: c.Archiver, Backend: p.Resolved.Backend, Verdicts: map[string]int{}, planned: p.Repeat})
+			}
 		}
 	}
-	return &Explorer{plan: p, m: m, current: map[string]bool{}, runs: len(m.Cells) * p.Repeat}
+	return &Explorer{plan: p, m: m, mine: mine, current: map[string]bool{}, runs: len(m.Cells) * p.Repeat}
 }
+
+// shardCells are the cells of the plan's shard: cells that share a prefix
+// stay together (see Partition).
+func shardCells(p Plan) map[CellKey]bool {
+	var all []CellKey
+	col := map[CellKey]Column{}
+	vari := map[string]Variant{}
+	for _, c := range p.Resolved.Columns {
+		for _, v := range p.Variants {
+			k := CellKey{v.Name, c.PG, c.Archiver}
+			all = append(all, k)
+			col[k], vari[v.Name] = c, v
+		}
+	}
+	out := map[CellKey]bool{}
+	if p.Shard.Whole() {
+		for _, k := range all {
+			out[k] = true
+		}
+		return out
+	}
+	group := func(k CellKey) string {
+		if !p.Share {
+			return ""
+		}
+		return prefixKey(p.Lab, vari[k.Variant], col[k])
+	}
+	for _, k := range Partition(all, group, p.Shard.N)[p.Shard.K-1] {
+		out[k] = true
+	}
+	return out
+}
+
+// SetSaved sets a function called with the matrix after each run, while
+// the matrix cannot change, so the caller can write what is finished so
+// far: a shard killed midway keeps its finished cells. Set it before Run.
+func (e *Explorer) SetSaved(f func(m *Matrix)) { e.saved = f }
 
 // SetRunDone sets a function called after each run with the run's cell
 // and the progress, one call at a time. Set it before Run.
@@ -95,7 +141,7 @@ func (e *Explorer) Progress() Progress {
 }
 
 func (e *Explorer) progressLocked() Progress {
-	p := Progress{CellsDone: e.m.CellsDone(), Cells: len(e.m.Cells), RunsDone: e.runsOK, Runs: e.runs}
+	p := Progress{Shard: e.plan.Shard, CellsDone: e.m.CellsDone(), Cells: len(e.m.Cells), RunsDone: e.runsOK, Runs: e.runs}
 	for c := range e.current {
 		p.Current = append(p.Current, c)
 	}
@@ -150,6 +196,9 @@ func (e *Explorer) Run(ctx context.Context) *Matrix {
 	var queue []any
 	for _, c := range p.Resolved.Columns {
 		for _, v := range p.Variants {
+			if !e.mine[CellKey{v.Name, c.PG, c.Archiver}] {
+				continue
+			}
 			k := ""
 			if p.Share {
 				k = prefixKey(p.Lab, v, c)
@@ -165,6 +214,9 @@ func (e *Explorer) Run(ctx context.Context) *Matrix {
 	// waits on its own; then the runs, column by column.
 	for _, c := range p.Resolved.Columns {
 		for _, v := range p.Variants {
+			if !e.mine[CellKey{v.Name, c.PG, c.Archiver}] {
+				continue
+			}
 			for n := 1; n <= p.Repeat; n++ {
 				k := ""
 				if p.Share {
@@ -315,9 +367,15 @@ func (e *Explorer) run(ctx context.Context, ps *prefixState, j runJob, name stri
 	e.runMS += res.MS
 	e.m.SumRunsMS += res.MS
 	e.mu.Unlock()
-	if e.runDone != nil {
+	if e.runDone != nil || e.saved != nil {
 		e.mu.Lock() // one call at a time, and the cell is not changed under it
-		e.runDone(c, res, e.progressLocked())
+		if e.saved != nil {
+			e.m.WallMS = time.Since(e.started).Milliseconds()
+			e.saved(e.m)
+		}
+		if e.runDone != nil {
+			e.runDone(c, res, e.progressLocked())
+		}
 		e.mu.Unlock()
 	}
 }
