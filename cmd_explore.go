@@ -39,7 +39,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.lab, "lab", "./walstep-lab", "the lab whose files (and variants/) the runs start from")
 	fs.StringVar(&o.variants, "variants", "", "variants to run, comma-separated (default: every directory in the lab's variants/)")
-	fs.StringVar(&o.pg, "pg", "", "PostgreSQL major versions, comma-separated: 13, 15, 17 (default: the backend's own: local binaries, or 15 in Docker)")
+	fs.StringVar(&o.pg, "pg", "", "PostgreSQL major versions, comma-separated: 13, 15, 17, 18 (default: the backend's own: local binaries, or 15 in Docker)")
 	fs.StringVar(&o.archiver, "archiver", "cp", "archivers, comma-separated: cp, wal-g")
 	fs.StringVar(&o.backend, "backend", "auto", "where the servers run: auto (docker when every column's image exists, else local), local or docker")
 	fs.IntVar(&o.repeat, "repeat", 1, "runs per cell")

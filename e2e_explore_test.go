@@ -179,7 +179,7 @@ func TestExploreBadInputIsOneLine(t *testing.T) {
 		want string
 	}{
 		{[]string{"--variants", "nope"}, "unknown variant \"nope\""},
-		{[]string{"--variants", "default", "--pg", "14"}, "13, 15 or 17"},
+		{[]string{"--variants", "default", "--pg", "14"}, "13, 15, 17 or 18"},
 		{[]string{"--variants", "default", "--archiver", "rsync"}, "cp and wal-g"},
 		{[]string{"--variants", "no-target"}, "notes.txt"},
 	} {

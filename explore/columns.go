@@ -12,8 +12,9 @@ import (
 	"walstep/cluster"
 )
 
-// KnownVersions are the PostgreSQL majors scripts/test-image.sh builds.
-var KnownVersions = []int{13, 15, 17}
+// KnownVersions are the PostgreSQL majors scripts/test-image.sh and
+// scripts/runner-image.sh know a Debian suite for.
+var KnownVersions = []int{13, 15, 17, 18}
 
 // KnownArchivers are the archivers a column may use.
 var KnownArchivers = []string{"cp", "wal-g"}
@@ -111,7 +112,7 @@ func parseVersions(s string) ([]int, error) {
 	for _, f := range SplitList(s) {
 		n, err := strconv.Atoi(f)
 		if err != nil || !known[n] {
-			return nil, fmt.Errorf("unknown PostgreSQL version %q: --pg takes 13, 15 or 17 (comma-separated)", f)
+			return nil, fmt.Errorf("unknown PostgreSQL version %q: --pg takes 13, 15, 17 or 18 (comma-separated)", f)
 		}
 		out = append(out, n)
 	}

@@ -81,7 +81,7 @@ func TestBadVersionsAndArchiversNameWhatExists(t *testing.T) {
 		r    Request
 		want string
 	}{
-		{Request{Backend: "local", PG: "14"}, "13, 15 or 17"},
+		{Request{Backend: "local", PG: "14"}, "13, 15, 17 or 18"},
 		{Request{Backend: "local", Archivers: "rsync"}, "cp and wal-g"},
 		{Request{Backend: "kube"}, "auto, local or docker"},
 	} {

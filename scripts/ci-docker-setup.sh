@@ -5,7 +5,10 @@
 #      and waits (with a deadline) until it does,
 #   3. builds the registry-free test images with scripts/test-image.sh: the
 #      plain PostgreSQL 15 image and the same plus the real WAL-G (-walg),
-#      and PostgreSQL 17 with WAL-G for explore's two-major e2e.
+#      and PostgreSQL 17 with WAL-G for explore's two-major e2e,
+#   4. builds the explore runner image with PostgreSQL 15 and 17
+#      (scripts/runner-image.sh --pg 15,17: the 17 image plus postgresql-15
+#      from bookworm, about 2 minutes) for the sharded-explore e2e.
 # It is idempotent: each part is skipped when already done. The plain image's
 # tag is printed as the last line.
 #
@@ -53,4 +56,8 @@ fi
 # walstep explore's Docker e2e runs a second major: PostgreSQL 17 with WAL-G
 # (its cp runs use the same image).
 "$here/test-image.sh" --pg 17 --walg >&2
+# The sharded-explore e2e runs shards in runner containers (local backend).
+# Two majors keep the build short; scripts/runner-image.sh with no --pg
+# builds all four for real use.
+"$here/runner-image.sh" --pg 15,17 >&2
 exec "$here/test-image.sh"

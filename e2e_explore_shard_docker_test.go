@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// runnerImageCI is the runner image scripts/ci-docker-setup.sh builds:
+// PostgreSQL 15 and 17 (scripts/runner-image.sh --pg 15,17).
+const runnerImageCI = "walstep-runner:pg15-17"
+
+// runShardContainer runs `walstep init` and `walstep explore ARGS…` in a
+// container of the runner image on its local backend, as a Kubernetes pod
+// or a CI job would, with /out (the host's out) holding the lab and its
+// results. The container has no network beyond its own loopback.
+func runShardContainer(ctx context.Context, t *testing.T, name, bin, out string, args ...string) (string, error) {
+	t.Helper()
+	script := "walstep init /out/lab >/dev/null && exec walstep explore --lab /out/lab --backend local " + strings.Join(args, " ")
+	cmd := exec.CommandContext(ctx, "docker", "run", "--rm", "--name", name, "--network", "none", "--shm-size", "256m",
+		"-v", bin+":/usr/local/bin/walstep:ro", "-v", out+":/out", runnerImageCI, "bash", "-c", script)
+	var b bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &b, &b
+	err := cmd.Run()
+	return b.String(), err
+}
+
+// The same matrix explored whole and as 3 shards in 3 containers, then
+// merged: the deterministic cells (the bug and its two measured fixes)
+// agree verdict for verdict, and the merged Markdown links every run's
+// transcript.
+func TestE2EExploreShardsMergeEqualsWhole(t *testing.T) {
+	requireImages(t, runnerImageCI)
+	dir, err := os.MkdirTemp("", "walstep-shards-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := filepath.Base(dir)[len("walstep-shards-"):]
+	var names []string
+	t.Cleanup(func() {
+		for _, n := range names {
+			_ = exec.Command("docker", "rm", "-f", n).Run()
+		}
+		_ = os.RemoveAll(dir)
+	})
+	bin := filepath.Join(dir, "walstep")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // the image's libc is not the host's
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	matrix := []string{"--pg", "15,17", "--archiver", "cp", "--variants", "default,no-target,switch-after-13"}
+
+	whole := filepath.Join(dir, "whole")
+	names = append(names, "wsx-"+id+"-whole")
+	begin := time.Now()
+	if out, err := runShardContainer(ctx, t, names[0], bin, mkdir(t, whole), append(matrix, "--jobs", "2")...); err != nil {
+		t.Fatalf("unsharded explore: %v\n%s", err, out)
+	}
+	wholeTime := time.Since(begin)
+
+	begin = time.Now()
+	var wg sync.WaitGroup
+	outs := make([]string, 3)
+	errs := make([]error, 3)
+	var shardDirs []string
+	for k := 1; k <= 3; k++ {
+		d := mkdir(t, filepath.Join(dir, fmt.Sprintf("shard-%d", k)))
+		shardDirs = append(shardDirs, d)
+		n := fmt.Sprintf("wsx-%s-shard-%d", id, k)
+		names = append(names, n)
+		wg.Add(1)
+		go func() { // joined below
+			defer wg.Done()
+			outs[k-1], errs[k-1] = runShardContainer(ctx, t, n, bin, d, append(matrix, "--jobs", "1", "--shard", fmt.Sprintf("%d/3", k))...)
+		}()
+	}
+	wg.Wait()
+	shardTime := time.Since(begin)
+	for k, err := range errs {
+		if err != nil {
+			t.Fatalf("shard %d/3: %v\n%s", k+1, err, outs[k])
+		}
+		// Progress names the shard, the cells done and the time left.
+		if !regexp.MustCompile(fmt.Sprintf(`shard %d/3 run 1/2: .* · cells \d/2 · ~.* left`, k+1)).MatchString(outs[k]) {
+			t.Errorf("shard %d/3 progress does not say which shard, cells done and time left:\n%s", k+1, outs[k])
+		}
+	}
+	t.Logf("unsharded (--jobs 2): %s; 3 shards side by side (--jobs 1 each): %s", wholeTime.Round(time.Second), shardTime.Round(time.Second))
+
+	merged := filepath.Join(dir, "merged")
+	var mout, merr bytes.Buffer
+	if code := realMain(append([]string{"explore", "merge", "--json", "--out", merged}, shardDirs...), &mout, &merr); code != 0 {
+		t.Fatalf("merge: exit %d\n%s\n%s", code, merr.String(), mout.String())
+	}
+	var mg struct {
+		exploreMatrix
+		Shards  []json.RawMessage `json:"shards"`
+		Missing []json.RawMessage `json:"missing"`
+	}
+	if err := json.Unmarshal(mout.Bytes(), &mg); err != nil {
+		t.Fatalf("decode merged matrix: %v\n%s", err, mout.String())
+	}
+	if len(mg.Shards) != 3 || len(mg.Missing) != 0 || mg.Interrupted {
+		t.Errorf("merged: %d shards, missing %s, interrupted %v", len(mg.Shards), mg.Missing, mg.Interrupted)
+	}
+	wholeFiles, err := findMatrices(whole)
+	if err != nil || len(wholeFiles) != 1 {
+		t.Fatalf("unsharded matrix.json: %v %v", wholeFiles, err)
+	}
+	b, err := os.ReadFile(wholeFiles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wm exploreMatrix
+	if err := json.Unmarshal(b, &wm); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"default": "diverged", "no-target": "healthy", "switch-after-13": "healthy"}
+	verdicts := func(m exploreMatrix) map[string]string {
+		out := map[string]string{}
+		for _, c := range m.Cells {
+			var vs []string
+			for v, n := range c.Verdicts {
+				vs = append(vs, fmt.Sprintf("%s %d", v, n))
+			}
+			out[fmt.Sprintf("%s pg%d %s", c.Variant, c.PG, c.Archiver)] = strings.Join(vs, ",")
+		}
+		return out
+	}
+	wv, mv := verdicts(wm), verdicts(mg.exploreMatrix)
+	if len(wv) != 6 || len(mv) != 6 {
+		t.Fatalf("cells: unsharded %v, merged %v", wv, mv)
+	}
+	for cell, v := range wv {
+		if mv[cell] != v {
+			t.Errorf("cell %s: unsharded %q, sharded and merged %q", cell, v, mv[cell])
+		}
+		if exp := want[strings.Fields(cell)[0]] + " 1"; v != exp {
+			t.Errorf("cell %s: %q, want %q (a deterministic cell)", cell, v, exp)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(merged, "matrix.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := regexp.MustCompile(`\]\(([^)]+transcript\.md)\)`).FindAllStringSubmatch(string(md), -1)
+	if len(links) < 6+3 { // a run per cell, a prefix per shard at least
+		t.Errorf("merged matrix.md links %d transcripts:\n%s", len(links), md)
+	}
+	for _, l := range links {
+		if _, err := os.Stat(filepath.Join(merged, l[1])); err != nil {
+			t.Errorf("merged matrix.md links %s: %v", l[1], err)
+		}
+	}
+	// The unsharded matrix is not one of the shards: merge says so in a line.
+	mout.Reset()
+	merr.Reset()
+	if code := realMain([]string{"explore", "merge", "--out", filepath.Join(dir, "bad"), whole, shardDirs[0]}, &mout, &merr); code == 0 ||
+		!strings.Contains(merr.String(), "shard counts differ") || strings.Count(strings.TrimSpace(merr.String()), "\n") != 0 {
+		t.Errorf("merging the whole matrix with a shard: exit %d, stderr %q", code, merr.String())
+	}
+}
+
+func mkdir(t *testing.T, d string) string {
+	t.Helper()
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
