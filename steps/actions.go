@@ -44,13 +44,38 @@ func startReady(ctx context.Context, env *Env, node cluster.Node, out io.Writer)
 			return err
 		}
 	}
-	return settlePrimary(ctx, env, node, out, mark)
+	return settlePrimary(ctx, env, node, out, mark, "")
 }
+
+// errPausedAtEnd says a server paused at the end of its recovery
+// (recovery_target_action = 'pause'): it stays in recovery until replay
+// is resumed or it is promoted.
+var errPausedAtEnd = errors.New("paused at the end of recovery")
 
 // settlePrimary waits until node says it is out of recovery (its
 // postmaster.pid status turns ready) and only then connects, once, to
 // report its timeline. mark is where its log ended before this start.
-func settlePrimary(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mark string) error {
+// Paused at the end of recovery, it fails, unless a hook runs after step
+// (which may promote it: no playbook step does): then it says so and is
+// done with the primary paused.
+func settlePrimary(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mark, step string) error {
+	err := settle(ctx, env, node, out, mark)
+	if !errors.Is(err, errPausedAtEnd) {
+		return err
+	}
+	if step == "" {
+		return fmt.Errorf("%s %w instead of promoting (recovery_target_action = 'pause'; resume it with select pg_wal_replay_resume(), or promote it with select pg_promote())", node, errPausedAtEnd)
+	}
+	hooks := env.LaterHooks(step)
+	if len(hooks) == 0 {
+		return fmt.Errorf("%s %w instead of promoting, and no later step or hook promotes it (recovery_target_action = 'pause'; resume it with select pg_wal_replay_resume(), or promote it with select pg_promote(), in a hook after step %s)", node, errPausedAtEnd, step)
+	}
+	fmt.Fprintf(out, "%s is paused at the end of recovery (recovery_target_action = 'pause'), still in recovery on its old timeline: no step of the playbook promotes it; it waits for a later hook (%s) to promote it (pg_promote()) or resume replay (pg_wal_replay_resume()); step F1 fails if it is still paused then\n", node, strings.Join(hooks, ", "))
+	return nil
+}
+
+// settle is settlePrimary without the judgement of a pause.
+func settle(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mark string) error {
 	b := env.Backend
 	res, st, err := cluster.WaitReady(ctx, b, node, env.Timeouts.Ready)
 	if err != nil {
@@ -63,11 +88,13 @@ func settlePrimary(ctx context.Context, env *Env, node cluster.Node, out io.Writ
 		if _, ok := firstLine(logSince(ctx, b, node, mark), pg.LogLine.PausedAtEnd); ok {
 			// Waiting cannot help: it stays in recovery until someone
 			// resumes replay.
-			return fmt.Errorf("%s paused at the end of recovery instead of promoting (recovery_target_action = 'pause'; resume it with select pg_wal_replay_resume())", node)
+			return errPausedAtEnd
 		}
 		return nil
 	}
-	if err := cluster.WaitPromoted(ctx, b, node, env.Timeouts.Promote, stuck); err != nil {
+	if err := cluster.WaitPromoted(ctx, b, node, env.Timeouts.Promote, stuck); errors.Is(err, errPausedAtEnd) {
+		return err
+	} else if err != nil {
 		return fmt.Errorf("%w: check primary_restore.conf (recovery_target_action)%s", err, lastLogHint(ctx, b, node))
 	}
 	var tl string
@@ -320,7 +347,7 @@ func startBoth(ctx context.Context, env *Env, out io.Writer) error {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	waits := []func(context.Context) error{
-		func(ctx context.Context) error { return settlePrimary(ctx, env, cluster.Primary, out, marks[0]) },
+		func(ctx context.Context) error { return settlePrimary(ctx, env, cluster.Primary, out, marks[0], "12") },
 		func(ctx context.Context) error { return shutdownAtTarget(ctx, env, out, marks[1]) },
 	}
 	failed := make([]bool, len(waits))

@@ -70,7 +70,8 @@ func FindHooks(lab *cluster.Lab, playbook []Step) ([]Hook, []string, error) {
 // Hook steps get IDs like "13+1" and the step they follow as Parent.
 func WithHooks(env *Env, playbook []Step, hooks []Hook) []Step {
 	out := make([]Step, 0, len(playbook)+len(hooks))
-	for _, s := range playbook {
+	after := make([][]string, len(playbook))
+	for i, s := range playbook {
 		out = append(out, s)
 		n := 0
 		for _, h := range hooks {
@@ -79,8 +80,20 @@ func WithHooks(env *Env, playbook []Step, hooks []Hook) []Step {
 			}
 			n++
 			out = append(out, hookStep(env, h, fmt.Sprintf("%s+%d", s.ID, n)))
+			for j := 0; j <= i; j++ {
+				after[j] = append(after[j], filepath.Base(h.Path))
+			}
 		}
 	}
+	later := map[string][]string{}
+	for i, s := range playbook {
+		if len(after[i]) > 0 {
+			later[s.ID] = after[i]
+		}
+	}
+	env.mu.Lock()
+	env.laterHooks = later
+	env.mu.Unlock()
 	return out
 }
 

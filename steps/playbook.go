@@ -35,6 +35,17 @@ type Env struct {
 	mu         sync.Mutex
 	backupName string
 	madeDir    map[string]bool // step ID: its last run found the data dir absent or empty
+	// laterHooks names, per playbook step, the hooks that run after it
+	// (after it or after any later step): what may still move a state on
+	// that no playbook step resolves, such as a paused primary.
+	laterHooks map[string][]string
+}
+
+// LaterHooks lists the hooks that run after step id, in run order.
+func (e *Env) LaterHooks(id string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.laterHooks[id]
 }
 
 // BackupName is the backup found at step 6 (the seed's $BACKUP_NAME).
