@@ -46,7 +46,7 @@ func cmdExploreMerge(args []string, stdout, stderr io.Writer) error {
 	}
 	var results []explore.ShardResult
 	for _, d := range fset.Args() {
-		found, err := findMatrices(d)
+		found, err := findMatrices(d, dir)
 		if err != nil {
 			return err
 		}
@@ -100,9 +100,10 @@ func cmdExploreMerge(args []string, stdout, stderr io.Writer) error {
 }
 
 // findMatrices finds the shard results in or below dir: dir/matrix.json
-// itself, else every matrix.json below it, skipping run labs (a shard's
+// itself, else every matrix.json below it but not in skip (an earlier
+// merge's output there), looking no deeper than a result (a shard's
 // results never nest).
-func findMatrices(dir string) ([]string, error) {
+func findMatrices(dir, skip string) ([]string, error) {
 	if _, err := os.Stat(filepath.Join(dir, "matrix.json")); err == nil {
 		return []string{filepath.Join(dir, "matrix.json")}, nil
 	}
@@ -112,6 +113,9 @@ func findMatrices(dir string) ([]string, error) {
 			return err
 		}
 		if d.IsDir() && p != dir {
+			if abs, _ := filepath.Abs(p); abs == skip {
+				return filepath.SkipDir
+			}
 			if _, err := os.Stat(filepath.Join(p, "matrix.json")); err == nil {
 				found = append(found, filepath.Join(p, "matrix.json"))
 				return filepath.SkipDir

@@ -19,15 +19,20 @@ import (
 // PostgreSQL 15 and 17 (scripts/runner-image.sh --pg 15,17).
 const runnerImageCI = "walstep-runner:pg15-17"
 
-// runShardContainer runs `walstep init` and `walstep explore ARGS…` in a
-// container of the runner image on its local backend, as a Kubernetes pod
-// or a CI job would, with /out (the host's out) holding the lab and its
-// results. The container has no network beyond its own loopback.
-func runShardContainer(ctx context.Context, t *testing.T, name, bin, out string, args ...string) (string, error) {
-	t.Helper()
-	script := "walstep init /out/lab >/dev/null && exec walstep explore --lab /out/lab --backend local " + strings.Join(args, " ")
-	cmd := exec.CommandContext(ctx, "docker", "run", "--rm", "--name", name, "--network", "none", "--shm-size", "256m",
-		"-v", bin+":/usr/local/bin/walstep:ro", "-v", out+":/out", runnerImageCI, "bash", "-c", script)
+var shardScript, _ = filepath.Abs("scripts/explore-shard.sh")
+
+// runShardContainer runs scripts/explore-shard.sh (the runner image's
+// walstep-explore-shard, as a Kubernetes pod or a CI job runs it) in a
+// container of the runner image, with env, the walstep under test, and
+// results (a shared volume's stand-in) at /results. The container has no
+// network beyond its own loopback.
+func runShardContainer(ctx context.Context, name, bin, results string, env ...string) (string, error) {
+	args := []string{"run", "--rm", "--name", name, "--network", "none", "--shm-size", "256m",
+		"-v", bin + ":/usr/local/bin/walstep:ro", "-v", shardScript + ":/usr/local/bin/walstep-explore-shard:ro", "-v", results + ":/results"}
+	for _, e := range env {
+		args = append(args, "-e", e)
+	}
+	cmd := exec.CommandContext(ctx, "docker", append(args, runnerImageCI, "walstep-explore-shard")...)
 	var b bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &b, &b
 	err := cmd.Run()
@@ -60,12 +65,12 @@ func TestE2EExploreShardsMergeEqualsWhole(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	matrix := []string{"--pg", "15,17", "--archiver", "cp", "--variants", "default,no-target,switch-after-13"}
+	matrix := []string{"PG=15,17", "ARCHIVERS=cp", "VARIANTS=default,no-target,switch-after-13"}
 
 	whole := filepath.Join(dir, "whole")
 	names = append(names, "wsx-"+id+"-whole")
 	begin := time.Now()
-	if out, err := runShardContainer(ctx, t, names[0], bin, mkdir(t, whole), append(matrix, "--jobs", "2")...); err != nil {
+	if out, err := runShardContainer(ctx, names[0], bin, mkdir(t, whole), append(matrix, "JOBS=2")...); err != nil {
 		t.Fatalf("unsharded explore: %v\n%s", err, out)
 	}
 	wholeTime := time.Since(begin)
@@ -74,16 +79,16 @@ func TestE2EExploreShardsMergeEqualsWhole(t *testing.T) {
 	var wg sync.WaitGroup
 	outs := make([]string, 3)
 	errs := make([]error, 3)
-	var shardDirs []string
+	// One volume for all shards, each shard indexed as a Kubernetes
+	// Indexed Job indexes its pods.
+	results := mkdir(t, filepath.Join(dir, "results"))
 	for k := 1; k <= 3; k++ {
-		d := mkdir(t, filepath.Join(dir, fmt.Sprintf("shard-%d", k)))
-		shardDirs = append(shardDirs, d)
 		n := fmt.Sprintf("wsx-%s-shard-%d", id, k)
 		names = append(names, n)
 		wg.Add(1)
 		go func() { // joined below
 			defer wg.Done()
-			outs[k-1], errs[k-1] = runShardContainer(ctx, t, n, bin, d, append(matrix, "--jobs", "1", "--shard", fmt.Sprintf("%d/3", k))...)
+			outs[k-1], errs[k-1] = runShardContainer(ctx, n, bin, results, append(matrix, "JOBS=1", "SHARDS=3", fmt.Sprintf("JOB_COMPLETION_INDEX=%d", k-1))...)
 		}()
 	}
 	wg.Wait()
@@ -101,7 +106,7 @@ func TestE2EExploreShardsMergeEqualsWhole(t *testing.T) {
 
 	merged := filepath.Join(dir, "merged")
 	var mout, merr bytes.Buffer
-	if code := realMain(append([]string{"explore", "merge", "--json", "--out", merged}, shardDirs...), &mout, &merr); code != 0 {
+	if code := realMain([]string{"explore", "merge", "--json", "--out", merged, results}, &mout, &merr); code != 0 {
 		t.Fatalf("merge: exit %d\n%s\n%s", code, merr.String(), mout.String())
 	}
 	var mg struct {
@@ -115,7 +120,7 @@ func TestE2EExploreShardsMergeEqualsWhole(t *testing.T) {
 	if len(mg.Shards) != 3 || len(mg.Missing) != 0 || mg.Interrupted {
 		t.Errorf("merged: %d shards, missing %s, interrupted %v", len(mg.Shards), mg.Missing, mg.Interrupted)
 	}
-	wholeFiles, err := findMatrices(whole)
+	wholeFiles, err := findMatrices(whole, "")
 	if err != nil || len(wholeFiles) != 1 {
 		t.Fatalf("unsharded matrix.json: %v %v", wholeFiles, err)
 	}
@@ -167,7 +172,7 @@ func TestE2EExploreShardsMergeEqualsWhole(t *testing.T) {
 	// The unsharded matrix is not one of the shards: merge says so in a line.
 	mout.Reset()
 	merr.Reset()
-	if code := realMain([]string{"explore", "merge", "--out", filepath.Join(dir, "bad"), whole, shardDirs[0]}, &mout, &merr); code == 0 ||
+	if code := realMain([]string{"explore", "merge", "--out", filepath.Join(dir, "bad"), whole, filepath.Join(results, "shard-1")}, &mout, &merr); code == 0 ||
 		!strings.Contains(merr.String(), "shard counts differ") || strings.Count(strings.TrimSpace(merr.String()), "\n") != 0 {
 		t.Errorf("merging the whole matrix with a shard: exit %d, stderr %q", code, merr.String())
 	}

@@ -9,12 +9,16 @@
 # (sid's libc comes with it). They co-install: every major has its own
 # package names and library sonames.
 #
+# It also holds scripts/explore-shard.sh as walstep-explore-shard: the
+# command a pod or CI job runs (see docs/explore-at-scale.md).
+#
 # Usage: scripts/runner-image.sh [--pg LIST] [--walstep BIN] [TAG]
 #   --pg LIST      majors, comma-separated, from 13, 15, 17, 18
 #                  (default 13,15,17,18; 17 is always there: it is the base)
 #   --walstep BIN  the walstep binary to put in (default: go build of this
 #                  checkout, static)
 #   TAG            default walstep-runner:pg13-15-17-18 (the majors joined)
+# Environment: WALG_GZ, a gzipped wal-g binary (default: ../shared/tools/wal-g/).
 # The slow part, the PostgreSQL layer, is cached as walstep-runner-base:<majors>
 # and reused while it exists; walstep is copied in on top each time (seconds).
 # The tag is printed as the last line of output.
@@ -30,7 +34,7 @@ while [ $# -gt 0 ]; do
 	--pg=*) LIST="${1#--pg=}"; shift ;;
 	--walstep) WALSTEP="$2"; shift 2 ;;
 	--walstep=*) WALSTEP="${1#--walstep=}"; shift ;;
-	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,24p' "$0"; exit 0 ;;
 	-*) echo "runner-image: unknown option $1 (see --help)" >&2; exit 2 ;;
 	*) TAG="$1"; shift ;;
 	esac
@@ -63,8 +67,8 @@ else
 		echo "runner-image: chroot and apt need root; run as root or with sudo" >&2
 		exit 1
 	fi
-	gz="$here/../../shared/tools/wal-g/wal-g-v3.0.9-linux-amd64.gz"
-	[ -f "$gz" ] || { echo "runner-image: $gz not found (the real WAL-G lives in ../shared/tools/wal-g/)" >&2; exit 1; }
+	gz="${WALG_GZ:-$here/../../shared/tools/wal-g/wal-g-v3.0.9-linux-amd64.gz}"
+	[ -f "$gz" ] || { echo "runner-image: $gz not found (the real WAL-G lives in ../shared/tools/wal-g/; elsewhere set WALG_GZ to a gzipped wal-g)" >&2; exit 1; }
 	from="$("$here/test-image.sh" --pg 17 | tail -n1)"
 	root="$work/root"
 	mkdir "$root"
@@ -145,8 +149,14 @@ if [ -z "$WALSTEP" ]; then
 	(cd "$here/.." && CGO_ENABLED=0 go build -o "$WALSTEP" .) >&2
 fi
 [ -x "$WALSTEP" ] || { echo "runner-image: $WALSTEP is not an executable" >&2; exit 1; }
+old="$(docker image inspect -f '{{.Id}}' "$TAG" 2>/dev/null || true)"
 cid="$(docker create "$BASE" /bin/true)"
 docker cp "$WALSTEP" "$cid:/usr/local/bin/walstep" >&2
+docker cp "$here/explore-shard.sh" "$cid:/usr/local/bin/walstep-explore-shard" >&2
 docker commit "$cid" "$TAG" >/dev/null
+# The image this tag named before is dropped, unless a container uses it.
+if [ -n "$old" ] && [ "$old" != "$(docker image inspect -f '{{.Id}}' "$TAG")" ]; then
+	docker rmi "$old" >/dev/null 2>&1 || true
+fi
 echo "runner-image: $TAG = $BASE + walstep ($("$WALSTEP" help 2>/dev/null | head -n1 || echo walstep))" >&2
 echo "$TAG"
