@@ -88,7 +88,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	if o.markdown != "" { // before the servers stop: versions are read in their environment
-		if err := writeMarkdownReport(ctx, s, rep, o.markdown, o.force); err != nil {
+		if err := writeMarkdownReport(ctx, s, rep, o.markdown, o.force, o.keep); err != nil {
 			fmt.Fprintf(stderr, "walstep: %v\n", err)
 			fileFailed = true
 		} else {

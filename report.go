@@ -170,21 +170,25 @@ func writeReading(w io.Writer, r pg.Reading, addr string) {
 	}
 }
 
-// problemLines returns the last n distinct FATAL/ERROR/PANIC lines.
+// problemLines returns the last n distinct FATAL/ERROR/PANIC lines, each
+// with how many times the tail holds it ("(x6)"), as the panel shows it.
 func problemLines(lines []string, n int) []string {
-	var out []string
-	seen := map[string]bool{}
-	for i := len(lines) - 1; i >= 0 && len(out) < n; i-- {
+	var keys []string
+	count := map[string]int{}
+	for i := len(lines) - 1; i >= 0; i-- {
 		l := lines[i]
 		if !pg.IsProblemLine(l) {
 			continue
 		}
 		key := pg.StripLogPrefix(l)
-		if seen[key] {
-			continue
+		if count[key] == 0 && len(keys) < n {
+			keys = append(keys, key)
 		}
-		seen[key] = true
-		out = append([]string{key}, out...)
+		count[key]++
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[len(keys)-1-i] = present.Repeat{Line: k, Count: count[k]}.String()
 	}
 	return out
 }

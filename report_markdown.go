@@ -32,9 +32,16 @@ func checkReportPath(s *session, path string, replace bool) error {
 // writeMarkdownReport writes the report for an issue tracker to path: a
 // new file, or with replace a regular file replaced whole by a rename
 // (never written through a link), readable by its owner alone.
-func writeMarkdownReport(ctx context.Context, s *session, rep Report, path string, replace bool) error {
+// keep is --keep-running: whether the servers the report reads as running
+// stay so.
+func writeMarkdownReport(ctx context.Context, s *session, rep Report, path string, replace, keep bool) error {
+	then := "walstep stops them once this report is written"
+	if keep {
+		then = "walstep left them as they were (--keep-running)"
+	}
 	mr := present.Report{
-		Generated: time.Now(), Lab: rep.Lab, Backend: rep.Backend, Archiver: rep.Archiver,
+		ServersThen: then,
+		Generated:   time.Now(), Lab: rep.Lab, Backend: rep.Backend, Archiver: rep.Archiver,
 		Notes: s.why, Snapshot: rep.Snapshot, Diagnosis: rep.Diagnosis, WAL: rep.WALPastFork,
 		Versions: versions(ctx, s),
 	}

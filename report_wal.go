@@ -42,7 +42,7 @@ func writeWALText(w io.Writer, rep Report) {
 		return
 	}
 	fmt.Fprintln(w, "\n== WAL at the fork (pg_waldump)")
-	fmt.Fprintln(w, indent(present.RenderWAL(rep.WALPastFork, 78, present.PlainDiagStyles())))
+	fmt.Fprintln(w, indent(present.RenderWALDocument(rep.WALPastFork, 78, present.PlainDiagStyles())))
 }
 
 // transcriptWAL adds the WAL at the fork to a transcript, before its outcome.
@@ -50,5 +50,5 @@ func transcriptWAL(tr *steps.Transcript, rep Report) error {
 	if rep.WALPastFork == nil {
 		return nil
 	}
-	return tr.Section("WAL at the fork (pg_waldump)", present.RenderWAL(rep.WALPastFork, 78, present.PlainDiagStyles()))
+	return tr.Section("WAL at the fork (pg_waldump)", present.RenderWALDocument(rep.WALPastFork, 78, present.PlainDiagStyles()))
 }

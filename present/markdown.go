@@ -20,9 +20,13 @@ type Report struct {
 	Versions               []Version // PostgreSQL, WAL-G, walstep, …
 	Steps                  []ReportStep
 	Snapshot               pg.Snapshot // the readings after the run
-	Diagnosis              *pg.Diagnosis
-	WAL                    *pg.WALAtFork // the WAL at the fork, when it was read
-	Confs                  []Conf        // the lab's editable files, as run
+	// ServersThen says what became of the servers after Snapshot was
+	// read ("walstep stops them once this report is written"), so
+	// states read while they ran are not taken for the end state.
+	ServersThen string
+	Diagnosis   *pg.Diagnosis
+	WAL         *pg.WALAtFork // the WAL at the fork, when it was read
+	Confs       []Conf        // the lab's editable files, as run
 }
 
 // Version is one "name: version" line, with where it was read.
@@ -88,9 +92,16 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	}
 	if r.WAL != nil {
 		b.WriteString("WAL at the fork (pg_waldump):\n\n")
-		codeBlock(&b, "text", RenderWAL(r.WAL, reportWidth, PlainDiagStyles()))
+		codeBlock(&b, "text", RenderWALDocument(r.WAL, reportWidth, PlainDiagStyles()))
 	}
-	b.WriteString("Servers after the run:\n\n")
+	read := "Servers as walstep read them when the last step had ended"
+	if at := r.Snapshot.At; !at.IsZero() {
+		read += " (" + at.UTC().Format("15:04:05 UTC") + ")"
+	}
+	if r.ServersThen != "" {
+		read += "; " + r.ServersThen
+	}
+	b.WriteString(read + ":\n\n")
 	for _, rd := range []pg.Reading{r.Snapshot.Primary, r.Snapshot.Replica} {
 		fmt.Fprintf(&b, "- %s: %s\n", rd.Node, inline(rd.Summary()))
 	}

@@ -65,3 +65,45 @@ func TestWriteMarkdownSections(t *testing.T) {
 		}
 	}
 }
+
+// The servers' states say when they were read and what became of the
+// servers after; the WAL section's lines wrap at the report's width rather
+// than being cut, since a reader of the document cannot scroll.
+func TestWriteMarkdownServersLabelAndWALWrap(t *testing.T) {
+	at := time.Date(2026, 11, 30, 9, 0, 12, 0, time.UTC)
+	wal := &pg.WALAtFork{ForkLSN: mustLSN(t, "0/2000100"),
+		WALRange: pg.WALRange{Timeline: 1, From: mustLSN(t, "0/2000100"), To: mustLSN(t, "0/3000000"), Total: 1, Records: []pg.WALRecord{{LSN: mustLSN(t, "0/2000100"), Rmgr: "Heap", Type: "INSERT", XID: 735,
+			Relations: []string{"base/5/16384 (public.test)", "base/5/16389 (public.test_pkey)", "base/5/16390 (public.a_rather_long_table_name_here)"}}}}}
+	var b strings.Builder
+	err := WriteMarkdown(&b, Report{Generated: at, Lab: "/tmp/lab", Backend: "local", Archiver: "cp",
+		Snapshot:    pg.Snapshot{At: at, Primary: pg.Reading{Node: "primary", Up: true, Process: pg.ProcUp}},
+		ServersThen: "walstep stops them once this report is written",
+		WAL:         wal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	if !strings.Contains(md, "Servers as walstep read them when the last step had ended (09:00:12 UTC); walstep stops them once this report is written:") {
+		t.Errorf("the servers' states are not labelled with when they were read:\n%s", md)
+	}
+	if strings.Contains(md, "Servers after the run:") {
+		t.Errorf("the old label is still there")
+	}
+	for _, l := range strings.Split(md, "\n") {
+		if strings.Contains(l, "…") && strings.Contains(l, "base/5") {
+			t.Errorf("a WAL record line is cut: %q", l)
+		}
+	}
+	if !strings.Contains(md, "public.a_rather_long_table_name_here") {
+		t.Errorf("the record's last relation is lost:\n%s", md)
+	}
+}
+
+func mustLSN(t *testing.T, s string) pg.LSN {
+	t.Helper()
+	l, err := pg.ParseLSN(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}

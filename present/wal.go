@@ -14,11 +14,46 @@ import (
 // manager, type, transaction, relations or description). A long range
 // shows its first and last records around a count, then a summary per
 // resource manager and type. Lines are at most width cells; the sentence
-// and notes wrap.
+// and notes wrap, a record line too long is cut (the w view scrolls).
 func RenderWAL(w *pg.WALAtFork, width int, st DiagStyles) string {
+	return renderWAL(w, width, st, false)
+}
+
+// RenderWALDocument is RenderWAL for a document (a report, a transcript):
+// a record line too long wraps under itself instead of being cut, since a
+// reader there has no way to scroll to its end.
+func RenderWALDocument(w *pg.WALAtFork, width int, st DiagStyles) string {
+	return renderWAL(w, width, st, true)
+}
+
+// walLine makes one line of the WAL view: cut to width, or with wrapped
+// wrapped to it, the continuation indented under the description.
+func walLine(style func(...string) string, text string, width int, wrapped bool) []string {
+	if !wrapped || len([]rune(text)) <= width || width < 30 {
+		return []string{style(diagClip(text, width))}
+	}
+	r := []rune(text)
+	cut := width
+	for cut > width/2 && r[cut] != ' ' {
+		cut--
+	}
+	if r[cut] != ' ' {
+		cut = width
+	}
+	out := []string{style(strings.TrimRight(string(r[:cut]), " "))}
+	for _, l := range diagWrap(strings.TrimSpace(string(r[cut:])), width-walHang) {
+		out = append(out, style(strings.Repeat(" ", walHang)+l))
+	}
+	return out
+}
+
+// walHang indents a record line's continuation.
+const walHang = 6
+
+func renderWAL(w *pg.WALAtFork, width int, st DiagStyles, wrapped bool) string {
 	var out []string
 	line := func(style func(...string) string, text string) {
-		out = append(out, style(diagClip(text, width)))
+		out = append(out, walLine(style, text, width, wrapped)...)
 	}
 	para := func(style func(...string) string, text string) {
 		for _, l := range diagWrap(text, max(width, 10)) {
@@ -46,7 +81,7 @@ func RenderWAL(w *pg.WALAtFork, width int, st DiagStyles) string {
 	if w.Note == "" {
 		out = append(out, "")
 		title := fmt.Sprintf("Timeline %d past the fork, %s to %s: the replica has it, timeline %d does not", w.Timeline, w.From, w.To, w.NewTimeline.Timeline)
-		out = append(out, walRange(w.WALRange, title, width, st)...)
+		out = append(out, walRange(w.WALRange, title, width, st, wrapped)...)
 	}
 	if w.NewTimeline.Timeline != 0 {
 		out = append(out, "")
@@ -54,7 +89,7 @@ func RenderWAL(w *pg.WALAtFork, width int, st DiagStyles) string {
 		if w.Note == "" {
 			title += ": what the primary has instead"
 		}
-		out = append(out, walRange(w.NewTimeline, title, width, st)...)
+		out = append(out, walRange(w.NewTimeline, title, width, st, wrapped)...)
 	}
 	return strings.Join(out, "\n")
 }
@@ -62,10 +97,10 @@ func RenderWAL(w *pg.WALAtFork, width int, st DiagStyles) string {
 // walRange draws one range: its title and source, its records (with the
 // omitted ones counted), what the transactions wrote, a summary, and why
 // it is incomplete.
-func walRange(r pg.WALRange, title string, width int, st DiagStyles) []string {
+func walRange(r pg.WALRange, title string, width int, st DiagStyles, wrapped bool) []string {
 	var out []string
 	line := func(style func(...string) string, text string) {
-		out = append(out, style(diagClip(text, width)))
+		out = append(out, walLine(style, text, width, wrapped)...)
 	}
 	if r.Source != "" {
 		title += " · from " + r.Source

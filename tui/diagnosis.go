@@ -57,11 +57,40 @@ func (m Model) verdictWords(w, n int) []string {
 	if n < 0 {
 		return nil
 	}
+	// The longest wording that fits in n lines, so the verdict is never
+	// cut mid-sentence (the picture below carries the LSNs).
+	forms := verdictForms(m.diag)
+	lines := wrap(forms[len(forms)-1], w-2, n)
+	for _, f := range forms {
+		if all := wrap(f, w-2, 0); n == 0 || len(all) <= n {
+			lines = all
+			break
+		}
+	}
 	var out []string
-	for _, l := range wrap(verdictSummary(m.diag), w-2, n) {
+	for _, l := range lines {
 		out = append(out, fit("  "+l, w))
 	}
 	return out
+}
+
+// verdictForms are the verdict's wordings, longest first: the sentence,
+// then shorter ones for a narrow panel.
+func verdictForms(d pg.Diagnosis) []string {
+	forms := []string{verdictSummary(d)}
+	switch d.Verdict {
+	case pg.VerdictDiverged:
+		if d.ForkLSN.Valid() && d.ReplicaLSN > d.ForkLSN && d.ReplicaTimeline == d.ForkParent {
+			forms = append(forms,
+				fmt.Sprintf("replayed TL%d to %s, past the fork %s", d.ReplicaTimeline, d.ReplicaLSN, d.ForkLSN),
+				fmt.Sprintf("replayed TL%d past the fork", d.ReplicaTimeline))
+		}
+	case pg.VerdictStalled:
+		forms = append(forms, fmt.Sprintf("replay stands at %s", d.ReplicaLSN))
+	case pg.VerdictHealthy:
+		forms = append(forms, fmt.Sprintf("follows TL%d at %s", d.ReplicaTimeline, d.ReplicaLSN))
+	}
+	return forms
 }
 
 // pictureLines are the timeline picture of tui/timeline.go under a title.

@@ -5,8 +5,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/lipgloss"
+
 	"walstep/cluster"
 	"walstep/pg"
+	"walstep/present"
 )
 
 // panelLines renders the side panel: both servers, then the timelines.
@@ -31,24 +34,37 @@ func (m Model) panelLines(w, h int) []string {
 	// per server; the log tails share the rest.
 	free := h - len(out) - len(p) - len(r)
 	var extra []string
-	if free >= 3 && m.diagnosed {
-		title := []string{m.verdictTitle(w)}
-		used := len(title)
+	if m.diagnosed {
+		// The verdict and the picture (the fork, both positions) come
+		// before a server's lesser facts: drop those from the end, from
+		// the longer server first, until the verdict's title, the
+		// picture, a line of words and a log line per server fit.
 		pic := m.pictureLines(w)
-		if free-used-len(pic) >= 2 {
-			used += len(pic)
-		} else {
-			pic = nil
+		for need := 1 + len(pic) + 1 + 2; free < need && max(len(p), len(r)) > compactFacts; free++ {
+			if len(r) >= len(p) {
+				r = r[:len(r)-1]
+			} else {
+				p = p[:len(p)-1]
+			}
 		}
-		words := m.verdictWords(w, 0)
-		n := min(len(words), 2, free-used-2)
-		if free-used-len(words) > 10 { // plenty of room
-			n = len(words)
+		if free >= 2 {
+			title := []string{m.verdictTitle(w)}
+			used := len(title)
+			if free-used-len(pic) >= 1 {
+				used += len(pic)
+			} else {
+				pic = nil
+			}
+			words := m.verdictWords(w, 0)
+			n := min(len(words), max(free-used-2, 1), free-used)
+			if free-used-len(words) > 10 { // plenty of room
+				n = len(words)
+			}
+			if n > 0 {
+				title = append(title, m.verdictWords(w, n)...)
+			}
+			extra = append(title, pic...)
 		}
-		if n > 0 {
-			title = append(title, m.verdictWords(w, n)...)
-		}
-		extra = append(title, pic...)
 	}
 	free -= len(extra)
 	pl := m.logLines(m.snap.Primary.LogTail, w, free/2)
@@ -60,6 +76,10 @@ func (m Model) panelLines(w, h int) []string {
 	out = append(out, extra...)
 	return padLines(out, h)
 }
+
+// compactFacts is how many lines of a server a short panel keeps: its
+// name, state and timeline.
+const compactFacts = 3
 
 // serverFacts are the lines of one server that always show.
 func (m Model) serverFacts(node cluster.Node, r pg.Reading, w int) []string {
@@ -89,6 +109,11 @@ func (m Model) serverFacts(node cluster.Node, r pg.Reading, w int) []string {
 			out = append(out, fit("  "+st.ToneStyle(f.Tone).Render(f.Value), w))
 		case f.Label == "":
 			out = append(out, st.Dim.Render(fit("  "+f.Value, w)))
+		case lipgloss.Width(fmt.Sprintf("  %-9s%s", f.Label, f.Value)) > w && strings.Contains(f.Value, "  "):
+			// Two readings on one line ("0/3000000  recv 0/3000000"):
+			// the second goes under the first rather than be cut.
+			first, rest, _ := strings.Cut(f.Value, "  ")
+			out = append(out, line(f.Label, first), line("", strings.TrimSpace(rest)))
 		default:
 			out = append(out, line(f.Label, f.Value))
 		}
@@ -103,16 +128,31 @@ func (m Model) logLines(tail []string, w, h int) []string {
 	if h <= 0 || len(tail) == 0 {
 		return nil
 	}
-	var rows []string
-	for i := len(tail) - 1; i >= 0 && len(rows) < h; i-- {
-		l := cleanLogLine(tail[i])
-		if isContinuation(l) {
-			continue // the l view shows them; here the message itself matters
+	// The l view shows continuations; here the message matters, once
+	// with a count when it repeats.
+	var msgs, raw []string
+	for _, l := range tail {
+		if c := cleanLogLine(l); !isContinuation(c) {
+			msgs, raw = append(msgs, l), append(raw, l)
 		}
+	}
+	runs := present.CollapseRepeats(msgs, cleanLogLine)
+	last := make([]string, 0, len(runs)) // the raw line ending each run
+	k := 0
+	for _, r := range runs {
+		k += r.Count
+		last = append(last, raw[k-1])
+	}
+	var rows []string
+	for i := len(runs) - 1; i >= 0 && len(rows) < h; i-- {
+		l := runs[i].String()
 		left := h - len(rows)
+		if runs[i].Count > 1 && len(wrap(l, w-4, 0)) > left {
+			l = fmt.Sprintf("(x%d) %s", runs[i].Count, runs[i].Line) // cut, the count still shows
+		}
 		wrapped := wrap(l, w-4, left)
 		style := m.styles.Dim
-		line := pg.ParseLogLine(tail[i])
+		line := pg.ParseLogLine(last[i])
 		if line.IsProblem() {
 			style = m.styles.LogProblem
 		}

@@ -1,0 +1,87 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"walstep/pg"
+	"walstep/steps"
+)
+
+// refusedSnap is the divergence as a real run shows it: the replica has
+// received to 0/3000000 and the primary's log holds the same refusal six
+// times, once per try of the replica's wal receiver.
+func refusedSnap(at time.Time) pg.Snapshot {
+	s := divergedSnap(at)
+	s.Replica.ReceiveLSN = mustLSN("0/3000000")
+	s.Primary.LogTail = s.Primary.LogTail[:1]
+	for i := 0; i < 6; i++ {
+		s.Primary.LogTail = append(s.Primary.LogTail,
+			fmt.Sprintf("2025-11-25 12:00:%02d.500 UTC [%d] ERROR:  requested starting point 0/3000000 is ahead of the WAL flush position of this server 0/2000178", 12+i*5, 4350+i),
+			fmt.Sprintf("2025-11-25 12:00:%02d.500 UTC [%d] STATEMENT:  START_REPLICATION SLOT \"replica\" 0/3000000 TIMELINE 1", 12+i*5, 4350+i))
+	}
+	return s
+}
+
+// At 80x24, in the normal layout and in presenter mode, the verdict, the
+// fork LSN and the replica's position all show, nothing of them cut; the
+// replica's receive position is not cut either, and the six identical
+// refusals read as one line with its count.
+func TestGoldenDivergenceAt80x24(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		present bool
+	}{{"divergence_refused_80x24", false}, {"presenter_80x24", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			m, _, clock := testModelClock(freshSnap())
+			if c.present {
+				m, _ = press(m, "P")
+			}
+			m = send(m, tea.WindowSizeMsg{Width: 80, Height: 24})
+			f6 := idx(t, m, "F6")
+			m = runThrough(m, clock, f6)
+			m = send(m,
+				eventMsg{ev: ev(steps.StepStarted, f6)},
+				eventMsg{ev: steps.Event{Kind: steps.StepFinished, Index: f6, Status: steps.Done, Duration: 2 * time.Second}},
+				eventMsg{ev: steps.Event{Kind: steps.Idle, Index: -1, Reason: steps.ReasonEnd, Cursor: len(m.steps), Finished: true}},
+			)
+			m = polled(m, refusedSnap(clock.Now()))
+			v := m.View()
+			checkSize(t, v, 80, 24)
+			panel := panelOf(v)
+			for _, want := range []string{"verdict: DIVERGED", "past the fork", "fork 0/2000100", "R replica 0/3000000 TL1", "TL2", "P primary 0/2000178 TL2"} {
+				if !strings.Contains(panel, want) {
+					t.Errorf("the panel lacks %q:\n%s", want, panel)
+				}
+			}
+			if strings.Contains(panel, "the replica replayed timeline…") {
+				t.Errorf("the verdict is cut mid-sentence:\n%s", panel)
+			}
+			if !c.present {
+				if !strings.Contains(panel, "recv 0/3000000") {
+					t.Errorf("the receive position is cut:\n%s", panel)
+				}
+				if !strings.Contains(panel, "(x6)") {
+					t.Errorf("the six refusals are not one line with a count:\n%s", panel)
+				}
+			}
+			golden(t, c.name, v)
+		})
+	}
+}
+
+// panelOf is the side panel's text: what is right of the first │ of each
+// row, rows joined.
+func panelOf(v string) string {
+	var out []string
+	for _, l := range strings.Split(v, "\n") {
+		if _, right, ok := strings.Cut(l, "│"); ok {
+			out = append(out, right)
+		}
+	}
+	return strings.Join(out, "\n")
+}
