@@ -18,8 +18,12 @@ func TestContextIsShown(t *testing.T) {
 	m := New(Config{Steps: playbook(), Runner: fr, Servers: &fakeServers{}, Header: "local · cp · /lab",
 		Why:  []string{"local backend with /usr/lib/postgresql/15/bin (docker not used: no engine)", "cp archiver: no wal-g"},
 		Poll: func(context.Context) pg.Snapshot { return pg.Snapshot{} }})
-	if v := m.View(); !strings.Contains(v, "local backend with /usr/lib/postgresql/15/bin (docker not used") {
-		t.Errorf("the backend's reason is not shown:\n%s", v)
+	v := m.View()
+	status := strings.Join(strings.Fields(strings.Join(strings.Split(v, "\n")[20:23], " ")), " ")
+	for _, want := range []string{"n runs the next step, c runs them in turn", "local backend with /usr/lib/postgresql/15/bin (docker not used: no engine) · cp archiver: no wal-g"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("the status lines lack %q:\n%s", want, v)
+		}
 	}
 
 	m = polled(m, divergedSnap(clock))

@@ -85,3 +85,23 @@ func panelOf(v string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// The first screen's status wraps rather than cutting how the backend was
+// chosen: the flag at the end of a long reason still shows.
+func TestFirstScreenStatusWraps(t *testing.T) {
+	for _, w := range []int{80, 120} {
+		fr := newFakeRunner(len(playbook()))
+		m := New(Config{Steps: playbook(), Runner: fr, Servers: &fakeServers{}, Header: "docker · wal-g · /lab",
+			Why: []string{"docker backend: an engine answers at unix:///var/run/docker.sock", "image postgres:15 is not here and walstep does not pull it: pull it yourself (docker pull postgres:15) or pass --init-image IMAGE"}})
+		m = send(m, tea.WindowSizeMsg{Width: w, Height: 24})
+		v := m.View()
+		checkSize(t, v, w, 24)
+		rows := strings.Split(v, "\n")
+		status := strings.Join(strings.Fields(strings.Join(rows[len(rows)-5:len(rows)-1], " ")), " ")
+		for _, want := range []string{"n runs the next step, c runs them in turn", "or pass --init-image IMAGE"} {
+			if !strings.Contains(status, want) {
+				t.Errorf("at %d columns the status lacks %q:\n%s", w, want, v)
+			}
+		}
+	}
+}

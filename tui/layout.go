@@ -33,7 +33,7 @@ func (m Model) dims() dims {
 	if m.help.ShowAll && m.ask == askNone && m.screen == screenMain && !m.helpOverBody() {
 		d.footerH = lipgloss.Height(m.helpView())
 	}
-	d.bodyH = max(m.height-2-d.footerH-len(m.presenterLines(m.width)), 6)
+	d.bodyH = max(m.height-1-len(m.statusLines())-d.footerH-len(m.presenterLines(m.width)), 6)
 	d.rightW = min(max(m.width*2/5, minPanelW), maxPanelW)
 	// A wide screen gives the panel what its log lines need, once the
 	// checklist has what its rows need.

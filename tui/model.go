@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -289,8 +290,10 @@ func New(cfg Config) Model {
 	// bubbles' default descriptions are too dark to read on black.
 	m.help.Styles.ShortDesc = m.styles.Dim
 	m.help.Styles.FullDesc = m.styles.Dim
+	// The first screen says how to start, then how the backend was chosen.
+	m.notice = fmt.Sprintf("%s runs the next step, %s runs them in turn to a breakpoint or the end", keyOf(m.keys.Next), keyOf(m.keys.Continue))
 	if len(cfg.Why) > 0 {
-		m.notice = strings.Join(cfg.Why, " · ")
+		m.notice += " · " + strings.Join(cfg.Why, " · ")
 	}
 	m.layout()
 	m.refreshOutput(true)
@@ -307,14 +310,17 @@ func (m *Model) noteLeftover() {
 			return
 		}
 	}
-	running := func(r pg.Reading) bool {
-		return r.Process == pg.ProcUp || r.Process == pg.ProcStarting || r.Process == pg.ProcStopping
-	}
 	was := m.leftover
-	m.leftover = running(m.snap.Primary) || running(m.snap.Replica)
+	m.leftover = serverRuns(m.snap.Primary) || serverRuns(m.snap.Replica)
 	if m.leftover && !was {
 		m.notice = "these servers were left running by an earlier session: the checklist starts afresh here (step 0 stops them and resets the lab)"
 	}
+}
+
+// serverRuns reports whether a reading found the server's process there
+// (up, starting or stopping).
+func serverRuns(r pg.Reading) bool {
+	return r.Process == pg.ProcUp || r.Process == pg.ProcStarting || r.Process == pg.ProcStopping
 }
 
 // Init starts the event stream and the first poll.

@@ -53,7 +53,7 @@ func waitResult(t *testing.T, res <-chan Result, errs <-chan error) (Result, err
 }
 
 func TestRunQuitsWithTheAnswerAndStopsTheRunner(t *testing.T) {
-	lab := &fakeLab{snap: freshSnap()}
+	lab := &fakeLab{snap: divergedSnap(clock)} // servers run: q asks
 	pb := fakePlaybook(lab)
 	r := steps.NewRunner(pb)
 	r.SetReadings(lab.poll)

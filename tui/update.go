@@ -167,9 +167,15 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	if key.Matches(k, m.keys.Quit) {
 		m.notice = ""
-		if m.running >= 0 {
+		switch {
+		case m.running >= 0:
 			m.ask = askQuitRunning
-		} else {
+		case m.polled && !serverRuns(m.snap.Primary) && !serverRuns(m.snap.Replica):
+			// Nothing to ask about: the last reading found no server
+			// running. Stopping still runs, for one started since.
+			m.result, m.decided = Result{StopServers: true}, true
+			return m, tea.Quit
+		default:
 			m.ask = askStopServers
 		}
 		return m, nil

@@ -333,3 +333,22 @@ func TestUnansweredQuitStopsServers(t *testing.T) {
 		t.Errorf("a model that was killed must ask to stop the servers: %+v", r)
 	}
 }
+
+// q asks whether to stop the servers only when the last reading found one
+// running; with none, it quits (still stopping, for one started since).
+func TestQuitAsksOnlyWhenAServerRuns(t *testing.T) {
+	m, _ := testModel(freshSnap())
+	m = polled(m, freshSnap())
+	m, cmd := press(m, "q")
+	if m.ask != askNone || cmd == nil {
+		t.Fatalf("q with no server running asked %v", m.ask)
+	}
+	if r := m.Result(); !r.StopServers || r.Interrupted {
+		t.Errorf("result %+v, want a decided stop", r)
+	}
+	m, _ = testModel(freshSnap())
+	m = polled(m, divergedSnap(clock))
+	if m, _ = press(m, "q"); m.ask != askStopServers {
+		t.Fatalf("q with servers up did not ask")
+	}
+}

@@ -30,7 +30,7 @@ func (m Model) View() string {
 		for _, l := range padLines(strings.Split(m.helpView(), "\n"), m.height-2) {
 			lines = append(lines, fit(l, m.width))
 		}
-		lines = append(lines, m.statusLine())
+		lines = append(lines, m.statusLines()[0])
 		return strings.Join(padLines(lines, m.height), "\n")
 	}
 	if m.screen == screenMain {
@@ -41,7 +41,7 @@ func (m Model) View() string {
 	} else {
 		lines = append(lines, m.viewBody()...)
 	}
-	lines = append(lines, m.statusLine())
+	lines = append(lines, m.statusLines()...)
 	for _, l := range strings.Split(m.footer(), "\n") {
 		// bubbles' help can overflow a narrow screen; cut it.
 		lines = append(lines, ansi.Truncate(l, m.width, "…"))
@@ -113,20 +113,32 @@ func (m Model) mainBody(d dims) []string {
 	return body
 }
 
-// statusLine shows the latest notice: why the runner stopped, a refused
-// command, a question.
-func (m Model) statusLine() string {
+// statusMaxLines bounds the status line's wrap: a long notice (how the
+// backend was chosen, with the flag that changes it) is read whole.
+const statusMaxLines = 4
+
+// statusLines show the latest notice, wrapped: why the runner stopped, a
+// refused command, a question.
+func (m Model) statusLines() []string {
 	st := m.styles
 	switch m.ask {
 	case askQuitRunning:
-		return st.Question.Render(fit(fmt.Sprintf("Step %s is still running. Quit and cancel it? (y/n)", m.steps[m.running].ID), m.width))
+		return []string{st.Question.Render(fit(fmt.Sprintf("Step %s is still running. Quit and cancel it? (y/n)", m.steps[m.running].ID), m.width))}
 	case askStopServers:
-		return st.Question.Render(fit("Stop the servers before quitting? (y: stop them, n: leave them running, esc: stay)", m.width))
+		return []string{st.Question.Render(fit("Stop the servers before quitting? (y: stop them, n: leave them running, esc: stay)", m.width))}
 	}
 	if m.notice != "" {
-		return st.Notice.Render(fit(m.notice, m.width))
+		n := statusMaxLines
+		if m.screen != screenMain || m.helpOverBody() {
+			n = 1 // the full-screen views lay out one status row
+		}
+		var out []string
+		for _, l := range wrap(m.notice, max(m.width, 1), n) {
+			out = append(out, st.Notice.Render(fit(l, m.width)))
+		}
+		return out
 	}
-	return fit("", m.width)
+	return []string{fit("", m.width)}
 }
 
 // footer is the help: short, full with ?, or the answers to a question.
@@ -161,7 +173,7 @@ func (m Model) tooSmall() string {
 		lines = append(lines, fit(l, m.width))
 	}
 	if m.ask != askNone {
-		lines = append(lines, fit(ansi.Strip(m.statusLine()), m.width))
+		lines = append(lines, fit(ansi.Strip(m.statusLines()[0]), m.width))
 	}
 	return strings.Join(padLines(lines, max(m.height, 1)), "\n")
 }
