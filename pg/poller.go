@@ -51,6 +51,9 @@ type nodeState struct {
 	control     *ControlData
 	controlAt   time.Time
 	controlProc cluster.ProcState
+	// controlStamp identifies the global/pg_control the cached reading
+	// came from (see controlStamp); "" when it could not be told.
+	controlStamp string
 	// hist holds history files read through SQL: on Docker, the archive
 	// and pg_wal copies are the container user's 0600 files, which a
 	// non-root walstep cannot read on the host. A history file never

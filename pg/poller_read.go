@@ -2,6 +2,8 @@ package pg
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -165,9 +167,18 @@ func (p *Poller) readControl(ctx context.Context, node cluster.Node, ns *nodeSta
 		ns.hist, ns.histID = nil, "" // the data dir is gone (a lab reset)
 		return
 	}
-	if ns.control == nil || ns.controlProc != st || time.Since(ns.controlAt) > p.opts.ControlEvery {
+	// pg_controldata reads global/pg_control alone: when that file can be
+	// stamped, the cache is as fresh as the file (a server started and
+	// stopped by hand between two polls changes it and nothing else
+	// walstep sees); otherwise it is kept a while per process state.
+	stamp := p.controlStamp(ctx, node)
+	stale := ns.control == nil || stamp != ns.controlStamp
+	if stamp == "" {
+		stale = stale || ns.controlProc != st || time.Since(ns.controlAt) > p.opts.ControlEvery
+	}
+	if stale {
 		out, err := p.src.ControlData(ctx, node)
-		ns.controlAt, ns.controlProc = time.Now(), st
+		ns.controlAt, ns.controlProc, ns.controlStamp = time.Now(), st, stamp
 		if err != nil {
 			ns.control = nil
 			return
@@ -186,6 +197,27 @@ func (p *Poller) readControl(ctx context.Context, node cluster.Node, ns *nodeSta
 			r.Timeline = cd.MinRecoveryTLI
 		}
 	}
+}
+
+// controlStamp identifies the contents of node's global/pg_control, read
+// through the backend: a digest of the file, else its size and times from
+// the directory listing (a user who may not read it may list it); "" when
+// neither can be had.
+func (p *Poller) controlStamp(ctx context.Context, node cluster.Node) string {
+	if b, err := p.src.ReadFile(ctx, node, cluster.AreaData, "global/pg_control"); err == nil {
+		sum := sha256.Sum256(b)
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	ents, err := p.src.ReadDir(ctx, node, cluster.AreaData, "global")
+	if err != nil {
+		return ""
+	}
+	for _, e := range ents {
+		if e.Name == "pg_control" {
+			return fmt.Sprintf("stat:%d:%d", e.Size, e.ModTime.UnixNano())
+		}
+	}
+	return ""
 }
 
 // keepHistoriesOf drops the histories read through SQL unless they were
