@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -30,14 +29,8 @@ func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer lock.Release()
-	// Without --prefix, clean every prefix this lab's containers carry.
-	prefix := ""
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "prefix" {
-			prefix = o.prefix
-		}
-	})
-	if err := cluster.CleanLab(ctx, lab, cluster.CleanOptions{Prefix: prefix, Image: o.image, InitImage: o.initImage, Out: stdout}); err != nil {
+	// The lab's containers are found by its label, whatever --prefix says.
+	if err := cluster.CleanLab(ctx, lab, cluster.CleanOptions{Prefix: o.prefix, Image: o.image, InitImage: o.initImage, Out: stdout}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "cleaned %s (kept its editable files)\n", lab.Dir)

@@ -59,8 +59,8 @@ func (CP) RestoreCommand(p ServerPaths) string {
 // the first archive_command runs.
 func (CP) Prepare(lab *Lab, b Backend) error {
 	for _, d := range []string{WALDir, BackupsDir} {
-		if err := os.MkdirAll(lab.Path(StorageDir, d), 0o755); err != nil {
-			return fmt.Errorf("create archive dir: %w", err)
+		if err := lab.MkdirAll(lab.Path(StorageDir, d), 0o755, -1, -1); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -153,8 +153,8 @@ func (WalG) RestoreCommand(p ServerPaths) string {
 // Prepare implements Archiver: WAL-G's file storage must exist before the
 // first wal-push, and the effective wal-g.json points it at the storage.
 func (WalG) Prepare(lab *Lab, b Backend) error {
-	if err := os.MkdirAll(lab.Path(StorageDir), 0o755); err != nil {
-		return fmt.Errorf("create storage dir: %w", err)
+	if err := lab.MkdirAll(lab.Path(StorageDir), 0o755, -1, -1); err != nil {
+		return err
 	}
 	return WriteWalgConfig(lab, b)
 }

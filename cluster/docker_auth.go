@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"fmt"
-	"os"
 )
 
 // walstep reaches the Docker servers as it reaches the local ones: through
@@ -35,15 +33,5 @@ func (d *Docker) prepareSocketDir(ctx context.Context, node Node) error {
 	if err != nil {
 		return err
 	}
-	dir := d.SocketDir(node)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create socket dir: %w", err)
-	}
-	if err := os.Lchown(dir, uid, gid); err != nil {
-		return fmt.Errorf("hand socket dir to postgres: %w", err)
-	}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return fmt.Errorf("make socket dir private: %w", err)
-	}
-	return nil
+	return d.lab.MkdirAll(d.SocketDir(node), 0o700, uid, gid)
 }

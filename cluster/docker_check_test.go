@@ -61,7 +61,7 @@ func TestDockerCheckNoEngine(t *testing.T) {
 	if !errors.Is(err, ErrDockerUnavailable) || !strings.Contains(err.Error(), "tcp://127.0.0.1:1") || !strings.Contains(err.Error(), "--backend local") {
 		t.Errorf("Check without an engine = %v", err)
 	}
-	if err := Clean(context.Background(), lab, ""); !errors.Is(err, ErrDockerUnavailable) {
+	if err := Clean(context.Background(), lab); !errors.Is(err, ErrDockerUnavailable) {
 		t.Errorf("Clean without an engine = %v, want ErrDockerUnavailable", err)
 	}
 	if _, err := NewDocker(DockerOptions{Lab: lab, Prefix: "bad/prefix"}); err == nil {
@@ -107,7 +107,7 @@ func TestDockerCleanSideBySide(t *testing.T) {
 	if cs, ns := labelled(t, a.lab); len(cs) != 1 || len(ns) != 1 {
 		t.Fatalf("lab a before clean: containers %v networks %v", cs, ns)
 	}
-	if err := Clean(ctx, a.lab, ""); err != nil {
+	if err := Clean(ctx, a.lab); err != nil {
 		t.Fatalf("clean: %v", err)
 	}
 	assertNothingLabelled(t, a.lab)
@@ -127,7 +127,7 @@ func TestDockerCleanSideBySide(t *testing.T) {
 		t.Errorf("an unrelated container was touched: %v", err)
 	}
 	// Cleaning again finds nothing and is fine.
-	if err := Clean(ctx, a.lab, a.Prefix()); err != nil {
+	if err := Clean(ctx, a.lab); err != nil {
 		t.Errorf("second clean: %v", err)
 	}
 }

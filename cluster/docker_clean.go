@@ -86,7 +86,7 @@ func (d *Docker) Close(ctx context.Context, stopServers bool) error {
 			}
 		}
 		// Leftover tasks (a crash mid-step) and the network.
-		if err := removeLabelled(ctx, d.cli, d.lab, d.prefix, d.stopTO); err != nil {
+		if err := removeLabelled(ctx, d.cli, d.lab, d.stopTO); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -97,10 +97,12 @@ func (d *Docker) Close(ctx context.Context, stopServers bool) error {
 }
 
 // Clean removes the containers (stopping them first) and networks that
-// carry lab's labels and, when prefix is not "", that prefix; nothing else
-// is touched. Used by `walstep clean`. When the engine does not answer the
-// error wraps ErrDockerUnavailable.
-func Clean(ctx context.Context, lab *Lab, prefix string) error {
+// carry lab's label, whatever prefix they were named with (a lab's
+// containers are its own, and any of them may run on its data dirs);
+// nothing else is touched. It fails while one of them is still there, so
+// the caller can leave the data dirs alone. Used by `walstep clean`. When
+// the engine does not answer the error wraps ErrDockerUnavailable.
+func Clean(ctx context.Context, lab *Lab) error {
 	if lab == nil || lab.Dir == "" {
 		return errors.New("clean docker resources: no lab")
 	}
@@ -115,15 +117,24 @@ func Clean(ctx context.Context, lab *Lab, prefix string) error {
 	if perr != nil {
 		return fmt.Errorf("%w at %s", ErrDockerUnavailable, cli.DaemonHost())
 	}
-	return removeLabelled(ctx, cli, lab, prefix, 30*time.Second)
+	if err := removeLabelled(ctx, cli, lab, 30*time.Second); err != nil {
+		return err
+	}
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelLab+"="+lab.Dir))})
+	if err != nil {
+		return fmt.Errorf("list walstep containers: %w", err)
+	}
+	for _, c := range cs {
+		if c.Labels[LabelLab] == lab.Dir {
+			return fmt.Errorf("container %s of this lab is still there (%s)", strings.TrimPrefix(strings.Join(c.Names, ","), "/"), c.State)
+		}
+	}
+	return nil
 }
 
 // removeLabelled stops and removes the lab's containers, then its networks.
-func removeLabelled(ctx context.Context, cli *client.Client, lab *Lab, prefix string, stopTO time.Duration) error {
+func removeLabelled(ctx context.Context, cli *client.Client, lab *Lab, stopTO time.Duration) error {
 	f := filters.NewArgs(filters.Arg("label", LabelLab+"="+lab.Dir))
-	if prefix != "" {
-		f.Add("label", LabelPrefix+"="+prefix)
-	}
 	var errs []error
 	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
 	if err != nil {

@@ -335,8 +335,8 @@ func (d *Docker) postgresIDs(ctx context.Context) (int, int, error) {
 // over only when the directory itself is not postgres's yet.
 func (d *Docker) ensureDataOwner(ctx context.Context, node Node) error {
 	dd := d.DataDir(node)
-	if err := os.MkdirAll(dd, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	if err := d.lab.MkdirAll(dd, 0o700, -1, -1); err != nil {
+		return err
 	}
 	uid, gid, err := d.postgresIDs(ctx)
 	if err != nil {

@@ -20,12 +20,12 @@ import (
 func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
 	switch f.Area {
 	case AreaConfig:
-		if err := os.MkdirAll(d.configDir(node), 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", d.configDir(node), err)
+		if err := d.lab.MkdirAll(d.configDir(node), 0o755, -1, -1); err != nil {
+			return err
 		}
 	case AreaRun:
-		if err := os.MkdirAll(d.lab.Path(RunDir), 0o755); err != nil {
-			return fmt.Errorf("create run dir: %w", err)
+		if err := d.lab.MkdirAll(d.lab.Path(RunDir), 0o755, -1, -1); err != nil {
+			return err
 		}
 	}
 	if hostIsRoot() {

@@ -61,8 +61,8 @@ func (d *Docker) ensureNetwork(ctx context.Context) (id, gateway string, err err
 // the archiver wrote it (the cp archiver does not use it).
 func (d *Docker) binds(node Node) ([]string, error) {
 	for _, dir := range []string{d.lab.Path(StorageDir), d.configDir(node)} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("create %s: %w", dir, err)
+		if err := d.lab.MkdirAll(dir, 0o755, -1, -1); err != nil {
+			return nil, err
 		}
 	}
 	b := []string{

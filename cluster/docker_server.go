@@ -30,8 +30,8 @@ func (d *Docker) Init(ctx context.Context, node Node, out io.Writer) error {
 		return err
 	}
 	dd := d.DataDir(node)
-	if err := os.MkdirAll(dd, 0o700); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	if err := d.lab.MkdirAll(dd, 0o700, -1, -1); err != nil {
+		return err
 	}
 	script := fmt.Sprintf(`set -e
 chown -R postgres:postgres %[1]s
@@ -319,8 +319,8 @@ func (d *Docker) appendSavedLog(node Node, logs []byte) error {
 	if len(logs) == 0 {
 		return nil
 	}
-	if err := os.MkdirAll(d.lab.Path(LogsDir), 0o755); err != nil {
-		return fmt.Errorf("create logs dir: %w", err)
+	if err := d.lab.MkdirAll(d.lab.Path(LogsDir), 0o755, -1, -1); err != nil {
+		return err
 	}
 	f, err := openAppendNoFollow(d.lab.Dir, LogsDir, string(node)+".log")
 	if err != nil {

@@ -107,6 +107,9 @@ func InitLab(dir string) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve lab path: %w", err)
 	}
+	if err := checkLabPlace(resolveExisting(abs)); err != nil {
+		return nil, err
+	}
 	if st, err := os.Stat(abs); err == nil {
 		if !st.IsDir() {
 			return nil, fmt.Errorf("lab %s is not a directory", abs)
@@ -124,6 +127,9 @@ func InitLab(dir string) (*Lab, error) {
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
 		return nil, fmt.Errorf("resolve lab path: %w", err)
+	}
+	if err := checkLabPlace(real); err != nil {
+		return nil, err
 	}
 	l := &Lab{Dir: real}
 	mpath := filepath.Join(real, MarkerFile)
@@ -173,6 +179,9 @@ func OpenLab(dir string) (*Lab, error) {
 	b, err := os.ReadFile(filepath.Join(real, MarkerFile))
 	if err != nil {
 		return nil, fmt.Errorf("open lab %s: no %s marker, so walstep did not make it (create one with: walstep init DIR)", real, MarkerFile)
+	}
+	if err := checkLabPlace(real); err != nil {
+		return nil, err
 	}
 	var m Marker
 	if err := json.Unmarshal(b, &m); err != nil || m.Tool != "walstep" {
@@ -244,6 +253,9 @@ func (l *Lab) CheckRemovable(p string) error {
 func (l *Lab) Remove(remover func(string) error, p string) error {
 	if err := l.CheckRemovable(p); err != nil {
 		return err
+	}
+	if lab, ok := holdsLab(p); ok {
+		return fmt.Errorf("refuse to delete %s: it holds the lab %s (it has a %s marker); move that lab out of %s first", p, lab, MarkerFile, l.Dir)
 	}
 	if remover == nil {
 		remover = os.RemoveAll

@@ -275,19 +275,24 @@ func (l *Local) env(node Node) []string {
 	return env
 }
 
-// prepareDirs makes the dirs the server user needs and hands them over.
+// prepareDirs makes the dirs (inside the lab) the server user needs, 0755,
+// and hands them over.
 func (l *Local) prepareDirs(dirs ...string) error {
 	for _, d := range dirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", d, err)
-		}
-		if l.runAs != nil {
-			if err := os.Lchown(d, int(l.runAs.Uid), int(l.runAs.Gid)); err != nil {
-				return fmt.Errorf("hand %s to postgres: %w", d, err)
-			}
+		if err := l.prepareDir(d, 0o755); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// prepareDir makes d with perm, the server user's (see Lab.MkdirAll).
+func (l *Local) prepareDir(d string, perm os.FileMode) error {
+	uid, gid := -1, -1
+	if l.runAs != nil {
+		uid, gid = int(l.runAs.Uid), int(l.runAs.Gid)
+	}
+	return l.lab.MkdirAll(d, perm, uid, gid)
 }
 
 func (l *Local) command(ctx context.Context, node Node, asServer bool, argv []string, out io.Writer) *exec.Cmd {
@@ -331,11 +336,8 @@ func (l *Local) Init(ctx context.Context, node Node, out io.Writer) error {
 		return err
 	}
 	dd := l.DataDir(node)
-	if err := l.prepareDirs(dd); err != nil {
+	if err := l.prepareDir(dd, 0o700); err != nil {
 		return err
-	}
-	if err := os.Chmod(dd, 0o700); err != nil {
-		return fmt.Errorf("chmod data dir: %w", err)
 	}
 	argv := append([]string{l.bin("initdb"), "-D", dd, "--username=postgres"}, initdbAuth...)
 	fmt.Fprintf(out, "$ %s\n", strings.Join(argv, " "))

@@ -40,14 +40,7 @@ func socketFits(dir string) bool { return len(dir)+len("/.s.PGSQL.65535") <= max
 
 // prepareSocketDir makes run/sockets the server user's, 0700.
 func (l *Local) prepareSocketDir() error {
-	d := l.SocketDir()
-	if err := l.prepareDirs(d); err != nil {
-		return err
-	}
-	if err := os.Chmod(d, 0o700); err != nil {
-		return fmt.Errorf("make %s private: %w", d, err)
-	}
-	return nil
+	return l.prepareDir(l.SocketDir(), 0o700)
 }
 
 // reach is how a client reaches node's server: the lab's socket dir and

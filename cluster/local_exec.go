@@ -63,8 +63,8 @@ func (l *Local) WriteFile(_ context.Context, node Node, f ServerFile) error {
 			return err
 		}
 	case AreaRun:
-		if err := os.MkdirAll(l.lab.Path(RunDir), 0o755); err != nil {
-			return fmt.Errorf("create run dir: %w", err)
+		if err := l.lab.MkdirAll(l.lab.Path(RunDir), 0o755, -1, -1); err != nil {
+			return err
 		}
 	}
 	return writeNoFollow(l.lab.Dir, areaDir(node, f.Area), f, uid, gid)

@@ -203,8 +203,9 @@ func openBackend(ctx context.Context, lab *Lab, o OpenOptions) (Backend, []strin
 
 // CleanOptions say what CleanLab tidies besides the lab's generated dirs.
 type CleanOptions struct {
-	// Prefix limits the containers removed to that prefix; "" removes
-	// every container that carries the lab's label.
+	// Prefix names the short-lived container that removes root-owned
+	// files; the lab's containers are found by its label, whatever their
+	// prefix.
 	Prefix string
 	// Image, InitImage: the Docker images used to remove root-owned files.
 	Image, InitImage string
@@ -221,7 +222,7 @@ func CleanLab(ctx context.Context, lab *Lab, o CleanOptions) error {
 	if err := stopLocalServers(ctx, lab, out); err != nil {
 		return err
 	}
-	if err := Clean(ctx, lab, o.Prefix); err != nil {
+	if err := Clean(ctx, lab); err != nil {
 		if !errors.Is(err, ErrDockerUnavailable) {
 			return err
 		}
@@ -231,7 +232,7 @@ func CleanLab(ctx context.Context, lab *Lab, o CleanOptions) error {
 			return fmt.Errorf("%w; this lab's containers ran on %s and may still use its data dirs, so nothing was removed: start the engine (or set DOCKER_HOST) and clean again", err, strings.TrimSpace(string(b)))
 		}
 		fmt.Fprintln(out, "docker engine not reachable: this lab never ran containers, none to remove")
-	} else if o.Prefix == "" {
+	} else {
 		_ = os.Remove(lab.Path(DockerUsedFile))
 	}
 	var remover func(string) error

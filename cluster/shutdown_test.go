@@ -118,7 +118,7 @@ func TestDockerCleanEscalatesStalledShutdown(t *testing.T) {
 	stallShutdown(ctx, t, d, Primary)
 	cctx, ccancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer ccancel()
-	if err := removeLabelled(cctx, d.cli, d.lab, d.prefix, 10*time.Minute); err != nil {
+	if err := removeLabelled(cctx, d.cli, d.lab, 10*time.Minute); err != nil {
 		t.Fatalf("clean: %v", err)
 	}
 	if cs, _ := labelled(t, d.lab); len(cs) > 0 {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -92,8 +91,8 @@ func prepareSteps(env *Env) []Step {
 				}
 				fmt.Fprintf(out, "reset %s (kept the conf files, wal-g.json and hooks)\n", lab.Dir)
 				for _, d := range []string{cluster.PrimaryConfig, cluster.ReplicaConfig, cluster.LogsDir, cluster.RunDir} {
-					if err := os.MkdirAll(lab.Path(d), 0o755); err != nil {
-						return fmt.Errorf("create %s: %w", d, err)
+					if err := lab.MkdirAll(lab.Path(d), 0o755, -1, -1); err != nil {
+						return err
 					}
 				}
 				if err := arc.Prepare(lab, b); err != nil {
