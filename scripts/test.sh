@@ -51,7 +51,7 @@ go test -race -count=1 -timeout 15m ./...
 if [ "${WALSTEP_SKIP_TMUX:-}" != 1 ] && [ -x scripts/tmux-e2e.sh ]; then
 	echo "test.sh: tmux end-to-end" >&2
 	scripts/tmux-e2e.sh
-	echo "test.sh: tmux truth (cancel on quit, log view end, jump back, cancel and retry, hooks read at each run, the stray-dir retry)" >&2
+	echo "test.sh: tmux truth (cancel on quit, log view end, jump back, cancel and retry, hooks read at each run, the stray-dir retry, the verdict at 80x24)" >&2
 	scripts/tmux-truth.sh
 fi
 echo "test.sh: all passed" >&2

@@ -14,7 +14,11 @@
 #      hook added meanwhile joins the checklist at the next pass;
 #   6. step 1 failing on a stray file names initdb's own error, in the
 #      failure line and in the output pane, and after the advised
-#      `rm -rf primary-data` a retry runs it.
+#      `rm -rf primary-data` a retry runs it;
+#   7. at 80x24, at the end of a run, the verdict, the fork LSN and the
+#      replica's position show uncut in the side panel, in the normal
+#      layout and in presenter mode (the timeline picture included), and
+#      the primary's repeated refusals read as one line with a count.
 # Exits non-zero with the screen on any failure.
 #
 #   scripts/tmux-truth.sh          # needs tmux, Go, PostgreSQL server binaries
@@ -304,5 +308,41 @@ wait_for "next 2 ·" 60
 [[ "$(row 1)" == *"✓"* ]] || die "the retry after rm -rf did not run step 1: $(row 1)"
 quit_stopping
 echo "tmux-truth: 6. step 1 named initdb's error, and after rm -rf primary-data r ran it"
+fi
+
+# panel: the side panel (right of the first │).
+panel() {
+	capture
+	sed -n 's/^[^│]*│//p' "$work/screen.txt"
+}
+
+# --- 7. the verdict and the picture at 80x24, normal and presenter -------
+if want 7; then
+launch small 80 24
+keys c
+wait_for "end of the playbook" 240
+# The refusal repeats as the replica's wal receiver retries: wait for two.
+deadline=$((SECONDS + 60))
+until (($(grep -c "requested starting point" "$lab/logs/primary.log" || true) >= 2)) || ((SECONDS >= deadline)); do sleep 0.5; done
+wait_for "\\(x[0-9]+\\) ERROR: requested" 30 -E
+for mode in normal presenter; do
+	if [[ $mode == presenter ]]; then
+		keys P
+		wait_for "▌ STEP F6" 10
+	fi
+	wait_for "fork 0/" 10
+	p=$(panel)
+	grep -q "verdict: DIVERGED" <<<"$p" || die "$mode: no verdict in the panel"
+	grep -qE "^  replayed TL1 (to 0/[0-9A-F]+, )?past the fork" <<<"$p" || die "$mode: the verdict's words are not whole"
+	grep -q "the replica replayed timeline…" <<<"$p" && die "$mode: the verdict is cut mid-sentence"
+	grep -qE "^ +fork 0/[0-9A-F]+ *$" <<<"$p" || die "$mode: the fork LSN is not in the picture"
+	grep -qE "^  R replica 0/[0-9A-F]+ TL1 *$" <<<"$p" || die "$mode: the replica's position is not shown whole"
+	grep -qE "^  TL2 " <<<"$p" || die "$mode: the timeline picture is not on the screen"
+	if [[ $mode == normal ]]; then
+		grep -qE "recv 0/[0-9A-F]+ *$" <<<"$p" || die "the replica's receive position is cut"
+	fi
+done
+quit_stopping
+echo "tmux-truth: 7. at 80x24 the verdict, fork and replica's position showed whole, normal and presenter"
 fi
 echo "tmux-truth: PASS"
