@@ -33,7 +33,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unknown command %q: use init, run or clean", fs.Arg(0))
+		return exitErrorf(2, "unknown command %q: use init, run, explore or clean", fs.Arg(0))
 	}
 	// Check before anything starts, so no server runs behind a pipe.
 	if err := checkTerminal(stdout); err != nil {

@@ -57,10 +57,10 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
+		return exitErrorf(2, "unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
 	}
 	if o.repeat < 1 || o.jobs < 1 {
-		return fmt.Errorf("--repeat %d --jobs %d: give counts of 1 or more", o.repeat, o.jobs)
+		return exitErrorf(2, "--repeat %d --jobs %d: give counts of 1 or more", o.repeat, o.jobs)
 	}
 	if o.markdown != "" { // before the runs: a path in the way costs nothing yet
 		if err := outfile.Check(o.markdown, o.force); err != nil {

@@ -87,3 +87,29 @@ func TestFailedOpenLeavesNoNewLab(t *testing.T) {
 		t.Errorf("the lab made for a session that did not open is still there: %v", err)
 	}
 }
+
+// Every usage error exits 2 with one line, before anything runs: a value
+// that parses but cannot be meant (--expect bogus, an empty --prefix), a
+// stray argument, a bad count.
+func TestUsageErrorsExit2(t *testing.T) {
+	lab := filepath.Join(t.TempDir(), "lab")
+	for _, args := range [][]string{
+		{"run", "--lab", lab, "--expect", "bogus"},
+		{"run", "--lab", lab, "--prefix", ""},
+		{"run", "--lab", lab, "--prefix", "bad/prefix"},
+		{"explore", "--lab", lab, "--prefix", ""},
+		{"clean", "--lab", lab, "--prefix", ""},
+		{"run", "--lab", lab, "--repeat", "0"},
+		{"run", "--lab", lab, "stray"},
+		{"explore", "--lab", lab, "--jobs", "0"},
+		{"--lab", lab, "stray"},
+	} {
+		code, stdout, stderr := runMain(args...)
+		if code != 2 || stdout != "" || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.HasPrefix(stderr, "walstep: ") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and one line", args, code, stdout, stderr)
+		}
+	}
+	if _, err := os.Lstat(lab); err == nil {
+		t.Error("a usage error made the lab")
+	}
+}

@@ -28,14 +28,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if o.expect != "" {
 		if _, err := pg.ParseVerdict(o.expect); err != nil {
-			return fmt.Errorf("--expect: %w", err)
+			return exitErrorf(2, "--expect: %v (see: walstep run -h)", err)
 		}
 	}
 	if o.repeat < 1 {
-		return fmt.Errorf("--repeat %d: give a count of 1 or more", o.repeat)
+		return exitErrorf(2, "--repeat %d: give a count of 1 or more", o.repeat)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
+		return exitErrorf(2, "unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
 	}
 	if o.transcript != "" && o.repeat > 1 {
 		return exitErrorf(2, "--transcript records one run: leave out --repeat (or --transcript)")

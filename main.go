@@ -15,6 +15,8 @@ import (
 	// Settles the terminal background before Bubble Tea's init would
 	// query the tty for it.
 	_ "early.walstep/termdefaults"
+
+	"walstep/cluster"
 )
 
 // exitError carries an exit status without printing anything more.
@@ -226,6 +228,9 @@ func checkFlag(f *flag.Flag) error {
 	case string:
 		if f.Name == "lab" && strings.TrimSpace(v) == "" {
 			return fmt.Errorf("--lab is empty: name the lab directory, e.g. --lab ./walstep-lab")
+		}
+		if f.Name == "prefix" && !cluster.PrefixOK(v) {
+			return fmt.Errorf("--prefix %q: use a name of letters, digits, '_', '.' and '-' that starts with a letter or digit, e.g. --prefix %s", v, f.DefValue)
 		}
 	case int:
 		if (f.Name == "repeat" || f.Name == "jobs") && v < 1 {

@@ -118,6 +118,9 @@ type ctrlCache struct {
 
 var prefixRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
 
+// PrefixOK reports whether p can start Docker container and network names.
+func PrefixOK(p string) bool { return prefixRE.MatchString(p) }
+
 // NewDocker makes a Docker backend. It does not contact the engine; Check
 // does.
 func NewDocker(opts DockerOptions) (*Docker, error) {
