@@ -170,6 +170,9 @@ func WriteWalgConfig(lab *Lab, b Backend) error {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return fmt.Errorf("parse %s: %w (fix the JSON or delete the file and run walstep init)", lab.Path(WalgJSON), err)
 	}
+	if err := checkPrefetchDir(cfg["WALG_PREFETCH_DIR"], b); err != nil {
+		return fmt.Errorf("%s: %w", lab.Path(WalgJSON), err)
+	}
 	p := b.Paths(Primary)
 	cfg["WALG_FILE_PREFIX"] = p.Storage
 	cfg["PGHOST"] = p.PrimaryHost
@@ -311,4 +314,40 @@ func ShellQuote(s string) string {
 // shell-quoted, and with % doubled, since PostgreSQL replaces %f and %p.
 func commandPath(p string) string {
 	return strings.ReplaceAll(ShellQuote(p), "%", "%%")
+}
+
+// checkPrefetchDir refuses a WALG_PREFETCH_DIR outside the lab: WAL-G, as
+// the server user, makes and fills that directory when it restores, and
+// the lab is what walstep resets and cleans. Relative to the data dir
+// (where restore_command runs), or under a data dir or the archive, is
+// fine; unset is WAL-G's default, inside pg_wal.
+func checkPrefetchDir(v any, b Backend) error {
+	if v == nil {
+		return nil
+	}
+	dir, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("WALG_PREFETCH_DIR must be a string, not %v", v)
+	}
+	if dir == "" {
+		return nil
+	}
+	for _, c := range strings.Split(filepath.ToSlash(dir), "/") {
+		if c == ".." {
+			return fmt.Errorf("WALG_PREFETCH_DIR %q leaves the lab (..): leave it unset (WAL-G prefetches into pg_wal) or name a directory inside a data dir or the archive", dir)
+		}
+	}
+	if !filepath.IsAbs(dir) {
+		return nil
+	}
+	clean := filepath.Clean(dir)
+	for _, n := range []Node{Primary, Replica} {
+		p := b.Paths(n)
+		for _, root := range []string{p.Data, p.Storage} {
+			if root != "" && (clean == root || strings.HasPrefix(clean, filepath.Clean(root)+"/")) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("WALG_PREFETCH_DIR %q is outside the lab, where WAL-G would write as the server user: leave it unset (WAL-G prefetches into pg_wal) or name a directory inside a data dir or the archive", dir)
 }

@@ -64,3 +64,31 @@ func TestWalgConfigIsTheServerUsers(t *testing.T) {
 		}
 	}
 }
+
+// WAL-G, as the server user, makes and fills WALG_PREFETCH_DIR: one
+// outside the lab is refused before anything runs; inside a data dir or
+// relative to it is fine.
+func TestWalgPrefetchDirOutsideTheLabIsRefused(t *testing.T) {
+	lab, l := localLab(t)
+	outside := t.TempDir()
+	for dir, ok := range map[string]bool{
+		outside:                                 false,
+		"/tmp/prefetch":                         false,
+		"../../elsewhere":                       false,
+		filepath.Join(l.DataDir(Replica), "pf"): true,
+		filepath.Join(lab.Path(StorageDir), "pf"): true,
+		"pg_wal/.prefetch":                        true,
+	} {
+		labWriteFile(t, lab.Path(WalgJSON), `{"WALG_PREFETCH_DIR": "`+dir+`"}`)
+		err := WriteWalgConfig(lab, l)
+		if ok && err != nil {
+			t.Errorf("WALG_PREFETCH_DIR %s: %v", dir, err)
+		}
+		if !ok {
+			labOneLine(t, "WALG_PREFETCH_DIR "+dir, err, "WALG_PREFETCH_DIR", dir)
+		}
+	}
+	if ents, _ := os.ReadDir(outside); len(ents) > 0 {
+		t.Errorf("something was made outside: %v", ents)
+	}
+}
