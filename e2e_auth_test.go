@@ -73,7 +73,7 @@ func TestE2ELocalLongLabPath(t *testing.T) {
 
 // On Docker (as root) walstep reaches the servers through a socket in the
 // lab, and no pg_hba line trusts the host: a connection to the published
-// port without the password is refused. Before, a line trusted the
+// port without the password is refused; the lab's secret is the password. Before, a line trusted the
 // network's gateway, where every host connection arrives, so any local
 // user who could reach 127.0.0.1:PORT was the servers' superuser.
 func TestE2EDockerPublishedPortNeedsPassword(t *testing.T) {
@@ -101,8 +101,12 @@ func TestE2EDockerPublishedPortNeedsPassword(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "password") {
 		t.Errorf("published port without a password: %v, want a refusal asking for one", err)
 	}
-	if err := cluster.QueryRow(ctx, "host="+host+" port="+port+" user=postgres password=postgres dbname=postgres sslmode=disable", "select 1", &one); err != nil {
-		t.Errorf("published port with the seed's password: %v", err)
+	secret, err := os.ReadFile(filepath.Join(lab, "run", cluster.SecretFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cluster.QueryRow(ctx, "host="+host+" port="+port+" user=postgres password="+strings.TrimSpace(string(secret))+" dbname=postgres sslmode=disable", "select 1", &one); err != nil {
+		t.Errorf("published port with the lab's secret: %v", err)
 	}
 	hba, err := os.ReadFile(filepath.Join(lab, "primary-data", "pg_hba.conf"))
 	if err != nil {

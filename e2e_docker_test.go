@@ -70,11 +70,16 @@ func requireDockerE2E(t *testing.T) string {
 // not run as root) and asserts that nothing with the lab's label is left.
 func dockerLab(t *testing.T, img string) (lab string, flags []string) {
 	t.Helper()
-	lab = filepath.Join(t.TempDir(), "lab")
+	return dockerLabAt(t, img, filepath.Join(t.TempDir(), "lab"))
+}
+
+// dockerLabAt is dockerLab with the lab at a path of the caller's.
+func dockerLabAt(t *testing.T, img, lab string) (string, []string) {
+	t.Helper()
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	prefix := "wse2e-" + hex.EncodeToString(b)
-	flags = []string{"--lab", lab, "--backend", "docker", "--archiver", "cp", "--image", img, "--init-image", img, "--prefix", prefix}
+	flags := []string{"--lab", lab, "--backend", "docker", "--archiver", "cp", "--image", img, "--init-image", img, "--prefix", prefix}
 	t.Cleanup(func() {
 		if _, err := os.Stat(filepath.Join(lab, cluster.MarkerFile)); err != nil {
 			return

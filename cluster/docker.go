@@ -284,13 +284,17 @@ func (d *Docker) Port(node Node) int {
 func (d *Docker) Addr(node Node) string { return fmt.Sprintf("127.0.0.1:%d", d.Port(node)) }
 
 // ConnString implements Backend: the server's socket in the lab (see
-// socketAuth), else the published loopback port, where host connections
-// arrive from the network's gateway, which Init lets in (see hbaLine).
+// socketAuth), else the published loopback port with the lab's secret (see
+// hbaLine).
 func (d *Docker) ConnString(node Node) string {
 	if d.socketAuth() {
 		return fmt.Sprintf("host=%s port=%s user=postgres dbname=postgres sslmode=disable connect_timeout=2", quoteConnValue(d.SocketDir(node)), containerPGPort)
 	}
-	return fmt.Sprintf("host=127.0.0.1 port=%d user=postgres password=postgres dbname=postgres sslmode=disable connect_timeout=2", d.Port(node))
+	pw := ""
+	if s, err := d.lab.Secret(); err == nil {
+		pw = " password=" + quoteConnValue(s)
+	}
+	return fmt.Sprintf("host=127.0.0.1 port=%d user=postgres%s dbname=postgres sslmode=disable connect_timeout=2", d.Port(node), pw)
 }
 
 // notePort records the published port of a running container (and forgets

@@ -8,10 +8,12 @@ import (
 // a unix socket in a private directory of the lab (run/sockets-<node>,
 // 0700, the image's postgres user's), bind-mounted into the server's
 // container, where initdb's "local all all trust" lets walstep in. No
-// pg_hba line trusts the host: the published port asks everyone for the
-// seed's password. Only root may traverse a directory the image's postgres
-// user owns, so a walstep run by another user keeps the older way in, one
-// pg_hba line trusting the network's gateway (see hbaLine).
+// pg_hba line trusts the host, and the password at every TCP address (the
+// published port, the container's address on the lab network, both reached
+// from the host through the network's gateway) is the lab's secret, not the
+// seed's (see Lab.Secret). Only root may traverse a directory the image's
+// postgres user owns, so a walstep run by another user polls through the
+// published port with the secret, which initdb sets (see hbaLine).
 
 // containerSocket is the server's second socket directory in its container.
 const containerSocket = "/walstep-socket"

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -38,6 +39,9 @@ func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
 		}
 		return writeNoFollow(d.lab.Dir, areaDir(node, f.Area), f, uid, gid)
 	}
+	if f.Area == AreaConfig && f.Private {
+		return d.writePrivateConfig(ctx, node, f)
+	}
 	if f.Area != AreaData {
 		f.Perm = 0o644
 		return writeNoFollow(d.lab.Dir, areaDir(node, f.Area), f, -1, -1)
@@ -56,6 +60,27 @@ func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
 	var buf bytes.Buffer
 	if err := d.Exec(ctx, node, user, []string{"sh", "-c", script, "sh", target, string(f.Data)}, &buf); err != nil {
 		return fmt.Errorf("%s %s: %w: %s", f.verb(), target, err, lastLines(buf.String(), 3))
+	}
+	return nil
+}
+
+// writePrivateConfig writes a config file holding the lab's secret without
+// root on the host: written 0600 under a temporary name (walstep's own, so
+// no other user can read it), then handed to the image's postgres user and
+// moved into place by a root container, since the server must read it and
+// no one else may.
+func (d *Docker) writePrivateConfig(ctx context.Context, node Node, f ServerFile) error {
+	tmp := ServerFile{Area: f.Area, Name: ".walstep-" + randHex(6) + "-" + f.Name, Mode: ReplaceFile, Data: f.Data}
+	if err := writeNoFollow(d.lab.Dir, areaDir(node, f.Area), tmp, -1, -1); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	err := d.runTask(ctx, task{image: d.image, node: node, user: "root",
+		argv:  []string{"sh", "-c", `cd "$1" && chown postgres:postgres "$2" && chmod 600 "$2" && mv -f "$2" "$3"`, "sh", containerConfig, tmp.Name, f.Name},
+		binds: []string{d.configDir(node) + ":" + containerConfig}, out: &buf, quiet: true})
+	if err != nil {
+		_ = os.Remove(filepath.Join(d.configDir(node), tmp.Name))
+		return fmt.Errorf("%s %s: hand it to the server user: %w: %s", f.verb(), f.Name, err, lastLines(buf.String(), 3))
 	}
 	return nil
 }

@@ -91,15 +91,18 @@ func (d *Docker) env() []string {
 	}
 }
 
-// hbaLine is the one pg_hba.conf entry walstep adds at Init. The poller on
-// the host reaches the server through the port published on 127.0.0.1, but
-// the connection arrives in the container from the network's gateway
-// address, which the seed's pg_hba does not trust (127.0.0.1 only, plus
-// scram for everyone after step 11 — and the password only exists after
-// step 4c). Allowing exactly the postgres user from the gateway's /32 keeps
-// the seed's own rules in force for everything else: the replica connects
-// from its own container address, and its replication connection targets
-// the `replication` pseudo-database, which `all` does not match.
+// hbaLine is the one pg_hba.conf entry walstep adds at Init when it cannot
+// use the lab's socket (not root on the host): the poller reaches the
+// server through the port published on 127.0.0.1, and the connection
+// arrives in the container from the network's gateway address, as does
+// every other connection from the host. So the line asks for the password
+// (md5, which also accepts a SCRAM one, whatever the server's
+// password_encryption), and the role's password is the lab's secret from
+// initdb on. It names exactly the postgres user from the gateway's /32, so
+// the seed's own rules stay in force for everything else.
 func hbaLine(gateway string) string {
-	return fmt.Sprintf("host all postgres %s/32 trust  %s", gateway, hbaMarker)
+	return fmt.Sprintf("host all postgres %s/32 md5  %s", gateway, hbaMarker)
 }
+
+// containerPwfile is where Init mounts the lab's secret for initdb.
+const containerPwfile = "/walstep-pwfile"

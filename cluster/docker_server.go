@@ -37,13 +37,28 @@ func (d *Docker) Init(ctx context.Context, node Node, out io.Writer) error {
 chown -R postgres:postgres %[1]s
 su postgres -c "initdb -D %[1]s --username=postgres"
 `, containerData)
+	binds := []string{dd + ":" + containerData}
 	if !d.socketAuth() {
-		script += fmt.Sprintf("echo '%s' >> %s/pg_hba.conf\n", hbaLine(gw), containerData)
+		// walstep polls through the published port with the lab's secret,
+		// which the postgres role needs from the start (step 4c sets it
+		// again): initdb reads it from a copy only postgres can read.
+		if _, err := d.lab.Secret(); err != nil {
+			return err
+		}
+		script = fmt.Sprintf(`set -e
+chown -R postgres:postgres %[1]s
+cp %[2]s /tmp/walstep-pw && chown postgres /tmp/walstep-pw && chmod 600 /tmp/walstep-pw
+su postgres -c "initdb -D %[1]s --username=postgres --pwfile=/tmp/walstep-pw"
+rm -f /tmp/walstep-pw
+echo '%[3]s' >> %[1]s/pg_hba.conf
+`, containerData, containerPwfile, hbaLine(gw))
+		binds = append(binds, d.lab.SecretPath()+":"+containerPwfile+":ro")
+		fmt.Fprintln(out, "walstep: initdb also sets the postgres role's password to this lab's secret (run/lab-secret), which walstep, not being root, uses to reach the servers through their published ports")
 	}
 	err = d.runTask(ctx, task{
 		image: d.initImage, node: node, user: "root",
 		argv:  []string{"sh", "-c", script},
-		binds: []string{dd + ":" + containerData},
+		binds: binds,
 		out:   out, show: "initdb -D /data --username=postgres",
 	})
 	if err != nil {

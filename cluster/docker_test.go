@@ -194,7 +194,7 @@ func TestDockerLifecycle(t *testing.T) {
 		t.Errorf("initdb output lacks its success message:\n%s", out.String())
 	}
 	hba := execOut(ctx, t, d, Primary, "root", "cat", "/data/pg_hba.conf")
-	gwLine := strings.Contains(hba, "host all postgres ") && strings.Contains(hba, "/32 trust  # walstep:")
+	gwLine := strings.Contains(hba, "host all postgres ") && strings.Contains(hba, "/32 md5  # walstep:")
 	if d.socketAuth() == gwLine {
 		t.Errorf("pg_hba.conf: gateway line %v with the socket %v:\n%s", gwLine, d.socketAuth(), hba)
 	}

@@ -12,7 +12,9 @@ import (
 
 // The local backend authenticates as the seed's Docker setup does: initdb
 // with scram for every TCP connection, so the replica's primary_conninfo
-// (127.0.0.1, the password of step 4c) is checked like a container's, and
+// (127.0.0.1, the password of step 4c: the lab's secret, see Lab.Secret,
+// since every local user can reach 127.0.0.1) is checked like a
+// container's, and
 // a wrong password or slot fails the same way on both backends. walstep
 // itself, its steps and the side panel reach the servers through a unix
 // socket in a private directory of the lab (run/sockets, 0700, the server

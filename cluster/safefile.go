@@ -44,6 +44,9 @@ type ServerFile struct {
 	Data []byte
 	// Perm is a replaced file's mode; 0 means 0600.
 	Perm os.FileMode
+	// Private marks a file that holds the lab's secret: it is the server
+	// user's and readable by it alone on every backend, Perm aside.
+	Private bool
 }
 
 // AreaRun is the lab's run/ dir: files walstep makes for the servers to
@@ -205,7 +208,7 @@ func writeNoFollow(root, rel string, f ServerFile, uid, gid int) (err error) {
 		}
 		tmp := ".walstep-" + randHex(6) + "-" + f.Name
 		perm := f.Perm
-		if perm == 0 {
+		if perm == 0 || f.Private {
 			perm = 0o600
 		}
 		fd, err := unix.Openat(dfd, tmp, common|unix.O_CREAT|unix.O_EXCL, 0o600)

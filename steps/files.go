@@ -39,9 +39,9 @@ func Touch(ctx context.Context, b cluster.Backend, node cluster.Node, name strin
 }
 
 // CopyConf copies an editable lab conf file into node's config dir,
-// filling in ${PRIMARY_HOST} and ${PRIMARY_PORT} for the backend in use.
-// The copy is the server user's and readable by it alone: a conf may hold
-// a password.
+// filling in ${PRIMARY_HOST} and ${PRIMARY_PORT} for the backend in use
+// and the lab's secret for the seed's password. The copy is the server
+// user's and readable by it alone: a conf may hold a password.
 func CopyConf(ctx context.Context, env *Env, node cluster.Node, name string, out io.Writer) error {
 	raw, err := env.Lab.ReadFile(name)
 	if err != nil {
@@ -49,7 +49,11 @@ func CopyConf(ctx context.Context, env *Env, node cluster.Node, name string, out
 	}
 	p := env.Backend.Paths(cluster.Replica)
 	text := strings.NewReplacer("${PRIMARY_HOST}", p.PrimaryHost, "${PRIMARY_PORT}", p.PrimaryPort).Replace(string(raw))
-	f := cluster.ServerFile{Area: cluster.AreaConfig, Name: name, Mode: cluster.ReplaceFile, Data: []byte(text)}
+	copied, note, err := labText(env, text, "the copy holds")
+	if err != nil {
+		return err
+	}
+	f := cluster.ServerFile{Area: cluster.AreaConfig, Name: name, Mode: cluster.ReplaceFile, Data: []byte(copied), Private: note != ""}
 	if err := env.Backend.WriteFile(ctx, node, f); err != nil {
 		return err
 	}
@@ -62,6 +66,9 @@ func CopyConf(ctx context.Context, env *Env, node cluster.Node, name string, out
 		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
 			fmt.Fprintf(out, "  %s\n", t)
 		}
+	}
+	if note != "" {
+		fmt.Fprintln(out, note)
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func attack(ctx context.Context, t *testing.T, env *Env, pb []Step, node cluster
 	t.Helper()
 	var out bytes.Buffer
 	h := Hook{Node: node, Kind: "sh", Path: "after-attack.sh"}
-	if err := RunHook(ctx, env.Backend, h, hook, &out); err != nil {
+	if err := RunHook(ctx, env, h, hook, &out); err != nil {
 		t.Fatalf("hook before %s: %v\n%s", id, err, out.String())
 	}
 	i := indexOf(t, pb, id)
@@ -80,7 +80,7 @@ func attack(ctx context.Context, t *testing.T, env *Env, pb []Step, node cluster
 		t.Fatalf("step %s through a link: err %v, want a refusal naming the link\n%s", id, err, out.String())
 	}
 	t.Logf("step %s: %v", id, err)
-	if err := RunHook(ctx, env.Backend, h, undo, &out); err != nil {
+	if err := RunHook(ctx, env, h, undo, &out); err != nil {
 		t.Fatalf("undo before %s: %v\n%s", id, err, out.String())
 	}
 	if err := pb[i].Run(ctx, &out); err != nil {

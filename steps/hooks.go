@@ -139,7 +139,7 @@ func hookStep(env *Env, h Hook, id string) Step {
 			}
 			hctx, cancel := context.WithTimeout(ctx, to)
 			defer cancel()
-			err := RunHook(hctx, env.Backend, h, string(content), out)
+			err := RunHook(hctx, env, h, string(content), out)
 			if err != nil && ctx.Err() == nil && errors.Is(hctx.Err(), context.DeadlineExceeded) {
 				return fmt.Errorf("hook %s did not end within %s: stopped it (--hook-timeout sets the limit)", name, to)
 			}
@@ -170,11 +170,20 @@ func hookCommand(h Hook, b []byte, err error) string {
 // psql -f with ON_ERROR_STOP, a shell script with sh, PGDATA set. The
 // content goes into a file in the node's config dir (hidden, so
 // include_dir skips it), not into the command line: a hook may be larger
-// than an argument may be, and errors quote the command.
-func RunHook(ctx context.Context, b cluster.Backend, h Hook, content string, out io.Writer) error {
+// than an argument may be, and errors quote the command. The seed's
+// password in it becomes the lab's secret, as in step 4c.
+func RunHook(ctx context.Context, env *Env, h Hook, content string, out io.Writer) error {
+	b := env.Backend
 	name := filepath.Base(h.Path)
+	content, note, err := labText(env, content, "runs hooks/"+name+" with")
+	if err != nil {
+		return fmt.Errorf("hook %s: %w", name, err)
+	}
+	if note != "" {
+		fmt.Fprintln(out, note)
+	}
 	file := ".walstep-hook." + h.Kind
-	f := cluster.ServerFile{Area: cluster.AreaConfig, Name: file, Mode: cluster.ReplaceFile, Data: []byte(content)}
+	f := cluster.ServerFile{Area: cluster.AreaConfig, Name: file, Mode: cluster.ReplaceFile, Data: []byte(content), Private: note != ""}
 	if err := b.WriteFile(ctx, h.Node, f); err != nil {
 		return fmt.Errorf("hook %s: %w", name, err)
 	}

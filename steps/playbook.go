@@ -175,7 +175,7 @@ psql -c "insert into test values ('test1');"`,
 					"create table test (value text primary key);",
 					"insert into test values ('test1');",
 				} {
-					if err := PSQL(ctx, b, P, sql, out); err != nil {
+					if err := labPSQL(ctx, env, P, sql, out); err != nil {
 						return err
 					}
 				}

@@ -36,6 +36,7 @@ var hints = []string{"pass", "secret", "token", "key", "credential", "://"}
 // token, credentials or key (WAL-G's *_KEY, *_SECRET, *_TOKEN, *_PASSWORD).
 // Every output and view of walstep goes through it (see Shown).
 func MaskSecrets(s string) string {
+	s = maskRegistered(s)
 	if !mayHoldSecret(s) {
 		return s
 	}
