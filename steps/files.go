@@ -48,7 +48,7 @@ func CopyConf(ctx context.Context, env *Env, node cluster.Node, name string, out
 		return err
 	}
 	p := env.Backend.Paths(cluster.Replica)
-	text := strings.NewReplacer("${PRIMARY_HOST}", p.PrimaryHost, "${PRIMARY_PORT}", p.PrimaryPort).Replace(string(raw))
+	text := fillOutsideComments(string(raw), strings.NewReplacer("${PRIMARY_HOST}", p.PrimaryHost, "${PRIMARY_PORT}", p.PrimaryPort))
 	copied, note, err := labText(env, text, "the copy holds")
 	if err != nil {
 		return err
@@ -71,4 +71,28 @@ func CopyConf(ctx context.Context, env *Env, node cluster.Node, name string, out
 		fmt.Fprintln(out, note)
 	}
 	return nil
+}
+
+// fillOutsideComments fills placeholders in a conf's settings only: a
+// comment that names ${PRIMARY_HOST} says what walstep does, and filled in
+// it would read "127.0.0.1 and 34915 are filled in by walstep". A # inside
+// a quoted value does not start a comment.
+func fillOutsideComments(text string, r *strings.Replacer) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		quoted, cut := false, len(l)
+		for j := 0; j < len(l); j++ {
+			switch {
+			case l[j] == '\'':
+				quoted = !quoted
+			case l[j] == '#' && !quoted:
+				cut = j
+			}
+			if cut < len(l) {
+				break
+			}
+		}
+		lines[i] = r.Replace(l[:cut]) + l[cut:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -112,3 +112,15 @@ func TestRootWritesRefuseLinks(t *testing.T) {
 	attack(ctx, t, env, pb, cluster.Replica, "12",
 		`rm -f logs/replica.log && ln -s '`+S+`' logs/replica.log`, `rm logs/replica.log`, s)
 }
+
+// A conf's comments keep their placeholders; settings get the values.
+func TestFillOutsideComments(t *testing.T) {
+	r := strings.NewReplacer("${PRIMARY_HOST}", "127.0.0.1", "${PRIMARY_PORT}", "34915")
+	in := "# ${PRIMARY_HOST} and ${PRIMARY_PORT} are filled in by walstep\n" +
+		"primary_conninfo = 'host=${PRIMARY_HOST} port=${PRIMARY_PORT} password=a#b' # was ${PRIMARY_PORT}\n"
+	want := "# ${PRIMARY_HOST} and ${PRIMARY_PORT} are filled in by walstep\n" +
+		"primary_conninfo = 'host=127.0.0.1 port=34915 password=a#b' # was ${PRIMARY_PORT}\n"
+	if got := fillOutsideComments(in, r); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}

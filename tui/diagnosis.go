@@ -38,6 +38,17 @@ func firstSentence(s string) string {
 	return s
 }
 
+// verdictWord is the verdict in capitals, a bad one marked: without
+// colour (NO_COLOR, a monochrome terminal) the mark is what makes a
+// divergence stand out from "unknown".
+func verdictWord(v pg.Verdict) string {
+	w := strings.ToUpper(string(v))
+	if v == pg.VerdictDiverged || v == pg.VerdictStalled {
+		return w + " " + glyphFailed
+	}
+	return w
+}
+
 // verdictTitle is the verdict as a section title of the panel.
 func (m Model) verdictTitle(w int) string {
 	st := m.styles
@@ -48,7 +59,7 @@ func (m Model) verdictTitle(w int) string {
 	case pg.VerdictHealthy:
 		style = st.Done
 	}
-	return rule("verdict: "+strings.ToUpper(string(m.diag.Verdict))+" · d: why", w, style)
+	return rule("verdict: "+verdictWord(m.diag.Verdict)+" · d: why", w, style)
 }
 
 // verdictWords is the verdict in a sentence, wrapped to at most n lines
@@ -118,7 +129,7 @@ func (m Model) diagnosisText(w int) string {
 	d := m.diag
 	var b strings.Builder
 	p := func(s string) { b.WriteString(s + "\n") }
-	p("Verdict: " + strings.ToUpper(string(d.Verdict)))
+	p("Verdict: " + verdictWord(d.Verdict))
 	p("")
 	p(d.Explanation)
 	if d.Cause != "" {

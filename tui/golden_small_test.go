@@ -53,7 +53,7 @@ func TestGoldenDivergenceAt80x24(t *testing.T) {
 			v := m.View()
 			checkSize(t, v, 80, 24)
 			panel := panelOf(v)
-			for _, want := range []string{"verdict: DIVERGED", "past the fork", "fork 0/2000100", "R replica 0/3000000 TL1", "TL2", "P primary 0/2000178 TL2"} {
+			for _, want := range []string{"verdict: DIVERGED ✗", "past the fork", "fork 0/2000100", "R replica 0/3000000 TL1", "TL2", "P primary 0/2000178 TL2"} {
 				if !strings.Contains(panel, want) {
 					t.Errorf("the panel lacks %q:\n%s", want, panel)
 				}

@@ -200,6 +200,9 @@ func (m Model) presentVerdict() string {
 		return ""
 	}
 	v := strings.ToUpper(string(d.Verdict)) + ": " + verdictSummary(d)
+	if d.Verdict == pg.VerdictDiverged || d.Verdict == pg.VerdictStalled {
+		v = glyphFailed + " " + v // stands out without colour too
+	}
 	if mech := m.mechanism(); mech != "" && mech != verdictSummary(d) {
 		v += " — " + mech
 	}
