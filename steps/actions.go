@@ -285,6 +285,11 @@ func lastLine(ctx context.Context, b cluster.Backend, node cluster.Node) string 
 	return lines[0]
 }
 
+// diskFull reports a line that says a write found no space.
+func diskFull(line string) bool {
+	return strings.Contains(line, "No space left on device") || strings.Contains(line, "Disk quota exceeded")
+}
+
 func lastLogHint(ctx context.Context, b cluster.Backend, node cluster.Node) string {
 	lines, err := b.LogTail(ctx, node, 30)
 	if err != nil || len(lines) == 0 {
@@ -295,6 +300,19 @@ func lastLogHint(ctx context.Context, b cluster.Backend, node cluster.Node) stri
 	for i := len(lines) - 1; i >= 0; i-- {
 		if l := pg.ParseLogLine(lines[i]); l.IsProblem() && l.Level == "PANIC" {
 			return "; its log says: " + pg.StripLogPrefix(lines[i])
+		}
+	}
+	// A full disk said by restore_command (cp: … No space left on device)
+	// is why the server then could not find its checkpoint record.
+	for i := len(lines) - 1; i >= 0; i-- {
+		if diskFull(lines[i]) {
+			msg := pg.StripLogPrefix(lines[i])
+			for _, l := range lines[i+1:] {
+				if pg.IsProblemLine(l) {
+					return "; its log says: " + msg + " — then: " + pg.StripLogPrefix(l)
+				}
+			}
+			return "; its log says: " + msg
 		}
 	}
 	for i := len(lines) - 1; i >= 0; i-- {

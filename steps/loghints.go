@@ -13,7 +13,9 @@ import (
 // WithPanicHints makes each step that fails while a server PANICs say so:
 // on a full disk ("could not write to file …: No space left on device") the
 // step's own error (a command's exit status, a refused connection) is the
-// consequence and the PANIC the cause.
+// consequence and the PANIC the cause. A step whose own work succeeded
+// while a server PANICked fails too, quoting it: a primary stopped by a
+// PANIC in its shutdown checkpoint has not shut down cleanly.
 func WithPanicHints(env *Env, all []Step) []Step {
 	out := make([]Step, len(all))
 	for i, s := range all {
@@ -24,8 +26,11 @@ func WithPanicHints(env *Env, all []Step) []Step {
 					marks[j] = lastLine(ctx, env.Backend, n)
 				}
 				err := run(ctx, w)
-				if err == nil || ctx.Err() != nil {
+				if ctx.Err() != nil {
 					return err
+				}
+				if err == nil {
+					return panicDuring(ctx, env.Backend, marks)
 				}
 				return panicHint(ctx, env.Backend, marks, err)
 			}
@@ -49,6 +54,17 @@ func panicHint(ctx context.Context, b cluster.Backend, marks []string, err error
 		return fmt.Errorf("%w; the %s's log says: %s", err, n, msg)
 	}
 	return err
+}
+
+// panicDuring is an error quoting the first PANIC a server logged after
+// its mark, nil when none did.
+func panicDuring(ctx context.Context, b cluster.Backend, marks []string) error {
+	for j, n := range cluster.Nodes {
+		if l, ok := firstLine(logSince(ctx, b, n, marks[j]), func(l pg.LogLine) bool { return l.IsProblem() && l.Level == "PANIC" }); ok {
+			return fmt.Errorf("the %s PANICked during this step, so it did not do what the step says; its log says: %s", n, pg.StripLogPrefix(l.Raw))
+		}
+	}
+	return nil
 }
 
 // archiveFailedMark is how PostgreSQL logs an archive_command that failed.
