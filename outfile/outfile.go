@@ -161,7 +161,7 @@ func (w *File) Write(p []byte) (int, error) {
 		err = io.ErrShortWrite
 	}
 	if err != nil {
-		w.err = fmt.Errorf("write %s: %w (it holds the first %d bytes written)", w.path, err, w.written())
+		w.err = fmt.Errorf("write %s: %w (it holds the first %d bytes written)", w.path, bare(err), w.written())
 		return n, w.err
 	}
 	return n, nil
@@ -208,13 +208,22 @@ func (w *File) Close() error {
 		return w.err
 	}
 	if err := w.f.Sync(); err != nil && w.err == nil {
-		w.err = fmt.Errorf("write %s: %w", w.path, err)
+		w.err = fmt.Errorf("write %s: %w", w.path, bare(err))
 	}
 	if err := w.f.Close(); err != nil && w.err == nil {
-		w.err = fmt.Errorf("write %s: %w", w.path, err)
+		w.err = fmt.Errorf("write %s: %w", w.path, bare(err))
 	}
 	w.f = nil
 	return w.err
+}
+
+// bare drops the path an *os.File's error repeats.
+func bare(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // openNew creates path, which must not exist in any form: O_EXCL refuses
