@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -240,5 +241,32 @@ func shellSummary(argv []string, dir string) string {
 // debugger when it exits.
 func openShell(msg shellMsg) tea.Cmd {
 	node := msg.node
-	return tea.ExecProcess(msg.cmd, func(err error) tea.Msg { return shellDoneMsg{node: node, err: err} })
+	return tea.Exec(&altScreenExec{Cmd: msg.cmd}, func(err error) tea.Msg { return shellDoneMsg{node: node, err: err} })
+}
+
+// Enter the terminal's alternate screen (cleared, cursor home), and leave it.
+const (
+	altScreenOn  = "\x1b[?1049h\x1b[H\x1b[2J"
+	altScreenOff = "\x1b[?1049l"
+)
+
+// altScreenExec runs a shell on the terminal's alternate screen. Bubble
+// Tea hands the terminal over on the main screen, so what the shell
+// printed would be what stays on the terminal once walstep exits, in
+// place of what was there before it started.
+type altScreenExec struct {
+	*exec.Cmd
+	out io.Writer
+}
+
+func (a *altScreenExec) SetStdin(r io.Reader)  { a.Stdin = r }
+func (a *altScreenExec) SetStderr(w io.Writer) { a.Stderr = w }
+func (a *altScreenExec) SetStdout(w io.Writer) { a.Stdout, a.out = w, w }
+
+func (a *altScreenExec) Run() error {
+	if a.out != nil {
+		_, _ = io.WriteString(a.out, altScreenOn)
+		defer io.WriteString(a.out, altScreenOff)
+	}
+	return a.Cmd.Run()
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -46,5 +47,21 @@ func TestShellOnDockerContainer(t *testing.T) {
 	banner := msg.cmd.Args[3]
 	if !strings.Contains(banner, "docker exec -it -u root walstep-primary /bin/bash") || strings.Contains(banner, "PGHOST") {
 		t.Errorf("banner %q", banner)
+	}
+}
+
+// The shell runs on the alternate screen, so what it printed does not stay
+// on the terminal once walstep exits.
+func TestShellRunsOnTheAlternateScreen(t *testing.T) {
+	var out strings.Builder
+	a := &altScreenExec{Cmd: exec.Command("sh", "-c", "echo SHELLMARK")}
+	a.SetStdin(strings.NewReader(""))
+	a.SetStdout(&out)
+	a.SetStderr(&out)
+	if err := a.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if want := altScreenOn + "SHELLMARK\n" + altScreenOff; out.String() != want {
+		t.Fatalf("the shell wrote %q, want %q", out.String(), want)
 	}
 }
