@@ -117,6 +117,9 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	})
 	fmt.Fprintf(progress, "walstep: %s\nwalstep: %d variants × %d columns × %d run(s), %d job(s); results in %s\n",
 		res.Why, len(variants), len(res.Columns), o.repeat, o.jobs, dir)
+	if note := runBackendNote(ctx, o.backend, res.Backend); note != "" {
+		fmt.Fprintf(progress, "walstep: %s\n", note)
+	}
 	if !shard.Whole() {
 		p := ex.Progress()
 		fmt.Fprintf(progress, "walstep: shard %s: %d of the matrix's %d cells\n", shard, p.Cells, len(variants)*len(res.Columns))
@@ -340,4 +343,31 @@ func exploreExec(o exploreOptions) explore.Executor {
 		}
 		return out, nil
 	}
+}
+
+// runBackendNote says when `walstep run` and the debugger would take
+// another backend than explore did under auto: they need the images of
+// --image and --init-image, explore one image per column, so the same lab
+// may get Docker from one and local from the other.
+func runBackendNote(ctx context.Context, asked, chose string) string {
+	if asked != "auto" && asked != "" {
+		return ""
+	}
+	var missing []string
+	for _, img := range []string{defaultImage, cluster.DefaultInitImage} {
+		ok, err := cluster.ImageExists(ctx, img)
+		if err != nil {
+			return "" // no engine: run takes local too
+		}
+		if !ok {
+			missing = append(missing, img)
+		}
+	}
+	switch {
+	case chose == "docker" && len(missing) > 0:
+		return fmt.Sprintf("note: walstep run on this lab would take the local backend under auto: %s not here (--image, --init-image); explore runs each column on its own image", strings.Join(missing, " and "))
+	case chose == "local" && len(missing) == 0:
+		return fmt.Sprintf("note: walstep run on this lab would take docker under auto (%s and %s are here); explore took local since a column's image is missing", defaultImage, cluster.DefaultInitImage)
+	}
+	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"walstep/cluster"
 	"walstep/explore"
 )
 
@@ -56,5 +57,31 @@ func TestExploreResultsAreWrittenSafely(t *testing.T) {
 		if st.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %v, want 0600", p, st.Mode().Perm())
 		}
+	}
+}
+
+// Under auto, explore says when run would take another backend on the
+// same lab: run needs --image and --init-image, explore a column's image.
+func TestRunBackendNoteOnTheRealEngine(t *testing.T) {
+	requireDockerE2E(t)
+	ctx := t.Context()
+	ok, err := cluster.ImageExists(ctx, defaultImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	okInit, err := cluster.ImageExists(ctx, cluster.DefaultInitImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := runBackendNote(ctx, "auto", "docker")
+	if ok && okInit {
+		if note != "" {
+			t.Fatalf("run's images are here, yet: %s", note)
+		}
+	} else if !strings.Contains(note, "walstep run on this lab would take the local backend") {
+		t.Fatalf("run's images are missing and explore took docker, but the note is %q", note)
+	}
+	if got := runBackendNote(ctx, "docker", "docker"); got != "" {
+		t.Fatalf("a backend asked for by name got a note: %s", got)
 	}
 }

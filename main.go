@@ -121,6 +121,10 @@ func realMain(args []string, stdout, stderr io.Writer) (code int) {
 }
 
 // options are the flags shared by the sub-commands.
+// defaultImage is the seed's server image, --image's default (initdb's,
+// --init-image's, is cluster.DefaultInitImage).
+const defaultImage = "postgres_repro:latest"
+
 type options struct {
 	stopNotes  io.Writer // where a stop at close says it escalated; not a flag
 	lab        string
@@ -168,8 +172,8 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.archiver, "archiver", "auto", "archive and backup tool: auto, cp or wal-g")
 	fs.StringVar(&o.walg, "wal-g", "", "path of a wal-g binary (default: wal-g on PATH)")
 	fs.StringVar(&o.pgBin, "pg-bin", "", "PostgreSQL binaries directory for the local backend (default: pg_ctl's on PATH, else newest /usr/lib/postgresql/*/bin)")
-	fs.StringVar(&o.image, "image", "postgres_repro:latest", "Docker image with PostgreSQL (and wal-g) for the servers")
-	fs.StringVar(&o.initImage, "init-image", "postgres:14.5", "Docker image for initdb (seed step 1)")
+	fs.StringVar(&o.image, "image", defaultImage, "Docker image with PostgreSQL (and wal-g) for the servers")
+	fs.StringVar(&o.initImage, "init-image", cluster.DefaultInitImage, "Docker image for initdb (seed step 1)")
 	fs.StringVar(&o.prefix, "prefix", "walstep", "Docker container and network name prefix, so labs can run side by side")
 	fs.DurationVar(&o.poll, "poll", 500*time.Millisecond, "side panel poll interval")
 	fs.DurationVar(&o.stepTO, "wait", 60*time.Second, "how long a step waits for a server (start, promotion, shutdown)")
