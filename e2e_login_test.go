@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -188,7 +190,17 @@ func TestE2EDockerNoOtherUserLogsIn(t *testing.T) {
 			try = append(try, serverAddr{n + " socket in the lab", filepath.Join(lab, "run", "sockets-"+n), "5432"})
 		}
 	}
-	// Every address of every container of the lab, on every network.
+	try = append(try, containerAddrs(t, lab)...)
+	if len(try) < 6 {
+		t.Fatalf("only %d addresses to try: %v", len(try), try)
+	}
+	assertNoOtherUserGetsIn(t, lab, try)
+}
+
+// containerAddrs is every address of every running container of the lab,
+// on every network it is on.
+func containerAddrs(t *testing.T, lab string) []serverAddr {
+	t.Helper()
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		t.Fatal(err)
@@ -204,6 +216,7 @@ func TestE2EDockerNoOtherUserLogsIn(t *testing.T) {
 	if len(cs) != 2 {
 		t.Fatalf("%d containers of the lab running, want the two servers", len(cs))
 	}
+	var try []serverAddr
 	for _, c := range cs {
 		if c.NetworkSettings == nil {
 			continue
@@ -216,10 +229,95 @@ func TestE2EDockerNoOtherUserLogsIn(t *testing.T) {
 			}
 		}
 	}
-	if len(try) < 6 {
-		t.Fatalf("only %d addresses to try: %v", len(try), try)
+	return try
+}
+
+// Without root, walstep polls through the published ports with the lab's
+// secret (it cannot enter the socket dirs, which are the image's postgres
+// user's): walstep itself runs here as an ordinary user in the Docker
+// socket's group, and still no other user logs in anywhere. Before, a
+// pg_hba line trusted the network's gateway, where every host connection
+// arrives.
+func TestE2EDockerWithoutRootNoOtherUserLogsIn(t *testing.T) {
+	t.Parallel()
+	img := requireDockerE2E(t)
+	if os.Geteuid() != 0 {
+		t.Skip("runs walstep as another user, which takes root")
 	}
+	sock := "/var/run/docker.sock"
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		if !strings.HasPrefix(h, "unix://") {
+			t.Skipf("DOCKER_HOST %s is not a unix socket whose group the user could join", h)
+		}
+		sock = strings.TrimPrefix(h, "unix://")
+	}
+	st, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gid := st.Sys().(*syscall.Stat_t).Gid
+	const uid = 23456 // an ordinary user with no other part in the test
+	bin := buildWalstep(t)
+	dir := reachableTempDir(t)
+	if err := os.Chown(dir, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+	lab := filepath.Join(dir, "lab")
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	prefix := "wse2enr-" + hex.EncodeToString(b)
+	images := []string{"--image", img, "--init-image", img, "--prefix", prefix}
+	asUser := func(args ...string) (string, string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Dir, cmd.Env = dir, []string{"HOME=" + dir, "PATH=/usr/bin:/bin"}
+		if h := os.Getenv("DOCKER_HOST"); h != "" {
+			cmd.Env = append(cmd.Env, "DOCKER_HOST="+h)
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid, Groups: []uint32{gid}}}
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		return out.String(), errb.String(), err
+	}
+	if _, stderr, err := asUser("init", lab); err != nil {
+		t.Fatalf("init: %v\n%s", err, stderr)
+	}
+	t.Cleanup(func() {
+		if _, stderr, err := asUser(append([]string{"clean", "--lab", lab}, images...)...); err != nil {
+			t.Errorf("walstep clean: %v\n%s", err, stderr)
+		}
+		assertNoDockerLeft(t, lab)
+	})
+	conf := filepath.Join(lab, "primary_restore.conf")
+	if err := os.WriteFile(conf, []byte(noTarget), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(conf, uid, uid); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := asUser(append([]string{"run", "--json", "--keep-running", "--lab", lab, "--backend", "docker", "--archiver", "cp"}, images...)...)
+	if err != nil {
+		t.Fatalf("run as uid %d: %v\n%s", uid, err, stderr)
+	}
+	var rep struct {
+		jsonReport
+		Addrs map[string]string `json:"addresses"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("decode report: %v\n%s", err, stderr)
+	}
+	if v, _ := rep.Diagnosis["verdict"].(string); v != "healthy" {
+		t.Fatalf("no-target lab without root: verdict %q, want healthy\n%s", v, stderr)
+	}
+	try := []serverAddr{tcpAddr("primary published port", rep.Addrs["primary"]), tcpAddr("replica published port", rep.Addrs["replica"])}
+	try = append(try, containerAddrs(t, lab)...)
 	assertNoOtherUserGetsIn(t, lab, try)
+	hba, err := os.ReadFile(filepath.Join(lab, "primary-data", "pg_hba.conf"))
+	if err != nil || strings.Contains(string(hba), "trust  # walstep") {
+		t.Errorf("pg_hba.conf (%v) trusts the gateway:\n%s", err, hba)
+	}
 }
 
 // The lab's secret never reaches what walstep prints or writes for you: a

@@ -23,7 +23,12 @@ func (l *Lab) MkdirAll(p string, perm os.FileMode, uid, gid int) error {
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
 		return fmt.Errorf("create %s: it is outside the lab %s", p, l.Dir)
 	}
-	fd, err := unix.Open(l.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	// O_PATH: walking needs only search permission, and a directory on the
+	// way may be a container's postgres user's (without root on the host
+	// walstep may not read it); the last one is opened for reading only
+	// when its owner or mode is to be set.
+	const walk = unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Open(l.Dir, walk, 0)
 	if err != nil {
 		return fmt.Errorf("create %s: open the lab: %w", p, &os.PathError{Op: "open", Path: l.Dir, Err: err})
 	}
@@ -45,7 +50,11 @@ func (l *Lab) MkdirAll(p string, perm os.FileMode, uid, gid int) error {
 			return fmt.Errorf("create %s: %w", cur, err)
 		}
 		created = err == nil
-		nfd, err := unix.Openat(fd, c, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		flags := walk
+		if i == len(parts)-1 && (uid >= 0 || created) {
+			flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+		}
+		nfd, err := unix.Openat(fd, c, flags, 0)
 		if err != nil {
 			if isSymlinkAt(fd, c) {
 				return fmt.Errorf("create %s: %s is a symbolic link: %w", p, cur, ErrLink)
