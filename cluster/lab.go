@@ -190,7 +190,9 @@ func OpenLab(dir string) (*Lab, error) {
 	if m.Version != LabVersion {
 		return nil, fmt.Errorf("open lab %s: written by a walstep with lab version %d, this walstep uses %d: run walstep init in a new directory", real, m.Version, LabVersion)
 	}
-	return &Lab{Dir: real}, nil
+	l := &Lab{Dir: real}
+	l.maskSecret()
+	return l, nil
 }
 
 // Path joins elem onto the lab directory.

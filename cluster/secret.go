@@ -57,6 +57,14 @@ func (l *Lab) Secret() (string, error) {
 	return s, nil
 }
 
+// maskSecret registers the secret of an earlier run for masking, so that
+// what this session shows of its servers' files never shows it.
+func (l *Lab) maskSecret() {
+	if s, err := readSecret(l.SecretPath()); err == nil {
+		untrusted.RegisterSecret(s)
+	}
+}
+
 // makeSecret writes a new secret under a temporary name and links it into
 // place, so a concurrent reader never sees a partial file and of two
 // writers the first one wins.
