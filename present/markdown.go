@@ -84,7 +84,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	}
 	var lines []string
 	for _, f := range d.Findings {
-		lines = append(lines, f.Node+": "+f.Line)
+		lines = append(lines, f.Node+": "+Repeat{Line: f.Line, Count: f.Repeats}.String())
 	}
 	if len(lines) > 0 {
 		b.WriteString("Log lines that matter:\n\n")

@@ -36,7 +36,7 @@ func TestWriteMarkdownMasksSecrets(t *testing.T) {
 func TestWriteMarkdownSections(t *testing.T) {
 	d := &pg.Diagnosis{Verdict: pg.VerdictDiverged, Explanation: "The replica replayed past the fork.", Cause: "Timeline 2's segment was not archived yet.",
 		Evidence: []string{"replica position 0/3000000 on timeline 1 is past the fork point 0/2000100"},
-		Findings: []pg.Finding{{Node: "primary", Line: "ERROR:  requested starting point 0/3000000 is ahead of the WAL flush position of this server 0/2000178"}}}
+		Findings: []pg.Finding{{Node: "primary", Repeats: 6, Line: "ERROR:  requested starting point 0/3000000 is ahead of the WAL flush position of this server 0/2000178"}}}
 	var b strings.Builder
 	err := WriteMarkdown(&b, Report{
 		Generated: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), Lab: "/tmp/lab", Backend: "local", Archiver: "cp",
@@ -51,7 +51,7 @@ func TestWriteMarkdownSections(t *testing.T) {
 	md := b.String()
 	for _, want := range []string{
 		"# PostgreSQL concurrent restore: verdict DIVERGED", "## Timelines", "## Archive", "## Diagnosis: diverged",
-		"Cause: Timeline 2's segment", "- replica position 0/3000000", "primary: ERROR:  requested starting point",
+		"Cause: Timeline 2's segment", "- replica position 0/3000000", "primary: ERROR:  requested starting point", "this server 0/2000178 (x6)",
 		"## Versions", "| PostgreSQL | postgres (PostgreSQL) 15.14 |", `abc123 \| x`, "## Steps", "| 12 | Start both servers | done | 1.5s |",
 		"Step F6 failed:", "````text\nreplica refused:\n```boom```\n````", "## Lab configuration", "`replica_standby.conf`:", "```ini\nprimary_conninfo", "```json\n",
 	} {

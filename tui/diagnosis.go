@@ -151,7 +151,7 @@ func (m Model) diagnosisText(w int) string {
 		p("")
 		p("Log lines that matter:")
 		for _, f := range d.Findings {
-			p(fmt.Sprintf("  %s: %s", f.Node, f.Message()))
+			p(fmt.Sprintf("  %s: %s", f.Node, present.Repeat{Line: f.Message(), Count: f.Repeats}))
 			if f.Explanation != "" {
 				p("    " + f.Explanation)
 			}
