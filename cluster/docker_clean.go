@@ -174,3 +174,44 @@ func removeLabelled(ctx context.Context, cli *client.Client, lab *Lab, stopTO ti
 	}
 	return errors.Join(errs...)
 }
+
+// stop is Stop with the escalation lines written to warn as well as out.
+// A server of this lab started under another --prefix runs on the same
+// data dir: it is stopped too, or a reset would delete the dir under it.
+func (d *Docker) stop(ctx context.Context, node Node, out, warn io.Writer) error {
+	if err := d.stopOwn(ctx, node, out, warn); err != nil {
+		return err
+	}
+	return d.stopOtherPrefixes(ctx, node, out, warn)
+}
+
+// stopOtherPrefixes stops and removes node's server containers of this lab
+// that were made under a --prefix other than this session's.
+func (d *Docker) stopOtherPrefixes(ctx context.Context, node Node, out, warn io.Writer) error {
+	f := filters.NewArgs(filters.Arg("label", LabelLab+"="+d.lab.Dir), filters.Arg("label", LabelNode+"="+string(node)), filters.Arg("label", LabelRole+"=server"))
+	cs, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		return fmt.Errorf("list %s containers of this lab: %w", node, d.explain(err))
+	}
+	var errs []error
+	for _, c := range cs {
+		if c.Labels[LabelLab] != d.lab.Dir || c.Labels[LabelPrefix] == d.prefix {
+			continue
+		}
+		name := strings.TrimPrefix(strings.Join(c.Names, ","), "/")
+		if c.State == "running" {
+			fmt.Fprintf(out, "stopping %s (container %s, made with --prefix %s)\n", node, name, c.Labels[LabelPrefix])
+			if err := stopServerContainer(ctx, d.cli, node, c.ID, d.stopTO, out, warn); err != nil && !cerrdefs.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("stop container %s: %w", name, err))
+				continue
+			}
+		}
+		rctx, cancel := cleanupCtx(ctx)
+		err := d.cli.ContainerRemove(rctx, c.ID, container.RemoveOptions{Force: true})
+		cancel()
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove container %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}

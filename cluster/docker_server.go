@@ -205,8 +205,8 @@ func (d *Docker) Stop(ctx context.Context, node Node, out io.Writer) error {
 	return d.stop(ctx, node, out, out)
 }
 
-// stop is Stop with the escalation lines written to warn as well as out.
-func (d *Docker) stop(ctx context.Context, node Node, out, warn io.Writer) error {
+// stopOwn stops the container of this session's --prefix (see stop).
+func (d *Docker) stopOwn(ctx context.Context, node Node, out, warn io.Writer) error {
 	name := d.ContainerName(node)
 	insp, err := d.inspectOwn(ctx, name)
 	if err != nil {
