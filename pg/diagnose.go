@@ -137,7 +137,7 @@ func (j *judge) readLogs() {
 			diverging = append(diverging, f)
 		}
 	}
-	j.diverging = diverging
+	j.diverging = newestOfEach(diverging)
 }
 
 // placeFork finds the fork the replica must not pass in the primary's
@@ -237,6 +237,16 @@ func (j *judge) diverged(why []string) Diagnosis {
 	d.Verdict = VerdictDiverged
 	if len(why) == 0 {
 		why = append(why, "PostgreSQL reports the divergence: "+diverging[0].Explanation)
+	}
+	if f, ok := streamFailure(j.R); ok {
+		// The line the user reads in the replica's log: it could not
+		// stream anyway, whatever the positions say.
+		e := "replica log: " + f.Message()
+		if f.Repeats > 1 {
+			e += fmt.Sprintf(" (x%d)", f.Repeats)
+		}
+		d.Evidence = append(d.Evidence, e)
+		why = append(why, fmt.Sprintf("Its wal receiver cannot stream in any case: its log says “%s”. %s", f.Message(), f.Explanation))
 	}
 	d.Explanation = strings.Join(why, " ")
 	d.Cause = findCause(s, in.Earlier, *d) // shown once, by whoever prints Cause

@@ -80,6 +80,25 @@ func dedupe(fs []Finding) []Finding {
 	return out
 }
 
+// newestOfEach keeps one finding per node and kind, the newest: a
+// refusal repeated while the primary writes on quotes a new flush position
+// each time, and the evidence quotes the one the user reads last.
+func newestOfEach(fs []Finding) []Finding {
+	var out []Finding
+	idx := map[string]int{}
+	for _, f := range fs {
+		key := f.Node + "\x00" + f.Kind
+		if i, ok := idx[key]; ok {
+			f.Repeats += out[i].Repeats
+			out[i] = f
+			continue
+		}
+		idx[key] = len(out)
+		out = append(out, f)
+	}
+	return out
+}
+
 func describe(r Reading, pos LSN, tli uint32) string {
 	what := "replay"
 	switch {

@@ -146,6 +146,8 @@ func ShortSource(s string) string {
 		return "receiver"
 	case SrcRestored:
 		return "pg_wal"
+	case SrcReplayedFile:
+		return "replayed WAL"
 	case SrcControl:
 		return "controldata"
 	}

@@ -43,7 +43,7 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 	c := ns.conn
 	var (
 		flush, replay, receive, walfile, pause, sysID *string
-		ckptTLI                                       *int64
+		ckptTLI, segSize                              *int64
 	)
 	err := c.QueryRow(ctx, `select pg_is_in_recovery(),
   case when pg_is_in_recovery() then null else pg_current_wal_flush_lsn()::text end,
@@ -52,8 +52,9 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
   case when pg_is_in_recovery() then `+pauseStateSQL(c.PgConn().ParameterStatus("server_version"))+` end,
   (select timeline_id::bigint from pg_control_checkpoint()),
   case when pg_is_in_recovery() then null else pg_walfile_name(pg_current_wal_lsn()) end,
-  (select system_identifier::text from pg_control_system())`).
-		Scan(&r.InRecovery, &flush, &replay, &receive, &pause, &ckptTLI, &walfile, &sysID)
+  (select system_identifier::text from pg_control_system()),
+  (select setting::bigint from pg_settings where name = 'wal_segment_size')`).
+		Scan(&r.InRecovery, &flush, &replay, &receive, &pause, &ckptTLI, &walfile, &sysID, &segSize)
 	if err != nil {
 		return fmt.Errorf("query status: %w", err)
 	}
@@ -79,6 +80,11 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 			return err
 		}
 		r.Receiver = wr
+		if r.Timeline == 0 && segSize != nil {
+			if t, ok := replayedFileTLI(ctx, c, r.ReplayLSN, *segSize); ok {
+				r.Timeline, r.TLISource = t, SrcReplayedFile
+			}
+		}
 		if r.Timeline == 0 {
 			var name *string
 			err := c.QueryRow(ctx, `select name from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$' order by modification desc, name desc limit 1`).Scan(&name)
@@ -119,6 +125,36 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 		r.Slots = append(r.Slots, s)
 	}
 	return rows.Err()
+}
+
+// replayedFileTLI is the timeline of the WAL file in pg_wal that holds
+// the last record replayed, when one timeline alone has that segment
+// there: newer files restore_command fetched (a new timeline's segment
+// that does not continue what was replayed, say) do not say what was
+// replayed.
+func replayedFileTLI(ctx context.Context, c *pgx.Conn, replay LSN, segSize int64) (uint32, bool) {
+	if !replay.Valid() || segSize <= 0 || segSize > 1<<32 {
+		return 0, false
+	}
+	seg := (uint64(replay) - 1) / uint64(segSize)
+	perID := uint64(1<<32) / uint64(segSize)
+	suffix := fmt.Sprintf("%08X%08X", seg/perID, seg%perID)
+	rows, err := c.Query(ctx, `select name from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$' and substr(name, 9) = $1`, suffix)
+	if err != nil {
+		return 0, false
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(names) == 0 {
+		return 0, false
+	}
+	tlis := map[uint32]bool{}
+	var tli uint32
+	for _, n := range names {
+		if t, _, ok := ParseWALFileName(n); ok {
+			tlis[t], tli = true, t
+		}
+	}
+	return tli, len(tlis) == 1
 }
 
 // readHistories reads the server's timeline history files through SQL,

@@ -33,11 +33,12 @@ const (
 
 // Timeline sources, best first.
 const (
-	SrcCurrentWAL = "current WAL file"
-	SrcReceiver   = "wal receiver"
-	SrcRestored   = "newest WAL file in pg_wal"
-	SrcCheckpoint = "checkpoint"
-	SrcControl    = "pg_controldata"
+	SrcCurrentWAL   = "current WAL file"
+	SrcReceiver     = "wal receiver"
+	SrcReplayedFile = "WAL file of the replay position"
+	SrcRestored     = "newest WAL file in pg_wal"
+	SrcCheckpoint   = "checkpoint"
+	SrcControl      = "pg_controldata"
 )
 
 // WalReceiver is pg_stat_wal_receiver's row.
