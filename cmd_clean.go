@@ -21,7 +21,7 @@ func cmdClean(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var lock *cluster.LabLock
 	if o.force {
-		lock, err = lab.ForceLock("clean --force", 30*time.Second)
+		lock, err = lab.ForceLock("clean --force", 15*time.Second, stdout)
 	} else {
 		lock, err = lab.Lock("clean")
 	}

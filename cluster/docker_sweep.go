@@ -9,12 +9,14 @@ import (
 
 // sweepScript defines walstep_sweep SELF MARK, a shell function that ends
 // the processes of the session SELF leads (a docker exec is a session of
-// its own) and those whose environment holds MARK (which those leaving
-// the session with setsid keep), but not SELF: SIGTERM and SIGCONT, then
+// its own), those whose environment holds MARK (which those leaving the
+// session with setsid keep) and orphans that carry no command's mark (the
+// engine's init, pid 1, adopted them: one that also cleared its
+// environment), but not SELF: SIGTERM and SIGCONT, then
 // SIGKILL after about a second; it returns once none runs (1 after about
 // ten seconds) and prints which it ended. It reads /proc only, as images
-// may lack ps. The postmaster and its children are in neither: the
-// container's command started them.
+// may lack ps. The postmaster (init's child named postgres) and its
+// children are in none of these.
 const sweepScript = `walstep_sweep() {
   ws_self=$1 ws_mark=$2 ws_sig=TERM ws_i=0 ws_seen=" " ws_names=""
   while :; do
@@ -27,7 +29,11 @@ const sweepScript = `walstep_sweep() {
       set -- ${ws_st##*) }
       [ "$1" = Z ] && continue
       if [ "$4" != "$ws_self" ]; then
-        { tr '\0' '\n' < "$ws_d/environ" | grep -qxF "$ws_mark"; } 2>/dev/null || continue
+        ws_m=$( { tr '\0' '\n' < "$ws_d/environ" | grep -x '` + markVar + `=.*'; } 2>/dev/null)
+        if [ "$ws_m" = "$ws_mark" ]; then :
+        elif [ -z "$ws_m" ] && [ "$2" = 1 ] && [ "$ws_comm" != postgres ]; then :
+        else continue
+        fi
       fi
       kill -$ws_sig "$ws_p" 2>/dev/null || continue
       kill -CONT "$ws_p" 2>/dev/null

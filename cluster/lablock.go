@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -113,9 +115,13 @@ func (k *LabLock) Release() error {
 	return err
 }
 
-// ForceLock ends the session holding the lab (SIGTERM, then SIGKILL after
-// wait) when its pid is a live walstep, then takes the lock.
-func (l *Lab) ForceLock(command string, wait time.Duration) (*LabLock, error) {
+// ForceLock ends the session holding the lab when its pid is a live
+// walstep, saying so on out, then takes the lock: SIGTERM (with SIGCONT,
+// as a stopped holder acts on nothing until continued), so it stops its
+// servers and ends what its steps started; SIGKILL after wait, and then
+// the processes its commands left (marked with its pid) are ended here.
+func (l *Lab) ForceLock(command string, wait time.Duration, out io.Writer) (*LabLock, error) {
+	out = orDiscard(out)
 	k, err := l.Lock(command)
 	if err == nil || !errors.Is(err, ErrLabInUse) {
 		return k, err
@@ -127,23 +133,65 @@ func (l *Lab) ForceLock(command string, wait time.Duration) (*LabLock, error) {
 	if !isWalstep(h.PID) {
 		return nil, fmt.Errorf("%w, and pid %d is not a walstep: end it yourself", err, h.PID)
 	}
-	deadline := time.Now().Add(wait)
+	how := "asking it to end (SIGTERM)"
+	if processStopped(h.PID) {
+		how = "it is stopped (SIGSTOP): continuing it and asking it to end (SIGCONT, SIGTERM)"
+	}
+	fmt.Fprintf(out, "walstep %s holds the lab: %s, SIGKILL after %s\n", h, how, wait)
 	_ = syscall.Kill(h.PID, syscall.SIGTERM)
+	_ = syscall.Kill(h.PID, syscall.SIGCONT)
+	deadline := time.Now().Add(wait)
 	killed := false
 	for {
 		k, err := l.Lock(command)
 		if err == nil || !errors.Is(err, ErrLabInUse) {
+			if err == nil {
+				l.endHolderLeft(h.PID, out)
+			}
 			return k, err
 		}
 		if time.Now().After(deadline) {
 			if killed {
 				return nil, fmt.Errorf("%w: it did not end after SIGKILL", err)
 			}
+			fmt.Fprintf(out, "it did not end within %s: killing it (SIGKILL)\n", wait)
 			_ = syscall.Kill(h.PID, syscall.SIGKILL)
 			killed, deadline = true, time.Now().Add(5*time.Second)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// endHolderLeft ends what the commands of the ended walstep pid left
+// running: a holder killed before it could end them leaves them marked
+// with its pid. The lab's servers (a hook may have restarted one) are
+// left to clean, which stops them as servers.
+func (l *Lab) endHolderLeft(pid int, out io.Writer) {
+	prefix := []byte(markVar + "=" + strconv.Itoa(pid) + "-")
+	var servers []int
+	for _, d := range []string{PrimaryData, ReplicaData} {
+		if pm := PostmasterPID(l.Path(d)); pm > 0 {
+			servers = append(servers, pm)
+		}
+	}
+	ended, err := endLeftMatching(-1, func(kv []byte) bool { return bytes.HasPrefix(kv, prefix) }, -1, servers, leftGoneTimeout)
+	if len(ended) > 0 {
+		fmt.Fprintf(out, "ended %d process(es) its steps had left running: %s\n", len(ended), strings.Join(ended, ", "))
+	}
+	if err != nil {
+		fmt.Fprintf(out, "walstep: %v\n", err)
+	}
+}
+
+// processStopped reports whether pid is stopped (SIGSTOP, Ctrl-Z).
+func processStopped(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && len(s) > i+2 && (s[i+2] == 'T' || s[i+2] == 't')
 }
 
 // isWalstep reports whether pid runs a program named walstep (or a test

@@ -168,6 +168,7 @@ func TestLocalExecEndsWhatItLeaves(t *testing.T) {
 		"nohup":                         `nohup sleep 300 >/dev/null 2>&1 & echo $! >> "$1"`,
 		"double fork in a new session":  `setsid sh -c 'sleep 300 & echo $! >> "$1"' sh "$1" >/dev/null 2>&1 & echo $! >> "$1"`,
 		"ignores SIGTERM":               `sh -c 'trap "" TERM; echo $$ >> "$1"; while :; do sleep 1; done' sh "$1" &`,
+		"clears its environment too":    `env -i setsid sleep 300 >/dev/null 2>&1 & echo $! >> "$1"`,
 	}
 	for name, script := range cases {
 		t.Run(name, func(t *testing.T) {

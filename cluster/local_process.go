@@ -66,7 +66,7 @@ func (l *Local) Start(ctx context.Context, node Node, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "$ %s\n", strings.Join(argv, " "))
 	cmd := l.command(nil, node, true, argv, logf)
-	if err := cmd.Start(); err != nil {
+	if err := startRegistered(cmd); err != nil {
 		logf.Close()
 		return fmt.Errorf("start %s: %w", node, err)
 	}
@@ -74,6 +74,7 @@ func (l *Local) Start(ctx context.Context, node Node, out io.Writer) error {
 	l.procs[node] = p
 	go func() { // owned by the backend: ends when the server exits
 		err := cmd.Wait()
+		forgetStarted(cmd.Process.Pid)
 		logf.Close()
 		p.err = err
 		p.code = cmd.ProcessState.ExitCode()

@@ -64,7 +64,7 @@ func (l *Local) runCmd(ctx context.Context, cmd *exec.Cmd) error {
 		return fmt.Errorf("make output pipe: %w", err)
 	}
 	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
+	if err := startRegistered(cmd); err != nil {
 		pr.Close()
 		pw.Close()
 		return err
@@ -76,7 +76,12 @@ func (l *Local) runCmd(ctx context.Context, cmd *exec.Cmd) error {
 		close(copied)
 	}()
 	err = cmd.Wait()
-	ended, lerr := endLeft(cmd.Process.Pid, []byte(mark), l.serverPIDs(), leftGoneTimeout)
+	forgetStarted(cmd.Process.Pid)
+	uid := -1
+	if l.runAs != nil {
+		uid = int(l.runAs.Uid)
+	}
+	ended, lerr := endLeft(cmd.Process.Pid, []byte(mark), uid, l.serverPIDs(), leftGoneTimeout)
 	t := time.NewTimer(outputGrace)
 	select {
 	case <-copied:
@@ -153,27 +158,33 @@ func readProcs() ([]proc, error) {
 	return ps, nil
 }
 
-// hasMark reports whether process pid started with mark in its
-// environment.
-func hasMark(pid int, mark []byte) bool {
+// hasMark reports whether process pid started with an environment entry
+// marked matches.
+func hasMark(pid int, marked func(kv []byte) bool) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 	if err != nil {
 		return false
 	}
 	for _, kv := range bytes.Split(b, []byte{0}) {
-		if bytes.Equal(kv, mark) {
+		if marked(kv) {
 			return true
 		}
 	}
 	return false
 }
 
-// endLeft ends the processes of session sid and those whose environment
-// holds mark, except keep and their descendants: SIGTERM, then SIGKILL
+// endLeft ends the processes of session sid, those whose environment
+// holds mark and walstep's orphans owned by orphanUID (see orphans; -1:
+// none), except keep and their descendants: SIGTERM, then SIGKILL
 // once leftTermGrace has passed. It reaps those re-parented to walstep and returns
 // once none runs (their names and pids, for the user), or an error after
 // timeout.
-func endLeft(sid int, mark []byte, keep []int, timeout time.Duration) ([]string, error) {
+func endLeft(sid int, mark []byte, orphanUID int, keep []int, timeout time.Duration) ([]string, error) {
+	return endLeftMatching(sid, func(kv []byte) bool { return bytes.Equal(kv, mark) }, orphanUID, keep, timeout)
+}
+
+// endLeftMatching is endLeft with the mark an environment entry matches.
+func endLeftMatching(sid int, marked func(kv []byte) bool, orphanUID int, keep []int, timeout time.Duration) ([]string, error) {
 	self := os.Getpid()
 	deadline := time.Now().Add(timeout)
 	killAt := time.Now().Add(leftTermGrace)
@@ -185,13 +196,16 @@ func endLeft(sid int, mark []byte, keep []int, timeout time.Duration) ([]string,
 		ps, err := readProcs()
 		if err != nil {
 			// Without /proc only the session's group can be found.
-			_ = syscall.Kill(-sid, syscall.SIGKILL)
+			if sid > 0 {
+				_ = syscall.Kill(-sid, syscall.SIGKILL)
+			}
 			return ended, err
 		}
 		kept := keptTree(ps, keep)
+		orphaned := orphans(ps, orphanUID)
 		alive := 0
 		for _, p := range ps {
-			if p.pid == self || kept[p.pid] || (p.sid != sid && !hasMark(p.pid, mark)) {
+			if p.pid == self || kept[p.pid] || (p.sid != sid && !orphaned[p.pid] && !hasMark(p.pid, marked)) {
 				continue
 			}
 			if p.zombie {

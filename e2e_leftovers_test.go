@@ -73,6 +73,17 @@ func pidRuns(pid int) bool {
 	return i < 0 || len(s) < i+3 || s[i+2] != 'Z'
 }
 
+// pidStopped reports whether pid is stopped (SIGSTOP).
+func pidStopped(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && len(s) > i+2 && s[i+2] == 'T'
+}
+
 // noneRuns fails the test for each of pids that still runs.
 func noneRuns(t *testing.T, what string, pids []int) {
 	t.Helper()
@@ -156,4 +167,52 @@ func TestHangupEndsTheDebugger(t *testing.T) {
 		t.Errorf("stack trace:\n%s", stderr)
 	}
 	noneRuns(t, "after the debugger's tmux session was killed (hook shell, its 3 children, the primary)", pids)
+}
+
+// `clean --force` on a lab whose holder is stopped (SIGSTOP) says what it
+// does, continues and ends the holder within its bound, and leaves neither
+// the holder's servers nor its hook's processes.
+func TestCleanForceEndsAStoppedHolder(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	bin := buildWalstep(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	initLabWith(t, lab, "hooks/after-3.primary.sh", leavingHook)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	holder := exec.CommandContext(ctx, bin, "run", "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- holder.Wait() }() // joined below
+	pids := hookRunning(t, lab, 2*time.Minute)
+	if err := holder.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); !pidStopped(holder.Process.Pid); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the holder did not stop on SIGSTOP")
+		}
+	}
+	begin := time.Now()
+	code, stdout, stderr := runMain("clean", "--force", "--lab", lab)
+	took := time.Since(begin)
+	t.Logf("clean --force took %s:\n%s%s", took.Round(time.Millisecond), stdout, stderr)
+	if code != 0 {
+		t.Errorf("clean --force: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, fmt.Sprintf("walstep pid %d (run ", holder.Process.Pid)) || !strings.Contains(stdout, "is stopped (SIGSTOP): continuing it") {
+		t.Errorf("clean --force does not say what it does with the stopped holder:\n%s", stdout)
+	}
+	if took > 20*time.Second {
+		t.Errorf("clean --force took %s", took)
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		_ = holder.Process.Kill()
+		t.Fatal("the holder still runs after clean --force")
+	}
+	noneRuns(t, "after clean --force (hook shell, its 3 children, the primary)", pids)
 }
