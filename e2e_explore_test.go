@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -253,6 +254,76 @@ func TestE2EExploreInterruptPrintsCellsDone(t *testing.T) {
 	text := out.String()
 	if code != 130 || !strings.Contains(text, "interrupted:") || !strings.Contains(text, "diverged 1/1") || !strings.Contains(text, "—") {
 		t.Errorf("exit %d, want 130 and the matrix with the first cell and the cells not run:\n%s\n%s", code, text, errb.String())
+	}
+	if left := postgresOf(t, lab); len(left) > 0 {
+		t.Errorf("postgres left running: %v", left)
+	}
+}
+
+// A shard interrupted after its first run: matrix.json already held that
+// run before the interrupt (it is rewritten after every run, so even a
+// killed shard keeps it), and merge folds what there is and names the
+// cells missing, with why.
+func TestE2EExploreShardInterruptedThenMerged(t *testing.T) {
+	skipWithoutPostgres(t)
+	base := reachableTempDir(t)
+	lab := filepath.Join(base, "lab")
+	if code := realMain([]string{"init", lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
+		t.Fatalf("init: exit %d", code)
+	}
+	// 3 cells of one column in 2 shards: shard 1/2 holds default and no-target.
+	out := &signalWriter{want: "shard 1/2 run 1/2:", hit: make(chan struct{})}
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- realMain([]string{"explore", "--lab", lab, "--backend", "local", "--archiver", "cp", "--variants", "default,no-target,switch-after-13", "--jobs", "1", "--shard", "1/2"}, out, &errb)
+	}()
+	select {
+	case <-out.hit:
+	case code := <-done:
+		t.Fatalf("explore ended (exit %d) before the interrupt:\n%s\n%s", code, out.String(), errb.String())
+	case <-time.After(5 * time.Minute):
+		t.Fatalf("no first run within 5 minutes:\n%s", out.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(lab, "explore", "*", "matrix.json"))
+	if len(files) != 1 {
+		t.Fatalf("after the first run: matrix.json files %v", files)
+	}
+	var mid exploreMatrix
+	if b, err := os.ReadFile(files[0]); err != nil || json.Unmarshal(b, &mid) != nil || !mid.Interrupted || len(mid.Cells) != 2 || mid.Cells[0].Runs != 1 {
+		t.Errorf("matrix.json while the shard runs: %v %+v", err, mid)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != 130 {
+			t.Errorf("exit %d, want 130", code)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("explore did not stop within 3 minutes of Ctrl-C:\n%s", out.String())
+	}
+	var mout, merr bytes.Buffer
+	code := realMain([]string{"explore", "merge", "--out", filepath.Join(base, "merged"), lab}, &mout, &merr)
+	text := mout.String()
+	if !regexp.MustCompile(`default +diverged 1/1`).MatchString(text) {
+		t.Errorf("merge output lacks the finished cell:\n%s", text)
+	}
+	for _, want := range []string{
+		"interrupted: 1 of 3 cells done",
+		"no-target pg15 cp: shard 1/2 finished 0 of its 1 runs (interrupted)",
+		"switch-after-13 pg15 cp: its shard is not among those given (missing: 2/2)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("merge output lacks %q:\n%s", want, text)
+		}
+	}
+	if code != 1 || !strings.Contains(merr.String(), "misses 2 of 3 cells") {
+		t.Errorf("merge: exit %d, stderr %q", code, merr.String())
+	}
+	if _, err := os.Stat(filepath.Join(base, "merged", "matrix.md")); err != nil {
+		t.Errorf("merge wrote no matrix.md: %v", err)
 	}
 	if left := postgresOf(t, lab); len(left) > 0 {
 		t.Errorf("postgres left running: %v", left)

@@ -109,4 +109,8 @@ func TestProgressLine(t *testing.T) {
 	if got := p.Line(); got != "cells 2/6 · runs 2/6 · now: default pg15 cp #1 · 12s elapsed, ~30s left" {
 		t.Errorf("line %q", got)
 	}
+	p.Shard = Shard{K: 2, N: 3}
+	if got := p.Line(); got != "shard 2/3 · cells 2/6 · runs 2/6 · now: default pg15 cp #1 · 12s elapsed, ~30s left" {
+		t.Errorf("shard line %q", got)
+	}
 }

@@ -72,7 +72,7 @@ func WriteText(w io.Writer, m *Matrix) {
 			sh, len(m.Cells), len(m.Variants)*len(m.Columns))
 	}
 	if m.Interrupted {
-		fmt.Fprintf(w, "\ninterrupted: %d of %d cells done; — marks cells not run\n", m.CellsDone(), len(m.Cells))
+		fmt.Fprintf(w, "\ninterrupted: %d of %d cells done; — marks cells not run\n", m.CellsDone(), m.cellsPlanned())
 	}
 	fmt.Fprintf(w, "\nruns' transcripts and reports: %s (matrix.md links them)\n", m.Dir)
 }
@@ -144,7 +144,7 @@ func WriteMarkdown(w io.Writer, m *Matrix, dir string) {
 		}
 	}
 	if m.Interrupted {
-		fmt.Fprintf(w, "\nInterrupted: %d of %d cells done; — marks cells not run.\n", m.CellsDone(), len(m.Cells))
+		fmt.Fprintf(w, "\nInterrupted: %d of %d cells done; — marks cells not run.\n", m.CellsDone(), m.cellsPlanned())
 	}
 }
 
@@ -176,6 +176,15 @@ func (p Progress) Line() string {
 		shard = "shard " + p.Shard.String() + " · "
 	}
 	return fmt.Sprintf("%scells %d/%d · runs %d/%d · now: %s · %s elapsed, %s", shard, p.CellsDone, p.Cells, p.RunsDone, p.Runs, cur, roundDur(p.Elapsed), left)
+}
+
+// cellsPlanned is how many cells the matrix is to have: a shard's own, or
+// every variant × column of a whole or merged matrix.
+func (m *Matrix) cellsPlanned() int {
+	if !m.Identity.Shard.Whole() {
+		return len(m.Cells)
+	}
+	return max(len(m.Cells), len(m.Variants)*len(m.Columns))
 }
 
 // RoundDur is a duration rounded for reading: "1m5s", "12s", "3.4s".
