@@ -24,7 +24,7 @@ func cmdExploreMerge(args []string, stdout, stderr io.Writer) error {
 	jsonOut := fset.Bool("json", false, "print the merged matrix as one JSON document")
 	force := fset.Bool("force", false, "replace the matrix.json and matrix.md of an earlier merge in --out")
 	fset.Usage = func() {
-		fmt.Fprintln(stderr, "usage: walstep explore merge [--out DIR] [--json] DIR…\n\nEach DIR is a shard's results directory (holding matrix.json) or a directory\nbelow which shards' matrix.json files are found (a lab, a volume of labs).")
+		fmt.Fprintln(stderr, "usage: walstep explore merge [--out DIR] [--json] [--force] DIR…\n\nEach DIR is a shard's results directory (holding matrix.json) or a directory\nbelow which shards' matrix.json files are found (a lab, a volume of labs).")
 		fset.PrintDefaults()
 	}
 	if err := parseFlags(fset, args, stderr); err != nil {

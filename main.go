@@ -43,6 +43,7 @@ Usage:
   walstep init DIR                write a lab with editable defaults that reproduce the bug
   walstep run [flags]             run the whole playbook headless and print a report
   walstep explore [flags]         run variants × PostgreSQL versions × archivers, print a verdict matrix
+  walstep explore merge DIR…      fold the results of explore --shard K/N runs into one matrix
   walstep clean [flags]           stop walstep's servers and containers of a lab, remove its generated dirs
 
 Run 'walstep run -h' for the flags.

@@ -2,7 +2,8 @@
 # explore-shards.sh runs one small matrix (3 variants × PostgreSQL 15, 17 ×
 # cp, the sharded e2e's) in runner containers on this machine: whole with
 # --jobs 2, then as 3 shards side by side with --jobs 1 each, then merges
-# them. Prints each one's wall time, its runs' and prefixes' own times, and
+# them; then each shard alone, as it would run on a machine of its own.
+# Prints each one's wall time, its runs' and prefixes' own times, and
 # whether the merged verdicts equal the whole run's.
 # Usage: bench/explore-shards.sh [ROUNDS]   (default 1; needs root, Docker
 # and scripts/runner-image.sh --pg 15,17, which it builds when missing)
@@ -45,6 +46,15 @@ for i in $(seq "$ROUNDS"); do
 	for k in 1 2 3; do
 		echo "  shard $k/3: $(jq -r '"\(.wall_ms) ms wall, cells \([.cells[] | "\(.variant) pg\(.pg)"] | join(", "))"' "$s"/shard-$k/lab/explore/*/matrix.json)"
 	done
+	alone=()
+	for k in 1 2 3; do
+		a="$work/r$i-alone-$k"
+		mkdir -p "$a"
+		t3=$(ms)
+		run "wsb-$$-$i-alone-$k" "$a" JOBS=1 SHARD="$k/3"
+		alone+=($(($(ms) - t3)))
+	done
+	echo "  each shard alone (its own machine's stand-in): ${alone[*]} ms; the slowest: $(printf '%s\n' "${alone[@]}" | sort -n | tail -n1) ms"
 	if diff <(verdicts "$w"/whole/lab/explore/*/matrix.json) <(verdicts "$s/merged/matrix.json") >/dev/null; then
 		echo "  merged verdicts = whole verdicts"
 	else

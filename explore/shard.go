@@ -118,3 +118,35 @@ func Partition(cells []CellKey, group func(CellKey) string, n int) [][]CellKey {
 	}
 	return out
 }
+
+// shardCells are the cells of the plan's shard: cells that share a prefix
+// stay together (see Partition).
+func shardCells(p Plan) map[CellKey]bool {
+	var all []CellKey
+	col := map[CellKey]Column{}
+	vari := map[string]Variant{}
+	for _, c := range p.Resolved.Columns {
+		for _, v := range p.Variants {
+			k := CellKey{v.Name, c.PG, c.Archiver}
+			all = append(all, k)
+			col[k], vari[v.Name] = c, v
+		}
+	}
+	out := map[CellKey]bool{}
+	if p.Shard.Whole() {
+		for _, k := range all {
+			out[k] = true
+		}
+		return out
+	}
+	group := func(k CellKey) string {
+		if !p.Share {
+			return ""
+		}
+		return prefixKey(p.Lab, vari[k.Variant], col[k])
+	}
+	for _, k := range Partition(all, group, p.Shard.N)[p.Shard.K-1] {
+		out[k] = true
+	}
+	return out
+}

@@ -129,3 +129,42 @@ func TestPartitionSplitsGroupsOnlyForMoreShards(t *testing.T) {
 		}
 	}
 }
+
+// The catalogue on 4 majors × 2 archivers: scram-password changes an early
+// hook, so each column has two prefix groups (8 variants and 1). With one
+// shard per column every shard is one column; 6 shards leave two shards
+// twice the cells, as docs/explore-at-scale.md warns.
+func TestPartitionOfTheCatalogue(t *testing.T) {
+	var cells []CellKey
+	for _, pg := range []int{13, 15, 17, 18} {
+		for _, a := range []string{"cp", "wal-g"} {
+			for _, v := range BuiltinNames() {
+				cells = append(cells, CellKey{v, pg, a})
+			}
+		}
+	}
+	group := func(k CellKey) string {
+		g := fmt.Sprintf("%d %s", k.PG, k.Archiver)
+		if k.Variant == "scram-password" {
+			g += " scram"
+		}
+		return g
+	}
+	for s, p := range Partition(cells, group, 8) {
+		if len(p) != 9 {
+			t.Fatalf("8 shards: shard %d has %d cells", s+1, len(p))
+		}
+		for _, k := range p {
+			if k.PG != p[0].PG || k.Archiver != p[0].Archiver {
+				t.Fatalf("8 shards: shard %d mixes columns: %v", s+1, p)
+			}
+		}
+	}
+	most := 0
+	for _, p := range Partition(cells, group, 6) {
+		most = max(most, len(p))
+	}
+	if most != 16 { // two columns' 8-variant groups, their scram cells elsewhere
+		t.Errorf("6 shards: the largest has %d cells", most)
+	}
+}
