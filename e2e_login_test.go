@@ -181,7 +181,10 @@ func TestE2EDockerNoOtherUserLogsIn(t *testing.T) {
 	img := requireDockerE2E(t)
 	// A lab every user can reach, so the sockets' own directories decide.
 	lab, flags := dockerLabAt(t, img, filepath.Join(reachableTempDir(t), "lab"))
-	initLabWith(t, lab, "primary_restore.conf", noTarget)
+	// A hook that logs in over the network with the seed's password runs
+	// with the lab's secret, so it still gets in (else the run fails).
+	initLabWith(t, lab, "primary_restore.conf", noTarget,
+		"hooks/after-F1.replica.sh", "PGPASSWORD=postgres psql -X -h primary -U postgres -d postgres -Atc \"select 'hook got in'\"\n")
 	addrs := runKept(t, flags...)
 	try := []serverAddr{}
 	for _, n := range []string{"primary", "replica"} {

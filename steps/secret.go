@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strings"
 
 	"walstep/cluster"
 )
@@ -18,8 +17,9 @@ import (
 var (
 	// password 'postgres' in SQL (ALTER USER/ROLE … [ENCRYPTED] PASSWORD).
 	sqlSeedPassword = regexp.MustCompile(`(?i)(\bpassword\s+)'` + cluster.SeedPassword + `'`)
-	// password=postgres in a libpq conninfo, quoted or not.
-	conninfoSeedPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('` + cluster.SeedPassword + `'|` + cluster.SeedPassword + `\b)`)
+	// password=postgres in a libpq conninfo, PGPASSWORD=postgres in a
+	// shell hook, quoted or not.
+	conninfoSeedPassword = regexp.MustCompile(`(?i)(\b(?:PG)?password\s*=\s*)('` + cluster.SeedPassword + `'|"` + cluster.SeedPassword + `"|` + cluster.SeedPassword + `\b)`)
 )
 
 // withSecret returns text with the seed's password replaced by secret, and
@@ -28,8 +28,8 @@ func withSecret(text, secret string) (string, bool) {
 	out := sqlSeedPassword.ReplaceAllString(text, "${1}'"+secret+"'")
 	out = conninfoSeedPassword.ReplaceAllStringFunc(out, func(m string) string {
 		sub := conninfoSeedPassword.FindStringSubmatch(m)
-		if strings.HasPrefix(sub[2], "'") {
-			return sub[1] + "'" + secret + "'"
+		if q := sub[2][:1]; q == "'" || q == `"` {
+			return sub[1] + q + secret + q
 		}
 		return sub[1] + secret
 	})
