@@ -12,15 +12,27 @@ import (
 // its own), those whose environment holds MARK (which those leaving the
 // session with setsid keep) and orphans that carry no command's mark (the
 // engine's init, pid 1, adopted them: one that also cleared its
-// environment), but not SELF: SIGTERM and SIGCONT, then
-// SIGKILL after about a second; it returns once none runs (1 after about
-// ten seconds) and prints which it ended. It reads /proc only, as images
-// may lack ps. The postmaster (init's child named postgres) and its
-// children are in none of these.
-const sweepScript = `walstep_sweep() {
+// environment), but not SELF: SIGTERM and SIGCONT, then SIGKILL after
+// about a second; it returns once none runs (1 after about ten seconds)
+// and prints which it ended. It reads /proc only, as images may lack ps,
+// and finds the marked ones with one grep a pass (-z, GNU's and
+// busybox's; else one per process). The postmaster (init's child named
+// postgres) and its children are in none of these.
+const sweepScript = `walstep_marked() {
+  if [ -z "$ws_z" ]; then ws_z=no; printf 'a\0' | grep -qzx a 2>/dev/null && ws_z=yes; fi
+  if [ "$ws_z" = yes ]; then
+    for ws_f in $(grep -lzxF "$1" /proc/[0-9]*/environ 2>/dev/null); do ws_f=${ws_f#/proc/}; printf '%s ' "${ws_f%/environ}"; done
+  else
+    for ws_f in /proc/[0-9]*/environ; do
+      { tr '\0' '\n' < "$ws_f" | grep -qxF "$1"; } 2>/dev/null && { ws_f=${ws_f#/proc/}; printf '%s ' "${ws_f%/environ}"; }
+    done
+  fi
+}
+walstep_sweep() {
   ws_self=$1 ws_mark=$2 ws_sig=TERM ws_i=0 ws_seen=" " ws_names=""
   while :; do
     ws_n=0
+    ws_marked=" $(walstep_marked "$ws_mark")"
     for ws_d in /proc/[0-9]*; do
       ws_p=${ws_d#/proc/}
       [ "$ws_p" = "$ws_self" ] && continue
@@ -29,11 +41,14 @@ const sweepScript = `walstep_sweep() {
       set -- ${ws_st##*) }
       [ "$1" = Z ] && continue
       if [ "$4" != "$ws_self" ]; then
-        ws_m=$( { tr '\0' '\n' < "$ws_d/environ" | grep -x '` + markVar + `=.*'; } 2>/dev/null)
-        if [ "$ws_m" = "$ws_mark" ]; then :
-        elif [ -z "$ws_m" ] && [ "$2" = 1 ] && [ "$ws_comm" != postgres ]; then :
-        else continue
-        fi
+        case "$ws_marked" in
+        *" $ws_p "*) ;;
+        *)
+          [ "$2" = 1 ] && [ "$ws_comm" != postgres ] || continue
+          # An orphan: only one no command marked.
+          { tr '\0' '\n' < "$ws_d/environ" | grep -q '^` + markVar + `='; } 2>/dev/null && continue
+          ;;
+        esac
       fi
       kill -$ws_sig "$ws_p" 2>/dev/null || continue
       kill -CONT "$ws_p" 2>/dev/null
