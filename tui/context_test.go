@@ -20,7 +20,7 @@ func TestContextIsShown(t *testing.T) {
 		Poll: func(context.Context) pg.Snapshot { return pg.Snapshot{} }})
 	v := m.View()
 	status := strings.Join(strings.Fields(strings.Join(strings.Split(v, "\n")[20:23], " ")), " ")
-	for _, want := range []string{"n runs the next step, c runs them in turn", "local backend with /usr/lib/postgresql/15/bin (docker not used: no engine) · cp archiver: no wal-g"} {
+	for _, want := range []string{"n runs the next step, c runs on to a breakpoint or the end", "local backend with /usr/lib/postgresql/15/bin (docker not used: no engine) · cp archiver: no wal-g"} {
 		if !strings.Contains(status, want) {
 			t.Errorf("the status lines lack %q:\n%s", want, v)
 		}

@@ -92,13 +92,13 @@ func TestFirstScreenStatusWraps(t *testing.T) {
 	for _, w := range []int{80, 120} {
 		fr := newFakeRunner(len(playbook()))
 		m := New(Config{Steps: playbook(), Runner: fr, Servers: &fakeServers{}, Header: "docker · wal-g · /lab",
-			Why: []string{"docker backend: an engine answers at unix:///var/run/docker.sock", "image postgres:15 is not here and walstep does not pull it: pull it yourself (docker pull postgres:15) or pass --init-image IMAGE"}})
+			Why: []string{"local backend with /usr/lib/postgresql/15/bin (docker not used: image postgres:14.5 not found: pull it yourself (docker pull postgres:14.5), build one (scripts/test-image.sh builds a PostgreSQL image without a registry) or pass --init-image)", "cp archiver: no wal-g on PATH (pass --wal-g PATH to use WAL-G)"}})
 		m = send(m, tea.WindowSizeMsg{Width: w, Height: 24})
 		v := m.View()
 		checkSize(t, v, w, 24)
 		rows := strings.Split(v, "\n")
-		status := strings.Join(strings.Fields(strings.Join(rows[len(rows)-5:len(rows)-1], " ")), " ")
-		for _, want := range []string{"n runs the next step, c runs them in turn", "or pass --init-image IMAGE"} {
+		status := strings.Join(strings.Fields(strings.Join(rows[len(rows)-7:len(rows)-1], " ")), " ")
+		for _, want := range []string{"n runs the next step, c runs on to a breakpoint or the end", "or pass --init-image) · cp archiver: no wal-g on PATH (pass --wal-g PATH to use WAL-G)"} {
 			if !strings.Contains(status, want) {
 				t.Errorf("at %d columns the status lacks %q:\n%s", w, want, v)
 			}

@@ -291,7 +291,7 @@ func New(cfg Config) Model {
 	m.help.Styles.ShortDesc = m.styles.Dim
 	m.help.Styles.FullDesc = m.styles.Dim
 	// The first screen says how to start, then how the backend was chosen.
-	m.notice = fmt.Sprintf("%s runs the next step, %s runs them in turn to a breakpoint or the end", keyOf(m.keys.Next), keyOf(m.keys.Continue))
+	m.notice = fmt.Sprintf("%s runs the next step, %s runs on to a breakpoint or the end", keyOf(m.keys.Next), keyOf(m.keys.Continue))
 	if len(cfg.Why) > 0 {
 		m.notice += " · " + strings.Join(cfg.Why, " · ")
 	}

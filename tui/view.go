@@ -113,8 +113,9 @@ func (m Model) mainBody(d dims) []string {
 	return body
 }
 
-// statusMaxLines bounds the status line's wrap: a long notice (how the
-// backend was chosen, with the flag that changes it) is read whole.
+// statusMaxLines bounds the status line's wrap, with a quarter of the
+// screen: a long notice (how the backend was chosen, with the flag that
+// changes it) is read whole.
 const statusMaxLines = 4
 
 // statusLines show the latest notice, wrapped: why the runner stopped, a
@@ -128,7 +129,7 @@ func (m Model) statusLines() []string {
 		return []string{st.Question.Render(fit("Stop the servers before quitting? (y: stop them, n: leave them running, esc: stay)", m.width))}
 	}
 	if m.notice != "" {
-		n := statusMaxLines
+		n := max(statusMaxLines, m.height/4)
 		if m.screen != screenMain || m.helpOverBody() {
 			n = 1 // the full-screen views lay out one status row
 		}
