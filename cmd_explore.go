@@ -189,12 +189,7 @@ func runWithProgress(ctx context.Context, ex *explore.Explorer, w io.Writer) *ex
 		if !p.Shard.Whole() {
 			line = "shard " + p.Shard.String() + " " + line
 		}
-		if r.FailedStep != "" {
-			line += " (step " + r.FailedStep + " failed)"
-		}
-		if r.Error != "" {
-			line += " (" + r.Error + ")"
-		}
+		line += failedNote(r.FailedStep, r.Error)
 		line += fmt.Sprintf(" · cells %d/%d", p.CellsDone, p.Cells)
 		if p.Left > 0 {
 			line += " · ~" + explore.RoundDur(p.Left) + " left"
@@ -340,6 +335,9 @@ func exploreExec(o exploreOptions) explore.Executor {
 		out := explore.Outcome{Verdict: reportVerdict(rep)}
 		if res.failed >= 0 {
 			out.FailedStep = s.steps[res.failed].ID
+			if err := res.snap.States[res.failed].Err; err != nil {
+				out.StepError = err.Error()
+			}
 		}
 		return out, nil
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"walstep/explore"
 )
 
 // exitExpect is the exit status when --expect does not match the verdict.
@@ -19,7 +21,9 @@ type RepeatRun struct {
 	Run        int     `json:"run"`
 	Verdict    string  `json:"verdict"`
 	Seconds    float64 `json:"seconds"`
+	Diagnosis  string  `json:"diagnosis,omitempty"` // what the diagnosis said when a step failed
 	FailedStep string  `json:"failed_step,omitempty"`
+	Error      string  `json:"error,omitempty"` // the failed step's error
 }
 
 // StepStats are a step's timings over the runs.
@@ -55,8 +59,14 @@ func runRepeat(ctx context.Context, s *session, o options, stdout, progress io.W
 		res := runPlaybook(ctx, s, io.Discard, false)
 		rep := buildReport(ctx, s, res)
 		run := RepeatRun{Run: i, Verdict: reportVerdict(rep), Seconds: time.Since(begin).Seconds()}
-		if res.failed >= 0 {
+		if res.failed >= 0 && run.Verdict != verdictInterrupted {
+			// A failed step's verdict is not trustworthy: counted as
+			// failed, as explore counts it, the diagnosis kept aside.
+			run.Diagnosis, run.Verdict = run.Verdict, explore.VerdictFailed
 			run.FailedStep = s.steps[res.failed].ID
+			if err := res.snap.States[res.failed].Err; err != nil {
+				run.Error = err.Error()
+			}
 			failed = true
 		}
 		for j, st := range res.snap.States {
@@ -73,9 +83,7 @@ func runRepeat(ctx context.Context, s *session, o options, stdout, progress io.W
 			rr.Matched++
 		}
 		line := fmt.Sprintf("run %d/%d: %s in %.1fs", i, o.repeat, run.Verdict, run.Seconds)
-		if run.FailedStep != "" {
-			line += " (step " + run.FailedStep + " failed)"
-		}
+		line += failedNote(run.FailedStep, run.Error)
 		fmt.Fprintln(progress, line)
 	}
 	for _, st := range s.steps {
@@ -105,6 +113,19 @@ func runRepeat(ctx context.Context, s *session, o options, stdout, progress io.W
 		return exitError{1}
 	}
 	return nil
+}
+
+// failedNote says which step failed and why, for a run's progress line
+// (run --repeat and explore say it alike).
+func failedNote(step, err string) string {
+	note := ""
+	if step != "" {
+		note += " (step " + step + " failed)"
+	}
+	if err != "" {
+		note += ": " + err
+	}
+	return note
 }
 
 func median(sorted []float64) float64 {

@@ -33,6 +33,7 @@ type Job struct {
 type Outcome struct {
 	Verdict    string // the diagnosis's verdict
 	FailedStep string // the step that failed, "" when none did
+	StepError  string // that step's error
 }
 
 // Executor runs a Job: opens its backend, runs its steps, writes its
@@ -321,7 +322,7 @@ func (e *Explorer) run(ctx context.Context, ps *prefixState, j runJob, name stri
 	case err != nil:
 		res.Verdict, res.Error = VerdictFailed, err.Error()
 	case out.FailedStep != "":
-		res.Verdict, res.Diagnosis, res.FailedStep = VerdictFailed, out.Verdict, out.FailedStep
+		res.Verdict, res.Diagnosis, res.FailedStep, res.Error = VerdictFailed, out.Verdict, out.FailedStep, out.StepError
 	default:
 		res.Verdict = out.Verdict
 	}
