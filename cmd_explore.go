@@ -24,7 +24,7 @@ import (
 // exploreOptions are explore's flags.
 type exploreOptions struct {
 	lab, variants, pg, archiver, backend, walg, pgBin, prefix, markdown string
-	shard                                                               string
+	shard, images                                                       string
 	repeat, jobs                                                        int
 	jsonOut, noShare, force                                             bool
 	stepTO                                                              time.Duration
@@ -49,6 +49,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&o.force, "force", false, "replace an existing --markdown file")
 	fs.StringVar(&o.walg, "wal-g", "", "wal-g binary for the local backend (default: wal-g on PATH); Docker uses the image's")
 	fs.StringVar(&o.pgBin, "pg-bin", "", "PostgreSQL binaries for the local backend (default: every /usr/lib/postgresql/N/bin)")
+	fs.StringVar(&o.images, "image", "", "Docker image per major version, MAJOR=TAG comma-separated (e.g. 18=postgres_repro:18), for any major; default walstep-test-pg:N (N-walg for wal-g)")
 	fs.StringVar(&o.prefix, "prefix", "walstep-x", "Docker container and network name prefix of the runs")
 	fs.DurationVar(&o.stepTO, "wait", 60*time.Second, "how long a step waits for a server (start, promotion, shutdown)")
 	fs.BoolVar(&o.noShare, "no-share", false, "run every playbook from step 0 instead of from a shared copy of the steps before 8")
@@ -96,7 +97,11 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	res, err := explore.Resolve(ctx, explore.Request{Backend: o.backend, PG: o.pg, Archivers: o.archiver, PGBin: o.pgBin, WalG: o.walg})
+	images, err := explore.ParseImages(o.images)
+	if err != nil {
+		return exitErrorf(2, "%v", err)
+	}
+	res, err := explore.Resolve(ctx, explore.Request{Backend: o.backend, PG: o.pg, Archivers: o.archiver, PGBin: o.pgBin, WalG: o.walg, Images: images})
 	if err != nil {
 		return err
 	}

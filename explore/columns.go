@@ -2,6 +2,7 @@ package explore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,6 +46,23 @@ type Request struct {
 	Archivers string // "cp,wal-g"; "" = cp
 	PGBin     string // --pg-bin: the local backend's binaries
 	WalG      string // --wal-g: a wal-g binary for the local backend
+	// Images are --image N=TAG: the Docker image of major N (servers and
+	// initdb, both archivers), any major, instead of walstep-test-pg:N.
+	Images map[int]string
+}
+
+// ParseImages reads --image: N=TAG pairs, comma-separated.
+func ParseImages(s string) (map[int]string, error) {
+	out := map[int]string{}
+	for _, f := range SplitList(s) {
+		v, tag, ok := strings.Cut(f, "=")
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if !ok || err != nil || n <= 0 || strings.TrimSpace(tag) == "" {
+			return nil, fmt.Errorf("--image %q: give MAJOR=TAG, e.g. --image 18=postgres_repro:18 (comma-separated for several)", f)
+		}
+		out[n] = strings.TrimSpace(tag)
+	}
+	return out, nil
 }
 
 // Resolved is the backend and the matrix's columns.
@@ -103,16 +121,19 @@ func versionsText(m map[int]string) string {
 	return strings.Join(s, ", ")
 }
 
-func parseVersions(s string) ([]int, error) {
+func parseVersions(s string, images map[int]string) ([]int, error) {
 	var out []int
 	known := map[int]bool{}
 	for _, v := range KnownVersions {
 		known[v] = true
 	}
+	for v := range images {
+		known[v] = true
+	}
 	for _, f := range SplitList(s) {
 		n, err := strconv.Atoi(f)
 		if err != nil || !known[n] {
-			return nil, fmt.Errorf("unknown PostgreSQL version %q: --pg takes 13, 15, 17 or 18 (comma-separated)", f)
+			return nil, fmt.Errorf("unknown PostgreSQL version %q: --pg takes 13, 15, 17 or 18 (comma-separated), or another major with --image N=TAG", f)
 		}
 		out = append(out, n)
 	}
@@ -140,7 +161,7 @@ func parseArchivers(s string) ([]string, error) {
 // columns to run. Each refusal is one line naming what exists and, for a
 // missing image, how to build it.
 func Resolve(ctx context.Context, r Request) (Resolved, error) {
-	pgs, err := parseVersions(r.PG)
+	pgs, err := parseVersions(r.PG, r.Images)
 	if err != nil {
 		return Resolved{}, err
 	}
@@ -150,11 +171,14 @@ func Resolve(ctx context.Context, r Request) (Resolved, error) {
 	}
 	switch r.Backend {
 	case "local":
+		if len(r.Images) > 0 {
+			return Resolved{}, errors.New("--image names Docker images: use it with --backend docker (or auto)")
+		}
 		return resolveLocal(pgs, arcs, r)
 	case "docker":
-		return resolveDocker(ctx, pgs, arcs)
+		return resolveDocker(ctx, pgs, arcs, r.Images)
 	case "auto", "":
-		d, derr := resolveDocker(ctx, pgs, arcs)
+		d, derr := resolveDocker(ctx, pgs, arcs, r.Images)
 		if derr == nil {
 			d.Why = "docker backend: the engine answers and every column's image exists"
 			return d, nil
@@ -206,13 +230,24 @@ func resolveLocal(pgs []int, arcs []string, r Request) (Resolved, error) {
 	return res, nil
 }
 
-func resolveDocker(ctx context.Context, pgs []int, arcs []string) (Resolved, error) {
+func resolveDocker(ctx context.Context, pgs []int, arcs []string, images map[int]string) (Resolved, error) {
 	if len(pgs) == 0 {
 		pgs = []int{15}
 	}
 	res := Resolved{Backend: "docker", Why: "docker backend (asked for with --backend docker)"}
 	for _, v := range pgs {
 		for _, a := range arcs {
+			if img, ok := images[v]; ok {
+				ok, err := cluster.ImageExists(ctx, img)
+				if err != nil {
+					return Resolved{}, err
+				}
+				if !ok {
+					return Resolved{}, fmt.Errorf("no image %s (--image %d=%s): build or pull it first (walstep never pulls)", img, v, img)
+				}
+				res.Columns = append(res.Columns, Column{PG: v, Archiver: a, Image: img})
+				continue
+			}
 			img := ImageFor(v, a == "wal-g")
 			ok, err := cluster.ImageExists(ctx, img)
 			if err != nil {

@@ -5,7 +5,8 @@
 #      and waits (with a deadline) until it does,
 #   3. builds the registry-free test images with scripts/test-image.sh: the
 #      plain PostgreSQL 15 image and the same plus the real WAL-G (-walg),
-#      and PostgreSQL 17 with WAL-G for explore's two-major e2e,
+#      PostgreSQL 17 with WAL-G for explore's two-major e2e, and 18 (Debian
+#      sid) with WAL-G for its --image e2e,
 #   4. builds the explore runner image with PostgreSQL 15 and 17
 #      (scripts/runner-image.sh --pg 15,17: the 17 image plus postgresql-15
 #      from bookworm, about 2 minutes) for the sharded-explore e2e.
@@ -56,6 +57,8 @@ fi
 # walstep explore's Docker e2e runs a second major: PostgreSQL 17 with WAL-G
 # (its cp runs use the same image).
 "$here/test-image.sh" --pg 17 --walg >&2
+# ... and PostgreSQL 18 (Debian sid) with WAL-G, run through --image.
+"$here/test-image.sh" --pg 18 --walg >&2
 # The sharded-explore e2e runs shards in runner containers (local backend).
 # Two majors keep the build short; scripts/runner-image.sh with no --pg
 # builds all four for real use.
