@@ -29,8 +29,9 @@ func (s *syncBuffer) String() string {
 }
 
 // TestDockerCancelExecKillsItsProcesses: cancelling an Exec in a running
-// container stops the command and its children there (the engine itself
-// has no call for it), so a cancelled step leaves nothing running.
+// container stops the command and its children there, those that left its
+// session too (the engine itself has no call for it), so a cancelled step
+// leaves nothing running.
 func TestDockerCancelExecKillsItsProcesses(t *testing.T) {
 	img := requireDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -49,7 +50,7 @@ func TestDockerCancelExecKillsItsProcesses(t *testing.T) {
 	buf := &syncBuffer{}
 	done := make(chan error, 1)
 	go func() { // joined below through done
-		done <- d.Exec(ectx, Primary, "postgres", []string{"sh", "-c", "echo started; sleep 7301 & sleep 7302; echo not-reached"}, buf)
+		done <- d.Exec(ectx, Primary, "postgres", []string{"sh", "-c", "setsid sh -c 'sleep 7303 &' >/dev/null 2>&1; nohup sleep 7304 >/dev/null 2>&1 & echo started; sleep 7301 & sleep 7302; echo not-reached"}, buf)
 	}()
 	if err := Until(ctx, 30*time.Second, "the command to start", func(context.Context) (bool, error) {
 		return strings.Contains(buf.String(), "\nstarted\n"), nil // a line of output, not the echoed command
@@ -66,7 +67,7 @@ func TestDockerCancelExecKillsItsProcesses(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Exec returned %v, want context.Canceled", err)
 	}
-	left := execOut(ctx, t, d, Primary, "root", "sh", "-c", `for f in /proc/[0-9]*/cmdline; do { tr '\0' ' ' < "$f"; } 2>/dev/null; echo; done | grep -c 'sleep 730[12]' || true`)
+	left := execOut(ctx, t, d, Primary, "root", "sh", "-c", `for f in /proc/[0-9]*/cmdline; do { tr '\0' ' ' < "$f"; } 2>/dev/null; echo; done | grep -c 'sleep 730[1-4]' || true`)
 	if strings.TrimSpace(left) != "0" {
 		t.Errorf("%s processes of the cancelled command still run in the container", strings.TrimSpace(left))
 	}
