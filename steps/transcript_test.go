@@ -159,3 +159,28 @@ func TestTranscriptSection(t *testing.T) {
 		t.Errorf("section missing or after the outcome:\n%s", s)
 	}
 }
+
+// A hook's section quotes the file as read when that run started, not as
+// it was when walstep started.
+func TestTranscriptQuotesTheCommandAsRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.md")
+	tr, err := CreateTranscript(path, TranscriptHeader{Lab: "/lab", Backend: "local", Archiver: "cp", Started: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Step{ID: "0+1", Title: "Hook after-0.primary.sh on the primary", Command: "sh hooks/after-0.primary.sh\nsleep 30"}
+	if err := tr.Step(s, StepState{Status: Done, Command: "sh hooks/after-0.primary.sh\necho \"hook: quick now\""}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(b)
+	if !strings.Contains(md, "Command (as read when the step started):") || !strings.Contains(md, `echo "hook: quick now"`) || strings.Contains(md, "sleep 30") {
+		t.Fatalf("transcript:\n%s", md)
+	}
+}

@@ -105,3 +105,39 @@ func TestFirstScreenStatusWraps(t *testing.T) {
 		}
 	}
 }
+
+// A failure scrolls the output to the failing program's own error line,
+// even when lines after it (a usage text) would push it above the pane.
+func TestFailureShowsTheProgramsErrorLine(t *testing.T) {
+	m, _, c := testModelClock(freshSnap())
+	s1 := idx(t, m, "1")
+	m = runThrough(m, c, s1)
+	m = send(m, eventMsg{ev: ev(steps.StepStarted, s1)})
+	lines := []string{"$ initdb -D /lab/primary-data --username=postgres", "The files belonging to this database system will be owned by user \"postgres\".",
+		`initdb: error: directory "/lab/primary-data" exists but is not empty`}
+	for i := 0; i < 12; i++ {
+		lines = append(lines, fmt.Sprintf("initdb: hint: line %d of advice after the error", i))
+	}
+	for _, l := range lines {
+		m = send(m, eventMsg{ev: steps.Event{Kind: steps.StepOutput, Index: s1, Line: l}})
+	}
+	err := &steps.ProgramError{Line: lines[2], Err: fmt.Errorf("run initdb: exit status 1"), Marked: true}
+	m = send(m,
+		eventMsg{ev: steps.Event{Kind: steps.StepFinished, Index: s1, Status: steps.Failed, Err: err}},
+		eventMsg{ev: steps.Event{Kind: steps.Idle, Index: -1, Reason: steps.ReasonFailed, Cursor: s1}},
+	)
+	v := m.View()
+	checkSize(t, v, 80, 24)
+	left := ""
+	for _, l := range strings.Split(v, "\n") {
+		before, _, _ := strings.Cut(l, "│")
+		left += before + "\n"
+	}
+	_, pane, ok := strings.Cut(left, "─ output")
+	if !ok || !strings.Contains(pane, "initdb: error: directory") {
+		t.Fatalf("the output pane does not show initdb's error:\n%s", v)
+	}
+	if !strings.Contains(left, "✗ failed: initdb: error: directory") {
+		t.Errorf("the failure line does not lead with initdb's error:\n%s", v)
+	}
+}
