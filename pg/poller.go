@@ -123,7 +123,7 @@ func (p *Poller) readNode(ctx context.Context, node cluster.Node) Reading {
 	if err != nil {
 		// The backend cannot tell (a Docker engine that went away): say
 		// so rather than guess "stopped".
-		r.Err = untrusted.Text(err.Error())
+		r.Err = untrusted.Shown(err.Error())
 		r.Process = ProcUnknown
 		r.Role = RoleUnknown
 		r.LastGood = ns.lastGood
@@ -170,7 +170,7 @@ func (p *Poller) readNode(ctx context.Context, node cluster.Node) Reading {
 			ns.lastGood = r.At
 		} else {
 			r.Process = ProcStarting
-			r.Err = untrusted.Text(shortErr(err))
+			r.Err = untrusted.Shown(shortErr(err))
 			p.dropConn(ns)
 		}
 	} else {
