@@ -233,3 +233,29 @@ func TestRecordingSurvivesACrash(t *testing.T) {
 		t.Fatalf("events after the crash: %+v", ev)
 	}
 }
+
+// --record EXISTING --force makes a new recording, 0600, not the old
+// file truncated with its old mode.
+func TestCreateReplaceIsANewFile0600(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "old.cast")
+	if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := p + ".other"
+	if err := os.Link(p, other); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Create(p, Options{Width: 80, Height: 24, Replace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
+		t.Errorf("replaced recording has mode %v, want 0600", st.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(other); string(b) != "old" {
+		t.Errorf("the old file was written into: %q", b)
+	}
+}
