@@ -72,7 +72,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if o.shard != "" {
 		var err error
 		if shard, err = explore.ParseShard(o.shard); err != nil {
-			return err
+			return exitErrorf(2, "%v", err)
 		}
 	}
 	lab, err := cluster.OpenOrInitLab(o.lab)

@@ -31,7 +31,7 @@ func cmdExploreMerge(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fset.NArg() == 0 {
-		return usageError{code: 2, msg: "explore merge: give the shards' result directories"}
+		return exitErrorf(2, "explore merge: give the shards' result directories")
 	}
 	dir, err := filepath.Abs(*out)
 	if err != nil {

@@ -183,6 +183,8 @@ func TestExploreBadInputIsOneLine(t *testing.T) {
 		{[]string{"--variants", "default", "--pg", "14"}, "13, 15, 17 or 18"},
 		{[]string{"--variants", "default", "--archiver", "rsync"}, "cp and wal-g"},
 		{[]string{"--variants", "no-target"}, "notes.txt"},
+		{[]string{"--variants", "default", "--shard", "4/3"}, "1 ≤ K ≤ N"},
+		{[]string{"--variants", "default", "--shard", "0/3"}, "1 ≤ K ≤ N"},
 	} {
 		var out, errb bytes.Buffer
 		code := realMain(append([]string{"explore", "--lab", lab, "--backend", "local"}, tc.args...), &out, &errb)
