@@ -39,6 +39,9 @@ if [ -n "${SHARD:-}" ]; then
 	name="shard-${SHARD%/*}"
 fi
 lab="$RESULTS/$name/lab"
+# walstep refuses a lab under a directory others may write (a volume's
+# root is often 0777): nobody but this job writes the results.
+chmod go-w "$RESULTS" 2>/dev/null || true
 mkdir -p "$RESULTS/$name"
 chmod 755 "$RESULTS/$name" # the servers run as postgres and must reach the lab
 echo "explore-shard: ${SHARD:-whole matrix} of PostgreSQL $PG × $ARCHIVERS × ${VARIANTS:-every variant}, $REPEAT run(s) per cell, into $lab" >&2
