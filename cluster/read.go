@@ -3,8 +3,6 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -51,57 +49,43 @@ func areaName(a FileArea) string {
 	return "data dir"
 }
 
-func (f labFiles) readFile(node Node, area FileArea, name string) ([]byte, error) {
-	p, err := f.areaPath(node, area, name)
-	if err != nil {
+func (f labFiles) readFile(ctx context.Context, node Node, area FileArea, name string) ([]byte, error) {
+	if _, err := f.areaPath(node, area, name); err != nil {
 		return nil, err
 	}
-	return os.ReadFile(p)
+	return ReadBelow(ctx, f.lab.Dir, filepath.Join(areaDir(node, area), name), MaxServerFile)
 }
 
-func (f labFiles) readDir(node Node, area FileArea, name string) ([]FileInfo, error) {
-	p, err := f.areaPath(node, area, name)
-	if err != nil {
+func (f labFiles) readDir(ctx context.Context, node Node, area FileArea, name string) ([]FileInfo, error) {
+	if _, err := f.areaPath(node, area, name); err != nil {
 		return nil, err
 	}
-	ents, err := os.ReadDir(p)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]FileInfo, 0, len(ents))
-	for _, e := range ents {
-		fi := FileInfo{Name: e.Name(), Dir: e.IsDir()}
-		if info, err := e.Info(); err == nil {
-			fi.Size, fi.ModTime = info.Size(), info.ModTime()
-		}
-		if e.Type()&fs.ModeSymlink != 0 {
-			fi.Link, _ = os.Readlink(filepath.Join(p, e.Name()))
-		}
-		out = append(out, fi)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return ListBelow(ctx, f.lab.Dir, filepath.Join(areaDir(node, area), name))
+}
+
+func sortInfos(fis []FileInfo) {
+	sort.Slice(fis, func(i, j int) bool { return fis[i].Name < fis[j].Name })
 }
 
 // ReadFile implements Backend.
-func (l *Local) ReadFile(_ context.Context, node Node, area FileArea, name string) ([]byte, error) {
-	return labFiles{l.lab}.readFile(node, area, name)
+func (l *Local) ReadFile(ctx context.Context, node Node, area FileArea, name string) ([]byte, error) {
+	return labFiles{l.lab}.readFile(ctx, node, area, name)
 }
 
 // ReadDir implements Backend.
-func (l *Local) ReadDir(_ context.Context, node Node, area FileArea, name string) ([]FileInfo, error) {
-	return labFiles{l.lab}.readDir(node, area, name)
+func (l *Local) ReadDir(ctx context.Context, node Node, area FileArea, name string) ([]FileInfo, error) {
+	return labFiles{l.lab}.readDir(ctx, node, area, name)
 }
 
 // ReadFile implements Backend: the bind-mounted directories are read on
 // the host, whether or not a container runs.
-func (d *Docker) ReadFile(_ context.Context, node Node, area FileArea, name string) ([]byte, error) {
-	return labFiles{d.lab}.readFile(node, area, name)
+func (d *Docker) ReadFile(ctx context.Context, node Node, area FileArea, name string) ([]byte, error) {
+	return labFiles{d.lab}.readFile(ctx, node, area, name)
 }
 
 // ReadDir implements Backend.
-func (d *Docker) ReadDir(_ context.Context, node Node, area FileArea, name string) ([]FileInfo, error) {
-	return labFiles{d.lab}.readDir(node, area, name)
+func (d *Docker) ReadDir(ctx context.Context, node Node, area FileArea, name string) ([]FileInfo, error) {
+	return labFiles{d.lab}.readDir(ctx, node, area, name)
 }
 
 // HostScratch is implemented by backends whose commands run on this host:

@@ -10,36 +10,24 @@ import (
 	"walstep/untrusted"
 )
 
-// TailFile returns up to n last lines of path; a missing file is no lines.
-func TailFile(path string, n int) ([]string, error) {
-	if n <= 0 {
-		return nil, nil
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read log: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read log: %w", err)
-	}
-	size := st.Size()
+// tailLines returns up to n last lines of f (size bytes long), reading at
+// most maxLogTail bytes from its end.
+func tailLines(f *os.File, size int64, n int) ([]string, error) {
 	// Start small (a log line is ~100 bytes) and double: most calls need
 	// one short read, and the poller calls this twice per poll.
 	chunk := int64(n) * 160
 	var buf []byte
 	off := size
-	for off > 0 {
+	for off > 0 && size-off < maxLogTail {
 		step := chunk
 		if chunk < 1<<20 {
 			chunk *= 2
 		}
 		if off < step {
 			step = off
+		}
+		if size-off+step > maxLogTail {
+			step = maxLogTail - (size - off)
 		}
 		off -= step
 		b := make([]byte, step)

@@ -39,10 +39,16 @@ type Poller struct {
 	src  Source
 	opts PollerOptions
 
-	mu    sync.Mutex
+	// turn is held by the poll in flight: a mutex that a caller can stop
+	// waiting for, so that neither a later Poll nor Close waits on a poll
+	// that is stuck beyond its context.
+	turn  chan struct{}
 	seq   uint64
 	nodes map[cluster.Node]*nodeState
 }
+
+// closeWait bounds how long Close waits for a poll in flight.
+const closeWait = 2 * time.Second
 
 type nodeState struct {
 	conn        *pgx.Conn
@@ -75,25 +81,49 @@ func NewPoller(src Source, opts PollerOptions) *Poller {
 	if opts.ControlEvery == 0 {
 		opts.ControlEvery = 2 * time.Second
 	}
-	return &Poller{src: src, opts: opts, nodes: map[cluster.Node]*nodeState{
+	return &Poller{src: src, opts: opts, turn: make(chan struct{}, 1), nodes: map[cluster.Node]*nodeState{
 		cluster.Primary: {}, cluster.Replica: {},
 	}}
 }
 
-// Close closes the poller's connections.
+// Close closes the poller's connections. It waits at most closeWait for
+// a poll in flight: a poll closes its connections as it ends anyway, and
+// shutting down must not wait on a read that is stuck.
 func (p *Poller) Close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
+	if !p.lock(ctx) {
+		return
+	}
+	defer p.unlock()
 	for _, ns := range p.nodes {
 		p.dropConn(ns)
 	}
 }
 
+func (p *Poller) lock(ctx context.Context) bool {
+	select {
+	case p.turn <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (p *Poller) unlock() { <-p.turn }
+
 // Poll reads both servers concurrently, then the archive and the history
 // files. It never fails: what cannot be read is reported in the Reading.
+// It returns soon after ctx ends, even while an earlier poll is stuck.
 func (p *Poller) Poll(ctx context.Context) Snapshot {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if !p.lock(ctx) {
+		at := time.Now()
+		unread := func(n cluster.Node) Reading {
+			return Reading{Node: string(n), At: at, Process: ProcUnknown, Role: RoleUnknown, Err: "not read: an earlier reading had not ended"}
+		}
+		return Snapshot{At: at, Primary: unread(cluster.Primary), Replica: unread(cluster.Replica)}
+	}
+	defer p.unlock()
 	p.seq++
 	s := Snapshot{Seq: p.seq, At: time.Now()}
 	var wg sync.WaitGroup

@@ -157,6 +157,10 @@ func replayedFileTLI(ctx context.Context, c *pgx.Conn, replay LSN, segSize int64
 	return tli, len(tlis) == 1
 }
 
+// maxHistorySQL bounds a history file read through SQL: the server user
+// may have made one endless (a link to /dev/zero).
+const maxHistorySQL = int64(cluster.MaxServerFile)
+
 // readHistories reads the server's timeline history files through SQL,
 // once each.
 func (p *Poller) readHistories(ctx context.Context, c *pgx.Conn, ns *nodeState) error {
@@ -185,7 +189,7 @@ func (p *Poller) readHistories(ctx context.Context, c *pgx.Conn, ns *nodeState) 
 			continue
 		}
 		var content string
-		if err := c.QueryRow(ctx, `select pg_read_file('pg_wal/' || $1)`, name).Scan(&content); err != nil {
+		if err := c.QueryRow(ctx, `select pg_read_file('pg_wal/' || $1, 0, $2)`, name, maxHistorySQL).Scan(&content); err != nil {
 			continue // removed since the listing; next poll
 		}
 		if ns.hist == nil {
