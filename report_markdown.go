@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -50,9 +49,9 @@ func writeMarkdownReport(ctx context.Context, s *session, rep Report, path strin
 			Duration: time.Duration(st.Seconds * float64(time.Second)), Error: st.Error})
 	}
 	for _, name := range []string{cluster.PrimaryRestore, cluster.ReplicaRestore, cluster.ReplicaStandby, cluster.WalgJSON} {
-		b, err := os.ReadFile(s.lab.Path(name))
+		b, err := s.lab.ReadFile(name)
 		if err != nil {
-			continue // a file the lab does not have
+			continue // a file the lab does not have, or one walstep refuses to read
 		}
 		mr.Confs = append(mr.Confs, present.Conf{Name: name, Text: string(b)})
 	}
@@ -63,7 +62,7 @@ func writeMarkdownReport(ctx context.Context, s *session, rep Report, path strin
 			if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "after-") {
 				continue
 			}
-			if b, err := os.ReadFile(filepath.Join(s.lab.Path(cluster.HooksDir), e.Name())); err == nil {
+			if b, err := s.lab.ReadFile(cluster.HooksDir + "/" + e.Name()); err == nil {
 				mr.Confs = append(mr.Confs, present.Conf{Name: cluster.HooksDir + "/" + e.Name(), Text: string(b)})
 			}
 		}

@@ -66,6 +66,11 @@ func openSession(ctx context.Context, o options) (*session, error) {
 			}
 		}
 	}()
+	// The lab's own files go where the server user reads them: a link
+	// among them that leaves the lab stops the session here.
+	if err := lab.CheckOwnFiles(); err != nil {
+		return nil, err
+	}
 	b, arc, why, err := cluster.Open(ctx, lab, oo)
 	if err != nil {
 		return nil, err

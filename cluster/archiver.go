@@ -93,16 +93,16 @@ echo "backup base_$seg stored in $root"
 }
 
 // ListBackups implements Archiver by reading the storage directory.
-func (CP) ListBackups(_ context.Context, _ Backend, _ Node, lab *Lab, out io.Writer) ([]string, error) {
-	ents, err := os.ReadDir(lab.Path(StorageDir, BackupsDir))
+func (CP) ListBackups(ctx context.Context, _ Backend, _ Node, lab *Lab, out io.Writer) ([]string, error) {
+	ents, err := ListBelow(ctx, lab.Dir, filepath.Join(StorageDir, BackupsDir))
 	if err != nil {
 		return nil, fmt.Errorf("list backups: %w", err)
 	}
 	var names []string
 	for _, e := range ents {
-		if e.IsDir() && strings.HasPrefix(e.Name(), "base_") {
-			names = append(names, e.Name())
-			fmt.Fprintln(out, e.Name())
+		if e.Dir && strings.HasPrefix(e.Name, "base_") {
+			names = append(names, e.Name)
+			fmt.Fprintln(out, e.Name)
 		}
 	}
 	sort.Strings(names)
@@ -200,10 +200,10 @@ func (WalG) BackupPush(ctx context.Context, b Backend, node Node, out io.Writer)
 func (WalG) ListBackups(ctx context.Context, b Backend, node Node, lab *Lab, out io.Writer) ([]string, error) {
 	// The seed's step 6 is `sudo ls ./wal-g-storage/basebackups_005`: a
 	// backup is complete once WAL-G wrote its stop sentinel.
-	if ents, err := os.ReadDir(lab.Path(StorageDir, BackupsDir)); err == nil {
+	if ents, err := ListBelow(ctx, lab.Dir, filepath.Join(StorageDir, BackupsDir)); err == nil {
 		var names []string
 		for _, e := range ents {
-			if n, ok := strings.CutSuffix(e.Name(), "_backup_stop_sentinel.json"); ok && strings.HasPrefix(n, "base_") {
+			if n, ok := strings.CutSuffix(e.Name, "_backup_stop_sentinel.json"); ok && strings.HasPrefix(n, "base_") {
 				names = append(names, n)
 			}
 		}

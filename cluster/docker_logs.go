@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	cerrdefs "github.com/containerd/errdefs"
 
@@ -77,12 +78,15 @@ func (d *Docker) ControlData(ctx context.Context, node Node) (string, error) {
 		// Do not let a poll create the data dir (a mount would).
 		return "", fmt.Errorf("run pg_controldata: %s does not exist", dd)
 	}
-	ctlStat, statErr := os.Stat(filepath.Join(dd, "global", "pg_control"))
+	ctlStat, statErr := StatBelow(ctx, dd, "global/pg_control")
+	if statErr == nil && ctlStat.Link != "" {
+		return "", fmt.Errorf("run pg_controldata: %s/global/pg_control is a symbolic link: %w", dd, ErrNotPlain)
+	}
 	if statErr == nil {
 		d.ctrlMu.Lock()
 		c, ok := d.ctrlSeen[node]
 		d.ctrlMu.Unlock()
-		if ok && c.size == ctlStat.Size() && c.mtime.Equal(ctlStat.ModTime()) {
+		if ok && c.size == ctlStat.Size && c.mtime.Equal(ctlStat.ModTime) {
 			return c.out, nil
 		}
 	} else if errors.Is(statErr, fs.ErrNotExist) {
@@ -99,7 +103,7 @@ func (d *Docker) ControlData(ctx context.Context, node Node) (string, error) {
 	}
 	if statErr == nil {
 		d.ctrlMu.Lock()
-		d.ctrlSeen[node] = ctrlCache{size: ctlStat.Size(), mtime: ctlStat.ModTime(), out: text}
+		d.ctrlSeen[node] = ctrlCache{size: ctlStat.Size, mtime: ctlStat.ModTime, out: text}
 		d.ctrlMu.Unlock()
 	}
 	return text, nil
@@ -107,9 +111,10 @@ func (d *Docker) ControlData(ctx context.Context, node Node) (string, error) {
 
 // hostControlData runs the host's own pg_controldata of the data dir's
 // major version on the mounted data dir, when the host has one and may
-// read the dir: a read needs no container (one costs about a second).
+// read the dir: a read needs no container (one costs about a second). It
+// runs as the data dir's owner, so it reads nothing that user could not.
 func hostControlData(ctx context.Context, dataDir string) (string, bool) {
-	v, err := os.ReadFile(filepath.Join(dataDir, "PG_VERSION"))
+	v, err := ReadBelow(ctx, dataDir, "PG_VERSION", 64)
 	if err != nil {
 		return "", false
 	}
@@ -121,8 +126,11 @@ func hostControlData(ctx context.Context, dataDir string) (string, bool) {
 	if _, err := os.Stat(bin); err != nil {
 		return "", false
 	}
+	ctx, cancel := context.WithTimeout(ctx, controlDataTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-D", dataDir)
 	cmd.Env = []string{"LANG=C", "LC_ALL=C"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: ownerCred(dataDir)}
 	out, err := cmd.Output()
 	if err != nil {
 		return "", false

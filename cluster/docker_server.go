@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -113,7 +112,7 @@ func (d *Docker) Start(ctx context.Context, node Node, out io.Writer) error {
 	if err := d.ensureDataOwner(ctx, node); err != nil {
 		return fmt.Errorf("start %s: %w", node, err)
 	}
-	if _, err := os.Stat(filepath.Join(d.DataDir(node), "PG_VERSION")); errors.Is(err, fs.ErrNotExist) {
+	if _, err := StatBelow(ctx, d.DataDir(node), "PG_VERSION"); errors.Is(err, fs.ErrNotExist) {
 		// Only a sure "not there": a host user who may not look inside a
 		// postgres-owned dir lets the server itself tell.
 		return fmt.Errorf("start %s: %s holds no database (run the steps that create it first)", node, d.DataDir(node))

@@ -200,14 +200,6 @@ func (l *Lab) Path(elem ...string) string {
 	return filepath.Join(append([]string{l.Dir}, elem...)...)
 }
 
-// ReadFile reads an editable lab file with a clear error.
-func (l *Lab) ReadFile(name string) ([]byte, error) {
-	b, err := os.ReadFile(l.Path(name))
-	if err != nil {
-		return nil, fmt.Errorf("read lab file %s: %w (restore the default with walstep init)", name, err)
-	}
-	return b, nil
-}
 
 // CheckRemovable returns an error unless p is strictly inside the lab, the
 // lab carries its marker, and no symlink on the way leads out of it. It does

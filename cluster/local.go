@@ -135,7 +135,7 @@ func keptPort(dataDir string) int {
 	if PostmasterPID(dataDir) <= 0 {
 		return 0
 	}
-	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	b, err := ReadBelow(context.Background(), dataDir, "postmaster.pid", maxPidFile)
 	if err != nil {
 		return 0
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Exec implements Backend. "root" runs as walstep's own user (only root
@@ -77,8 +78,13 @@ func (l *Local) LogTail(_ context.Context, node Node, n int) ([]string, error) {
 
 // ControlData implements Backend.
 func (l *Local) ControlData(ctx context.Context, node Node) (string, error) {
+	// As the server user, with a deadline: pg_control is the server
+	// user's to replace (with a FIFO, or a link to a root-only file).
+	ctx, cancel := context.WithTimeout(ctx, controlDataTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, l.bin("pg_controldata"), "-D", l.DataDir(node))
 	cmd.Env = []string{"LANG=C", "LC_ALL=C"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: l.runAs}
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(b), fmt.Errorf("run pg_controldata: %w: %s", err, strings.TrimSpace(string(b)))

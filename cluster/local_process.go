@@ -28,7 +28,7 @@ func (l *Local) Start(ctx context.Context, node Node, out io.Writer) error {
 		fmt.Fprintf(out, "%s is already running (pid %d, not started by this session)\n", node, pid)
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(l.DataDir(node), "PG_VERSION")); err != nil {
+	if _, err := StatBelow(ctx, l.DataDir(node), "PG_VERSION"); err != nil {
 		return fmt.Errorf("start %s: %s holds no database (run the steps that create it first)", node, l.DataDir(node))
 	}
 	if err := l.prepareDirs(l.lab.Path(LogsDir), l.ConfigDir(node), l.homeDir); err != nil {
@@ -126,11 +126,11 @@ func (l *Local) stop(ctx context.Context, node Node, out, warn io.Writer) error 
 func (l *Local) stopServer(ctx context.Context, node Node, pid int, done <-chan struct{}, out, warn io.Writer) error {
 	_ = syscall.Kill(pid, syscall.SIGINT)
 	logSize := func() int64 {
-		fi, err := os.Stat(l.LogPath(node))
+		fi, err := StatBelow(context.Background(), l.lab.Path(LogsDir), filepath.Base(l.LogPath(node)))
 		if err != nil {
 			return -1
 		}
-		return fi.Size()
+		return fi.Size
 	}
 	kill := func() {
 		// pg_ctl starts a postmaster in a session of its own, as walstep
@@ -238,7 +238,7 @@ func processAlive(pid int) bool {
 // PostmasterPID returns the pid in dataDir/postmaster.pid when that process
 // is alive, else 0.
 func PostmasterPID(dataDir string) int {
-	b, err := os.ReadFile(filepath.Join(dataDir, "postmaster.pid"))
+	b, err := ReadBelow(context.Background(), dataDir, "postmaster.pid", maxPidFile)
 	if err != nil {
 		return 0
 	}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -70,7 +68,7 @@ func (l *Local) Postmaster(ctx context.Context, node Node) (PostmasterFile, erro
 	if err != nil || !st.Running {
 		return PostmasterFile{}, err
 	}
-	b, err := os.ReadFile(filepath.Join(l.DataDir(node), "postmaster.pid"))
+	b, err := ReadBelow(ctx, l.DataDir(node), "postmaster.pid", maxPidFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return PostmasterFile{}, nil // not written yet
 	}
@@ -105,7 +103,7 @@ func (d *Docker) Postmaster(ctx context.Context, node Node) (PostmasterFile, err
 	if err != nil || insp == nil || insp.State == nil || !insp.State.Running {
 		return PostmasterFile{}, err
 	}
-	b, err := os.ReadFile(filepath.Join(d.DataDir(node), "postmaster.pid"))
+	b, err := ReadBelow(ctx, d.DataDir(node), "postmaster.pid", maxPidFile)
 	if errors.Is(err, fs.ErrPermission) {
 		var buf bytes.Buffer
 		if d.execIn(ctx, insp.ID, "postgres", []string{"sh", "-c", "cat " + containerData + "/postmaster.pid 2>/dev/null || true"}, &buf) != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -24,6 +25,9 @@ import (
 // (history files, confs, postmaster.pid, signal files) are far smaller.
 const MaxServerFile = 1 << 20
 
+// maxPidFile bounds a postmaster.pid (eight short lines).
+const maxPidFile = 4096
+
 // maxLogTail bounds how much of a log's end TailFile reads.
 const maxLogTail = 4 << 20
 
@@ -33,6 +37,19 @@ const maxListing = 100000
 // ReadTimeout bounds one read in a server area; a read that has not ended
 // by then is left to finish on its own and reported as timed out.
 var ReadTimeout = 5 * time.Second
+
+// controlDataTimeout bounds one pg_controldata run.
+const controlDataTimeout = 15 * time.Second
+
+// ownerCred is dir's owner as a credential to run a reader of it with,
+// when walstep runs as root and someone else owns it; else nil.
+func ownerCred(dir string) *syscall.Credential {
+	var st unix.Stat_t
+	if os.Geteuid() != 0 || unix.Stat(dir, &st) != nil || st.Uid == 0 {
+		return nil
+	}
+	return &syscall.Credential{Uid: st.Uid, Gid: st.Gid}
+}
 
 // ErrNotPlain marks a refused read: a link, a FIFO, a device or a file
 // with other hard links, which the server user may have planted to make

@@ -60,11 +60,11 @@ func prefixKey(base *cluster.Lab, v Variant, c Column) string {
 	effective := func(rel string) []byte {
 		for _, f := range v.Files {
 			if f == rel {
-				b, _ := os.ReadFile(filepath.Join(v.Dir, filepath.FromSlash(rel)))
+				b, _ := base.ReadFile(VariantsDir + "/" + v.Name + "/" + rel)
 				return b
 			}
 		}
-		b, _ := os.ReadFile(base.Path(filepath.FromSlash(rel)))
+		b, _ := base.ReadFile(rel)
 		return b
 	}
 	fmt.Fprintf(h, "%s\x00", effective(cluster.WalgJSON))
@@ -102,7 +102,7 @@ func prefixKey(base *cluster.Lab, v Variant, c Column) string {
 // playbook needs: both data dirs restored from a backup, and the backup.
 func verifyPrefix(lab *cluster.Lab) error {
 	for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData} {
-		if _, err := os.Stat(lab.Path(d, "backup_label")); err != nil {
+		if _, err := cluster.StatBelow(context.Background(), lab.Path(d), "backup_label"); err != nil {
 			return fmt.Errorf("verify shared prefix: %s has no backup_label: %w", d, err)
 		}
 	}
@@ -191,9 +191,12 @@ func rewriteArchiveCommand(path, line string) error {
 	if err != nil || !st.Mode().IsRegular() {
 		return fmt.Errorf("relocate prefix: %s is not a regular file", path)
 	}
-	b, err := io.ReadAll(f)
+	b, err := io.ReadAll(io.LimitReader(f, cluster.MaxServerFile+1))
 	if err != nil {
 		return fmt.Errorf("relocate prefix: %w", err)
+	}
+	if len(b) > cluster.MaxServerFile {
+		return fmt.Errorf("relocate prefix: %s: %w", path, cluster.ErrTooLarge)
 	}
 	lines := strings.Split(string(b), "\n")
 	changed := false

@@ -1,6 +1,7 @@
 package explore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -84,7 +85,7 @@ func loadVariant(root, name string) (Variant, error) {
 		n := e.Name()
 		switch {
 		case n == ReadmeFile:
-			b, err := os.ReadFile(filepath.Join(v.Dir, n))
+			b, err := cluster.ReadBelow(context.Background(), v.Dir, n, 64<<10)
 			if err != nil {
 				return v, fmt.Errorf("read variant %s: %w", name, err)
 			}

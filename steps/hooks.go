@@ -60,6 +60,10 @@ func FindHooks(lab *cluster.Lab, playbook []Step) ([]Hook, []string, error) {
 			warnings = append(warnings, fmt.Sprintf("hooks/%s ignored: there is no step %s", e.Name(), m[1]))
 			continue
 		}
+		// A link out of the lab is refused here, before anything runs.
+		if _, err := lab.ReadFile(cluster.HooksDir + "/" + e.Name()); err != nil {
+			return nil, nil, err
+		}
 		hooks = append(hooks, Hook{After: m[1], Node: cluster.Node(m[2]), Kind: m[3], Path: filepath.Join(dir, e.Name())})
 	}
 	sort.SliceStable(hooks, func(i, j int) bool { return filepath.Base(hooks[i].Path) < filepath.Base(hooks[j].Path) })
@@ -113,11 +117,11 @@ func hookStep(env *Env, h Hook, id string) Step {
 	var readErr error
 	fresh := false // Reload read the file for the run about to start
 	reload := func() string {
-		content, readErr = os.ReadFile(h.Path)
+		content, readErr = env.Lab.ReadFile(cluster.HooksDir + "/" + name)
 		fresh = true
 		return hookCommand(h, content, readErr)
 	}
-	b, err := os.ReadFile(h.Path)
+	b, err := env.Lab.ReadFile(cluster.HooksDir + "/" + name)
 	return Step{
 		ID: id, Seed: "hook", Parent: h.After, Hook: h.Path,
 		Title:   fmt.Sprintf("Hook %s on the %s", name, h.Node),
