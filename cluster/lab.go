@@ -200,7 +200,6 @@ func (l *Lab) Path(elem ...string) string {
 	return filepath.Join(append([]string{l.Dir}, elem...)...)
 }
 
-
 // CheckRemovable returns an error unless p is strictly inside the lab, the
 // lab carries its marker, and no symlink on the way leads out of it. It does
 // not require p to exist.
