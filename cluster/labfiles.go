@@ -23,7 +23,7 @@ const maxLabFile = 16 << 20
 
 // ErrLabLink marks a lab file refused because it is a link that leaves
 // the lab.
-var ErrLabLink = errors.New("walstep does not follow a lab file's link out of the lab")
+var ErrLabLink = errors.New("walstep does not follow it")
 
 // labEditable lists the lab's own files that a session reads.
 var labEditable = []string{PrimaryRestore, ReplicaRestore, ReplicaStandby, WalgJSON}
