@@ -184,17 +184,22 @@ shift 6
 tmp=$(mktemp -d "$base/walstep-waldump.XXXXXX") || { echo "walstep-fail cannot make a staging directory in $base"; exit 0; }
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
-compressed() { for x in lz4 zst br lzma; do [ -f "$arch/$1.$x" ] && return 0; done; return 1; }
+# The archive and pg_wal are the server user's: this runs as root, so a
+# link there (to a root-only file) is never followed.
+[ -h "$arch" ] && arch=/nonexistent
+[ -h "$pgwal" ] && pgwal=/nonexistent
+plain() { [ -f "$1" ] && ! [ -h "$1" ] && [ -r "$1" ]; }
+compressed() { for x in lz4 zst br lzma; do plain "$arch/$1.$x" && return 0; done; return 1; }
 stop=
 while [ "$n" -gt 0 ]; do
   s=${1%%=*} at=${1#*=}; shift; n=$((n-1))
   if [ -n "$stop" ]; then continue; fi
-  if [ -f "$arch/$s" ] && [ -r "$arch/$s" ]; then
+  if plain "$arch/$s"; then
     ln -s "$arch/$s" "$tmp/$s" && echo "walstep-src $s the archive"
   elif compressed "$s" && [ -n "$walg" ] && [ -x "$walg" ] &&
     HOME=$tmp WALG_DOWNLOAD_CONCURRENCY=1 "$walg" --config "$cfg" wal-fetch "$s" "$tmp/$s" >"$tmp/.walg" 2>&1; then
     echo "walstep-src $s the archive (wal-g wal-fetch)"
-  elif [ -f "$pgwal/$s" ] && [ -r "$pgwal/$s" ]; then
+  elif plain "$pgwal/$s"; then
     ln -s "$pgwal/$s" "$tmp/$s" && echo "walstep-src $s pg_wal"
   elif compressed "$s"; then
     if [ -z "$walg" ] || ! [ -x "$walg" ]; then
