@@ -26,7 +26,7 @@ const maxLabFile = 16 << 20
 var ErrLabLink = errors.New("walstep does not follow it")
 
 // labEditable lists the lab's own files that a session reads.
-var labEditable = []string{PrimaryRestore, ReplicaRestore, ReplicaStandby, WalgJSON}
+var labEditable = []string{PrimaryRestore, ReplicaRestore, ReplicaStandby, WalgJSON, "playbook.yaml"}
 
 // resolveOwn returns name's path relative to the lab after following
 // links, refusing one that leaves the lab or enters a generated dir.

@@ -55,7 +55,7 @@ func (l *Local) reach(node Node) (dir string, port int, own bool) {
 	if PostmasterPID(dd) <= 0 {
 		return dir, port, true
 	}
-	b, err := os.ReadFile(filepath.Join(dd, "postmaster.pid"))
+	b, err := ReadBelow(context.Background(), dd, "postmaster.pid", maxPidFile)
 	if err != nil {
 		return dir, port, true
 	}

@@ -5,9 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -101,19 +99,19 @@ func NewIdentity(lab *cluster.Lab, variants []Variant, r Resolved, repeat int, s
 // contentHash hashes the files a run of v starts from: the base lab's
 // editable files with the variant's over them.
 func (v Variant) contentHash(base *cluster.Lab) (string, error) {
-	files := map[string]string{} // relative path → where it is read from
+	files := map[string]string{} // relative path → where it is read from, in the lab
 	for _, f := range overlayFiles {
-		files[f] = base.Path(f)
+		files[f] = f
 	}
 	if ents, err := os.ReadDir(base.Path(cluster.HooksDir)); err == nil {
 		for _, e := range ents {
 			if e.Type().IsRegular() && hookName.MatchString(e.Name()) {
-				files[cluster.HooksDir+"/"+e.Name()] = base.Path(cluster.HooksDir, e.Name())
+				files[cluster.HooksDir+"/"+e.Name()] = cluster.HooksDir + "/" + e.Name()
 			}
 		}
 	}
 	for _, f := range v.Files {
-		files[f] = filepath.Join(v.Dir, filepath.FromSlash(f))
+		files[f] = VariantsDir + "/" + v.Name + "/" + f
 	}
 	var names []string
 	for n := range files {
@@ -122,7 +120,7 @@ func (v Variant) contentHash(base *cluster.Lab) (string, error) {
 	sort.Strings(names)
 	h := sha256.New()
 	for _, n := range names {
-		b, err := os.ReadFile(files[n])
+		b, err := base.ReadFile(files[n])
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -139,12 +137,9 @@ func (v Variant) contentHash(base *cluster.Lab) (string, error) {
 // by its hash, else the built-in playbook by a hash of its steps.
 func playbookID(lab *cluster.Lab) (string, error) {
 	h := sha256.New()
-	f, err := os.Open(lab.Path(PlaybookFile))
+	b, err := lab.ReadFile(PlaybookFile)
 	if err == nil {
-		defer f.Close()
-		if _, err := io.Copy(h, f); err != nil {
-			return "", fmt.Errorf("hash playbook: %w", err)
-		}
+		h.Write(b)
 		return PlaybookFile + " " + hex.EncodeToString(h.Sum(nil))[:12], nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
