@@ -106,14 +106,14 @@ func (s *session) withHooks(hooks []steps.Hook) []steps.Step {
 }
 
 // replan is the playbook as the lab's hooks/ holds it now, for a new pass
-// (steps.Runner.SetReplan); nil, keeping the one there is, when hooks/
-// cannot be read.
-func (s *session) replan() []steps.Step {
-	hooks, _, err := steps.FindHooks(s.lab, steps.Playbook(s.env))
+// (steps.Runner.SetReplan), with the hook files it ignores and why; nil,
+// keeping the one there is, when hooks/ cannot be read.
+func (s *session) replan() ([]steps.Step, []string) {
+	hooks, warnings, err := steps.FindHooks(s.lab, steps.Playbook(s.env))
 	if err != nil {
-		return nil
+		return nil, []string{fmt.Sprintf("hooks as before: %v", err)}
 	}
-	return s.withHooks(hooks)
+	return s.withHooks(hooks), warnings
 }
 
 // newTranscript starts a transcript of this session at path.

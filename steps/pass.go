@@ -17,10 +17,18 @@ import (
 // index in it.
 func (r *Runner) newPass(ctx context.Context, i int) int {
 	r.mu.Lock()
-	if r.states[i].Runs == 0 {
-		r.mu.Unlock()
+	first, replan := r.states[i].Runs == 0, r.replan
+	r.mu.Unlock()
+	if first {
 		return i
 	}
+	// Read the hooks outside the lock: Snapshot need not wait on files.
+	var all []Step
+	var notes []string
+	if replan != nil {
+		all, notes = replan()
+	}
+	r.mu.Lock()
 	r.pass++
 	pass := r.pass + 1
 	var reset []int
@@ -32,17 +40,18 @@ func (r *Runner) newPass(ctx context.Context, i int) int {
 		}
 	}
 	var replanned []Step
-	if r.replan != nil {
-		if all := r.replan(); len(all) > 0 {
-			i, reset = r.replanLocked(all, i, reset)
-			replanned = all
-		}
+	if len(all) > 0 {
+		i, reset = r.replanLocked(all, i, reset)
+		replanned = all
 	}
 	id := r.steps[i].ID
 	r.mu.Unlock()
 	line := fmt.Sprintf("pass %d: step %s resets the lab", pass, id)
 	if len(reset) > 0 {
 		line += fmt.Sprintf("; %d later steps are pending again", len(reset))
+	}
+	for _, n := range notes {
+		line += "; " + n
 	}
 	r.emit(ctx, Event{Kind: PassStarted, Index: i, Pass: pass, Line: line, Reset: reset, Steps: replanned})
 	return i

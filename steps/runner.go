@@ -51,13 +51,14 @@ type Runner struct {
 	seq         uint64 // orders skips and steps back (see newPass)
 	backSeq     uint64 // seq of the last jump or retry behind the cursor
 	read        func(ctx context.Context) pg.Snapshot
-	replan      func() []Step
+	replan      func() ([]Step, []string)
 }
 
 // SetReplan makes each new pass (a Resets step run again) take the
 // playbook from replan, so hooks added, removed or edited since the last
-// pass show and run. Call it before Run.
-func (r *Runner) SetReplan(replan func() []Step) {
+// pass show and run; its notes (a hook file ignored, and why) end the
+// pass's line. A nil playbook keeps the one there is. Call it before Run.
+func (r *Runner) SetReplan(replan func() ([]Step, []string)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.replan = replan

@@ -60,18 +60,19 @@ func TestRunnerHookReadAtStartAndReplannedEachPass(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	plan := func() []Step {
-		hooks, _, err := FindHooks(lab, base)
+	plan := func() ([]Step, []string) {
+		hooks, warnings, err := FindHooks(lab, base)
 		if err != nil {
 			t.Error(err)
 		}
-		return WithHooks(env, base, hooks)
+		return WithHooks(env, base, hooks), warnings
 	}
 	if err := os.MkdirAll(lab.Path(cluster.HooksDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	hook("after-0.primary.sh", "sleep 30\n")
-	r := NewRunner(plan())
+	first, _ := plan()
+	r := NewRunner(first)
 	r.SetReplan(plan)
 	h := startRunner(t, r)
 	r.Next() // step 0 has run: running it again starts a new pass
@@ -104,6 +105,7 @@ func TestRunnerHookReadAtStartAndReplannedEachPass(t *testing.T) {
 
 	// A new pass finds a hook added since; the one edited shows as it is.
 	hook("after-1.replica.sql", "select 1;\n")
+	hook("after-99.primary.sh", "echo nowhere\n")
 	hook("after-0.primary.sh", "echo third\n")
 	r.SetBreakpoint(2) // step 1, to be carried over by its ID
 	r.Jump(0)
@@ -113,6 +115,9 @@ func TestRunnerHookReadAtStartAndReplannedEachPass(t *testing.T) {
 	var ids []string
 	for _, s := range p.Steps {
 		ids = append(ids, s.ID)
+	}
+	if !strings.Contains(p.Line, "hooks/after-99.primary.sh ignored: there is no step 99") {
+		t.Errorf("the pass's line does not say which hook file it ignores: %q", p.Line)
 	}
 	if strings.Join(ids, " ") != "0 0+1 1 1+1" {
 		t.Fatalf("the new pass's playbook is %v", ids)
