@@ -240,6 +240,7 @@ func runTUI(ctx context.Context, cfg tuiConfig) (tui.Result, error) {
 	var drawOn io.Writer = out
 	if f, ok := out.(*os.File); ok && cfg.Record != nil {
 		drawOn = cast.NewTee(f, cfg.Record)
+		tc.Mark = cfg.Record.Marker
 	}
 	res, err := tui.Run(ctx, tc, tea.WithOutput(drawOn))
 	if err == nil && res.Interrupted {

@@ -15,6 +15,7 @@ import (
 
 	"walstep/cast"
 	"walstep/cast/casttest"
+	"walstep/steps"
 )
 
 // tmuxPane is walstep running in a tmux pane of its own server.
@@ -222,9 +223,13 @@ func TestE2ERecordWholeSession(t *testing.T) {
 	}
 	var out strings.Builder
 	maxGap := 0.0
+	var marks []string
 	for i, e := range ev {
-		if e.Kind != "o" && e.Kind != "r" {
+		if e.Kind != "o" && e.Kind != "r" && e.Kind != "m" {
 			t.Errorf("event %d of kind %q", i, e.Kind)
+		}
+		if e.Kind == "m" {
+			marks = append(marks, e.Data)
 		}
 		if i > 0 {
 			gap := e.Time - ev[i-1].Time
@@ -250,6 +255,7 @@ func TestE2ERecordWholeSession(t *testing.T) {
 			t.Errorf("the recording never shows %q", want)
 		}
 	}
+	checkStepMarkers(t, marks)
 	if !strings.Contains(out.String(), "\x1b[?1049l") {
 		t.Errorf("the recording does not end by leaving the alternate screen")
 	}
@@ -281,4 +287,27 @@ func fileSize(p string) int64 {
 		return -1
 	}
 	return st.Size()
+}
+
+// checkStepMarkers checks a recording of the whole seed playbook run once
+// with c: a marker at each step's start, in the playbook's order, labelled
+// with its ID and title, and the last one the verdict.
+func checkStepMarkers(t *testing.T, marks []string) {
+	t.Helper()
+	var want []string
+	for _, s := range steps.Playbook(&steps.Env{}) {
+		want = append(want, "step "+s.ID+" · "+s.Title)
+	}
+	var got []string
+	for _, m := range marks {
+		if strings.HasPrefix(m, "step ") {
+			got = append(got, m)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("step markers:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(marks) == 0 || !strings.HasPrefix(marks[len(marks)-1], "verdict: DIVERGED · the replica replayed timeline 1") {
+		t.Errorf("the last marker is not the verdict: %q", marks)
+	}
 }

@@ -138,6 +138,15 @@ func (r *Recorder) Resize(width, height int) {
 	r.event("r", strconv.Itoa(width)+"x"+strconv.Itoa(height))
 }
 
+// Marker records an asciicast v2 marker ("m"): a point a player lists and
+// jumps to, labelled with label (a step's ID and title, the verdict).
+// A character cut by the last Output stays pending across it.
+func (r *Recorder) Marker(label string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.event("m", label)
+}
+
 // Size is the terminal size last recorded.
 func (r *Recorder) Size() (width, height int) {
 	r.mu.Lock()

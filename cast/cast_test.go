@@ -259,3 +259,33 @@ func TestCreateReplaceIsANewFile0600(t *testing.T) {
 		t.Errorf("the old file was written into: %q", b)
 	}
 }
+
+// A marker is an "m" event at its time, between the output around it, and
+// a character cut by the output before it stays whole.
+func TestMarkerEvents(t *testing.T) {
+	var buf bytes.Buffer
+	c := newClock()
+	r, err := New(&buf, Options{Width: 80, Height: 24, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.add(time.Second)
+	r.Output([]byte("a\xc3"))
+	r.Marker("step 12 · Start both servers at once")
+	c.add(time.Second)
+	r.Output([]byte("\xa9"))
+	r.Marker(`verdict: diverged "quoted"`)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, ev := readAll(t, buf.Bytes())
+	want := []Event{{1, "o", "a"}, {1, "m", "step 12 · Start both servers at once"}, {2, "o", "é"}, {2, "m", `verdict: diverged "quoted"`}}
+	if len(ev) != len(want) {
+		t.Fatalf("events: %+v", ev)
+	}
+	for i := range want {
+		if ev[i] != want[i] {
+			t.Errorf("event %d: %+v, want %+v", i, ev[i], want[i])
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	"walstep/pg"
 	"walstep/present"
+	"walstep/untrusted"
 )
 
 // diagnose folds the new poll into the model's pg.Watch. It is pure
@@ -14,6 +15,13 @@ import (
 func (m *Model) diagnose(s pg.Snapshot) {
 	m.watch, m.diag = m.watch.Observe(s)
 	m.diagnosed = true
+	if m.marked == "" {
+		m.marked = pg.VerdictUnknown // the start is no verdict to mark
+	}
+	if m.cfg.Mark != nil && m.diag.Verdict != m.marked {
+		m.marked = m.diag.Verdict
+		m.cfg.Mark(untrusted.Text("verdict: " + strings.ToUpper(string(m.diag.Verdict)) + " · " + verdictSummary(m.diag)))
+	}
 }
 
 // verdictSummary is the diagnosis in one short sentence for the panel.

@@ -7,6 +7,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"walstep/steps"
+	"walstep/untrusted"
 )
 
 // applyEvent folds a Runner event into the model.
@@ -20,6 +21,9 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 		}
 		m.views[i] = stepView{status: steps.Running, started: m.now(), runs: m.views[i].runs + 1, command: ev.Command}
 		m.running, m.cursor, m.finished = i, i, false
+		if m.cfg.Mark != nil {
+			m.cfg.Mark(untrusted.Text("step " + m.steps[i].ID + " · " + m.steps[i].Title))
+		}
 		if m.follow {
 			m.selected = i
 		}

@@ -82,6 +82,12 @@ type Config struct {
 	// ReadWAL reads the WAL at the fork for the WAL view (key w); nil
 	// leaves the view saying it cannot read.
 	ReadWAL WALReader
+	// Mark, if set, is called in Update with a label at each step's
+	// start ("step 12 · Start both servers at once") and when the verdict
+	// changes ("verdict: DIVERGED · …"), before the frame that shows it:
+	// the recording's markers. It must not block (cast.Recorder.Marker
+	// writes one line).
+	Mark func(label string)
 
 	// Present starts in presenter mode (P toggles it): the selected step's
 	// note large above the screen and the verdict as a banner.
@@ -195,6 +201,7 @@ type Model struct {
 	panelNeed  int  // what the panel's lines need (panelNeedOf the last poll)
 	diag       pg.Diagnosis
 	diagnosed  bool
+	marked     pg.Verdict // the verdict last given to Config.Mark
 	watch      pg.Watch // the polls pg.Diagnose looks back on
 	pollGen    int
 	polling    bool
