@@ -202,7 +202,7 @@ type Model struct {
 	diag       pg.Diagnosis
 	diagnosed  bool
 	marked     pg.Verdict // the verdict last given to Config.Mark
-	watch      pg.Watch // the polls pg.Diagnose looks back on
+	watch      pg.Watch   // the polls pg.Diagnose looks back on
 	pollGen    int
 	polling    bool
 	pollAgain  bool
