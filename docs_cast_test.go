@@ -10,19 +10,26 @@ import (
 )
 
 // docs/walstep.cast, the README's recording (scripts/cast.sh), is a valid
-// asciicast of the whole playbook that ends on the verdict.
+// asciicast of the whole playbook that ends on the verdict, with a marker
+// at each step and at the verdict.
 func TestDocsCastIsAWholePlaybook(t *testing.T) {
 	h, ev := readCast(t, "docs/walstep.cast")
 	if h.Version != 2 || h.Width != 100 || h.Height != 30 {
 		t.Errorf("header %+v", h)
 	}
 	var out strings.Builder
+	var marks []string
 	for i, e := range ev {
 		if i > 0 && e.Time < ev[i-1].Time {
 			t.Fatalf("event %d goes back in time", i)
 		}
+		if e.Kind == "m" {
+			marks = append(marks, e.Data)
+			continue
+		}
 		out.WriteString(e.Data)
 	}
+	checkStepMarkers(t, marks)
 	text := ansi.Strip(out.String())
 	for _, want := range []string{"STEP 12", "STEP F6", "DIVERGED:", "finished · 27/27"} {
 		if !strings.Contains(text, want) {
