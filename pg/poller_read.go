@@ -271,7 +271,17 @@ func (ns *nodeState) keepHistoriesOf(id string) {
 // classify sets Role from one server's reading; a standby is called
 // streaming later, with the primary's side (Snapshot.confirmStreaming).
 func (p *Poller) classify(ctx context.Context, node cluster.Node, r *Reading) {
-	exists := func(name string) bool { _, err := p.src.ReadFile(ctx, node, cluster.AreaData, name); return err == nil }
+	// Listed, not opened: the server takes the signal file's existence
+	// alone (a FIFO put there counts for it), and opening one could block.
+	exists := func(name string) bool {
+		ents, _ := p.src.ReadDir(ctx, node, cluster.AreaData, "")
+		for _, e := range ents {
+			if e.Name == name {
+				return true
+			}
+		}
+		return false
+	}
 	switch {
 	case r.Up && !r.InRecovery:
 		r.Role = RolePrimary
