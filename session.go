@@ -76,11 +76,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 		return nil, err
 	}
 	s := &session{lab: lab, backend: b, archiver: arc, why: why, lock: lock}
-	to := steps.DefaultTimeouts
-	if o.stepTO > 0 {
-		to.Ready, to.Promote, to.Shutdown, to.Outcome = o.stepTO, o.stepTO, o.stepTO, o.stepTO
-	}
-	to.Hook = o.hookTO
+	to := steps.Timeouts{Wait: o.stepTO, Hook: o.hookTO}
 	s.env = &steps.Env{Lab: lab, Backend: s.backend, Archiver: arc, Timeouts: to}
 	s.steps = steps.Playbook(s.env)
 	hooks, warnings, err := steps.FindHooks(lab, s.steps)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"walstep/cluster"
 	"walstep/pg"
@@ -20,31 +22,30 @@ func PSQL(ctx context.Context, b cluster.Backend, node cluster.Node, sql string,
 	return nil
 }
 
-func fetch(ctx context.Context, env *Env, node cluster.Node, out io.Writer) error {
-	name := env.BackupName()
+// fetchBackup fetches the backup name (the one the last backup find found)
+// into node's data dir; with no name yet, the newest the archive holds as
+// lister's environment lists it.
+func fetchBackup(ctx context.Context, env *Env, node, lister cluster.Node, name string, out io.Writer) error {
 	if name == "" {
-		names, err := env.Archiver.ListBackups(ctx, env.Backend, cluster.Primary, env.Lab, io.Discard)
+		names, err := env.Archiver.ListBackups(ctx, env.Backend, lister, env.Lab, io.Discard)
 		if err != nil || len(names) == 0 {
-			return errors.New("fetch backup: no backup name yet: run step 6 first")
+			return errors.New("fetch backup: no backup name yet: run the step that finds it (backup find) first")
 		}
 		name = names[len(names)-1]
 	}
 	return env.Archiver.BackupFetch(ctx, env.Backend, node, name, out)
 }
 
-// startReady starts node (unless running) and waits until it has left
-// recovery and accepts connections (steps 3 and F1).
-func startReady(ctx context.Context, env *Env, node cluster.Node, out io.Writer) error {
-	mark := ""
+// startOne starts node unless it runs already, and returns where its log
+// ended before the start ("" when it was running: the waits read the
+// whole tail).
+func startOne(ctx context.Context, env *Env, node cluster.Node, out io.Writer) (string, error) {
 	if st, _ := env.Backend.State(ctx, node); st.Running {
 		fmt.Fprintf(out, "%s is already running (%s)\n", node, st.Detail)
-	} else {
-		mark = lastLine(ctx, env.Backend, node)
-		if err := env.Backend.Start(ctx, node, out); err != nil {
-			return err
-		}
+		return "", nil
 	}
-	return settlePrimary(ctx, env, node, out, mark, "")
+	mark := lastLine(ctx, env.Backend, node)
+	return mark, env.Backend.Start(ctx, node, out)
 }
 
 // errPausedAtEnd says a server paused at the end of its recovery
@@ -55,29 +56,29 @@ var errPausedAtEnd = errors.New("paused at the end of recovery")
 // settlePrimary waits until node says it is out of recovery (its
 // postmaster.pid status turns ready) and only then connects, once, to
 // report its timeline. mark is where its log ended before this start.
-// Paused at the end of recovery, it fails, unless a hook runs after step
-// (which may promote it: no playbook step does): then it says so and is
-// done with the primary paused.
-func settlePrimary(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mark, step string) error {
-	err := settle(ctx, env, node, out, mark)
+// Paused at the end of recovery, it fails, unless later (after step, a
+// step ID, "" for never) a hook runs or a step promotes it: then it says
+// so and is done with the server paused.
+func settlePrimary(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mark string, d time.Duration, step string, later []string) error {
+	err := settle(ctx, env, node, out, mark, d)
 	if !errors.Is(err, errPausedAtEnd) {
 		return err
 	}
 	if step == "" {
 		return fmt.Errorf("%s %w instead of promoting (recovery_target_action = 'pause'; resume it with select pg_wal_replay_resume(), or promote it with select pg_promote())", node, errPausedAtEnd)
 	}
-	hooks := env.LaterHooks(step)
+	hooks := append(env.LaterHooks(step), later...)
 	if len(hooks) == 0 {
 		return fmt.Errorf("%s %w instead of promoting, and no later step or hook promotes it (recovery_target_action = 'pause'; resume it with select pg_wal_replay_resume(), or promote it with select pg_promote(), in a hook after step %s)", node, errPausedAtEnd, step)
 	}
-	fmt.Fprintf(out, "%s is paused at the end of recovery (recovery_target_action = 'pause'), still in recovery on its old timeline: no step of the playbook promotes it; it waits for a later hook (%s) to promote it (pg_promote()) or resume replay (pg_wal_replay_resume()); step F1 fails if it is still paused then\n", node, strings.Join(hooks, ", "))
+	fmt.Fprintf(out, "%s is paused at the end of recovery (recovery_target_action = 'pause'), still in recovery on its old timeline: no step of the playbook promotes it; it waits for a later hook (%s) to promote it (pg_promote()) or resume replay (pg_wal_replay_resume()); a later wait for its promotion fails if it is still paused then\n", node, strings.Join(hooks, ", "))
 	return nil
 }
 
 // settle is settlePrimary without the judgement of a pause.
-func settle(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mark string) error {
+func settle(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mark string, d time.Duration) error {
 	b := env.Backend
-	res, st, err := cluster.WaitReady(ctx, b, node, env.Timeouts.Ready)
+	res, st, err := cluster.WaitReady(ctx, b, node, d)
 	if err != nil {
 		return fmt.Errorf("%w%s", err, lastLogHint(ctx, b, node))
 	}
@@ -92,7 +93,7 @@ func settle(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mar
 		}
 		return nil
 	}
-	if err := cluster.WaitPromoted(ctx, b, node, env.Timeouts.Promote, stuck); errors.Is(err, errPausedAtEnd) {
+	if err := cluster.WaitPromoted(ctx, b, node, d, stuck); errors.Is(err, errPausedAtEnd) {
 		return err
 	} else if err != nil {
 		return fmt.Errorf("%w: check primary_restore.conf (recovery_target_action)%s", err, lastLogHint(ctx, b, node))
@@ -103,32 +104,29 @@ func settle(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mar
 	return nil
 }
 
-// startReplicaToTarget (re)starts the replica with its recovery target
-// (step F2) and waits until it has shut down there.
-func startReplicaToTarget(ctx context.Context, env *Env, out io.Writer) error {
-	b, R := env.Backend, cluster.Replica
-	if st, _ := b.State(ctx, R); st.Running {
-		fmt.Fprintln(out, "replica is already running; restarting it")
-		if err := b.Stop(ctx, R, out); err != nil {
-			return err
+// restart stops node when it runs and starts it again, so that it reads
+// what changed in its config; it returns where its log ended before.
+func restart(ctx context.Context, env *Env, node cluster.Node, out io.Writer) (string, error) {
+	b := env.Backend
+	if st, _ := b.State(ctx, node); st.Running {
+		fmt.Fprintf(out, "%s is running; restarting it\n", node)
+		if err := b.Stop(ctx, node, out); err != nil {
+			return "", err
 		}
 	}
-	mark := lastLine(ctx, b, R)
-	if err := b.Start(ctx, R, out); err != nil {
-		return err
-	}
-	return shutdownAtTarget(ctx, env, out, mark)
+	mark := lastLine(ctx, b, node)
+	return mark, b.Start(ctx, node, out)
 }
 
-// shutdownAtTarget waits until the replica's process has exited and is
+// shutdownAtTarget waits until node's process has exited and is
 // done only when it exited at its recovery target: exit code 0 and its log
 // (since mark) saying "shutdown at recovery target", or pg_controldata
 // saying "shut down in recovery". A crash, a config error or a kill fails
 // with the reason; so does a replica that promotes or pauses instead.
-func shutdownAtTarget(ctx context.Context, env *Env, out io.Writer, mark string) error {
-	b, R := env.Backend, cluster.Replica
+func shutdownAtTarget(ctx context.Context, env *Env, R cluster.Node, out io.Writer, mark string, d time.Duration) error {
+	b := env.Backend
 	var last cluster.ProcState
-	err := cluster.Until(ctx, env.Timeouts.Shutdown, "the replica to shut down at its recovery target", func(ctx context.Context) (bool, error) {
+	err := cluster.Until(ctx, d, fmt.Sprintf("the %s to shut down at its recovery target", R), func(ctx context.Context) (bool, error) {
 		o, err := cluster.Observe(ctx, b, R)
 		if err != nil {
 			return false, err
@@ -139,15 +137,15 @@ func shutdownAtTarget(ctx context.Context, env *Env, out io.Writer, mark string)
 		}
 		lines := logSince(ctx, b, R, mark)
 		if _, ok := firstLine(lines, pg.LogLine.Promoted); ok {
-			return false, errors.New("replica left recovery (promoted) instead of shutting down at its recovery target: check replica_restore.conf (recovery_target_action = 'shutdown')")
+			return false, fmt.Errorf("%s left recovery (promoted) instead of shutting down at its recovery target: check %s_restore.conf (recovery_target_action = 'shutdown')", R, R)
 		}
 		if _, ok := firstLine(lines, pg.LogLine.PausedAtEnd); ok {
-			return false, errors.New("replica paused at its recovery target instead of shutting down: check replica_restore.conf (recovery_target_action = 'shutdown')")
+			return false, fmt.Errorf("%s paused at its recovery target instead of shutting down: check %s_restore.conf (recovery_target_action = 'shutdown')", R, R)
 		}
-		if o.PM.Accepting() && noRecoveryTarget(ctx, b) {
+		if o.PM.Accepting() && noRecoveryTarget(ctx, b, R) {
 			// A standby without a target never ends its recovery, so
 			// waiting out the deadline could only fail later, not differently.
-			return false, errors.New("replica runs on as a standby: no recovery target is set (recovery_target, recovery_target_lsn/name/time/xid are empty), so it cannot shut down at one: check replica_restore.conf")
+			return false, fmt.Errorf("%s runs on as a standby: no recovery target is set (recovery_target, recovery_target_lsn/name/time/xid are empty), so it cannot shut down at one: check %s_restore.conf", R, R)
 		}
 		return false, nil
 	})
@@ -155,43 +153,32 @@ func shutdownAtTarget(ctx context.Context, env *Env, out io.Writer, mark string)
 		return fmt.Errorf("%w%s", err, lastLogHint(ctx, b, R))
 	}
 	if last.ExitCode != 0 || strings.HasPrefix(last.Detail, "killed") {
-		return fmt.Errorf("replica %s instead of shutting down at its recovery target%s", last.Detail, lastLogHint(ctx, b, R))
+		return fmt.Errorf("%s %s instead of shutting down at its recovery target%s", R, last.Detail, lastLogHint(ctx, b, R))
 	}
 	if _, ok := firstLine(logSince(ctx, b, R, mark), pg.LogLine.ShutdownAtTarget); ok {
-		fmt.Fprintln(out, "replica shut down at its recovery target (its log: shutdown at recovery target)")
+		fmt.Fprintf(out, "%s shut down at its recovery target (its log: shutdown at recovery target)\n", R)
 		return nil
 	}
 	cd, err := b.ControlData(ctx, R)
 	if err != nil {
-		return fmt.Errorf("replica exited (%s); cannot tell whether at its recovery target: %w", last.Detail, err)
+		return fmt.Errorf("%s exited (%s); cannot tell whether at its recovery target: %w", R, last.Detail, err)
 	}
 	if state := pg.ParseControlData(cd).State; state != "shut down in recovery" {
-		return fmt.Errorf("replica exited (%s) but not at its recovery target: pg_controldata says %q%s", last.Detail, state, lastLogHint(ctx, b, R))
+		return fmt.Errorf("%s exited (%s) but not at its recovery target: pg_controldata says %q%s", R, last.Detail, state, lastLogHint(ctx, b, R))
 	}
-	fmt.Fprintln(out, "replica shut down at its recovery target (pg_controldata: shut down in recovery)")
+	fmt.Fprintf(out, "%s shut down at its recovery target (pg_controldata: shut down in recovery)\n", R)
 	return nil
 }
 
-// startStandby (re)starts the replica and waits until it streams or shows
-// why it cannot; both are outcomes, only a silent deadline fails. It reads
-// the replica's log and postmaster.pid, and queries it only once it says it
-// accepts connections.
-func startStandby(ctx context.Context, env *Env, out io.Writer) error {
-	b, R := env.Backend, cluster.Replica
-	if st, _ := b.State(ctx, R); st.Running {
-		fmt.Fprintln(out, "replica is running; restarting it to pick up the standby config")
-		if err := b.Stop(ctx, R, out); err != nil {
-			return err
-		}
-	}
-	// Remember where the log ends, so old lines (the previous server's
-	// shutdown FATALs) are not taken for this start's outcome.
-	mark := lastLine(ctx, b, R)
-	if err := b.Start(ctx, R, out); err != nil {
-		return err
-	}
+// waitStreaming waits until node streams from up or shows why it cannot;
+// both are outcomes, only a silent deadline fails. It reads node's log and
+// postmaster.pid, and queries it only once it says it accepts connections.
+// mark is where node's log ended before it started, so old lines (the
+// previous server's shutdown FATALs) are not taken for this outcome.
+func waitStreaming(ctx context.Context, env *Env, R, up cluster.Node, out io.Writer, mark string, d time.Duration) error {
+	b := env.Backend
 	var outcome string
-	err := cluster.Until(ctx, env.Timeouts.Outcome, "the replica to stream or report an error", func(ctx context.Context) (bool, error) {
+	err := cluster.Until(ctx, d, fmt.Sprintf("the %s to stream or report an error", R), func(ctx context.Context) (bool, error) {
 		o, err := cluster.Observe(ctx, b, R)
 		if err != nil {
 			return false, err
@@ -200,28 +187,28 @@ func startStandby(ctx context.Context, env *Env, out io.Writer) error {
 		// timeline it cannot follow); the archiver's lines do not count.
 		lines := logSince(ctx, b, R, mark)
 		if l, ok := firstLine(lines, pg.LogLine.IsProblem); ok {
-			outcome = "replica reports: " + pg.StripLogPrefix(l.Raw)
+			outcome = string(R) + " reports: " + pg.StripLogPrefix(l.Raw)
 			return true, nil
 		}
 		// PostgreSQL 17's wal receiver logs a divergence at LOG level and
 		// waits, while pg_stat_wal_receiver says streaming.
 		if l, ok := firstLine(lines, divergesAtLog); ok {
-			outcome = "replica reports: " + pg.StripLogPrefix(l.Raw)
+			outcome = string(R) + " reports: " + pg.StripLogPrefix(l.Raw)
 			return true, nil
 		}
 		if !o.Proc.Running {
-			outcome = "replica exited (" + o.Proc.Detail + ")"
+			outcome = string(R) + " exited (" + o.Proc.Detail + ")"
 			return true, nil
 		}
 		if _, ok := firstLine(lines, pg.LogLine.Promoted); ok {
-			outcome = "replica left recovery (promoted): it is not a standby any more (is standby.signal missing?)"
+			outcome = string(R) + " left recovery (promoted): it is not a standby any more (is standby.signal missing?)"
 			return true, nil
 		}
 		// A receiver says "streaming" before the primary has accepted its
 		// start point: wait for proof, or for the refusal in the log.
 		if o.PM.Accepting() {
-			if rc, err := pg.ReadStream(ctx, b.ConnString(cluster.Primary), b.ConnString(R)); err == nil && rc != nil && rc.Streaming {
-				outcome = fmt.Sprintf("replica streams from the primary on timeline %d (%s)", rc.ReceivedTLI, rc.Proof)
+			if rc, err := pg.ReadStream(ctx, b.ConnString(up), b.ConnString(R)); err == nil && rc != nil && rc.Streaming {
+				outcome = fmt.Sprintf("%s streams from the %s on timeline %d (%s)", R, up, rc.ReceivedTLI, rc.Proof)
 				return true, nil
 			}
 		}
@@ -337,19 +324,17 @@ func lastLogHint(ctx context.Context, b cluster.Backend, node cluster.Node) stri
 	return "; its log ends: " + pg.StripLogPrefix(lines[len(lines)-1])
 }
 
-// startBoth starts the primary and the replica together, as the seed's
-// `docker compose up -d` does (step 12), then waits until the primary has
-// promoted and the replica has shut down at its recovery target.
-func startBoth(ctx context.Context, env *Env, out io.Writer) error {
+// startTogether launches nodes at once, as the seed's `docker compose up
+// -d` does, and returns where each log ended before.
+func startTogether(ctx context.Context, env *Env, nodes []cluster.Node, out io.Writer) ([]string, error) {
 	b := env.Backend
-	marks := make([]string, len(cluster.Nodes))
-	for i, n := range cluster.Nodes {
+	marks := make([]string, len(nodes))
+	for i, n := range nodes {
 		marks[i] = lastLine(ctx, b, n)
 	}
-	out = &syncWriter{w: out}
-	errs := make([]error, len(cluster.Nodes))
+	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
-	for i, n := range cluster.Nodes {
+	for i, n := range nodes {
 		wg.Add(1)
 		go func() { // joined below
 			defer wg.Done()
@@ -357,19 +342,18 @@ func startBoth(ctx context.Context, env *Env, out io.Writer) error {
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	// Once one server has failed the step has failed: waiting out --wait
-	// for the other would only delay saying so.
+	return marks, errors.Join(errs...)
+}
+
+// waitTogether runs waits at once. Once one has failed the step has
+// failed: waiting out its deadline for another would only delay saying so.
+func waitTogether(ctx context.Context, waits []func(context.Context) error, names []cluster.Node, out io.Writer) error {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
-	waits := []func(context.Context) error{
-		func(ctx context.Context) error { return settlePrimary(ctx, env, cluster.Primary, out, marks[0], "12") },
-		func(ctx context.Context) error { return shutdownAtTarget(ctx, env, out, marks[1]) },
-	}
+	errs := make([]error, len(waits))
 	failed := make([]bool, len(waits))
 	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for i, wait := range waits {
 		wg.Add(1)
 		go func() { // joined below
@@ -378,7 +362,7 @@ func startBoth(ctx context.Context, env *Env, out io.Writer) error {
 			mu.Lock()
 			defer mu.Unlock()
 			if errors.Is(err, context.Canceled) && ctx.Err() == nil && !failed[i] && anyOf(failed) {
-				fmt.Fprintf(out, "%s: not waited for any longer, the other server failed\n", cluster.Nodes[i])
+				fmt.Fprintf(out, "%s: not waited for any longer, the other server failed\n", names[i])
 				err = nil
 			}
 			if err != nil {
@@ -404,13 +388,13 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-// noRecoveryTarget reports whether none of the replica's config files
+// noRecoveryTarget reports whether none of node's config files
 // (postgresql.conf, its include_dir files, postgresql.auto.conf) sets a
 // recovery target; false when they cannot all be read. Read from the files,
 // not asked of the server: a connection while it shuts down at its target
 // would leave "the database system is shutting down" in its log.
-func noRecoveryTarget(ctx context.Context, b cluster.Backend) bool {
-	in := pg.InspectDataDir(ctx, b, cluster.Replica)
+func noRecoveryTarget(ctx context.Context, b cluster.Backend, node cluster.Node) bool {
+	in := pg.InspectDataDir(ctx, b, node)
 	if in.Missing || in.Err != "" || in.IncludeErr != "" {
 		return false
 	}
@@ -424,4 +408,27 @@ func anyOf(bs []bool) bool {
 		}
 	}
 	return false
+}
+
+// waitLog waits until a line of node's log since mark matches pattern.
+func waitLog(ctx context.Context, env *Env, node cluster.Node, pattern string, out io.Writer, mark string, d time.Duration) error {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return fmt.Errorf("wait log: %w", err)
+	}
+	var found string
+	err = cluster.Until(ctx, d, fmt.Sprintf("the %s's log to show %q", node, pattern), func(ctx context.Context) (bool, error) {
+		for _, l := range logSince(ctx, env.Backend, node, mark) {
+			if re.MatchString(l.Raw) {
+				found = l.Raw
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w%s", err, lastLogHint(ctx, env.Backend, node))
+	}
+	fmt.Fprintf(out, "%s's log: %s\n", node, pg.StripLogPrefix(found))
+	return nil
 }

@@ -1,7 +1,8 @@
-// Package steps holds the playbook (the seed's steps as data) and the Runner
-// that executes it: per-step state across passes, next / continue / pause /
-// retry / skip / jump / breakpoints / cancel, and events out. Hooks (the
-// lab's hooks/after-ID.node.sql|sh files) become steps of their own, and a
-// Transcript writes a Markdown account of a session. It has no terminal
-// code.
+// Package steps runs playbooks: Bind turns a playbook document's steps
+// (package playbook) into Steps whose actions run through the Backend and
+// the Archiver, and the Runner executes them: per-step state across
+// passes, next / continue / pause / retry / skip / jump / breakpoints /
+// cancel, and events out. Hooks (the lab's hooks/after-ID.node.sql|sh
+// files) become steps of their own, and a Transcript writes a Markdown
+// account of a session. It has no terminal code.
 package steps

@@ -39,6 +39,13 @@ type Step struct {
 	Watch   string // what to look at once it has run
 	Hint    string // the debugger key that shows it ("press i to inspect"); not for transcripts
 	Hook    string // path of the hook file, for hook steps
+	// Actions are the display forms of what the step runs, Reads the lab
+	// files it reads (the confs it copies, the archiver's config), Makes
+	// the data dirs it creates: what the layers above know of a step
+	// instead of its ID.
+	Actions []string
+	Reads   []string
+	Makes   []Made
 	// Reload, when set, rereads what the step runs just before each
 	// start (a hook's file) and returns it as the step's command: the
 	// screen and the transcript show what this run runs, not what was

@@ -29,7 +29,7 @@ func (e *Env) noteDataDir(id string, node cluster.Node) {
 	if e.madeDir == nil {
 		e.madeDir = map[string]bool{}
 	}
-	e.madeDir[id] = made
+	e.madeDir[id+"\x00"+string(node)] = made
 }
 
 // removeDataDir undoes step id, which creates node's data dir (initdb, a
@@ -49,7 +49,7 @@ func removeDataDir(ctx context.Context, env *Env, id string, node cluster.Node, 
 		return nil
 	}
 	env.mu.Lock()
-	made := env.madeDir[id]
+	made := env.madeDir[id+"\x00"+string(node)]
 	env.mu.Unlock()
 	if !made {
 		return fmt.Errorf("%s was there before step %s ran, so it is not this step's to remove: remove it yourself or go back to step 0", p, id)
