@@ -59,7 +59,6 @@ func TestValidationNamesFileAndLine(t *testing.T) {
 	}
 }
 
-
 // A reset lab step stops every server at the next pass, so a playbook
 // with one may leave servers running at its end (the seed does).
 func TestResetLabCountsAsStoppingEverything(t *testing.T) {
