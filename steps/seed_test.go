@@ -44,7 +44,7 @@ var seedTable = []struct {
 		Watch:   "nothing changes: walstep runs every command in its own exec", Resets: false, Undo: false},
 	{ID: "4f", Seed: "4f", Parent: "4", Title: "Stop the primary and remove its container",
 		Command: "docker compose stop primary\ndocker compose down",
-		Watch:   "the primary shuts down cleanly; its last segment is archived on the way", Resets: false, Undo: false},
+		Watch:   "the primary shuts down cleanly; the segment holding its shutdown checkpoint is not full, so it is not archived", Hint: "press a to list the archive", Resets: false, Undo: false},
 	{ID: "5", Seed: "5", Title: "Remove the primary's data dir",
 		Command: "sudo rm -rf ./primary-data",
 		Watch:   "only the backup and the archive remain", Resets: false, Undo: false},
