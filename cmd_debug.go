@@ -26,7 +26,8 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 	fs.StringVar(&o.breaks, "break", "", "comma-separated step IDs to set breakpoints on, e.g. 12,F6")
 	fs.StringVar(&o.record, "record", "", "record the session as an asciicast v2 file (asciinema play FILE.cast); the file must not exist")
 	fs.BoolVar(&o.present, "present", false, "presenter mode: each step's note large, the verdict as a banner, stops before --present-stops (P toggles it)")
-	fs.StringVar(&o.stops, "present-stops", strings.Join(tui.DefaultPresentStops, ","), "step IDs presenter mode stops before")
+	fs.StringVar(&o.stops, "present-stops", "", "step IDs presenter mode stops before (default: the playbook's present-stops, 12,F2,F6 in the seed's)")
+	fs.StringVar(&o.playbook, "playbook", "", playbookFlag)
 	fs.DurationVar(&o.pause, "present-pause", 0, "in presenter mode, continue on its own this long after a stop (0: wait for c)")
 	fs.DurationVar(&o.stall, "stall-after", 30*time.Second, "verdict \"stalled\" when the replica's replay stands still this long while the primary moves")
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -54,20 +55,35 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 		for _, id := range strings.Split(list, ",") {
 			i, ok := ids[strings.TrimSpace(id)]
 			if !ok {
-				return fmt.Errorf("--%s %s: no such step (IDs are 0, 1 … 4a … 13, F1 … F6)", flag, id)
+				return fmt.Errorf("--%s %s: no such step (the playbook's IDs: %s)", flag, id, stepIDs(s.steps))
 			}
 			r.SetBreakpoint(i)
 		}
 		return nil
 	}
-	var stops []string
-	for _, id := range strings.Split(o.stops, ",") {
-		stops = append(stops, strings.TrimSpace(id))
+	// Without the flags, the playbook's own stops and breakpoints.
+	var stops, marked []string
+	for _, st := range s.steps {
+		if st.PresentStop {
+			stops = append(stops, st.ID)
+		}
+		if st.Breakpoint {
+			marked = append(marked, st.ID)
+		}
+	}
+	if o.stops != "" {
+		stops = nil
+		for _, id := range strings.Split(o.stops, ",") {
+			stops = append(stops, strings.TrimSpace(id))
+		}
+	}
+	if o.breaks == "" {
+		o.breaks = strings.Join(marked, ",")
 	}
 	for _, b := range []struct {
 		flag, list string
 		set        bool
-	}{{"break", o.breaks, o.breaks != ""}, {"present-stops", o.stops, o.present}} {
+	}{{"break", o.breaks, o.breaks != ""}, {"present-stops", strings.Join(stops, ","), o.present && len(stops) > 0}} {
 		if b.set {
 			if err := setBreaks(b.flag, b.list); err != nil {
 				_ = s.close(true)
@@ -247,4 +263,15 @@ func runTUI(ctx context.Context, cfg tuiConfig) (tui.Result, error) {
 		err = exitError{130}
 	}
 	return res, err
+}
+
+// stepIDs lists the playbook's step IDs for a message, hooks left out.
+func stepIDs(all []steps.Step) string {
+	var ids []string
+	for _, st := range all {
+		if st.Hook == "" {
+			ids = append(ids, st.ID)
+		}
+	}
+	return strings.Join(ids, " ")
 }

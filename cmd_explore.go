@@ -18,6 +18,7 @@ import (
 	"walstep/cluster"
 	"walstep/explore"
 	"walstep/outfile"
+	"walstep/playbook"
 	"walstep/steps"
 )
 
@@ -26,8 +27,9 @@ type exploreOptions struct {
 	lab, variants, pg, archiver, backend, walg, pgBin, prefix, markdown string
 	shard, images                                                       string
 	repeat, jobs                                                        int
-	jsonOut, noShare, force                                             bool
+	jsonOut, noShare, force, waitSet                                    bool
 	stepTO                                                              time.Duration
+	playbook                                                            string
 }
 
 func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -51,9 +53,10 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&o.pgBin, "pg-bin", "", "PostgreSQL binaries for the local backend (default: every /usr/lib/postgresql/N/bin)")
 	fs.StringVar(&o.images, "image", "", "Docker image per major version, MAJOR=TAG comma-separated (e.g. 18=postgres_repro:18), for any major; default walstep-test-pg:N (N-walg for wal-g)")
 	fs.StringVar(&o.prefix, "prefix", "walstep-x", "Docker container and network name prefix of the runs")
-	fs.DurationVar(&o.stepTO, "wait", 60*time.Second, "how long a step waits for a server (start, promotion, shutdown)")
-	fs.BoolVar(&o.noShare, "no-share", false, "run every playbook from step 0 instead of from a shared copy of the steps before 8")
+	fs.Var(&waitFlag{d: &o.stepTO, set: &o.waitSet}, "wait", "how long each wait of a step (start, promotion, shutdown) may take, replacing the deadlines the playbook writes (the seed's: 60s)")
+	fs.BoolVar(&o.noShare, "no-share", false, "run every playbook from step 0 instead of from a shared copy of its first steps (those before the first that reads a conf: 0-7 in the seed's)")
 	fs.StringVar(&o.shard, "shard", "", "run only the K-th of N slices of the matrix, K/N (cells sharing a prefix stay together); merge the shards' results with walstep explore merge")
+	fs.StringVar(&o.playbook, "playbook", "", playbookFlag+"; a variant's own playbook.md counts for its runs unless this is given")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -75,9 +78,25 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return exitErrorf(2, "%v", err)
 		}
 	}
+	var doc *playbook.Doc
+	if o.playbook != "" { // before anything is made
+		d, file, err := loadPlaybook(o.playbook)
+		if err != nil {
+			return err
+		}
+		doc = d
+		if file != "" {
+			o.playbook = file
+		}
+	}
 	lab, err := cluster.OpenOrInitLab(o.lab)
 	if err != nil {
 		return err
+	}
+	if doc == nil {
+		if doc, _, err = labPlaybook(lab); err != nil {
+			return err
+		}
 	}
 	progress := stdout
 	if o.jsonOut {
@@ -117,7 +136,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	ex := explore.New(explore.Plan{
-		Lab: lab, Variants: variants, Resolved: res, Repeat: o.repeat, Jobs: o.jobs, Share: share,
+		Lab: lab, Variants: variants, Resolved: res, Repeat: o.repeat, Jobs: o.jobs, Share: share, Playbook: doc,
 		Dir: dir, Name: o.prefix + "-" + filepath.Base(dir), Exec: exploreExec(o), Shard: shard, Identity: id,
 	})
 	fmt.Fprintf(progress, "walstep: %s\nwalstep: %d variants × %d columns × %d run(s), %d job(s); results in %s\n",
@@ -291,7 +310,7 @@ func writeMatrixJSON(m *explore.Matrix, dir string) error {
 // report, the servers stopped.
 func exploreExec(o exploreOptions) explore.Executor {
 	return func(ctx context.Context, j explore.Job) (explore.Outcome, error) {
-		so := options{lab: j.Lab.Dir, backend: j.Backend, archiver: j.Column.Archiver, stepTO: o.stepTO, prefix: j.Name}
+		so := options{lab: j.Lab.Dir, backend: j.Backend, archiver: j.Column.Archiver, stepTO: o.stepTO, waitSet: o.waitSet, prefix: j.Name, playbook: o.playbook}
 		if j.Backend == "docker" {
 			so.image, so.initImage = j.Column.Image, j.Column.Image
 		} else {

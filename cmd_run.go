@@ -17,6 +17,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var o options
 	fs := newFlagSet("run", &o, stderr)
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as one JSON document")
+	fs.StringVar(&o.playbook, "playbook", "", playbookFlag)
 	fs.BoolVar(&o.verbose, "v", false, "print each step's output as it runs")
 	fs.BoolVar(&o.keep, "keep-running", false, "leave the servers running after the report, for inspection (stop them with walstep clean)")
 	fs.IntVar(&o.repeat, "repeat", 1, "run the playbook N times on a freshly reset lab and report how often each verdict came out")

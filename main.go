@@ -41,10 +41,12 @@ const usage = `walstep — step through the PostgreSQL concurrent-restore timeli
 Usage:
   walstep [flags]                 open the step-through debugger on --lab
   walstep init DIR                write a lab with editable defaults that reproduce the bug
+                                  (--playbook NAME|FILE: the lab's playbook.md; list: the built-in ones)
   walstep run [flags]             run the whole playbook headless and print a report
   walstep explore [flags]         run variants × PostgreSQL versions × archivers, print a verdict matrix
   walstep explore merge DIR…      fold the results of explore --shard K/N runs into one matrix
   walstep clean [flags]           stop walstep's servers and containers of a lab, remove its generated dirs
+  walstep playbooks               list the built-in playbooks (docs/playbooks.md: how to write one)
 
 Run 'walstep run -h' for the flags.
 `
@@ -96,6 +98,8 @@ func realMain(args []string, stdout, stderr io.Writer) (code int) {
 		err = cmdExplore(ctx, args, stdout, stderr)
 	case "clean":
 		err = cmdClean(ctx, args, stdout, stderr)
+	case "playbooks":
+		err = cmdPlaybooks(args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -150,6 +154,8 @@ type options struct {
 	pause      time.Duration
 	breaks     string
 	stepTO     time.Duration
+	waitSet    bool   // --wait was given: it replaces the playbook's deadlines
+	playbook   string // --playbook NAME|FILE
 	hookTO     time.Duration
 	force      bool
 	stall      time.Duration
@@ -177,7 +183,7 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.initImage, "init-image", cluster.DefaultInitImage, "Docker image for initdb (seed step 1)")
 	fs.StringVar(&o.prefix, "prefix", "walstep", "Docker container and network name prefix, so labs can run side by side")
 	fs.DurationVar(&o.poll, "poll", 500*time.Millisecond, "side panel poll interval")
-	fs.DurationVar(&o.stepTO, "wait", 60*time.Second, "how long a step waits for a server (start, promotion, shutdown)")
+	fs.Var(&waitFlag{d: &o.stepTO, set: &o.waitSet}, "wait", "how long each wait of a step (start, promotion, shutdown) may take, replacing the deadlines the playbook writes (the seed's: 60s)")
 	fs.DurationVar(&o.hookTO, "hook-timeout", 10*time.Minute, "how long a hook may run before walstep stops it")
 	fs.StringVar(&o.transcript, "transcript", "", "write a Markdown transcript of the session to this new file (outside the lab's generated dirs)")
 	fs.BoolVar(&o.force, "force", false, "replace an existing --transcript, --record or --markdown file; with clean: end the session that holds the lab first")

@@ -13,6 +13,7 @@ import (
 
 	"walstep/cluster"
 	"walstep/pg"
+	"walstep/playbook"
 	"walstep/steps"
 	"walstep/untrusted"
 )
@@ -30,6 +31,8 @@ type session struct {
 	stall    time.Duration                     // --stall-after, for pg.Watch
 	why      []string                          // how the backend and archiver were chosen
 	lock     *cluster.LabLock                  // held for the session's life
+	doc      *playbook.Doc                     // the playbook the steps come from
+	docFile  string                            // the file it was read from; "" for a built-in one
 }
 
 // openSession builds a session from the flags and checks that the chosen
@@ -45,9 +48,30 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	}
 	_, statErr := os.Stat(o.lab)
 	fresh := errors.Is(statErr, fs.ErrNotExist)
+	// A --playbook that does not parse stops here, before the lab is made
+	// or touched.
+	var doc *playbook.Doc
+	docFile := ""
+	if o.playbook != "" {
+		d, file, err := loadPlaybook(o.playbook)
+		if err != nil {
+			return nil, err
+		}
+		doc, docFile = d, file
+	}
 	lab, err := cluster.OpenOrInitLab(o.lab)
 	if err != nil {
 		return nil, err
+	}
+	if fresh && doc == nil {
+		if _, err := writeLabPlaybook(lab, mustSeedSource()); err != nil {
+			return nil, err
+		}
+	}
+	if doc == nil {
+		if doc, docFile, err = labPlaybook(lab); err != nil {
+			return nil, err
+		}
 	}
 	// One session per lab: two would delete each other's data dirs and
 	// stop each other's servers.
@@ -75,10 +99,13 @@ func openSession(ctx context.Context, o options) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{lab: lab, backend: b, archiver: arc, why: why, lock: lock}
-	to := steps.Timeouts{Wait: o.stepTO, Hook: o.hookTO}
+	s := &session{lab: lab, backend: b, archiver: arc, why: why, lock: lock, doc: doc, docFile: docFile}
+	to := steps.Timeouts{Hook: o.hookTO}
+	if o.waitSet {
+		to.Wait = o.stepTO
+	}
 	s.env = &steps.Env{Lab: lab, Backend: s.backend, Archiver: arc, Timeouts: to}
-	s.steps = steps.Playbook(s.env)
+	s.steps = s.bind(s.doc)
 	hooks, warnings, err := steps.FindHooks(lab, s.steps)
 	if err != nil {
 		_ = s.backend.Close(ctx, false)
@@ -98,18 +125,38 @@ func openSession(ctx context.Context, o options) (*session, error) {
 // withHooks is the playbook with hooks inserted, each step telling of a
 // server PANIC when it fails.
 func (s *session) withHooks(hooks []steps.Hook) []steps.Step {
-	return steps.WithPanicHints(s.env, steps.WithHooks(s.env, steps.Playbook(s.env), hooks))
+	return steps.WithPanicHints(s.env, steps.WithHooks(s.env, s.bind(s.doc), hooks))
+}
+
+// bind makes doc's steps for this session; a playbook from a file is read
+// again as each step starts, so an edit shows at the next retry.
+func (s *session) bind(doc *playbook.Doc) []steps.Step {
+	if s.docFile != "" {
+		return steps.BindFile(s.env, doc, s.docFile)
+	}
+	return steps.Bind(s.env, doc)
 }
 
 // replan is the playbook as the lab's hooks/ holds it now, for a new pass
 // (steps.Runner.SetReplan), with the hook files it ignores and why; nil,
 // keeping the one there is, when hooks/ cannot be read.
 func (s *session) replan() ([]steps.Step, []string) {
-	hooks, warnings, err := steps.FindHooks(s.lab, steps.Playbook(s.env))
-	if err != nil {
-		return nil, []string{fmt.Sprintf("hooks as before: %v", err)}
+	var notes []string
+	if s.docFile != "" {
+		// Steps added or removed since count from this pass; a file that
+		// no longer parses keeps the steps there are, says why here, and
+		// each step says it again as it starts.
+		if d, err := playbook.ReadFile(s.docFile); err == nil {
+			s.doc = d
+		} else {
+			notes = append(notes, fmt.Sprintf("the playbook as before: %v", err))
+		}
 	}
-	return s.withHooks(hooks), warnings
+	hooks, warnings, err := steps.FindHooks(s.lab, s.bind(s.doc))
+	if err != nil {
+		return nil, append(notes, fmt.Sprintf("hooks as before: %v", err))
+	}
+	return s.withHooks(hooks), append(notes, warnings...)
 }
 
 // newTranscript starts a transcript of this session at path.

@@ -32,6 +32,7 @@ const (
 	RunDir         = "run"
 	HooksDir       = "hooks"
 	LabReadme      = "README.md"
+	PlaybookFile   = "playbook.md"
 )
 
 // generated lists what a run creates and a reset removes.
@@ -85,6 +86,10 @@ Editable (walstep never overwrites these once written):
   when a file is copied into primary-config/ or replica-config/.
 - wal-g.json: the WAL-G config. WALG_FILE_PREFIX, PGHOST and PGPORT are set
   by walstep for the backend in use (run/wal-g.json is what the servers read).
+- playbook.md: the reproduction walstep steps through, as a Markdown
+  document (docs/playbooks.md describes it). Edit a step's walstep block
+  and retry the step, or add and remove steps: they count from the next
+  pass (step 0).
 - hooks/: extra steps run after a playbook step. Name them
   after-<step>.<node>.sql or after-<step>.<node>.sh, for example
   hooks/after-13.primary.sql or hooks/after-F2.replica.sh. <step> is a step

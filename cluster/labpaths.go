@@ -9,7 +9,7 @@ import (
 
 // labOwnFiles are the lab's editable files and walstep's markers: a file
 // written for the user (a transcript) must not replace one of them.
-var labOwnFiles = []string{PrimaryRestore, ReplicaRestore, ReplicaStandby, WalgJSON, LabReadme, MarkerFile, LockFile, DockerUsedFile, HooksDir}
+var labOwnFiles = []string{PrimaryRestore, ReplicaRestore, ReplicaStandby, WalgJSON, LabReadme, PlaybookFile, MarkerFile, LockFile, DockerUsedFile, HooksDir}
 
 // CheckOutputPath refuses p as the path of a file walstep writes for the
 // user (a transcript) when it lies in the lab's generated dirs, which a

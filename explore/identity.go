@@ -17,7 +17,7 @@ import (
 // PlaybookFile is a lab's own playbook, when it has one: its hash names the
 // playbook in a shard's identity; without it the built-in playbook's steps
 // are hashed.
-const PlaybookFile = "playbook.yaml"
+const PlaybookFile = cluster.PlaybookFile
 
 // VariantID is a variant by name and by the content its runs start from.
 type VariantID struct {

@@ -15,47 +15,57 @@ import (
 	"syscall"
 
 	"walstep/cluster"
+	"walstep/playbook"
 	"walstep/steps"
 )
 
-// ShareUntil is the first step that may differ between variants: the steps
-// before it (the lab's preparation, initdb, archiving, the backup, both
-// fetches) read only wal-g.json and their own hooks, so runs agreeing on
-// those start from one copy of their end state.
-const ShareUntil = "8"
+// shareable are the lab files a shared prefix may read: the runs of a
+// column that agree on them (and on the prefix's hooks) start from one
+// copy of the prefix's end state.
+func shareable(f string) bool { return f == cluster.WalgJSON }
 
-// prefixSteps are the IDs of the playbook's steps before ShareUntil.
-func prefixSteps() map[string]bool {
-	out := map[string]bool{}
-	for _, s := range steps.Playbook(&steps.Env{}) {
-		if s.ID == ShareUntil {
-			break
-		}
-		out[s.ID] = true
+// shareUntil is the first step that may differ between variants, read
+// from the playbook: the steps before it read only shareable files and no
+// server runs at their end. "" when no step can be shared.
+func shareUntil(doc *playbook.Doc) string {
+	n := doc.SharedPrefix(shareable)
+	if n == 0 || n >= len(doc.Steps) {
+		return ""
 	}
-	return out
+	return doc.Steps[n].ID
+}
+
+// prefixSteps are the playbook's steps before shareUntil.
+func prefixSteps(doc *playbook.Doc) []playbook.Step {
+	return doc.Steps[:doc.SharedPrefix(shareable)]
 }
 
 // prefixRange is the shared steps as the matrix names them: "0–7".
-func prefixRange() string {
-	var first, last string
-	for _, s := range steps.Playbook(&steps.Env{}) {
-		if s.ID == ShareUntil {
-			break
-		}
-		if first == "" {
-			first = s.ID
-		}
-		last = s.ID
+func prefixRange(doc *playbook.Doc) string {
+	ps := prefixSteps(doc)
+	if len(ps) == 0 {
+		return ""
 	}
-	return first + "–" + last
+	return ps[0].ID + "–" + ps[len(ps)-1].ID
 }
 
 // prefixKey identifies the shared state a variant's runs start from in a
-// column: the effective wal-g.json and the hooks that run before
-// ShareUntil. Variants that agree on them share one prefix.
-func prefixKey(base *cluster.Lab, v Variant, c Column) string {
+// column: the prefix's steps as the playbook writes them, the effective
+// wal-g.json and the hooks that run in the prefix. Variants that agree on
+// them share one prefix; a variant with a playbook of its own shares none
+// ("").
+func prefixKey(base *cluster.Lab, v Variant, c Column, doc *playbook.Doc) string {
+	for _, f := range v.Files {
+		if f == cluster.PlaybookFile {
+			return ""
+		}
+	}
 	h := sha256.New()
+	early := map[string]bool{}
+	for _, st := range prefixSteps(doc) {
+		early[st.ID] = true
+		fmt.Fprintf(h, "%s\x00", st.Source)
+	}
 	fmt.Fprintf(h, "%s\x00", c.slug())
 	effective := func(rel string) []byte {
 		for _, f := range v.Files {
@@ -68,7 +78,6 @@ func prefixKey(base *cluster.Lab, v Variant, c Column) string {
 		return b
 	}
 	fmt.Fprintf(h, "%s\x00", effective(cluster.WalgJSON))
-	early := prefixSteps()
 	names := map[string]bool{}
 	if ents, err := os.ReadDir(base.Path(cluster.HooksDir)); err == nil {
 		for _, e := range ents {
@@ -99,18 +108,35 @@ func prefixKey(base *cluster.Lab, v Variant, c Column) string {
 }
 
 // verifyPrefix checks that a finished prefix left what the rest of the
-// playbook needs: both data dirs restored from a backup, and the backup.
-func verifyPrefix(lab *cluster.Lab) error {
-	for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData} {
-		if _, err := cluster.StatBelow(context.Background(), lab.Path(d), "backup_label"); err != nil {
-			return fmt.Errorf("verify shared prefix: %s has no backup_label: %w", d, err)
+// playbook needs: each data dir it made (restored from a backup, with
+// the backup in the storage, or made by initdb).
+func verifyPrefix(lab *cluster.Lab, doc *playbook.Doc) error {
+	fetched := false
+	for node, how := range doc.DataDirsAfter(doc.SharedPrefix(shareable)) {
+		d, file := dataDirName(node), "PG_VERSION"
+		if how == "backup fetch" {
+			file, fetched = "backup_label", true
 		}
+		if _, err := cluster.StatBelow(context.Background(), lab.Path(d), file); err != nil {
+			return fmt.Errorf("verify shared prefix: %s has no %s: %w", d, file, err)
+		}
+	}
+	if !fetched {
+		return nil
 	}
 	ents, err := os.ReadDir(lab.Path(cluster.StorageDir, cluster.BackupsDir))
 	if err != nil || len(ents) == 0 {
 		return fmt.Errorf("verify shared prefix: no backup in %s/%s", cluster.StorageDir, cluster.BackupsDir)
 	}
 	return nil
+}
+
+// dataDirName is node's data dir in the lab.
+func dataDirName(node string) string {
+	if node == string(cluster.Replica) {
+		return cluster.ReplicaData
+	}
+	return cluster.PrimaryData
 }
 
 // clonePrefix returns the step that puts a verified prefix's state into a
@@ -150,6 +176,9 @@ func relocate(ctx context.Context, env *steps.Env) error {
 	for _, d := range []struct {
 		dir, conf string
 	}{{cluster.PrimaryData, cluster.PrimaryConfig}, {cluster.ReplicaData, cluster.ReplicaConfig}} {
+		if _, err := os.Lstat(env.Lab.Path(d.dir)); os.IsNotExist(err) {
+			continue // the prefix made no such data dir
+		}
 		if err := rewriteArchiveCommand(env.Lab.Path(d.dir, "postgresql.conf"), line); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"walstep/cluster"
+	"walstep/playbook"
 	"walstep/steps"
 )
 
@@ -47,7 +48,10 @@ type Plan struct {
 	Resolved Resolved
 	Repeat   int
 	Jobs     int
-	Share    bool   // start runs from shared prefixes
+	Share    bool // start runs from shared prefixes
+	// Playbook is what the runs run (the seed's when nil): it says which
+	// steps a prefix may share.
+	Playbook *playbook.Doc
 	Dir      string // where results go: the lab's explore/<timestamp>
 	Name     string // base of the jobs' names
 	Exec     Executor
@@ -160,6 +164,8 @@ func (e *Explorer) Run(ctx context.Context) *Matrix {
 	e.m.Started = e.started
 	e.mu.Unlock()
 
+	doc := e.playbook()
+	share := p.Share && shareUntil(doc) != ""
 	prefixes := map[string]*prefixState{}
 	var order []string
 	var queue []any
@@ -169,9 +175,9 @@ func (e *Explorer) Run(ctx context.Context) *Matrix {
 				continue
 			}
 			k := ""
-			if p.Share {
-				k = prefixKey(p.Lab, v, c)
-				if _, ok := prefixes[k]; !ok {
+			if share {
+				k = prefixKey(p.Lab, v, c, doc)
+				if _, ok := prefixes[k]; !ok && k != "" {
 					prefixes[k] = &prefixState{done: make(chan struct{})}
 					order = append(order, k)
 					queue = append(queue, prefixJob{key: k, v: v, c: c})
@@ -188,8 +194,8 @@ func (e *Explorer) Run(ctx context.Context) *Matrix {
 			}
 			for n := 1; n <= p.Repeat; n++ {
 				k := ""
-				if p.Share {
-					k = prefixKey(p.Lab, v, c)
+				if share {
+					k = prefixKey(p.Lab, v, c, doc)
 				}
 				queue = append(queue, runJob{v: v, c: c, n: n, key: k})
 			}
@@ -248,6 +254,16 @@ feed:
 	return e.m
 }
 
+// playbook is the plan's playbook, the seed's when it names none.
+func (e *Explorer) playbook() *playbook.Doc { return e.plan.doc() }
+
+func (p Plan) doc() *playbook.Doc {
+	if p.Playbook != nil {
+		return p.Playbook
+	}
+	return playbook.Seed()
+}
+
 type prefixJob struct {
 	key string
 	v   Variant
@@ -261,19 +277,20 @@ func (e *Explorer) buildPrefix(ctx context.Context, ps *prefixState, j prefixJob
 	defer e.busy(label, false)
 	rel := filepath.Join("prefix", j.c.slug()+"-"+j.key)
 	dir := filepath.Join(e.plan.Dir, rel)
-	info := PrefixInfo{PG: j.c.PG, Archiver: j.c.Archiver, Key: j.key, Steps: prefixRange(), Transcript: filepath.Join(rel, "transcript.md")}
+	doc := e.playbook()
+	info := PrefixInfo{PG: j.c.PG, Archiver: j.c.Archiver, Key: j.key, Steps: prefixRange(doc), Transcript: filepath.Join(rel, "transcript.md")}
 	begin := time.Now()
 	lab, err := newRunLab(dir, e.plan.Lab, j.v)
 	if err == nil {
 		var out Outcome
 		out, err = e.plan.Exec(ctx, Job{Lab: lab, Backend: e.plan.Resolved.Backend, Column: j.c, WalG: e.plan.Resolved.WalG, Name: name,
-			Until: ShareUntil, Transcript: filepath.Join(dir, "transcript.md"), Report: filepath.Join(dir, "report.json")})
+			Until: shareUntil(doc), Transcript: filepath.Join(dir, "transcript.md"), Report: filepath.Join(dir, "report.json")})
 		switch {
 		case err != nil:
 		case out.FailedStep != "":
 			err = fmt.Errorf("step %s failed (see %s)", out.FailedStep, info.Transcript)
 		default:
-			err = verifyPrefix(lab)
+			err = verifyPrefix(lab, doc)
 		}
 	}
 	info.MS = time.Since(begin).Milliseconds()
@@ -305,7 +322,7 @@ func (e *Explorer) run(ctx context.Context, ps *prefixState, j runJob, name stri
 		if ps.err != nil {
 			err = fmt.Errorf("shared prefix failed: %w", ps.err)
 		} else {
-			job.From, job.Prepare = ShareUntil, clonePrefix(ps.lab)
+			job.From, job.Prepare = shareUntil(e.playbook()), clonePrefix(ps.lab)
 			link, _ := filepath.Rel(dir, filepath.Join(e.plan.Dir, ps.info.Transcript))
 			job.Notes = append(job.Notes, fmt.Sprintf("steps %s ran once for every run of this column in a shared prefix and were copied into this lab: see %s", ps.info.Steps, filepath.ToSlash(link)))
 		}

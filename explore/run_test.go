@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"walstep/cluster"
+	"walstep/playbook"
 )
 
 // fakePrefix leaves what verifyPrefix looks for.
@@ -48,12 +49,12 @@ func TestExplorerSharesPrefixAndBoundsJobs(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // lets jobs overlap; not a synchronisation
 		mu.Lock()
 		defer mu.Unlock()
-		if j.Until == ShareUntil {
+		if j.Until == shareUntil(playbook.Seed()) {
 			prefixes++
 			fakePrefix(t, j.Lab)
 			return Outcome{Verdict: "unknown"}, nil
 		}
-		if j.From == ShareUntil && j.Prepare != nil {
+		if j.From == shareUntil(playbook.Seed()) && j.Prepare != nil {
 			fromPrefix++
 		}
 		return Outcome{Verdict: map[string]string{"default": "diverged"}[filepathBase3(j.Lab.Dir)]}, nil

@@ -143,7 +143,7 @@ func shardCells(p Plan) map[CellKey]bool {
 		if !p.Share {
 			return ""
 		}
-		return prefixKey(p.Lab, vari[k.Variant], col[k])
+		return prefixKey(p.Lab, vari[k.Variant], col[k], p.doc())
 	}
 	for _, k := range Partition(all, group, p.Shard.N)[p.Shard.K-1] {
 		out[k] = true

@@ -21,7 +21,7 @@ const VariantsDir = "variants"
 const ReadmeFile = "README"
 
 // overlayFiles are the lab files a variant may replace.
-var overlayFiles = []string{cluster.PrimaryRestore, cluster.ReplicaRestore, cluster.ReplicaStandby, cluster.WalgJSON}
+var overlayFiles = []string{cluster.PrimaryRestore, cluster.ReplicaRestore, cluster.ReplicaStandby, cluster.WalgJSON, cluster.PlaybookFile}
 
 // hookName is how hook files are named (steps.FindHooks checks the step).
 var hookName = regexp.MustCompile(`^after-[0-9A-Za-z]+\.(primary|replica)\.(sql|sh)$`)

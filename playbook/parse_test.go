@@ -154,3 +154,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The seed's runs may share steps 0-7: step 8 is the first to read a
+// conf a variant changes, and no server runs after 7.
+func TestSeedSharedPrefix(t *testing.T) {
+	d := Seed()
+	n := d.SharedPrefix(func(f string) bool { return f == ArchiverConfig })
+	if n != d.Index("8") {
+		t.Fatalf("shared prefix ends before step %s, want 8", d.Steps[n].ID)
+	}
+	if got := d.DataDirsAfter(n); got["primary"] != "backup fetch" || got["replica"] != "backup fetch" {
+		t.Errorf("data dirs after the prefix: %v", got)
+	}
+	// A prefix is cut back to where no server runs.
+	src := front + step("0", "R", "reset lab") + step("1", "I", "initdb primary") + step("2", "S", "start primary", "wait ready primary 5s") + step("3", "C", "copy-conf primary x.conf")
+	d2, err := Parse("t.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := d2.SharedPrefix(func(f string) bool { return f == ArchiverConfig }); n != 2 {
+		t.Errorf("prefix %d, want 2 (the primary runs after step 2)", n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,13 +22,16 @@ func Playbook(env *Env) []Step { return Bind(env, playbook.Seed()) }
 // Bind makes doc's steps runnable against env: each step runs its actions
 // in order, through env's backend and archiver.
 func Bind(env *Env, doc *playbook.Doc) []Step {
-	bd := &bound{env: env, doc: doc}
+	return bindWith(&bound{env: env, doc: doc}, env, doc)
+}
+
+func bindWith(bd *bound, env *Env, doc *playbook.Doc) []Step {
 	out := make([]Step, 0, len(doc.Steps))
 	for _, ps := range doc.Steps {
 		st := Step{
 			ID: ps.ID, Seed: ps.Number, Parent: ps.Parent, Title: ps.Title,
 			Command: ps.Command, Watch: ps.Watch, Hint: ps.Hint, Resets: ps.Resets(),
-			Reads: ps.Reads(),
+			Reads: ps.Reads(), PresentStop: slices.Contains(doc.PresentStops, ps.ID), Breakpoint: slices.Contains(doc.Breakpoints, ps.ID),
 		}
 		for _, a := range ps.Actions {
 			st.Actions = append(st.Actions, a.Display())
@@ -397,4 +401,70 @@ func replaceLines(ctx context.Context, b cluster.Backend, node cluster.Node, nam
 	}
 	fmt.Fprintf(out, "+ %s\n", line)
 	return nil
+}
+
+// BindFile is Bind for a playbook read from path, which the user may edit
+// while walstep runs: as each step starts it reads the file again and
+// runs the step's actions as they are now (the screen shows the step's
+// command as read), or fails with the file's problem at file:line. Steps
+// added or removed count from the next pass (see Runner.SetReplan).
+func BindFile(env *Env, doc *playbook.Doc, path string) []Step {
+	bd := &bound{env: env, doc: doc}
+	all := bindWith(bd, env, doc)
+	for i := range all {
+		ps := doc.Steps[i]
+		var acts []playbook.Action
+		var readErr error
+		var note string
+		fresh := false
+		reload := func() string {
+			fresh, acts, readErr, note = true, ps.Actions, nil, ""
+			d, err := playbook.ReadFile(path)
+			if err != nil {
+				readErr = err
+				return ps.Command + "\n(" + err.Error() + ")"
+			}
+			j := d.Index(ps.ID)
+			if j < 0 {
+				readErr = fmt.Errorf("step %s is no longer in %s: it leaves the checklist at the next pass (step 0)", ps.ID, path)
+				return ps.Command
+			}
+			ns := d.Steps[j]
+			if displays(ns.Actions) != displays(ps.Actions) {
+				acts = ns.Actions
+				note = fmt.Sprintf("%s changed since this pass began: this run runs\n  %s", filepath.Base(path), strings.ReplaceAll(displays(acts), "\n", "\n  "))
+			}
+			if ns.Command != ps.Command {
+				return ns.Command
+			}
+			return ""
+		}
+		id := ps.ID
+		all[i].Reload = reload
+		all[i].Run = func(ctx context.Context, w io.Writer) error {
+			if !fresh {
+				reload() // run without the Runner's Reload first
+			}
+			fresh = false
+			if readErr != nil {
+				return readErr
+			}
+			if note != "" {
+				fmt.Fprintln(w, note)
+			}
+			return bd.run(ctx, id, acts, w)
+		}
+	}
+	return all
+}
+
+func displays(acts []playbook.Action) string {
+	var b strings.Builder
+	for i, a := range acts {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(a.Display())
+	}
+	return b.String()
 }

@@ -46,6 +46,9 @@ type Step struct {
 	Actions []string
 	Reads   []string
 	Makes   []Made
+	// PresentStop and Breakpoint are the playbook's word: presenter mode
+	// stops before this step, the debugger sets a breakpoint on it.
+	PresentStop, Breakpoint bool
 	// Reload, when set, rereads what the step runs just before each
 	// start (a hook's file) and returns it as the step's command: the
 	// screen and the transcript show what this run runs, not what was

@@ -12,11 +12,6 @@ import (
 	"walstep/steps"
 )
 
-// DefaultPresentStops are the steps a demo stops before: the primary forks
-// timeline 2 (12), the replica loses its recovery target (F2), the replica
-// streams or is refused (F6).
-var DefaultPresentStops = []string{"12", "F2", "F6"}
-
 // Rows of the presenter's banners.
 const (
 	presentNoteLines    = 3
@@ -43,8 +38,12 @@ type presentTickMsg struct{ gen int }
 // left out: main checks the flag).
 func newPresenter(cfg Config) presenter {
 	p := presenter{on: cfg.Present, pause: cfg.PresentPause, ids: cfg.PresentStops}
-	if p.ids == nil {
-		p.ids = DefaultPresentStops
+	if p.ids == nil { // the playbook's own (present-stops in its front matter)
+		for _, s := range cfg.Steps {
+			if s.PresentStop {
+				p.ids = append(p.ids, s.ID)
+			}
+		}
 	}
 	p.resolve(cfg.Steps)
 	return p

@@ -1,0 +1,52 @@
+package playbook
+
+// SharedPrefix is how many of the playbook's first steps runs may share
+// when they differ only in files other than shareable ones: the longest
+// run of steps from the start that read no other lab file, cut back to
+// where no server runs (a copy of the lab is only whole with its servers
+// stopped). 0 when nothing can be shared.
+func (d *Doc) SharedPrefix(shareable func(file string) bool) int {
+	running := map[string]bool{}
+	best := 0
+	for i, st := range d.Steps {
+		for _, f := range st.Reads() {
+			if !shareable(f) {
+				return best
+			}
+		}
+		for _, a := range st.Actions {
+			for _, n := range a.Starts() {
+				running[n] = true
+			}
+			for n := range running {
+				if a.Stops(n) {
+					delete(running, n)
+				}
+			}
+		}
+		if len(running) == 0 {
+			best = i + 1
+		}
+	}
+	return best
+}
+
+// DataDirsAfter says what the first n steps leave in each node's data
+// dir: "initdb" or "backup fetch" for the last action that made it, ""
+// when none did or a later step removed it.
+func (d *Doc) DataDirsAfter(n int) map[string]string {
+	out := map[string]string{}
+	for _, st := range d.Steps[:min(n, len(d.Steps))] {
+		for _, a := range st.Actions {
+			switch {
+			case a.MakesDataDir():
+				out[a.Node()] = a.Verb
+			case a.Verb == "remove-data-dir":
+				delete(out, a.Node())
+			case a.Verb == "reset lab":
+				clear(out)
+			}
+		}
+	}
+	return out
+}
