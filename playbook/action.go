@@ -191,6 +191,8 @@ var vocabulary = map[string]verbSpec{
 		}
 		return nil
 	}},
+	// Until a query on the node returns true (one row, one boolean).
+	"wait sql": {"wait sql NODE QUERY DEADLINE", waitSpec(1)},
 	"sql": {"sql NODE SQL...", func(a *Action, w []string) error {
 		if err := arity(w, 2, -1); err != nil {
 			return err

@@ -175,4 +175,19 @@ func TestSeedSharedPrefix(t *testing.T) {
 	if n := d2.SharedPrefix(func(f string) bool { return f == ArchiverConfig }); n != 2 {
 		t.Errorf("prefix %d, want 2 (the primary runs after step 2)", n)
 	}
+	// And to where no backup waits to be fetched: a backup carries its
+	// lab's archive_command.
+	src = front + step("0", "R", "reset lab") + step("1", "I", "initdb primary") + step("2", "B", "start primary", "backup push primary", "stop primary") +
+		step("3", "F", "backup fetch replica") + step("4", "C", "copy-conf replica x.conf")
+	d3, err := Parse("t.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := d3.SharedPrefix(func(f string) bool { return f == ArchiverConfig }); n != 4 {
+		t.Errorf("prefix %d, want 4 (to after the fetch)", n)
+	}
+	d4, _ := Parse("t.md", []byte(strings.Replace(src, "backup fetch replica", "say nofetch", 1)))
+	if n := d4.SharedPrefix(func(f string) bool { return f == ArchiverConfig }); n != 2 {
+		t.Errorf("prefix %d, want 2 (the backup of step 2 is never fetched in it)", n)
+	}
 }

@@ -4,9 +4,12 @@ package playbook
 // when they differ only in files other than shareable ones: the longest
 // run of steps from the start that read no other lab file, cut back to
 // where no server runs (a copy of the lab is only whole with its servers
-// stopped). 0 when nothing can be shared.
+// stopped) and no backup pushed in it waits to be fetched (a backup holds
+// its lab's paths, in archive_command, which a copy of the lab can only
+// rewrite in the data dirs it has). 0 when nothing can be shared.
 func (d *Doc) SharedPrefix(shareable func(file string) bool) int {
 	running := map[string]bool{}
+	unfetched := false
 	best := 0
 	for i, st := range d.Steps {
 		for _, f := range st.Reads() {
@@ -15,6 +18,12 @@ func (d *Doc) SharedPrefix(shareable func(file string) bool) int {
 			}
 		}
 		for _, a := range st.Actions {
+			switch a.Verb {
+			case "backup push":
+				unfetched = true
+			case "backup fetch":
+				unfetched = false
+			}
 			for _, n := range a.Starts() {
 				running[n] = true
 			}
@@ -24,7 +33,7 @@ func (d *Doc) SharedPrefix(shareable func(file string) bool) int {
 				}
 			}
 		}
-		if len(running) == 0 {
+		if len(running) == 0 && !unfetched {
 			best = i + 1
 		}
 	}

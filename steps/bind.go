@@ -157,6 +157,24 @@ func (bd *bound) wait(ctx context.Context, id string, a playbook.Action, marks m
 		return waitStreaming(ctx, env, node, cluster.Node(bd.doc.Upstream(a.Node())), out, mark, d)
 	case "wait log":
 		return waitLog(ctx, env, node, a.Args[0], out, mark, d)
+	case "wait sql":
+		q := bd.expand(node, a.Args[0], sqlLiteral)
+		var last error
+		err := cluster.Until(ctx, d, fmt.Sprintf("%q on the %s to return true", q, node), func(ctx context.Context) (bool, error) {
+			var ok bool
+			if last = cluster.QueryRow(ctx, b.ConnString(node), q, &ok); last != nil {
+				return false, nil // not up yet: ask again, and say why at the deadline
+			}
+			return ok, nil
+		})
+		if err != nil && last != nil {
+			return fmt.Errorf("%w (the query's last error: %v)", err, last)
+		}
+		if err != nil {
+			return fmt.Errorf("%w%s", err, lastLogHint(ctx, b, node))
+		}
+		fmt.Fprintf(out, "%s: %s is true\n", node, q)
+		return nil
 	}
 	return fmt.Errorf("playbook line %d: %s is not a wait", a.Line, a.Verb)
 }
