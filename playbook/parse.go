@@ -35,6 +35,9 @@ type Step struct {
 	Parent  string // the enclosing step for a ### heading
 	Title   string
 	Command string // the first fenced block that is not walstep's: the reproduction's own command
+	// Label is what the line just before the command says it is ("seed's"
+	// for "seed's:"), "" when no such line is there.
+	Label   string
 	Watch   string // the paragraph after "Watch:"
 	Hint    string // the paragraph after "In the debugger:"
 	Actions []Action
@@ -138,12 +141,17 @@ func (p *parser) parse(lines []string) error {
 	}
 	var para []string // the paragraph being read, for Watch: and In the debugger:
 	paraLine := 0
+	lastPara := "" // the paragraph just before a fence
 	flush := func() error {
-		if len(para) == 0 || p.cur == nil {
-			para = nil
+		if len(para) == 0 {
+			return nil
+		}
+		if p.cur == nil {
+			para, lastPara = nil, ""
 			return nil
 		}
 		text := strings.Join(para, " ")
+		lastPara = text
 		para = nil
 		for _, lbl := range []struct {
 			label string
@@ -183,8 +191,11 @@ func (p *parser) parse(lines []string) error {
 				}
 			case p.cur != nil && p.cur.Command == "":
 				p.cur.Command = strings.Join(body, "\n")
+				if l, ok := strings.CutSuffix(lastPara, ":"); ok && !strings.Contains(l, " ") && l != "" {
+					p.cur.Label = l
+				}
 			}
-			i = end
+			i, lastPara = end, ""
 			continue
 		}
 		if m := anyHeading.FindStringSubmatch(line); m != nil {
@@ -194,11 +205,14 @@ func (p *parser) parse(lines []string) error {
 			if err := p.heading(line, n, len(m[1])); err != nil {
 				return err
 			}
+			lastPara = ""
 			continue
 		}
 		if strings.TrimSpace(line) == "" {
-			if err := flush(); err != nil {
-				return err
+			if len(para) > 0 {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 			continue
 		}

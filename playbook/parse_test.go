@@ -81,6 +81,9 @@ func TestProseAndOtherHeadingsAreIgnored(t *testing.T) {
 		t.Fatalf("steps %+v", d.Steps)
 	}
 	s := d.Steps[0]
+	if s.Label != "seed's" {
+		t.Errorf("label %q", s.Label)
+	}
 	if s.ID != "1" || s.Number != "1x" || s.Title != "First" || s.Command != "echo one" || s.Watch != "a note on two lines" || s.Hint != "press i" {
 		t.Errorf("step 1: %+v", s)
 	}
@@ -114,6 +117,11 @@ func TestSeedDocument(t *testing.T) {
 	}
 	if got, want := strings.Join(ids, " "), "0 1 2 3 4 4a 4b 4c 4d 4e 4f 5 6 6b 7 8 9 10 11 12 13 F1 F2 F3 F4 F5 F6"; got != want {
 		t.Errorf("IDs %s", got)
+	}
+	for _, s := range d.Steps {
+		if s.Label != "seed's" || s.Command == "" || s.Watch == "" {
+			t.Errorf("step %s: label %q, command %q, watch %q", s.ID, s.Label, s.Command, s.Watch)
+		}
 	}
 	if got := strings.Join(d.PresentStops, " "); got != "12 F2 F6" {
 		t.Errorf("present stops %s", got)

@@ -30,7 +30,7 @@ func bindWith(bd *bound, env *Env, doc *playbook.Doc) []Step {
 	for _, ps := range doc.Steps {
 		st := Step{
 			ID: ps.ID, Seed: ps.Number, Parent: ps.Parent, Title: ps.Title,
-			Command: ps.Command, Watch: ps.Watch, Hint: ps.Hint, Resets: ps.Resets(),
+			Command: ps.Command, CommandLabel: ps.Label, Watch: ps.Watch, Hint: ps.Hint, Resets: ps.Resets(),
 			Reads: ps.Reads(), PresentStop: slices.Contains(doc.PresentStops, ps.ID), Breakpoint: slices.Contains(doc.Breakpoints, ps.ID),
 		}
 		for _, a := range ps.Actions {

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"walstep/pg"
 )
@@ -40,7 +41,9 @@ func (r *Runner) newPass(ctx context.Context, i int) int {
 		}
 	}
 	var replanned []Step
+	var changed string
 	if len(all) > 0 {
+		changed = playbookChanges(r.steps, all)
 		i, reset = r.replanLocked(all, i, reset)
 		replanned = all
 	}
@@ -50,11 +53,51 @@ func (r *Runner) newPass(ctx context.Context, i int) int {
 	if len(reset) > 0 {
 		line += fmt.Sprintf("; %d later steps are pending again", len(reset))
 	}
+	if changed != "" {
+		line += "; " + changed
+	}
 	for _, n := range notes {
 		line += "; " + n
 	}
-	r.emit(ctx, Event{Kind: PassStarted, Index: i, Pass: pass, Line: line, Reset: reset, Steps: replanned})
+	r.emit(ctx, Event{Kind: PassStarted, Index: i, Pass: pass, Line: line, Reset: reset, Steps: replanned, Changed: changed})
 	return i
+}
+
+// playbookChanges says which steps (hooks aside: they say so themselves
+// in the checklist) a new pass's playbook added or removed, "" for none.
+func playbookChanges(was, now []Step) string {
+	in := func(all []Step) map[string]bool {
+		m := map[string]bool{}
+		for _, s := range all {
+			if s.Hook == "" {
+				m[s.ID] = true
+			}
+		}
+		return m
+	}
+	old, cur := in(was), in(now)
+	var added, removed []string
+	for _, s := range now {
+		if s.Hook == "" && !old[s.ID] {
+			added = append(added, s.ID)
+		}
+	}
+	for _, s := range was {
+		if s.Hook == "" && !cur[s.ID] {
+			removed = append(removed, s.ID)
+		}
+	}
+	var parts []string
+	if len(added) > 0 {
+		parts = append(parts, "steps added: "+strings.Join(added, ", "))
+	}
+	if len(removed) > 0 {
+		parts = append(parts, "steps removed: "+strings.Join(removed, ", "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "the playbook changed (" + strings.Join(parts, "; ") + ")"
 }
 
 // StepKey identifies a step across playbooks taken again: a hook by its

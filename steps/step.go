@@ -36,9 +36,12 @@ type Step struct {
 	Parent  string // "4" for 4a-4f, the step a hook follows
 	Title   string
 	Command string // what a person types in the seed's Docker setup
-	Watch   string // what to look at once it has run
-	Hint    string // the debugger key that shows it ("press i to inspect"); not for transcripts
-	Hook    string // path of the hook file, for hook steps
+	// CommandLabel is what the playbook calls Command ("seed's"); ""
+	// when it does not say.
+	CommandLabel string
+	Watch        string // what to look at once it has run
+	Hint         string // the debugger key that shows it ("press i to inspect"); not for transcripts
+	Hook         string // path of the hook file, for hook steps
 	// Actions are the display forms of what the step runs, Reads the lab
 	// files it reads (the confs it copies, the archiver's config), Makes
 	// the data dirs it creates: what the layers above know of a step
@@ -130,6 +133,9 @@ type Event struct {
 	// (hooks added, removed or edited since), when the Runner was given
 	// SetReplan; indexes in this and later events are into it.
 	Steps []Step
+	// Changed, for PassStarted, says which steps the playbook taken
+	// again added or removed ("" for none).
+	Changed string
 	// Readings, on StepFinished of a step that ran, are both servers read
 	// after the step ended and before anything else started (only when
 	// the Runner was given a reader with SetReadings).

@@ -137,7 +137,7 @@ func (t *Transcript) Step(s Step, st StepState, snap *pg.Snapshot) error {
 		fmt.Fprintf(&b, "Command (as read when the step started):\n\n%ssh\n%s\n%s\n\n", fc, st.Command, fc)
 	case s.Command != "":
 		fc := fence(s.Command)
-		fmt.Fprintf(&b, "Command (as in the seed):\n\n%ssh\n%s\n%s\n\n", fc, s.Command, fc)
+		fmt.Fprintf(&b, "Command (%s):\n\n%ssh\n%s\n%s\n\n", commandLabel(s), fc, s.Command, fc)
 	}
 	if len(st.Output) > 0 {
 		out := strings.Join(st.Output, "\n")
@@ -211,4 +211,13 @@ func (t *Transcript) Close() error {
 	}
 	t.f = nil
 	return t.err
+}
+
+// commandLabel is what a step's playbook calls its command ("seed's"),
+// "as written" when it does not say.
+func commandLabel(s Step) string {
+	if s.CommandLabel != "" {
+		return s.CommandLabel
+	}
+	return "as written"
 }

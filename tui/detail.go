@@ -25,10 +25,16 @@ func (m Model) detailLines(w int) []string {
 	}
 	if s.Command != "" {
 		// Elsewhere than on Docker the seed's command is not what runs:
-		// label it, and show the command that ran once the step has.
+		// label it as the playbook does ("seed's"), and show the command
+		// that ran once the step has.
 		first, rest := "$ ", "  "
 		if !m.seedRunsHere() {
-			first, rest = "seed's: $ ", "          "
+			label := s.CommandLabel
+			if label == "" {
+				label = "as written"
+			}
+			first = label + ": $ "
+			rest = strings.Repeat(" ", len([]rune(first)))
 		}
 		for j, l := range wrap(s.Command, w-len([]rune(rest)), cmdLines) {
 			p := rest

@@ -80,6 +80,7 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 			}
 		}
 		m.notice = ev.Line
+		m.passNote = ev.Changed // said again when the step stops
 		m.record(ev)
 		m.layout()
 		m.refreshOutput(true)
@@ -91,6 +92,9 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 		m.running = -1
 		m.cursor, m.finished, m.idleReason = ev.Cursor, ev.Finished, ev.Reason
 		m.notice = m.idleNotice(ev)
+		if m.passNote != "" {
+			m.notice, m.passNote = m.passNote+" · "+m.notice, ""
+		}
 		return m.presentIdle(ev)
 
 	case steps.Notice:

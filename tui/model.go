@@ -222,10 +222,13 @@ type Model struct {
 	logView logPager // the full-screen log (l)
 	wal     walView  // the WAL view (key w)
 
-	ask     question
-	notice  string
-	result  Result
-	decided bool
+	ask    question
+	notice string
+	// passNote is what a new pass found changed in the playbook, shown
+	// with the notice when the runner next stops.
+	passNote string
+	result   Result
+	decided  bool
 }
 
 // New makes the model over cfg. It reads the Runner's state once, so
