@@ -109,7 +109,7 @@ func openDirNoFollow(root, rel string) (int, error) {
 			isLink := isSymlinkAt(fd, c)
 			unix.Close(fd)
 			if isLink {
-				return -1, fmt.Errorf("%s is a symbolic link: %w", cur, ErrLink)
+				return -1, &dirLinkError{cur}
 			}
 			return -1, &os.PathError{Op: "open", Path: cur, Err: err}
 		}
@@ -117,6 +117,23 @@ func openDirNoFollow(root, rel string) (int, error) {
 		fd = nfd
 	}
 	return fd, nil
+}
+
+// dirLinkError is a directory on the way that is a link; it is ErrLink
+// for writes and says so in the words of the operation that met it.
+type dirLinkError struct{ path string }
+
+func (e *dirLinkError) Error() string { return e.path + " is a symbolic link: " + ErrLink.Error() }
+
+func (e *dirLinkError) Is(target error) bool { return target == ErrLink }
+
+// forRead restates a directory link met by a read as ErrNotPlain.
+func forRead(err error) error {
+	var le *dirLinkError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%s is a symbolic link: %w", le.path, ErrNotPlain)
+	}
+	return err
 }
 
 func isSymlinkAt(dirfd int, name string) bool {

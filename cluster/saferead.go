@@ -102,10 +102,7 @@ func openPlainBelow(root, rel string) (*os.File, int64, error) {
 	}
 	dfd, err := openDirNoFollow(root, dir)
 	if err != nil {
-		if errors.Is(err, ErrLink) {
-			return nil, 0, fmt.Errorf("%w: %w", err, ErrNotPlain)
-		}
-		return nil, 0, err
+		return nil, 0, forRead(err)
 	}
 	defer unix.Close(dfd)
 	shown := filepath.Join(root, rel)
@@ -172,7 +169,7 @@ func StatBelow(ctx context.Context, root, rel string) (FileInfo, error) {
 		}
 		dfd, err := openDirNoFollow(root, dir)
 		if err != nil {
-			return FileInfo{}, err
+			return FileInfo{}, forRead(err)
 		}
 		defer unix.Close(dfd)
 		return statAt(dfd, filepath.Join(root, rel), name)
@@ -207,7 +204,7 @@ func ListBelow(ctx context.Context, root, rel string) ([]FileInfo, error) {
 	return withDeadline(ctx, "list "+filepath.Join(root, rel), func() ([]FileInfo, error) {
 		dfd, err := openDirNoFollow(root, rel)
 		if err != nil {
-			return nil, err
+			return nil, forRead(err)
 		}
 		shown := filepath.Join(root, rel)
 		// The *os.File owns dfd from here; stats use it before Close.
