@@ -16,6 +16,7 @@ import (
 	"walstep/cluster"
 	"walstep/pg"
 	"walstep/steps"
+	"walstep/transcript"
 	"walstep/tui"
 )
 
@@ -91,7 +92,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 			}
 		}
 	}
-	var tr *steps.Transcript
+	var tr *transcript.Transcript
 	if o.transcript != "" {
 		tr, err = s.newTranscript(o.transcript, o.force)
 		if err != nil {
@@ -186,7 +187,7 @@ type tuiConfig struct {
 	PresentPause time.Duration
 	// Transcript is optional: each step that ends is appended to it with
 	// the readings taken after it. runTUI does not finish or close it.
-	Transcript *steps.Transcript
+	Transcript *transcript.Transcript
 	// ReadWAL reads the WAL at the fork for the w view; nil: no WAL view.
 	ReadWAL tui.WALReader
 }

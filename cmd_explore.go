@@ -19,7 +19,7 @@ import (
 	"walstep/explore"
 	"walstep/outfile"
 	"walstep/playbook"
-	"walstep/steps"
+	"walstep/transcript"
 )
 
 // exploreOptions are explore's flags.
@@ -331,7 +331,7 @@ func exploreExec(o exploreOptions) explore.Executor {
 		}
 		s.steps = s.steps[from:until]
 		notes := append(s.why, j.Notes...)
-		tr, err := steps.CreateTranscript(j.Transcript, steps.TranscriptHeader{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: notes, Started: time.Now()})
+		tr, err := transcript.Create(j.Transcript, transcript.Header{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: notes, Started: time.Now()})
 		if err != nil {
 			_ = s.close(true)
 			return explore.Outcome{}, err

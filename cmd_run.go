@@ -10,7 +10,7 @@ import (
 
 	"walstep/cluster"
 	"walstep/pg"
-	"walstep/steps"
+	"walstep/transcript"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -68,7 +68,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		reportStopErr(stderr, s.close(!o.keep), s.lab.Dir)
 		return err
 	}
-	var tr *steps.Transcript
+	var tr *transcript.Transcript
 	if o.transcript != "" {
 		tr, err = s.newTranscript(o.transcript, o.force)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"walstep/pg"
 	"walstep/present"
 	"walstep/steps"
+	"walstep/transcript"
 	"walstep/untrusted"
 )
 
@@ -128,10 +129,10 @@ func writeTextReport(out io.Writer, rep Report) {
 	}
 	fmt.Fprintln(w, "\n== Servers")
 	for _, r := range rep.Nodes {
-		writeReading(w, r, rep.Addrs[r.Node])
+		fmt.Fprint(w, present.ServerText(r, rep.Addrs[r.Node]))
 	}
 	fmt.Fprintln(w, "\n== Archive")
-	writeArchive(w, rep.Archive)
+	fmt.Fprint(w, present.ArchiveList(rep.Archive))
 	fmt.Fprintln(w, "\n== Timeline history")
 	if len(rep.Histories) == 0 {
 		fmt.Fprintln(w, "  no history files: everything is on timeline 1")
@@ -139,96 +140,19 @@ func writeTextReport(out io.Writer, rep Report) {
 	for _, h := range rep.Histories {
 		fmt.Fprintf(w, "  %s:\n", h.File)
 		for _, e := range h.Entries {
-			fmt.Fprintf(w, "    timeline %d ended at %s (%s); timeline %d forked there\n", e.TLI, e.Switch, e.Reason, h.TLI)
+			fmt.Fprintf(w, "    %s; timeline %d forked there\n", present.HistoryEnd(e), h.TLI)
 		}
 	}
 	writeWALText(w, rep)
 	writeDiagnosisText(w, rep)
 }
 
-func writeReading(w io.Writer, r pg.Reading, addr string) {
-	for i, f := range pg.Facts(r, pg.FactOptions{}) {
-		switch {
-		case i == 0: // the state, after the name
-			fmt.Fprintf(w, "  %-8s %s", r.Node, f.Value)
-			if addr != "" && r.Up {
-				fmt.Fprintf(w, ", %s", addr)
-			}
-			fmt.Fprintln(w)
-		case f.Label == "":
-			fmt.Fprintf(w, "           %s\n", f.Value)
-		default:
-			fmt.Fprintf(w, "           %s %s\n", f.Label, f.Value)
-		}
-	}
-	tail := problemLines(r.LogTail, 4)
-	if len(tail) > 0 {
-		fmt.Fprintln(w, "           log (last problems):")
-		for _, l := range tail {
-			fmt.Fprintf(w, "             %s\n", l)
-		}
-	}
-}
-
-// problemLines returns the last n distinct FATAL/ERROR/PANIC lines, each
-// with how many times the tail holds it ("(x6)"), as the panel shows it.
-func problemLines(lines []string, n int) []string {
-	var keys []string
-	count := map[string]int{}
-	for i := len(lines) - 1; i >= 0; i-- {
-		l := lines[i]
-		if !pg.IsProblemLine(l) {
-			continue
-		}
-		key := pg.StripLogPrefix(l)
-		if count[key] == 0 && len(keys) < n {
-			keys = append(keys, key)
-		}
-		count[key]++
-	}
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[len(keys)-1-i] = present.Repeat{Line: k, Count: count[k]}.String()
-	}
-	return out
-}
-
-func writeArchive(w io.Writer, a pg.Archive) {
-	byTLI := map[uint32][]string{}
-	var tlis []uint32
-	var hist []string
-	for _, f := range a.WAL {
-		if f.History {
-			hist = append(hist, f.Name)
-			continue
-		}
-		if _, ok := byTLI[f.TLI]; !ok {
-			tlis = append(tlis, f.TLI)
-		}
-		byTLI[f.TLI] = append(byTLI[f.TLI], f.Name)
-	}
-	if len(a.WAL) == 0 {
-		fmt.Fprintln(w, "  no WAL archived")
-	}
-	for _, t := range tlis {
-		fmt.Fprintf(w, "  timeline %d WAL: %s\n", t, strings.Join(byTLI[t], " "))
-	}
-	if len(hist) > 0 {
-		fmt.Fprintf(w, "  history files: %s\n", strings.Join(hist, " "))
-	}
-	if len(a.Backups) > 0 {
-		fmt.Fprintf(w, "  backups: %s\n", strings.Join(a.Backups, " "))
-	} else {
-		fmt.Fprintln(w, "  backups: none")
-	}
-}
-
 // writeDiagnosisText prints the verdict (see pg.Diagnose).
 func writeDiagnosisText(w io.Writer, rep Report) {
 	fmt.Fprintln(w, "\n== Timelines")
-	fmt.Fprintln(w, indent(present.RenderTimeline(rep.Snapshot, 78, present.PlainDiagStyles())))
+	fmt.Fprintln(w, indent(present.RenderTimeline(rep.Snapshot, present.ReportWidth, present.PlainDiagStyles())))
 	fmt.Fprintln(w, "\n== Archive view")
-	fmt.Fprintln(w, indent(present.RenderArchive(rep.Snapshot, 78, present.PlainDiagStyles())))
+	fmt.Fprintln(w, indent(present.RenderArchive(rep.Snapshot, present.ReportWidth, present.PlainDiagStyles())))
 	d := rep.Diagnosis
 	if d == nil {
 		return
@@ -265,7 +189,7 @@ func reportVerdict(rep Report) string {
 }
 
 // finishTranscript ends a transcript with the report's outcome.
-func finishTranscript(tr *steps.Transcript, rep Report) error {
+func finishTranscript(tr *transcript.Transcript, rep Report) error {
 	d := rep.Diagnosis
 	if d == nil {
 		d = &pg.Diagnosis{Verdict: pg.VerdictUnknown}
@@ -275,7 +199,7 @@ func finishTranscript(tr *steps.Transcript, rep Report) error {
 	if d.Cause != "" {
 		explanation += "\n\nCause: " + d.Cause
 	}
-	pic := present.RenderTimeline(rep.Snapshot, 78, present.PlainDiagStyles())
+	pic := present.RenderTimeline(rep.Snapshot, present.ReportWidth, present.PlainDiagStyles())
 	werr := transcriptWAL(tr, rep)
 	if err := tr.Finish(rep.Snapshot, string(d.Verdict), explanation, ev, pic); err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 	"walstep/cluster"
 	"walstep/pg"
 	"walstep/present"
-	"walstep/steps"
+	"walstep/transcript"
 )
 
 // readWAL reads the WAL at the fork of snap's diagnosis d with the
@@ -42,13 +42,13 @@ func writeWALText(w io.Writer, rep Report) {
 		return
 	}
 	fmt.Fprintln(w, "\n== WAL at the fork (pg_waldump)")
-	fmt.Fprintln(w, indent(present.RenderWALDocument(rep.WALPastFork, 78, present.PlainDiagStyles())))
+	fmt.Fprintln(w, indent(present.RenderWALDocument(rep.WALPastFork, present.ReportWidth, present.PlainDiagStyles())))
 }
 
 // transcriptWAL adds the WAL at the fork to a transcript, before its outcome.
-func transcriptWAL(tr *steps.Transcript, rep Report) error {
+func transcriptWAL(tr *transcript.Transcript, rep Report) error {
 	if rep.WALPastFork == nil {
 		return nil
 	}
-	return tr.Section("WAL at the fork (pg_waldump)", present.RenderWALDocument(rep.WALPastFork, 78, present.PlainDiagStyles()))
+	return tr.Section("WAL at the fork (pg_waldump)", present.RenderWALDocument(rep.WALPastFork, present.ReportWidth, present.PlainDiagStyles()))
 }

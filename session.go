@@ -15,6 +15,7 @@ import (
 	"walstep/pg"
 	"walstep/playbook"
 	"walstep/steps"
+	"walstep/transcript"
 	"walstep/untrusted"
 )
 
@@ -162,11 +163,11 @@ func (s *session) replan() ([]steps.Step, []string) {
 // newTranscript starts a transcript of this session at path.
 // It refuses a path the run would delete or one of the lab's own files,
 // and an existing file unless replace (--force) is set.
-func (s *session) newTranscript(path string, replace bool) (*steps.Transcript, error) {
+func (s *session) newTranscript(path string, replace bool) (*transcript.Transcript, error) {
 	if err := s.lab.CheckOutputPath(path); err != nil {
 		return nil, fmt.Errorf("--transcript: %w", err)
 	}
-	return steps.OpenTranscript(path, steps.TranscriptHeader{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: s.why, Started: time.Now()}, replace)
+	return transcript.Open(path, transcript.Header{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: s.why, Started: time.Now()}, replace)
 }
 
 // close stops the servers when stop is true and releases the backend, with
@@ -190,7 +191,7 @@ type runResult struct {
 // starts and ends. The Runner reads the servers at each step's end; the
 // readings go into the result's Watch (and the transcript), so the report's
 // diagnosis looks back on the run as the debugger's does.
-func runPlaybook(ctx context.Context, s *session, w io.Writer, verbose bool, tr ...*steps.Transcript) runResult {
+func runPlaybook(ctx context.Context, s *session, w io.Writer, verbose bool, tr ...*transcript.Transcript) runResult {
 	r := steps.NewRunner(s.steps)
 	r.SetReadings(s.poll) // each step's readings, taken before the next one starts
 	rctx, cancel := context.WithCancel(ctx)

@@ -46,10 +46,6 @@ type Conf struct {
 	Name, Text string
 }
 
-// The width of the pictures in a report: they sit in code blocks, which
-// issue trackers show without wrapping.
-const reportWidth = 78
-
 // WriteMarkdown writes r as a Markdown document: the verdict first, then
 // the timeline picture, the archive view, the diagnosis with its evidence,
 // the versions, the steps and the lab's files with their secrets masked.
@@ -67,9 +63,9 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	}
 
 	b.WriteString("## Timelines\n\n")
-	codeBlock(&b, "text", RenderTimeline(r.Snapshot, reportWidth, PlainDiagStyles()))
+	b.WriteString(CodeBlock("text", RenderTimeline(r.Snapshot, ReportWidth, PlainDiagStyles())))
 	b.WriteString("## Archive\n\n")
-	codeBlock(&b, "text", RenderArchive(r.Snapshot, reportWidth, PlainDiagStyles()))
+	b.WriteString(CodeBlock("text", RenderArchive(r.Snapshot, ReportWidth, PlainDiagStyles())))
 
 	fmt.Fprintf(&b, "## Diagnosis: %s\n\n", d.Verdict)
 	if d.Cause != "" {
@@ -88,11 +84,11 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	}
 	if len(lines) > 0 {
 		b.WriteString("Log lines that matter:\n\n")
-		codeBlock(&b, "text", strings.Join(lines, "\n"))
+		b.WriteString(CodeBlock("text", strings.Join(lines, "\n")))
 	}
 	if r.WAL != nil {
 		b.WriteString("WAL at the fork (pg_waldump):\n\n")
-		codeBlock(&b, "text", RenderWALDocument(r.WAL, reportWidth, PlainDiagStyles()))
+		b.WriteString(CodeBlock("text", RenderWALDocument(r.WAL, ReportWidth, PlainDiagStyles())))
 	}
 	read := "Servers as walstep read them when the last step had ended"
 	if at := r.Snapshot.At; !at.IsZero() {
@@ -105,11 +101,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	for _, rd := range []pg.Reading{r.Snapshot.Primary, r.Snapshot.Replica} {
 		fmt.Fprintf(&b, "- %s: %s\n", rd.Node, inline(rd.Summary()))
 	}
-	for _, h := range r.Snapshot.Histories {
-		for _, e := range h.Entries {
-			fmt.Fprintf(&b, "- `%s`: timeline %d ended at %s (%s)\n", h.File, e.TLI, e.Switch, e.Reason)
-		}
-	}
+	b.WriteString(HistoryItems(r.Snapshot.Histories))
 	b.WriteString("\n")
 
 	b.WriteString("## Versions\n\n| | version | read from |\n|---|---|---|\n")
@@ -132,7 +124,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	for _, s := range r.Steps {
 		if s.Error != "" {
 			fmt.Fprintf(&b, "Step %s failed:\n\n", s.ID)
-			codeBlock(&b, "text", s.Error)
+			b.WriteString(CodeBlock("text", s.Error))
 		}
 	}
 
@@ -148,7 +140,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 			lang = "sh"
 		}
 		fmt.Fprintf(&b, "`%s`:\n\n", c.Name)
-		codeBlock(&b, lang, c.Text)
+		b.WriteString(CodeBlock(lang, c.Text))
 	}
 	fmt.Fprintf(&b, "---\nMade by `walstep run --markdown` in lab `%s`.\n", r.Lab)
 	// The whole report, not only the confs: a step's error or a log line
@@ -158,15 +150,6 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
-}
-
-// codeBlock fences s with a fence longer than any backtick run in it.
-func codeBlock(b *strings.Builder, lang, s string) {
-	f := "```"
-	for strings.Contains(s, f) {
-		f += "`"
-	}
-	fmt.Fprintf(b, "%s%s\n%s\n%s\n\n", f, lang, strings.TrimRight(s, "\n"), f)
 }
 
 // inline keeps a line of text on its line: no newlines or table pipes

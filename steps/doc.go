@@ -3,6 +3,6 @@
 // the Archiver, and the Runner executes them: per-step state across
 // passes, next / continue / pause / retry / skip / jump / breakpoints /
 // cancel, and events out. Hooks (the lab's hooks/after-ID.node.sql|sh
-// files) become steps of their own, and a Transcript writes a Markdown
-// account of a session. It has no terminal code.
+// files) become steps of their own. It draws nothing: front ends and
+// package transcript render its events.
 package steps

@@ -1,4 +1,4 @@
-package steps
+package transcript
 
 import (
 	"fmt"
@@ -9,11 +9,13 @@ import (
 
 	"walstep/outfile"
 	"walstep/pg"
+	"walstep/present"
+	"walstep/steps"
 	"walstep/untrusted"
 )
 
-// TranscriptHeader opens a transcript.
-type TranscriptHeader struct {
+// Header opens a transcript.
+type Header struct {
 	Lab, Backend, Archiver string
 	Notes                  []string // how the backend and archiver were chosen
 	Started                time.Time
@@ -30,16 +32,16 @@ type Transcript struct {
 	err  error // the first write error: the transcript is short from there
 }
 
-// CreateTranscript creates (or replaces) path and writes the header; for
-// files walstep names itself.
-func CreateTranscript(path string, h TranscriptHeader) (*Transcript, error) {
-	return OpenTranscript(path, h, true)
+// Create creates (or replaces) path and writes the header; for files
+// walstep names itself.
+func Create(path string, h Header) (*Transcript, error) {
+	return Open(path, h, true)
 }
 
-// OpenTranscript creates path and writes the header. An existing file is
-// an error unless replace is set: a user's file is never truncated
-// without being asked.
-func OpenTranscript(path string, h TranscriptHeader, replace bool) (*Transcript, error) {
+// Open creates path and writes the header. An existing file is an error
+// unless replace is set: a user's file is never truncated without being
+// asked.
+func Open(path string, h Header, replace bool) (*Transcript, error) {
 	f, err := outfile.Create(path, replace)
 	if err != nil {
 		return nil, fmt.Errorf("create transcript: %w", err)
@@ -74,28 +76,19 @@ func (t *Transcript) write(s string) error {
 	return nil
 }
 
-// fence picks a code fence longer than any backtick run in s.
-func fence(s string) string {
-	f := "```"
-	for strings.Contains(s, f) {
-		f += "`"
-	}
-	return f
-}
-
 // Record appends what a Runner event means to a reader: a finished step's
 // section (st is its state then), a new pass, a jump. Other events add
 // nothing.
-func (t *Transcript) Record(all []Step, e Event, st StepState) error {
+func (t *Transcript) Record(all []steps.Step, e steps.Event, st steps.StepState) error {
 	switch e.Kind {
-	case StepFinished:
+	case steps.StepFinished:
 		if e.Index < 0 || e.Index >= len(all) {
 			return nil
 		}
 		return t.Step(all[e.Index], st, e.Readings)
-	case PassStarted:
+	case steps.PassStarted:
 		return t.write(fmt.Sprintf("---\n\n## Pass %d\n\n> %s.\n\n", e.Pass, strings.ToUpper(e.Line[:1])+e.Line[1:]))
-	case Jumped:
+	case steps.Jumped:
 		if e.Index < 0 || e.Index >= len(all) || e.Index == e.From {
 			return nil
 		}
@@ -115,14 +108,14 @@ func (t *Transcript) Record(all []Step, e Event, st StepState) error {
 // Step appends a step's section: status, command, output, and the
 // readings of both servers taken after it ended (snap may be nil). A
 // skipped step is marked as not run, without the output of an earlier run.
-func (t *Transcript) Step(s Step, st StepState, snap *pg.Snapshot) error {
+func (t *Transcript) Step(s steps.Step, st steps.StepState, snap *pg.Snapshot) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s. %s\n\n", s.ID, s.Title)
 	switch st.Status {
-	case Skipped:
+	case steps.Skipped:
 		b.WriteString("**skipped**: not run in this pass\n\n")
 		return t.write(b.String())
-	case Cancelled:
+	case steps.Cancelled:
 		fmt.Fprintf(&b, "**cancelled** after %s: stopped by the user before it ended", st.Duration.Round(time.Millisecond))
 	default:
 		fmt.Fprintf(&b, "**%s** in %s", st.Status, st.Duration.Round(time.Millisecond))
@@ -133,22 +126,18 @@ func (t *Transcript) Step(s Step, st StepState, snap *pg.Snapshot) error {
 	b.WriteString("\n\n")
 	switch {
 	case st.Command != "":
-		fc := fence(st.Command)
-		fmt.Fprintf(&b, "Command (as read when the step started):\n\n%ssh\n%s\n%s\n\n", fc, st.Command, fc)
+		b.WriteString("Command (as read when the step started):\n\n" + present.CodeBlock("sh", st.Command))
 	case s.Command != "":
-		fc := fence(s.Command)
-		fmt.Fprintf(&b, "Command (%s):\n\n%ssh\n%s\n%s\n\n", commandLabel(s), fc, s.Command, fc)
+		b.WriteString("Command (" + commandLabel(s) + "):\n\n" + present.CodeBlock("sh", s.Command))
 	}
 	if len(st.Output) > 0 {
-		out := strings.Join(st.Output, "\n")
-		fc := fence(out)
-		fmt.Fprintf(&b, "Output:\n\n%s\n%s\n%s\n\n", fc, out, fc)
+		b.WriteString("Output:\n\n" + present.CodeBlock("", strings.Join(st.Output, "\n")))
 	}
 	if s.Watch != "" {
 		fmt.Fprintf(&b, "What to watch: %s\n\n", s.Watch)
 	}
 	if snap != nil {
-		fmt.Fprintf(&b, "Readings when this step ended, before the next one started:\n\n- primary: %s\n- replica: %s\n\n", snap.Primary.Summary(), snap.Replica.Summary())
+		b.WriteString("Readings when this step ended, before the next one started:\n\n" + present.ReadingItems(*snap) + "\n")
 	}
 	return t.write(b.String())
 }
@@ -156,8 +145,7 @@ func (t *Transcript) Step(s Step, st StepState, snap *pg.Snapshot) error {
 // Section appends a titled block of preformatted text (a view of the
 // front ends, such as the WAL at the fork).
 func (t *Transcript) Section(title, text string) error {
-	fc := fence(text)
-	return t.write(fmt.Sprintf("## %s\n\n%s\n%s\n%s\n\n", title, fc, strings.TrimRight(text, "\n"), fc))
+	return t.write("## " + title + "\n\n" + present.CodeBlock("", text))
 }
 
 // Finish appends the verdict, its evidence and the timeline picture, and
@@ -165,7 +153,7 @@ func (t *Transcript) Section(title, text string) error {
 func (t *Transcript) Finish(snap pg.Snapshot, verdict, explanation string, evidence []string, picture string) error {
 	var b strings.Builder
 	b.WriteString("## Outcome\n\n")
-	fmt.Fprintf(&b, "- primary: %s\n- replica: %s\n\n", snap.Primary.Summary(), snap.Replica.Summary())
+	b.WriteString(present.ReadingItems(snap) + "\n")
 	if verdict != "" {
 		fmt.Fprintf(&b, "**Verdict: %s.** %s\n\n", verdict, explanation)
 	}
@@ -175,14 +163,9 @@ func (t *Transcript) Finish(snap pg.Snapshot, verdict, explanation string, evide
 	if len(evidence) > 0 {
 		b.WriteString("\n")
 	}
-	for _, h := range snap.Histories {
-		for _, e := range h.Entries {
-			fmt.Fprintf(&b, "- `%s`: timeline %d ended at %s (%s)\n", h.File, e.TLI, e.Switch, e.Reason)
-		}
-	}
+	b.WriteString(present.HistoryItems(snap.Histories))
 	if picture != "" {
-		fc := fence(picture)
-		fmt.Fprintf(&b, "\nTimelines:\n\n%s\n%s\n%s\n", fc, strings.TrimRight(picture, "\n"), fc)
+		b.WriteString("\nTimelines:\n\n" + strings.TrimSuffix(present.CodeBlock("", picture), "\n"))
 	}
 	err := t.write(b.String())
 	if cerr := t.Close(); err == nil {
@@ -198,7 +181,8 @@ func (t *Transcript) Close() error {
 	if t.f == nil {
 		return t.err
 	}
-	// Written is only written if the file is still there at its path.
+	// A transcript is written only if its path still names the file
+	// walstep wrote.
 	if t.path != "" {
 		st, serr := t.f.Stat()
 		pst, perr := os.Stat(t.path)
@@ -215,7 +199,7 @@ func (t *Transcript) Close() error {
 
 // commandLabel is what a step's playbook calls its command ("seed's"),
 // "as written" when it does not say.
-func commandLabel(s Step) string {
+func commandLabel(s steps.Step) string {
 	if s.CommandLabel != "" {
 		return s.CommandLabel
 	}

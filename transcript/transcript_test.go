@@ -1,4 +1,4 @@
-package steps
+package transcript
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"walstep/pg"
+	"walstep/steps"
 )
 
 // A transcript recorded from a Runner's events: each step's readings are
@@ -39,12 +40,12 @@ func TestTranscriptRecordsReadingsAndMarks(t *testing.T) {
 			return nil
 		}
 	}
-	st := []Step{
+	st := []steps.Step{
 		{ID: "0", Title: "Prepare", Resets: true, Run: mk("0", false)},
 		{ID: "1", Title: "Slow", Watch: "it blocks", Hint: "press i to inspect", Run: mk("1", true)},
 		{ID: "2", Title: "Quick", Command: "echo quick", Run: mk("2", false)},
 	}
-	r := NewRunner(st)
+	r := steps.NewRunner(st)
 	r.SetReadings(func(context.Context) pg.Snapshot {
 		mu.Lock()
 		defer mu.Unlock()
@@ -54,12 +55,12 @@ func TestTranscriptRecordsReadingsAndMarks(t *testing.T) {
 		return pg.Snapshot{Primary: pg.Reading{Process: pg.Process("read after " + last)}, Replica: pg.Reading{Process: "replica"}}
 	})
 	path := filepath.Join(t.TempDir(), "t.md")
-	tr, err := CreateTranscript(path, TranscriptHeader{Lab: "/lab", Backend: "fake", Archiver: "cp", Started: time.Now()})
+	tr, err := Create(path, Header{Lab: "/lab", Backend: "fake", Archiver: "cp", Started: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := startRunner(t, r)
-	record := func(evs []Event) {
+	record := func(evs []steps.Event) {
 		for _, e := range evs {
 			if e.Index >= 0 {
 				if err := tr.Record(st, e, r.Snapshot().States[e.Index]); err != nil {
@@ -70,24 +71,24 @@ func TestTranscriptRecordsReadingsAndMarks(t *testing.T) {
 	}
 
 	r.Next() // 0
-	_, evs := h.idle(ReasonStep, 1)
+	_, evs := h.idle(steps.ReasonStep, 1)
 	record(evs)
 	r.Next() // 1 blocks until cancelled
 	h.started(1)
 	r.Cancel()
-	_, evs = h.idle(ReasonCancelled, 1)
+	_, evs = h.idle(steps.ReasonCancelled, 1)
 	record(evs)
 	r.Skip(1)
-	_, evs = h.idle(ReasonSkip, 2)
+	_, evs = h.idle(steps.ReasonSkip, 2)
 	record(evs)
 	r.Next() // 2
-	_, evs = h.idle(ReasonEnd, 3)
+	_, evs = h.idle(steps.ReasonEnd, 3)
 	record(evs)
 	r.Jump(0)
-	_, evs = h.idle(ReasonJump, 0)
+	_, evs = h.idle(steps.ReasonJump, 0)
 	record(evs)
 	r.Next() // 0 again: a new pass
-	_, evs = h.idle(ReasonStep, 1)
+	_, evs = h.idle(steps.ReasonStep, 1)
 	record(evs)
 	if err := tr.Close(); err != nil {
 		t.Fatal(err)
@@ -139,7 +140,7 @@ func TestTranscriptRecordsReadingsAndMarks(t *testing.T) {
 // a fence of its own gets a longer one.
 func TestTranscriptSection(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "t.md")
-	tr, err := CreateTranscript(path, TranscriptHeader{Lab: "/lab", Backend: "fake", Archiver: "cp", Started: time.Now()})
+	tr, err := Create(path, Header{Lab: "/lab", Backend: "fake", Archiver: "cp", Started: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,12 +165,12 @@ func TestTranscriptSection(t *testing.T) {
 // it was when walstep started.
 func TestTranscriptQuotesTheCommandAsRead(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "t.md")
-	tr, err := CreateTranscript(path, TranscriptHeader{Lab: "/lab", Backend: "local", Archiver: "cp", Started: time.Now()})
+	tr, err := Create(path, Header{Lab: "/lab", Backend: "local", Archiver: "cp", Started: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Step{ID: "0+1", Title: "Hook after-0.primary.sh on the primary", Command: "sh hooks/after-0.primary.sh\nsleep 30"}
-	if err := tr.Step(s, StepState{Status: Done, Command: "sh hooks/after-0.primary.sh\necho \"hook: quick now\""}, nil); err != nil {
+	s := steps.Step{ID: "0+1", Title: "Hook after-0.primary.sh on the primary", Command: "sh hooks/after-0.primary.sh\nsleep 30"}
+	if err := tr.Step(s, steps.StepState{Status: steps.Done, Command: "sh hooks/after-0.primary.sh\necho \"hook: quick now\""}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := tr.Close(); err != nil {
@@ -182,5 +183,77 @@ func TestTranscriptQuotesTheCommandAsRead(t *testing.T) {
 	md := string(b)
 	if !strings.Contains(md, "Command (as read when the step started):") || !strings.Contains(md, `echo "hook: quick now"`) || strings.Contains(md, "sleep 30") {
 		t.Fatalf("transcript:\n%s", md)
+	}
+}
+
+// eventDeadline bounds each wait for a Runner event.
+const eventDeadline = 30 * time.Second
+
+// harness runs a Runner until the test ends and reads its events.
+type harness struct {
+	t *testing.T
+	r *steps.Runner
+}
+
+// startRunner starts r.Run; at cleanup it cancels it and waits for Events
+// to close.
+func startRunner(t *testing.T, r *steps.Runner) *harness {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = r.Run(ctx) }() // joined in cleanup: Events closes when Run returns
+	t.Cleanup(func() {
+		cancel()
+		deadline := time.After(eventDeadline)
+		for {
+			select {
+			case _, ok := <-r.Events():
+				if !ok {
+					return
+				}
+			case <-deadline:
+				t.Errorf("Events was not closed within %s of Run being cancelled", eventDeadline)
+				return
+			}
+		}
+	})
+	return &harness{t: t, r: r}
+}
+
+// until reads events until one matches, and returns it with the events
+// read before it.
+func (h *harness) until(what string, match func(steps.Event) bool) (steps.Event, []steps.Event) {
+	h.t.Helper()
+	var before []steps.Event
+	deadline := time.After(eventDeadline)
+	for {
+		select {
+		case e, ok := <-h.r.Events():
+			if !ok {
+				h.t.Fatalf("Events closed while waiting for %s", what)
+			}
+			if match(e) {
+				return e, before
+			}
+			before = append(before, e)
+		case <-deadline:
+			h.t.Fatalf("no %s within %s", what, eventDeadline)
+		}
+	}
+}
+
+// idle waits for the next Idle event and checks its reason and cursor.
+func (h *harness) idle(reason string, cursor int) (steps.Event, []steps.Event) {
+	h.t.Helper()
+	e, before := h.until("Idle("+reason+")", func(e steps.Event) bool { return e.Kind == steps.Idle })
+	if e.Reason != reason || e.Cursor != cursor {
+		h.t.Fatalf("Idle: reason %q cursor %d, want %q cursor %d", e.Reason, e.Cursor, reason, cursor)
+	}
+	return e, before
+}
+
+// started waits for step i to start.
+func (h *harness) started(i int) {
+	h.t.Helper()
+	if e, _ := h.until(fmt.Sprintf("StepStarted(%d)", i), func(e steps.Event) bool { return e.Kind == steps.StepStarted }); e.Index != i {
+		h.t.Fatalf("StepStarted(%d), want %d", e.Index, i)
 	}
 }
