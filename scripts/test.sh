@@ -53,5 +53,8 @@ if [ "${WALSTEP_SKIP_TMUX:-}" != 1 ] && [ -x scripts/tmux-e2e.sh ]; then
 	scripts/tmux-e2e.sh
 	echo "test.sh: tmux truth (cancel on quit, log view end, jump back, cancel and retry, hooks read at each run, the stray-dir retry, the verdict at 80x24)" >&2
 	scripts/tmux-truth.sh
+	echo "test.sh: tmux playbook (a playbook written from scratch to HEALTHY, edited and extended while the debugger runs), local and Docker" >&2
+	scripts/tmux-playbook.sh
+	BACKEND=docker scripts/tmux-playbook.sh
 fi
 echo "test.sh: all passed" >&2
