@@ -111,6 +111,7 @@ wait_for '^▸[^[:alnum:]]* 6 ' 5 -E
 keys r
 wait_for "EDITED-MARK" 60
 grep -q "playbook.md changed since this pass began" "$work/screen.txt" || die "the output does not say the step runs its edited actions"
+wait_for "finished · " 120 # the retried step has ended
 echo "tmux-playbook: 2. step 6, edited in playbook.md, ran its new actions on r"
 
 # --- 3. a step added joins at the next pass -------------------------------
