@@ -216,3 +216,30 @@ func TestInitWritesThePlaybook(t *testing.T) {
 		t.Errorf("init --playbook no-such: exit %d %q", code, stderr)
 	}
 }
+
+// explore runs the switch-wal playbook on the Docker backend too, from a
+// prefix it shares (steps 0-1), with --playbook rather than the lab's.
+func TestE2EExplorePlaybookDocker(t *testing.T) {
+	requireImages(t, "walstep-test-pg:15-walg")
+	dir, err := os.MkdirTemp("", "walstep-explore-docker-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, _ := filepath.EvalSymlinks(dir)
+	t.Cleanup(func() {
+		if left := dockerLeftUnder(t, real); len(left) > 0 {
+			t.Errorf("explore left behind: %v", left)
+		}
+		_ = os.RemoveAll(dir)
+	})
+	lab := filepath.Join(dir, "lab")
+	if code := realMain([]string{"init", lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
+		t.Fatalf("init: exit %d", code)
+	}
+	m, code, stderr := exploreJSON(t, "--lab", lab, "--backend", "docker", "--pg", "15", "--archiver", "cp,wal-g", "--playbook", switchWal,
+		"--variants", "default,no-target", "--jobs", "2", "--prefix", "wsx-"+filepath.Base(dir)[len("walstep-explore-docker-"):])
+	if code != 0 {
+		t.Fatalf("explore: exit %d\n%s", code, stderr)
+	}
+	checkCells(t, m, "docker", 2, map[string]string{"default": "healthy", "no-target": "healthy"})
+}

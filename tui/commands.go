@@ -140,10 +140,11 @@ func (m *Model) loadView() tea.Cmd {
 		if srv != nil {
 			src = srv
 		}
+		made := madeBy(m.steps, node)
 		return func() tea.Msg {
 			ctx, cancel := context.WithTimeout(ctx, readTimeout)
 			defer cancel()
-			return viewMsg{gen: gen, node: node, text: inspect(ctx, node, src)}
+			return viewMsg{gen: gen, node: node, text: inspect(ctx, node, src, made)}
 		}
 	}
 	m.viewBusy = false

@@ -7,14 +7,15 @@ import (
 
 	"walstep/cluster"
 	"walstep/pg"
+	"walstep/steps"
 	"walstep/untrusted"
 )
 
 // inspect describes node's data dir (pg.InspectDataDir): signal files,
 // lines appended to postgresql.conf, include_dir files, pg_wal,
 // pg_controldata and history files. It only reads; every problem becomes a
-// line of text.
-func inspect(ctx context.Context, node cluster.Node, src pg.FileSource) string {
+// line of text. made says which steps create the data dir (madeBy).
+func inspect(ctx context.Context, node cluster.Node, src pg.FileSource, made string) string {
 	var b strings.Builder
 	// Everything shown comes from files the server user writes, and the
 	// confs hold primary_conninfo's password.
@@ -28,7 +29,11 @@ func inspect(ctx context.Context, node cluster.Node, src pg.FileSource) string {
 	p("%s data dir: %s", node, d.Where)
 	switch {
 	case d.Missing:
-		p("  does not exist yet (step 1 creates the primary's, steps 6b and 7 fetch the backups)")
+		if made == "" {
+			p("  does not exist yet (no step of the playbook creates it)")
+		} else {
+			p("  does not exist yet (%s)", made)
+		}
 		return b.String()
 	case d.Err != "":
 		p("  cannot read: %s", d.Err)
@@ -164,3 +169,22 @@ func orDash(s string) string {
 }
 
 func joinLines(lines []string) string { return strings.Join(lines, "\n") }
+
+// madeBy says which of the playbook's steps create node's data dir, as
+// inspect tells it: "step 1 runs initdb, step 6b fetches a backup".
+func madeBy(all []steps.Step, node cluster.Node) string {
+	var parts []string
+	for _, s := range all {
+		for _, m := range s.Makes {
+			if m.Node != node {
+				continue
+			}
+			how := "runs initdb"
+			if m.Fetch {
+				how = "fetches a backup"
+			}
+			parts = append(parts, fmt.Sprintf("step %s %s", s.ID, how))
+		}
+	}
+	return strings.Join(parts, ", ")
+}

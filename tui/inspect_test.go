@@ -32,7 +32,7 @@ func TestInspectLocalIncludeDirIsWhatTheServerWillRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &fakeServers{dataDir: map[cluster.Node]string{cluster.Replica: dd}, relConfig: true}
-	text := inspect(context.Background(), cluster.Replica, srv)
+	text := inspect(context.Background(), cluster.Replica, srv, "")
 	for _, want := range []string{
 		"include_dir 'custom-pg-configs' -> " + cfg,
 		"not there yet: walstep links it to this server's config dir when it starts the server",
@@ -49,7 +49,7 @@ func TestInspectLocalIncludeDirIsWhatTheServerWillRead(t *testing.T) {
 	if err := os.Symlink(cfg, filepath.Join(dd, cluster.ConfigLink)); err != nil {
 		t.Fatal(err)
 	}
-	text = inspect(context.Background(), cluster.Replica, srv)
+	text = inspect(context.Background(), cluster.Replica, srv, "")
 	if !strings.Contains(text, "through the link "+filepath.Join(dd, cluster.ConfigLink)) {
 		t.Errorf("inspect with the link:\n%s", text)
 	}
@@ -82,7 +82,7 @@ func TestInspectMasksSecretsAndStripsBidi(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &fakeServers{dataDir: map[cluster.Node]string{cluster.Replica: dd}, relConfig: true}
-	text := inspect(context.Background(), cluster.Replica, srv)
+	text := inspect(context.Background(), cluster.Replica, srv, "")
 	if !strings.Contains(text, "primary_conninfo = 'host=127.0.0.1 port=5432 user=postgres password=********'") {
 		t.Errorf("inspect does not show the conninfo masked:\n%s", text)
 	}
@@ -90,5 +90,16 @@ func TestInspectMasksSecretsAndStripsBidi(t *testing.T) {
 		if strings.Contains(text, s) {
 			t.Errorf("inspect shows %q:\n%s", s, text)
 		}
+	}
+}
+
+// Which steps make a data dir is read from the playbook, not known here.
+func TestInspectSaysWhichStepsMakeTheDataDir(t *testing.T) {
+	pb := playbook()
+	if got := madeBy(pb, cluster.Primary); got != "step 1 runs initdb, step 6b fetches a backup" {
+		t.Errorf("primary: %q", got)
+	}
+	if got := madeBy(pb, cluster.Replica); got != "step 7 fetches a backup" {
+		t.Errorf("replica: %q", got)
 	}
 }
