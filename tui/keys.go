@@ -45,6 +45,7 @@ type keyMap struct {
 
 // defaultKeys returns the debugger's bindings (the help screen lists them), plus paging and cancel.
 func defaultKeys() keyMap {
+	sk := defaultScrollKeys()
 	return keyMap{
 		Next:       key.NewBinding(key.WithKeys("n", "enter"), key.WithHelp("n/enter", "next step")),
 		Continue:   key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
@@ -56,12 +57,12 @@ func defaultKeys() keyMap {
 		Cancel:     key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "cancel the step")),
 		Up:         key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "select up")),
 		Down:       key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "select down")),
-		ScrollUp:   key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
-		ScrollDown: key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
-		PageUp:     key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown:   key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		Top:        key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "top")),
-		Bottom:     key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "end, follow")),
+		ScrollUp:   sk.Up,
+		ScrollDown: sk.Down,
+		PageUp:     sk.PageUp,
+		PageDown:   sk.PageDown,
+		Top:        sk.Top,
+		Bottom:     sk.Bottom,
 		Focus:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		FocusBack:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
 		Switch:     key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "other server")),
@@ -79,6 +80,11 @@ func defaultKeys() keyMap {
 		Yes:        key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
 		No:         key.NewBinding(key.WithKeys("n", "N"), key.WithHelp("n", "no")),
 	}
+}
+
+// scrolling are the keys that scroll a view.
+func (k keyMap) scrolling() scrollKeys {
+	return scrollKeys{Up: k.ScrollUp, Down: k.ScrollDown, PageUp: k.PageUp, PageDown: k.PageDown, Top: k.Top, Bottom: k.Bottom}
 }
 
 // ShortHelp is the one-line help at the bottom of the main screen; it

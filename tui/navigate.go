@@ -13,16 +13,7 @@ import (
 // they scroll the output.
 func (m *Model) page(k tea.KeyMsg) {
 	if m.focus != focusSteps {
-		switch {
-		case key.Matches(k, m.keys.PageUp):
-			m.output.PageUp()
-		case key.Matches(k, m.keys.PageDown):
-			m.output.PageDown()
-		case key.Matches(k, m.keys.Top):
-			m.output.GotoTop()
-		case key.Matches(k, m.keys.Bottom):
-			m.output.GotoBottom()
-		}
+		m.keys.scrolling().scroll(&m.output, k)
 		return
 	}
 	page := max(m.dims().listH-1, 1)

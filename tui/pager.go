@@ -41,21 +41,10 @@ type logPager struct {
 	vp            viewport.Model
 }
 
-// pagerKeys are the pager's own bindings.
-type pagerKeys struct {
-	Up, Down, PageUp, PageDown, Top, Bottom key.Binding
-}
+// pagerKeys are the pager's own bindings: the base scrolling ones.
+type pagerKeys struct{ scrollKeys }
 
-func defaultPagerKeys() pagerKeys {
-	return pagerKeys{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		Top:      key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "top")),
-		Bottom:   key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "end, follow")),
-	}
-}
+func defaultPagerKeys() pagerKeys { return pagerKeys{defaultScrollKeys()} }
 
 // ShortHelp is the pager's keys for the footer.
 func (k pagerKeys) ShortHelp() []key.Binding {
@@ -128,20 +117,7 @@ func (p logPager) Update(msg tea.Msg) (logPager, tea.Cmd) {
 		}
 		p.render()
 	case tea.KeyMsg:
-		switch {
-		case key.Matches(msg, p.keys.Up):
-			p.vp.ScrollUp(1)
-		case key.Matches(msg, p.keys.Down):
-			p.vp.ScrollDown(1)
-		case key.Matches(msg, p.keys.PageUp):
-			p.vp.PageUp()
-		case key.Matches(msg, p.keys.PageDown):
-			p.vp.PageDown()
-		case key.Matches(msg, p.keys.Top):
-			p.vp.GotoTop()
-		case key.Matches(msg, p.keys.Bottom):
-			p.vp.GotoBottom()
-		}
+		p.keys.scroll(&p.vp, msg)
 		p.follow = p.vp.AtBottom()
 	}
 	return p, nil

@@ -319,18 +319,8 @@ func (m Model) viewKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.logView, cmd = m.logView.Update(k)
 		return m, cmd
-	case key.Matches(k, m.keys.ScrollUp):
-		vp.ScrollUp(1)
-	case key.Matches(k, m.keys.ScrollDown):
-		vp.ScrollDown(1)
-	case key.Matches(k, m.keys.PageUp):
-		vp.PageUp()
-	case key.Matches(k, m.keys.PageDown):
-		vp.PageDown()
-	case key.Matches(k, m.keys.Top):
-		vp.GotoTop()
-	case key.Matches(k, m.keys.Bottom):
-		vp.GotoBottom()
+	default:
+		m.keys.scrolling().scroll(vp, k)
 	}
 	m.viewFollow = vp.AtBottom()
 	return m, nil

@@ -25,20 +25,16 @@ type WALReader func(ctx context.Context, s pg.Snapshot, d pg.Diagnosis) *pg.WALA
 
 // walKeys are the WAL view's bindings.
 type walKeys struct {
-	Back, Reload, Up, Down, PageUp, PageDown, Top, Bottom, Quit key.Binding
+	scrollKeys
+	Back, Reload, Quit key.Binding
 }
 
 func defaultWALKeys() walKeys {
 	return walKeys{
-		Back:     key.NewBinding(key.WithKeys("esc", "w"), key.WithHelp("esc/w", "back")),
-		Reload:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "read again")),
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("pgdn", "page down")),
-		Top:      key.NewBinding(key.WithKeys("home"), key.WithHelp("home", "top")),
-		Bottom:   key.NewBinding(key.WithKeys("end"), key.WithHelp("end", "end")),
-		Quit:     key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		scrollKeys: defaultScrollKeys(),
+		Back:       key.NewBinding(key.WithKeys("esc", "w"), key.WithHelp("esc/w", "back")),
+		Reload:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "read again")),
+		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
 	}
 }
 
@@ -185,18 +181,8 @@ func (v walView) key(k tea.KeyMsg) (walView, bool, bool) {
 		return v, true, false
 	case key.Matches(k, v.keys.Reload):
 		return v, false, true
-	case key.Matches(k, v.keys.Up):
-		v.vp.ScrollUp(1)
-	case key.Matches(k, v.keys.Down):
-		v.vp.ScrollDown(1)
-	case key.Matches(k, v.keys.PageUp):
-		v.vp.PageUp()
-	case key.Matches(k, v.keys.PageDown):
-		v.vp.PageDown()
-	case key.Matches(k, v.keys.Top):
-		v.vp.GotoTop()
-	case key.Matches(k, v.keys.Bottom):
-		v.vp.GotoBottom()
+	default:
+		v.keys.scroll(&v.vp, k)
 	}
 	return v, false, false
 }
