@@ -47,6 +47,7 @@ Usage:
   walstep explore merge DIR…      fold the results of explore --shard K/N runs into one matrix
   walstep clean [flags]           stop walstep's servers and containers of a lab, remove its generated dirs
   walstep playbooks               list the built-in playbooks (docs/playbooks.md: how to write one)
+  walstep export [flags]          write the playbook as a PostgreSQL TAP test (--tap) or a bash script (--script)
 
 Run 'walstep run -h' for the flags.
 `
@@ -100,6 +101,8 @@ func realMain(args []string, stdout, stderr io.Writer) (code int) {
 		err = cmdClean(ctx, args, stdout, stderr)
 	case "playbooks":
 		err = cmdPlaybooks(args, stdout, stderr)
+	case "export":
+		err = cmdExport(args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
