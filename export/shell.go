@@ -1,0 +1,452 @@
+package export
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"walstep/pg"
+	"walstep/playbook"
+)
+
+// shellGen writes one bash script.
+type shellGen struct {
+	o       Options
+	out     outcome
+	b       strings.Builder
+	helpers map[string]bool
+	pushed  bool
+}
+
+// shellForm writes an action as bash.
+type shellForm func(g *shellGen, si, ai int, a playbook.Action) error
+
+// Script is the playbook as a standalone bash script that runs it with
+// local PostgreSQL binaries and prints the outcome at the end.
+func Script(o Options) ([]byte, error) {
+	if o.Docker {
+		return dockerScript(o)
+	}
+	out, err := check(o)
+	if err != nil {
+		return nil, err
+	}
+	g := &shellGen{o: o, out: out, helpers: map[string]bool{}}
+	for si, st := range o.Doc.Steps {
+		g.p("")
+		g.p("step %s %s", shQ(st.ID), shQ(st.Title))
+		for _, l := range wrap("# ", st.Watch, 76) {
+			g.p("%s", l)
+		}
+		for ai, a := range st.Actions {
+			if err := shellForms[a.Verb](g, si, ai, a); err != nil {
+				return nil, fmt.Errorf("export step %s (%s): %w", st.ID, a.Display(), err)
+			}
+		}
+	}
+	g.p("")
+	g.p("# The proof from the data, and the outcome.")
+	g.p("conclude %s %s %q %d %d", g.out.standby, g.out.upstream, g.o.Expect, seconds(MarkerWait), seconds(g.out.deadline))
+	return []byte(g.header() + g.subs() + "\n# The playbook's steps.\ntrap cleanup EXIT" + g.b.String()), nil
+}
+
+func (g *shellGen) p(format string, a ...any) { fmt.Fprintf(&g.b, format+"\n", a...) }
+
+// shQ is s single-quoted for bash.
+func shQ(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,%+@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// word is an action's string as one bash word for node: literals quoted,
+// ${variables} the script's, each through quote (a helper, or "").
+func (g *shellGen) word(node, s, quote string) string {
+	var b strings.Builder
+	for _, pc := range pieces(s) {
+		if !pc.isVar {
+			if pc.text != "" {
+				b.WriteString("'" + strings.ReplaceAll(pc.text, "'", `'\''`) + "'")
+			}
+			continue
+		}
+		v := g.variable(node, pc.text)
+		if quote != "" {
+			g.helpers[quote] = true
+			v = "$(" + quote + " \"" + v + "\")"
+		}
+		b.WriteString("\"" + v + "\"")
+	}
+	if b.Len() == 0 {
+		return "''"
+	}
+	return b.String()
+}
+
+func (g *shellGen) variable(node, name string) string {
+	switch name {
+	case "data":
+		return "$" + node + "_data"
+	case "config_dir":
+		return "conf.d"
+	case "storage":
+		return "$ARCHIVE"
+	case "owner":
+		return "$(id -un):$(id -gn)"
+	case "archive_command":
+		return "$ARCHIVE_COMMAND"
+	case "restore_command":
+		return "$RESTORE_COMMAND"
+	case "backup":
+		return "$BACKUP"
+	}
+	return "${" + name + "}"
+}
+
+func (g *shellGen) header() string {
+	d := g.o.Doc
+	var h strings.Builder
+	h.WriteString("#!/usr/bin/env bash\n")
+	fmt.Fprintf(&h, "# %s\n#\n", d.Title)
+	for _, l := range wrap("# ", fmt.Sprintf("The playbook %q as walstep runs it, as a standalone script with local PostgreSQL binaries (PGBIN, default /usr/lib/postgresql/15/bin). Run it as a user that may run PostgreSQL (as root it runs itself as postgres): bash SCRIPT [WORKDIR]. It ends by printing the outcome (diverged or healthy, with the evidence) and exits 0 when that is what walstep saw (%s), 1 when not.", d.Name, g.o.Expect), 76) {
+		h.WriteString(l + "\n")
+	}
+	h.WriteString(`#
+# WAL-G's steps are pg_basebackup -X none and one archive directory the
+# servers copy WAL into and out of. Each server's config dir is conf.d in
+# its data dir, named relatively, so the include_dir line a backup carries
+# to the replica names the replica's own. The servers listen on a socket
+# in the work dir only.
+set -euo pipefail
+if [ "$(id -u)" = 0 ]; then
+	copy=$(mktemp /tmp/walstep-export.XXXXXX.sh)
+	cp "$0" "$copy" && chown postgres "$copy"
+	exec runuser -u postgres -- env PGBIN="${PGBIN:-}" bash "$copy" "$@"
+fi
+case $0 in /tmp/walstep-export.*.sh) rm -f -- "$0" || true ;; esac # the copy made above
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+WORK=${1:-$(mktemp -d /tmp/walstep-export.XXXXXX)}
+mkdir -p "$WORK" && WORK=$(cd "$WORK" && pwd)
+SOCK=$WORK/sock ARCHIVE=$WORK/archive
+mkdir -p "$SOCK" "$ARCHIVE"
+ARCHIVE_COMMAND="test ! -f '$ARCHIVE/%f' && cp '%p' '$ARCHIVE/%f'"
+RESTORE_COMMAND="cp '$ARCHIVE/%f' '%p'"
+BACKUP=base
+`)
+	for i, n := range d.Nodes {
+		fmt.Fprintf(&h, "%s_data=$WORK/%s-data %s_port=%d\n", n.Name, n.Name, n.Name, 5432+i)
+	}
+	fmt.Fprintf(&h, "NODES=(%s)\n", strings.Join(nodeNames(d), " "))
+	h.WriteString("echo \"work dir: $WORK\"\n")
+	return h.String()
+}
+
+func nodeNames(d *playbook.Doc) []string {
+	var out []string
+	for _, n := range d.Nodes {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+// shellForms is the shell form of each verb of the vocabulary.
+var shellForms = map[string]shellForm{
+	"reset lab": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("# A new work dir: nothing to reset.")
+		return nil
+	},
+	"initdb": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("\"$PGBIN/initdb\" -D \"$%s_data\" -U postgres -A trust >/dev/null", a.Node())
+		g.p("mkdir \"$%s_data/conf.d\"", a.Node())
+		return nil
+	},
+	"append": func(g *shellGen, si, ai int, a playbook.Action) error {
+		var words []string
+		for _, l := range a.Args {
+			words = append(words, g.word(a.Node(), l, "conf_str"))
+		}
+		g.p("printf '%%s\\n' %s >> \"$%s_data/%s\"", strings.Join(words, " "), a.Node(), a.File)
+		return nil
+	},
+	"replace": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("replace_conf \"$%s_data/%s\" %s %s", a.Node(), a.File, g.word(a.Node(), a.Args[0], "conf_str"), g.word(a.Node(), a.Args[1], "conf_str"))
+		return nil
+	},
+	"copy-conf": func(g *shellGen, si, ai int, a playbook.Action) error {
+		raw, err := g.o.Lab.ReadFile(a.File)
+		if err != nil {
+			return err
+		}
+		up := upstreamOf(g.o.Doc, a.Node())
+		text := fillPrimary(string(raw), "\x00HOST\x00", "\x00PORT\x00")
+		text = strings.NewReplacer(`\`, `\\`, `$`, `\$`, "`", "\\`").Replace(text)
+		text = strings.NewReplacer("\x00HOST\x00", "$SOCK", "\x00PORT\x00", "$"+up+"_port").Replace(text)
+		g.p("# The lab's %s, as it was when exported.", a.File)
+		g.p("cat > \"$%s_data/conf.d/%s\" <<EOF\n%sEOF", a.Node(), a.File, strings.TrimRight(text, "\n")+"\n")
+		return nil
+	},
+	"signal": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("touch \"$%s_data/%s.signal\"", a.Node(), a.Args[0])
+		return nil
+	},
+	"remove": func(g *shellGen, si, ai int, a playbook.Action) error {
+		dir := ""
+		if a.Area == "config" {
+			dir = "/conf.d"
+		}
+		g.p("rm -- \"$%s_data%s/%s\"", a.Node(), dir, a.File)
+		return nil
+	},
+	"remove-data-dir": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("rm -rf -- \"$%s_data\"", a.Node())
+		return nil
+	},
+	"start": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("start_node %s", strings.Join(a.Nodes, " "))
+		return nil
+	},
+	"restart": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("stop_node %s fast", a.Node())
+		g.p("start_node %s", a.Node())
+		return nil
+	},
+	"stop": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("stop_node %s %s", a.Node(), a.Args[0])
+		return nil
+	},
+	"promote": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("\"$PGBIN/pg_ctl\" -D \"$%s_data\" promote", a.Node())
+		return nil
+	},
+	"wait ready": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("until_true %d '%s to accept connections' is_true %s 'select true'", seconds(a.Deadline), a.Node(), a.Node())
+		return nil
+	},
+	"wait promoted": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("until_true %d '%s to leave recovery' is_true %s 'select not pg_is_in_recovery()'", seconds(a.Deadline), a.Node(), a.Node())
+		return nil
+	},
+	"wait end-of-recovery": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("until_true %d '%s to promote or pause at the end of recovery' \\\n\tis_true %s \"select not pg_is_in_recovery() or pg_get_wal_replay_pause_state() <> 'not paused'\"", seconds(a.Deadline), a.Node(), a.Node())
+		return nil
+	},
+	"wait target-shutdown": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("# recovery_target_action = 'shutdown': the server stops by itself.")
+		g.p("until_true %d '%s to shut down at its recovery target' stopped_after_log %s", seconds(a.Deadline), a.Node(), a.Node())
+		return nil
+	},
+	"wait stopped": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("until_true %d '%s to stop' not_running %s", seconds(a.Deadline), a.Node(), a.Node())
+		return nil
+	},
+	"wait streaming": func(g *shellGen, si, ai int, a playbook.Action) error {
+		up := g.o.Doc.Upstream(a.Node())
+		g.p("# The outcome: %s streams from %s, or is refused.", a.Node(), up)
+		g.p("until_true %d '%s to stream from %s or be refused' outcome_of %s %s", seconds(a.Deadline), a.Node(), up, a.Node(), up)
+		g.p("echo \"outcome: $(cat \"$WORK/outcome\")\"")
+		return nil
+	},
+	"wait log": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("until_true %d %s log_has %s %s", seconds(a.Deadline), shQ(a.Node()+" to log "+a.Args[0]), a.Node(), shQ(a.Args[0]))
+		return nil
+	},
+	"wait sql": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("until_true %d %s is_true %s %s", seconds(a.Deadline), shQ(a.Node()+": "+a.Args[0]), a.Node(), g.word(a.Node(), a.Args[0], "sql_lit"))
+		return nil
+	},
+	"sql": func(g *shellGen, si, ai int, a playbook.Action) error {
+		for _, q := range a.Args {
+			g.p("psql_on %s -c %s", a.Node(), g.word(a.Node(), q, "sql_lit"))
+		}
+		return nil
+	},
+	"shell": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.asUser(a)
+		g.p("run_on %s sh -c %s", a.Node(), g.word(a.Node(), a.Args[0], "sh_q"))
+		return nil
+	},
+	"exec": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.asUser(a)
+		var words []string
+		for _, w := range a.Args {
+			words = append(words, g.word(a.Node(), w, ""))
+		}
+		g.p("run_on %s %s", a.Node(), strings.Join(words, " "))
+		return nil
+	},
+	"backup push": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("# WAL-G's backup-push: a base backup without WAL (-X none); a restore")
+		g.p("# reads the WAL from the archive.")
+		g.p("\"$PGBIN/pg_basebackup\" -D \"$WORK/$BACKUP\" -h \"$SOCK\" -p \"$%s_port\" -U postgres -X none --checkpoint fast", a.Node())
+		g.pushed = true
+		return nil
+	},
+	"backup find": func(g *shellGen, si, ai int, a playbook.Action) error {
+		if !g.pushed {
+			return fmt.Errorf("no backup push before it: the script can only restore a backup it took")
+		}
+		g.p("echo \"BACKUP_NAME=$BACKUP\"")
+		return nil
+	},
+	"backup fetch": func(g *shellGen, si, ai int, a playbook.Action) error {
+		if !g.pushed {
+			return fmt.Errorf("no backup push before it: the script can only restore a backup it took")
+		}
+		g.p("# WAL-G's backup-fetch: the backup's files.")
+		g.p("cp -a \"$WORK/$BACKUP\" \"$%s_data\" && chmod 700 \"$%s_data\" && mkdir -p \"$%s_data/conf.d\"", a.Node(), a.Node(), a.Node())
+		return nil
+	},
+	"slot create": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("psql_on %s -c %s", a.Node(), shQ("select pg_create_physical_replication_slot('"+a.Args[0]+"')"))
+		return nil
+	},
+	"slot drop": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("psql_on %s -c %s", a.Node(), shQ("select pg_drop_replication_slot('"+a.Args[0]+"')"))
+		return nil
+	},
+	"switch-wal": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("psql_on %s -c 'select pg_switch_wal()'", a.Node())
+		return nil
+	},
+	"archive-failures": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("echo \"archive_command failures in the %s log so far: $(grep -c 'archive command failed' \"$WORK/%s.log\" || true)\"", a.Node(), a.Node())
+		return nil
+	},
+	"say": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("echo %s", shQ(a.Args[0]))
+		return nil
+	},
+}
+
+func (g *shellGen) asUser(a playbook.Action) {
+	if a.User == "root" {
+		g.p("# As the script's user, who runs every server.")
+	}
+}
+
+// shellSubs are the helpers a script may call; the common ones always.
+var shellSubs = map[string]string{
+	"conf_str": `# A value quoted for postgresql.conf, or as an SQL literal.
+conf_str() { local q="'"; printf "'%s'" "${1//$q/$q$q}"; }
+`,
+	"sql_lit": `sql_lit() { local q="'"; printf "'%s'" "${1//$q/$q$q}"; }
+`,
+	"sh_q": `sh_q() { printf '%q' "$1"; }
+`,
+}
+
+const shellCommon = `
+# Print a step's heading.
+step() { printf '\n== step %s. %s\n' "$1" "$2"; }
+# Run "$@" until it succeeds, for at most $1 seconds.
+until_true() {
+	local secs=$1 what=$2 end=$((SECONDS + $1))
+	shift 2
+	until "$@"; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "timed out after ${secs}s waiting for $what" >&2
+			exit 1
+		fi
+		sleep 0.2
+	done
+}
+data_of() { local v="$1_data"; echo "${!v}"; }
+port_of() { local v="$1_port"; echo "${!v}"; }
+psql_on() { local n=$1; shift; "$PGBIN/psql" -XAtq -v ON_ERROR_STOP=1 -h "$SOCK" -p "$(port_of "$n")" -U postgres -d postgres "$@" </dev/null; }
+is_true() { [ "$(psql_on "$1" -c "$2" 2>/dev/null)" = t ]; }
+running() { local pid; pid=$(head -1 "$(data_of "$1")/postmaster.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; }
+not_running() { ! running "$1"; }
+# Where each server's log stood when it was last started: waits read after.
+declare -A LOG_AT
+log_since() { tail -c +$((${LOG_AT[$1]:-0} + 1)) "$WORK/$1.log" 2>/dev/null || true; }
+log_has() { log_since "$1" | grep -Eq -- "$2"; }
+stopped_after_log() { log_has "$1" 'database system is shut down' && not_running "$1"; }
+# Start each node unless it runs, without waiting: nodes named together
+# start together. The socket and port are given here, so that the
+# postgresql.conf a backup carries does not make two servers share them.
+start_node() {
+	local n
+	for n in "$@"; do
+		if running "$n"; then echo "$n runs already"; continue; fi
+		LOG_AT[$n]=$(stat -c %s "$WORK/$n.log" 2>/dev/null || echo 0)
+		"$PGBIN/pg_ctl" -W -D "$(data_of "$n")" -l "$WORK/$n.log" \
+			-o "-p $(port_of "$n") -k $SOCK -c listen_addresses= -c cluster_name=$n" start >/dev/null
+	done
+}
+stop_node() { if running "$1"; then "$PGBIN/pg_ctl" -D "$(data_of "$1")" -m "$2" stop >/dev/null; fi; }
+run_on() { local n=$1; shift; PGHOST=$SOCK PGPORT=$(port_of "$n") PGDATA=$(data_of "$n") PGUSER=postgres "$@"; }
+cleanup() { local n; for n in "${NODES[@]}"; do stop_node "$n" immediate || true; done; }
+# The outcome, in $WORK/outcome: the standby refused (its log) or
+# streaming (the upstream's pg_stat_replication); false while neither.
+outcome_of() {
+	local line
+	line=$(log_since "$1" | grep -E -m1 -- "$REFUSALS" || true)
+	if [ -n "$line" ]; then echo "refused: $line" > "$WORK/outcome"; return 0; fi
+	if [ "$(psql_on "$2" -c "select count(*) from pg_stat_replication where application_name = '$1' and state = 'streaming'" 2>/dev/null)" -gt 0 ] 2>/dev/null; then
+		echo streaming > "$WORK/outcome"; return 0
+	fi
+	return 1
+}
+# Commit a marker row on the upstream, wait until it flushed it, then look
+# for it on the standby for up to $3 seconds.
+marker_seen() {
+	local lsn end=$((SECONDS + $3))
+	psql_on "$2" -c "create table walstep_marker (id text primary key)" -c "insert into walstep_marker values ('marker')"
+	lsn=$(psql_on "$2" -c 'select pg_current_wal_insert_lsn()')
+	until_true 60 "$2 to flush the marker" is_true "$2" "select pg_current_wal_flush_lsn() >= '$lsn'"
+	while [ "$SECONDS" -lt "$end" ]; do
+		if is_true "$1" "select to_regclass('walstep_marker') is not null" &&
+			[ "$(psql_on "$1" -c "select count(*) from walstep_marker where id = 'marker'" 2>/dev/null)" = 1 ]; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	return 1
+}
+# Print the outcome with its evidence; exit 0 when it is what walstep saw.
+conclude() {
+	local standby=$1 upstream=$2 saw=$3 wait_refused=$4 wait_streaming=$5 outcome verdict
+	outcome=$(cat "$WORK/outcome")
+	case $outcome in
+	refused:*)
+		if marker_seen "$standby" "$upstream" "$wait_refused"; then
+			verdict=unknown
+			echo "unknown: $standby was refused ($outcome) yet the marker row committed on $upstream reached it"
+		else
+			verdict=diverged
+			echo "diverged: ${outcome#refused: }; the marker row committed on $upstream did not reach $standby within ${wait_refused}s"
+		fi ;;
+	*)
+		if marker_seen "$standby" "$upstream" "$wait_streaming"; then
+			verdict=healthy
+			echo "healthy: $standby streams from $upstream; the marker row committed there reached it"
+		else
+			verdict=unknown
+			echo "unknown: $standby streams from $upstream yet the marker row committed there did not reach it within ${wait_streaming}s"
+		fi ;;
+	esac
+	echo "walstep saw: $saw"
+	[ "$verdict" = "$saw" ]
+}
+`
+
+func (g *shellGen) subs() string {
+	var names []string
+	for n := range g.helpers {
+		if _, ok := shellSubs[n]; ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("REFUSALS=" + shQ(refusals) + "\n")
+	b.WriteString(shellCommon)
+	for _, n := range names {
+		b.WriteString("\n" + shellSubs[n])
+	}
+	return b.String()
+}
+
+// dockerScript is the docker CLI form; see docker.go.
+var _ = pg.VerdictDiverged
