@@ -3,6 +3,7 @@ package playbook
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -386,4 +387,15 @@ func quoteWord(w string) string {
 		return w
 	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(w) + `"`
+}
+
+// Verbs lists every verb of the vocabulary, sorted: what a consumer of
+// playbooks (an exporter) must have a form for.
+func Verbs() []string {
+	out := make([]string, 0, len(vocabulary))
+	for v := range vocabulary {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
 }
