@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"walstep/pg"
 	"walstep/playbook"
 )
 
@@ -24,9 +23,6 @@ type shellForm func(g *shellGen, si, ai int, a playbook.Action) error
 // Script is the playbook as a standalone bash script that runs it with
 // local PostgreSQL binaries and prints the outcome at the end.
 func Script(o Options) ([]byte, error) {
-	if o.Docker {
-		return dockerScript(o)
-	}
 	out, err := check(o)
 	if err != nil {
 		return nil, err
@@ -85,6 +81,17 @@ func (g *shellGen) word(node, s, quote string) string {
 }
 
 func (g *shellGen) variable(node, name string) string {
+	if g.o.Docker {
+		// What the servers' containers see.
+		switch name {
+		case "data":
+			return "/data"
+		case "storage":
+			return "/archive"
+		case "owner":
+			return "postgres:postgres"
+		}
+	}
 	switch name {
 	case "data":
 		return "$" + node + "_data"
@@ -109,10 +116,36 @@ func (g *shellGen) header() string {
 	var h strings.Builder
 	h.WriteString("#!/usr/bin/env bash\n")
 	fmt.Fprintf(&h, "# %s\n#\n", d.Title)
-	for _, l := range wrap("# ", fmt.Sprintf("The playbook %q as walstep runs it, as a standalone script with local PostgreSQL binaries (PGBIN, default /usr/lib/postgresql/15/bin). Run it as a user that may run PostgreSQL (as root it runs itself as postgres): bash SCRIPT [WORKDIR]. It ends by printing the outcome (diverged or healthy, with the evidence) and exits 0 when that is what walstep saw (%s), 1 when not.", d.Name, g.o.Expect), 76) {
+	how := "with local PostgreSQL binaries (PGBIN, default /usr/lib/postgresql/15/bin). Run it as a user that may run PostgreSQL (as root it runs itself as postgres): bash SCRIPT [WORKDIR]."
+	if g.o.Docker {
+		how = "with the docker CLI, as the seed's setup."
+	}
+	for _, l := range wrap("# ", fmt.Sprintf("The playbook %q as walstep runs it, as a standalone script %s It ends by printing the outcome (diverged or healthy, with the evidence) and exits 0 when that is what walstep saw (%s), 1 when not.", d.Name, how, g.o.Expect), 76) {
 		h.WriteString(l + "\n")
 	}
-	h.WriteString(`#
+	if g.o.Docker {
+		h.WriteString(`#
+# WAL-G's steps are pg_basebackup -X none and one archive directory the
+# servers copy WAL into and out of. Each server runs in a container of
+# IMAGE on a network of its own, reached by its node name, its data dir and
+# the archive bind-mounted from the work dir; its config dir is conf.d in
+# its data dir. Run it as root (it edits the servers' files, owned by the
+# containers' postgres user): bash SCRIPT [WORKDIR].
+set -euo pipefail
+`)
+		fmt.Fprintf(&h, "IMAGE=${IMAGE:-%s}\n", g.o.Image)
+		h.WriteString(`PREFIX=${PREFIX:-walstep-export-$$}
+WORK=${1:-$(mktemp -d /tmp/walstep-export.XXXXXX)}
+mkdir -p "$WORK" && WORK=$(cd "$WORK" && pwd)
+ARCHIVE=$WORK/archive LOGS=$WORK/logs
+mkdir -p "$ARCHIVE" "$LOGS"
+docker network create "$PREFIX" >/dev/null
+ARCHIVE_COMMAND="test ! -f /archive/%f && cp %p /archive/%f"
+RESTORE_COMMAND="cp /archive/%f %p"
+BACKUP=base
+`)
+	} else {
+		h.WriteString(`#
 # WAL-G's steps are pg_basebackup -X none and one archive directory the
 # servers copy WAL into and out of. Each server's config dir is conf.d in
 # its data dir, named relatively, so the include_dir line a backup carries
@@ -128,12 +161,13 @@ case $0 in /tmp/walstep-export.*.sh) rm -f -- "$0" || true ;; esac # the copy ma
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 WORK=${1:-$(mktemp -d /tmp/walstep-export.XXXXXX)}
 mkdir -p "$WORK" && WORK=$(cd "$WORK" && pwd)
-SOCK=$WORK/sock ARCHIVE=$WORK/archive
+SOCK=$WORK/sock ARCHIVE=$WORK/archive LOGS=$WORK
 mkdir -p "$SOCK" "$ARCHIVE"
 ARCHIVE_COMMAND="test ! -f '$ARCHIVE/%f' && cp '%p' '$ARCHIVE/%f'"
 RESTORE_COMMAND="cp '$ARCHIVE/%f' '%p'"
 BACKUP=base
 `)
+	}
 	for i, n := range d.Nodes {
 		fmt.Fprintf(&h, "%s_data=$WORK/%s-data %s_port=%d\n", n.Name, n.Name, n.Name, 5432+i)
 	}
@@ -157,8 +191,7 @@ var shellForms = map[string]shellForm{
 		return nil
 	},
 	"initdb": func(g *shellGen, si, ai int, a playbook.Action) error {
-		g.p("\"$PGBIN/initdb\" -D \"$%s_data\" -U postgres -A trust >/dev/null", a.Node())
-		g.p("mkdir \"$%s_data/conf.d\"", a.Node())
+		g.p("init_node %s", a.Node())
 		return nil
 	},
 	"append": func(g *shellGen, si, ai int, a playbook.Action) error {
@@ -181,7 +214,7 @@ var shellForms = map[string]shellForm{
 		up := upstreamOf(g.o.Doc, a.Node())
 		text := fillPrimary(string(raw), "\x00HOST\x00", "\x00PORT\x00")
 		text = strings.NewReplacer(`\`, `\\`, `$`, `\$`, "`", "\\`").Replace(text)
-		text = strings.NewReplacer("\x00HOST\x00", "$SOCK", "\x00PORT\x00", "$"+up+"_port").Replace(text)
+		text = strings.NewReplacer("\x00HOST\x00", "$(host_of "+up+")", "\x00PORT\x00", "$(port_of "+up+")").Replace(text)
 		g.p("# The lab's %s, as it was when exported.", a.File)
 		g.p("cat > \"$%s_data/conf.d/%s\" <<EOF\n%sEOF", a.Node(), a.File, strings.TrimRight(text, "\n")+"\n")
 		return nil
@@ -216,7 +249,7 @@ var shellForms = map[string]shellForm{
 		return nil
 	},
 	"promote": func(g *shellGen, si, ai int, a playbook.Action) error {
-		g.p("\"$PGBIN/pg_ctl\" -D \"$%s_data\" promote", a.Node())
+		g.p("promote_node %s", a.Node())
 		return nil
 	},
 	"wait ready": func(g *shellGen, si, ai int, a playbook.Action) error {
@@ -263,7 +296,7 @@ var shellForms = map[string]shellForm{
 	},
 	"shell": func(g *shellGen, si, ai int, a playbook.Action) error {
 		g.asUser(a)
-		g.p("run_on %s sh -c %s", a.Node(), g.word(a.Node(), a.Args[0], "sh_q"))
+		g.p("run_on %s %s sh -c %s", a.Node(), a.User, g.word(a.Node(), a.Args[0], "sh_q"))
 		return nil
 	},
 	"exec": func(g *shellGen, si, ai int, a playbook.Action) error {
@@ -272,13 +305,13 @@ var shellForms = map[string]shellForm{
 		for _, w := range a.Args {
 			words = append(words, g.word(a.Node(), w, ""))
 		}
-		g.p("run_on %s %s", a.Node(), strings.Join(words, " "))
+		g.p("run_on %s %s %s", a.Node(), a.User, strings.Join(words, " "))
 		return nil
 	},
 	"backup push": func(g *shellGen, si, ai int, a playbook.Action) error {
 		g.p("# WAL-G's backup-push: a base backup without WAL (-X none); a restore")
 		g.p("# reads the WAL from the archive.")
-		g.p("\"$PGBIN/pg_basebackup\" -D \"$WORK/$BACKUP\" -h \"$SOCK\" -p \"$%s_port\" -U postgres -X none --checkpoint fast", a.Node())
+		g.p("backup_node %s", a.Node())
 		g.pushed = true
 		return nil
 	},
@@ -294,7 +327,7 @@ var shellForms = map[string]shellForm{
 			return fmt.Errorf("no backup push before it: the script can only restore a backup it took")
 		}
 		g.p("# WAL-G's backup-fetch: the backup's files.")
-		g.p("cp -a \"$WORK/$BACKUP\" \"$%s_data\" && chmod 700 \"$%s_data\" && mkdir -p \"$%s_data/conf.d\"", a.Node(), a.Node(), a.Node())
+		g.p("fetch_node %s", a.Node())
 		return nil
 	},
 	"slot create": func(g *shellGen, si, ai int, a playbook.Action) error {
@@ -310,7 +343,7 @@ var shellForms = map[string]shellForm{
 		return nil
 	},
 	"archive-failures": func(g *shellGen, si, ai int, a playbook.Action) error {
-		g.p("echo \"archive_command failures in the %s log so far: $(grep -c 'archive command failed' \"$WORK/%s.log\" || true)\"", a.Node(), a.Node())
+		g.p("echo \"archive_command failures in the %s log so far: $(grep -c 'archive command failed' \"$LOGS/%s.log\" || true)\"", a.Node(), a.Node())
 		return nil
 	},
 	"say": func(g *shellGen, si, ai int, a playbook.Action) error {
@@ -337,6 +370,7 @@ conf_str() { local q="'"; printf "'%s'" "${1//$q/$q$q}"; }
 }
 
 const shellCommon = `
+trap 'echo "failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 # Print a step's heading.
 step() { printf '\n== step %s. %s\n' "$1" "$2"; }
 # Run "$@" until it succeeds, for at most $1 seconds.
@@ -352,31 +386,14 @@ until_true() {
 	done
 }
 data_of() { local v="$1_data"; echo "${!v}"; }
-port_of() { local v="$1_port"; echo "${!v}"; }
-psql_on() { local n=$1; shift; "$PGBIN/psql" -XAtq -v ON_ERROR_STOP=1 -h "$SOCK" -p "$(port_of "$n")" -U postgres -d postgres "$@" </dev/null; }
-is_true() { [ "$(psql_on "$1" -c "$2" 2>/dev/null)" = t ]; }
-running() { local pid; pid=$(head -1 "$(data_of "$1")/postmaster.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; }
-not_running() { ! running "$1"; }
 # Where each server's log stood when it was last started: waits read after.
 declare -A LOG_AT
-log_since() { tail -c +$((${LOG_AT[$1]:-0} + 1)) "$WORK/$1.log" 2>/dev/null || true; }
+log_since() { tail -c +$((${LOG_AT[$1]:-0} + 1)) "$LOGS/$1.log" 2>/dev/null || true; }
 log_has() { log_since "$1" | grep -Eq -- "$2"; }
+is_true() { [ "$(psql_on "$1" -c "$2" 2>/dev/null)" = t ]; }
+not_running() { ! running "$1"; }
 stopped_after_log() { log_has "$1" 'database system is shut down' && not_running "$1"; }
-# Start each node unless it runs, without waiting: nodes named together
-# start together. The socket and port are given here, so that the
-# postgresql.conf a backup carries does not make two servers share them.
-start_node() {
-	local n
-	for n in "$@"; do
-		if running "$n"; then echo "$n runs already"; continue; fi
-		LOG_AT[$n]=$(stat -c %s "$WORK/$n.log" 2>/dev/null || echo 0)
-		"$PGBIN/pg_ctl" -W -D "$(data_of "$n")" -l "$WORK/$n.log" \
-			-o "-p $(port_of "$n") -k $SOCK -c listen_addresses= -c cluster_name=$n" start >/dev/null
-	done
-}
-stop_node() { if running "$1"; then "$PGBIN/pg_ctl" -D "$(data_of "$1")" -m "$2" stop >/dev/null; fi; }
-run_on() { local n=$1; shift; PGHOST=$SOCK PGPORT=$(port_of "$n") PGDATA=$(data_of "$n") PGUSER=postgres "$@"; }
-cleanup() { local n; for n in "${NODES[@]}"; do stop_node "$n" immediate || true; done; }
+mark_log() { LOG_AT[$1]=$(stat -c %s "$LOGS/$1.log" 2>/dev/null || echo 0); }
 # The outcome, in $WORK/outcome: the standby refused (its log) or
 # streaming (the upstream's pg_stat_replication); false while neither.
 outcome_of() {
@@ -431,6 +448,86 @@ conclude() {
 }
 `
 
+// localHelpers run the servers with the local binaries, on a socket in
+// the work dir.
+const localHelpers = `
+port_of() { local v="$1_port"; echo "${!v}"; }
+host_of() { echo "$SOCK"; }
+psql_on() { local n=$1; shift; "$PGBIN/psql" -XAtq -v ON_ERROR_STOP=1 -h "$SOCK" -p "$(port_of "$n")" -U postgres -d postgres "$@" </dev/null; }
+running() { local pid; pid=$(head -1 "$(data_of "$1")/postmaster.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; }
+init_node() { "$PGBIN/initdb" -D "$(data_of "$1")" -U postgres -A trust >/dev/null && mkdir "$(data_of "$1")/conf.d"; }
+# Start each node unless it runs, without waiting: nodes named together
+# start together. The socket and port are given here, so that the
+# postgresql.conf a backup carries does not make two servers share them.
+start_node() {
+	local n
+	for n in "$@"; do
+		if running "$n"; then echo "$n runs already"; continue; fi
+		mark_log "$n"
+		"$PGBIN/pg_ctl" -W -D "$(data_of "$n")" -l "$LOGS/$n.log" \
+			-o "-p $(port_of "$n") -k $SOCK -c listen_addresses= -c cluster_name=$n" start >/dev/null
+	done
+}
+stop_node() { if running "$1"; then "$PGBIN/pg_ctl" -D "$(data_of "$1")" -m "$2" stop >/dev/null; fi; }
+promote_node() { "$PGBIN/pg_ctl" -D "$(data_of "$1")" promote; }
+backup_node() { "$PGBIN/pg_basebackup" -D "$WORK/$BACKUP" -h "$SOCK" -p "$(port_of "$1")" -U postgres -X none --checkpoint fast; }
+fetch_node() { cp -a "$WORK/$BACKUP" "$(data_of "$1")" && chmod 700 "$(data_of "$1")" && mkdir -p "$(data_of "$1")/conf.d"; }
+run_on() { local n=$1; shift 2; PGHOST=$SOCK PGPORT=$(port_of "$n") PGDATA=$(data_of "$n") PGUSER=postgres "$@"; }
+cleanup() { local n; for n in "${NODES[@]}"; do stop_node "$n" immediate || true; done; }
+`
+
+// dockerHelpers run each server in a container of IMAGE on a network of
+// its own, its data dir and the archive bind-mounted from the work dir,
+// its log in the work dir, as the seed's Compose setup does.
+const dockerHelpers = `
+port_of() { echo 5432; }
+host_of() { echo "$1"; }
+ctr() { echo "$PREFIX-$1"; }
+psql_on() { local n=$1; shift; docker exec -u postgres "$(ctr "$n")" psql -XAtq -v ON_ERROR_STOP=1 -U postgres -d postgres "$@" </dev/null; }
+running() { [ "$(docker inspect -f '{{.State.Running}}' "$(ctr "$1")" 2>/dev/null)" = true ]; }
+mounts() { echo -v "$(data_of "$1"):/data" -v "$ARCHIVE:/archive"; }
+init_node() {
+	mkdir -p "$(data_of "$1")"
+	docker run --rm $(mounts "$1") "$IMAGE" bash -c 'chown postgres:postgres /data /archive && su postgres -c "initdb -D /data --username=postgres" >/dev/null && mkdir /data/conf.d && chown postgres:postgres /data/conf.d'
+}
+# Start each node unless it runs, without waiting: nodes named together
+# start together. The server logs to the work dir.
+start_node() {
+	local n
+	for n in "$@"; do
+		if running "$n"; then echo "$n runs already"; continue; fi
+		docker rm -f "$(ctr "$n")" >/dev/null 2>&1 || true
+		mark_log "$n"
+		docker run -d --name "$(ctr "$n")" --network "$PREFIX" --network-alias "$n" $(mounts "$n") -v "$LOGS:/logs" \
+			"$IMAGE" bash -c "exec su postgres -c 'exec postgres -D /data -c listen_addresses=* -c cluster_name=$n' 2>>/logs/$n.log" >/dev/null
+	done
+}
+# pg_ctl's exec may end with the container it stops: wait for that.
+stop_node() {
+	if running "$1"; then
+		docker exec -u postgres "$(ctr "$1")" pg_ctl -D /data -m "$2" stop >/dev/null 2>&1 || true
+		until_true 60 "$1 to stop" not_running "$1"
+	fi
+}
+promote_node() { docker exec -u postgres "$(ctr "$1")" pg_ctl -D /data promote; }
+backup_node() { docker exec -u postgres "$(ctr "$1")" pg_basebackup -D "/archive/$BACKUP" -U postgres -X none --checkpoint fast; }
+fetch_node() { cp -a "$ARCHIVE/$BACKUP" "$(data_of "$1")" && chmod 700 "$(data_of "$1")" && mkdir -p "$(data_of "$1")/conf.d"; }
+# In the node's container when it runs, else in a new one on its files.
+run_on() {
+	local n=$1 u=$2; shift 2
+	if running "$n"; then
+		docker exec -u "$u" -e PGDATA=/data -e PGUSER=postgres "$(ctr "$n")" "$@"
+	else
+		docker run --rm -u "$u" -e PGDATA=/data $(mounts "$n") "$IMAGE" "$@"
+	fi
+}
+cleanup() {
+	local n
+	for n in "${NODES[@]}"; do docker rm -f "$(ctr "$n")" >/dev/null 2>&1 || true; done
+	docker network rm "$PREFIX" >/dev/null 2>&1 || true
+}
+`
+
 func (g *shellGen) subs() string {
 	var names []string
 	for n := range g.helpers {
@@ -442,11 +539,13 @@ func (g *shellGen) subs() string {
 	var b strings.Builder
 	b.WriteString("REFUSALS=" + shQ(refusals) + "\n")
 	b.WriteString(shellCommon)
+	if g.o.Docker {
+		b.WriteString(dockerHelpers)
+	} else {
+		b.WriteString(localHelpers)
+	}
 	for _, n := range names {
 		b.WriteString("\n" + shellSubs[n])
 	}
 	return b.String()
 }
-
-// dockerScript is the docker CLI form; see docker.go.
-var _ = pg.VerdictDiverged

@@ -1,0 +1,143 @@
+package export
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"walstep/cluster"
+	"walstep/pg"
+	"walstep/playbook"
+)
+
+// Every verb walstep runs has a TAP form and a shell form, so every
+// playbook exports.
+func TestEveryVerbHasBothForms(t *testing.T) {
+	for _, v := range playbook.Verbs() {
+		if tapForms[v] == nil {
+			t.Errorf("no TAP form for %s", v)
+		}
+		if shellForms[v] == nil {
+			t.Errorf("no shell form for %s", v)
+		}
+	}
+	if len(tapForms) != len(playbook.Verbs()) || len(shellForms) != len(playbook.Verbs()) {
+		t.Errorf("forms for verbs the vocabulary does not have: %d TAP, %d shell, %d verbs", len(tapForms), len(shellForms), len(playbook.Verbs()))
+	}
+}
+
+func testLab(t *testing.T) *cluster.Lab {
+	t.Helper()
+	lab, err := cluster.InitLab(filepath.Join(t.TempDir(), "lab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lab
+}
+
+func readDoc(t *testing.T, path string) *playbook.Doc {
+	t.Helper()
+	d, err := playbook.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// A playbook using every verb, the seed and switch-wal export to a Perl
+// test perl compiles and a script bash parses, for both outcomes.
+func TestExportsCompile(t *testing.T) {
+	lab := testLab(t)
+	docs := []*playbook.Doc{playbook.Seed(), readDoc(t, "testdata/every-verb.md"), readDoc(t, "../testdata/playbooks/switch-wal.md")}
+	lib := os.Getenv("WALSTEP_TAP_PERL5LIB")
+	if lib == "" {
+		lib = "/usr/lib/postgresql/15/lib/pgxs/src/test/perl"
+	}
+	_, statErr := os.Stat(filepath.Join(lib, "PostgreSQL/Test/Cluster.pm"))
+	for _, d := range docs {
+		for _, v := range []pg.Verdict{pg.VerdictDiverged, pg.VerdictHealthy} {
+			o := Options{Doc: d, Lab: lab, Expect: v}
+			tap, err := TAP(o)
+			if err != nil {
+				t.Fatalf("%s: %v", d.Name, err)
+			}
+			sh, err := Script(o)
+			if err != nil {
+				t.Fatalf("%s: %v", d.Name, err)
+			}
+			dir := t.TempDir()
+			tp, sp := filepath.Join(dir, "t.pl"), filepath.Join(dir, "s.sh")
+			_ = os.WriteFile(tp, tap, 0o600)
+			_ = os.WriteFile(sp, sh, 0o600)
+			if out, err := exec.Command("bash", "-n", sp).CombinedOutput(); err != nil {
+				t.Errorf("%s/%s: bash -n: %v\n%s", d.Name, v, err, out)
+			}
+			if statErr != nil {
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("no PostgreSQL::Test::Cluster in %s to compile the TAP test against", lib)
+				}
+				continue
+			}
+			cmd := exec.Command("perl", "-c", tp)
+			cmd.Env = append(os.Environ(), "PERL5LIB="+lib)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s/%s: perl -c: %v\n%s", d.Name, v, err, out)
+			}
+		}
+	}
+}
+
+// The quoting of actions' strings survives into Perl and bash: a quote,
+// a dollar, a backtick and a variable inside a literal.
+func TestExportQuoting(t *testing.T) {
+	lab := testLab(t)
+	d := readDoc(t, "testdata/every-verb.md")
+	tap, err := TAP(Options{Doc: d, Lab: lab, Expect: pg.VerdictDiverged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`note 'it\'s a "quoted" $HOME ` + "`word`" + `';`,
+		`'include_dir = ' . conf_str('conf.d')`,
+		`run_on($primary, 'sh', '-c', 'echo it\'s ' . sh_q($primary->data_dir) . ' > /dev/null');`,
+		`$primary->safe_psql('postgres', 'insert into t values (\'it\'\'s\')');`,
+		`primary_conninfo = 'host=@{[ $primary->host ]} port=@{[ $primary->port ]}`,
+	} {
+		if !strings.Contains(string(tap), want) {
+			t.Errorf("the TAP test lacks %s", want)
+		}
+	}
+	sh, err := Script(Options{Doc: d, Lab: lab, Expect: pg.VerdictDiverged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`echo 'it'\''s a "quoted" $HOME ` + "`word`" + `'`,
+		`run_on primary sh -c 'echo it'\''s '"$(sh_q "$primary_data")"' > /dev/null'`,
+		`primary_conninfo = 'host=$SOCK port=$primary_port`,
+		`\${PRIMARY_HOST}`,
+	} {
+		if !strings.Contains(string(sh), want) {
+			t.Errorf("the script lacks %s", want)
+		}
+	}
+}
+
+// What cannot be asserted is refused: a verdict other than diverged or
+// healthy, and a playbook without an outcome to wait for.
+func TestExportRefuses(t *testing.T) {
+	lab := testLab(t)
+	if _, err := TAP(Options{Doc: playbook.Seed(), Lab: lab, Expect: pg.VerdictUnknown}); err == nil || !strings.Contains(err.Error(), "diverged or healthy") {
+		t.Errorf("unknown verdict: %v", err)
+	}
+	src := "---\nplaybook: p\ntitle: t\nnodes:\n  primary: primary\n---\n\n# P\n\n## 1. Init\n\n```walstep\ninitdb primary\n```\n"
+	d, err := playbook.Parse("p.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Script(Options{Doc: d, Lab: lab, Expect: pg.VerdictHealthy}); err == nil || !strings.Contains(err.Error(), "wait streaming") {
+		t.Errorf("no outcome: %v", err)
+	}
+}
