@@ -47,7 +47,8 @@ func readDoc(t *testing.T, path string) *playbook.Doc {
 }
 
 // A playbook using every verb, the seed and switch-wal export to a Perl
-// test perl compiles and a script bash parses, for both outcomes.
+// test perl compiles and scripts (local and Docker) bash parses, for both
+// outcomes.
 func TestExportsCompile(t *testing.T) {
 	lab := testLab(t)
 	docs := []*playbook.Doc{playbook.Seed(), readDoc(t, "testdata/every-verb.md"), readDoc(t, "../testdata/playbooks/switch-wal.md")}
@@ -63,17 +64,21 @@ func TestExportsCompile(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", d.Name, err)
 			}
-			sh, err := Script(o)
-			if err != nil {
-				t.Fatalf("%s: %v", d.Name, err)
-			}
 			dir := t.TempDir()
-			tp, sp := filepath.Join(dir, "t.pl"), filepath.Join(dir, "s.sh")
-			_ = os.WriteFile(tp, tap, 0o600)
-			_ = os.WriteFile(sp, sh, 0o600)
-			if out, err := exec.Command("bash", "-n", sp).CombinedOutput(); err != nil {
-				t.Errorf("%s/%s: bash -n: %v\n%s", d.Name, v, err, out)
+			for _, docker := range []bool{false, true} {
+				o.Docker, o.Image = docker, "postgres_repro:latest"
+				sh, err := Script(o)
+				if err != nil {
+					t.Fatalf("%s: %v", d.Name, err)
+				}
+				sp := filepath.Join(dir, "s.sh")
+				_ = os.WriteFile(sp, sh, 0o600)
+				if out, err := exec.Command("bash", "-n", sp).CombinedOutput(); err != nil {
+					t.Errorf("%s/%s (docker %v): bash -n: %v\n%s", d.Name, v, docker, err, out)
+				}
 			}
+			tp := filepath.Join(dir, "t.pl")
+			_ = os.WriteFile(tp, tap, 0o600)
 			if statErr != nil {
 				if os.Getenv("CI") == "true" {
 					t.Fatalf("no PostgreSQL::Test::Cluster in %s to compile the TAP test against", lib)
@@ -115,8 +120,8 @@ func TestExportQuoting(t *testing.T) {
 	}
 	for _, want := range []string{
 		`echo 'it'\''s a "quoted" $HOME ` + "`word`" + `'`,
-		`run_on primary sh -c 'echo it'\''s '"$(sh_q "$primary_data")"' > /dev/null'`,
-		`primary_conninfo = 'host=$SOCK port=$primary_port`,
+		`run_on primary postgres sh -c 'echo it'\''s '"$(sh_q "$primary_data")"' > /dev/null'`,
+		`primary_conninfo = 'host=$(host_of primary) port=$(port_of primary)`,
 		`\${PRIMARY_HOST}`,
 	} {
 		if !strings.Contains(string(sh), want) {
