@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"walstep/cluster"
@@ -68,10 +67,6 @@ type Made struct {
 type bound struct {
 	env *Env
 	doc *playbook.Doc
-
-	mu     sync.Mutex
-	backup string       // the name backup find found
-	lister cluster.Node // where it was found
 }
 
 func (bd *bound) deadline(a playbook.Action) time.Duration {
@@ -280,16 +275,12 @@ func (bd *bound) do(ctx context.Context, id string, a playbook.Action, marks map
 		if len(names) == 0 {
 			return errors.New("find backup: the storage holds no backup (did a backup push run?)")
 		}
-		bd.mu.Lock()
-		bd.backup, bd.lister = names[len(names)-1], node
-		bd.mu.Unlock()
+		env.setBackup(names[len(names)-1], node)
 		fmt.Fprintf(out, "BACKUP_NAME=%s\n", names[len(names)-1])
 		return nil
 	case "backup fetch":
 		env.noteDataDir(id, node)
-		bd.mu.Lock()
-		name, lister := bd.backup, bd.lister
-		bd.mu.Unlock()
+		name, lister := env.foundBackup()
 		if lister == "" {
 			lister = bd.firstPrimary()
 		}
@@ -346,9 +337,7 @@ func (bd *bound) expand(node cluster.Node, s string, q func(string) string) stri
 		"data": p.Data, "config_dir": p.Config, "storage": p.Storage, "owner": p.Owner,
 		"archive_command": bd.env.Archiver.ArchiveCommand(p), "restore_command": bd.env.Archiver.RestoreCommand(p),
 	}
-	bd.mu.Lock()
-	vals["backup"] = bd.backup
-	bd.mu.Unlock()
+	vals["backup"], _ = bd.env.foundBackup()
 	var pairs []string
 	for k, v := range vals {
 		if q != nil {

@@ -29,6 +29,8 @@ type Env struct {
 	// (after it or after any later step): what may still move a state on
 	// that no playbook step resolves, such as a paused primary.
 	laterHooks map[string][]string
+	backup     string       // the name the last backup find found
+	lister     cluster.Node // where it was found
 }
 
 // LaterHooks lists the hooks that run after step id, in run order.
