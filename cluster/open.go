@@ -240,7 +240,10 @@ func CleanLab(ctx context.Context, lab *Lab, o CleanOptions) error {
 		remover = func(p string) error { return d.RemoveAll(ctx, p) }
 		defer d.Close(ctx, false)
 	}
-	return lab.Reset(remover)
+	if err := lab.Reset(remover); err != nil {
+		return err
+	}
+	return lab.Remove(remover, lab.Path(CheckpointsDir))
 }
 
 // stopLocalServers stops any postmaster whose data dir is in this lab.

@@ -1,14 +1,12 @@
 package explore
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -140,27 +138,20 @@ func dataDirName(node string) string {
 }
 
 // clonePrefix returns the step that puts a verified prefix's state into a
-// run's lab: a copy that keeps owners, modes and symlinks (cp -a), then the
-// lab-specific parts made for the run's own lab and backend.
+// run's lab: the lab's generated dirs copied as checkpoints copy them
+// (owners, modes and links kept; the archive copied too: a run's hook may
+// change an archive file in place, which must not reach the other runs),
+// then the lab-specific parts made for the run's own lab
+// and backend.
 func clonePrefix(src *cluster.Lab) func(ctx context.Context, env *steps.Env) error {
 	return func(ctx context.Context, env *steps.Env) error {
-		for _, p := range src.Generated() {
-			if _, err := os.Lstat(p); err != nil {
-				continue
-			}
-			dst := env.Lab.Path(filepath.Base(p))
-			if err := env.Lab.CheckRemovable(dst); err != nil {
+		for _, name := range cluster.GeneratedNames() {
+			if err := env.Lab.CheckRemovable(env.Lab.Path(name)); err != nil {
 				return err
 			}
-			if _, err := os.Lstat(dst); err == nil {
-				return fmt.Errorf("copy shared prefix: %s exists already", dst)
-			}
-			var out bytes.Buffer
-			cmd := exec.CommandContext(ctx, "cp", "-a", "--", p, dst)
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("copy shared prefix %s: %w: %s", filepath.Base(p), err, strings.TrimSpace(out.String()))
-			}
+		}
+		if err := cluster.CopyGenerated(ctx, src.Dir, env.Lab.Dir, false); err != nil {
+			return fmt.Errorf("copy shared prefix: %w", err)
 		}
 		return relocate(ctx, env)
 	}

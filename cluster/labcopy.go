@@ -1,0 +1,89 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// CheckpointsDir holds the lab's checkpoints: copies of its generated
+// state between steps. A reset (step 0) keeps it, clean removes it.
+const CheckpointsDir = "checkpoints"
+
+// CopyHow is how CopyTree copies a tree's regular files.
+type CopyHow int
+
+const (
+	// CopyClone shares the blocks where the filesystem can (a reflink)
+	// and copies them where it cannot.
+	CopyClone CopyHow = iota
+	// CopyLink hard-links each file: for files written once and never
+	// changed (an archive's segments and backups), whose copy costs
+	// nothing then.
+	CopyLink
+)
+
+// CopyTree copies the tree at src to dst, which must not exist, keeping
+// owners, modes, times and links as links (cp -a: nothing below src is
+// followed, a FIFO or socket is made anew, never read). It needs the
+// right to read what the servers own and to hand files to their owners:
+// root on this host, where the lab is (the Docker backend bind-mounts it).
+func CopyTree(ctx context.Context, src, dst string, how CopyHow) error {
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("copy %s: %s exists already", filepath.Base(src), dst)
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("copy " + filepath.Base(src) + ": copying the servers' files keeping their owners needs root on this host")
+	}
+	args := []string{"-a", "--reflink=auto"}
+	if how == CopyLink {
+		args = []string{"-a", "--link"}
+	}
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, "cp", append(args, "--", src, dst)...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("copy %s: %w: %s", filepath.Base(src), err, firstLine(out.String()))
+	}
+	return nil
+}
+
+// firstLine is the first line of a program's message, for a one-line
+// error (cp says the same for every file of a full disk).
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// GeneratedNames are the names (relative to the lab) of what a run
+// generates, in the order a copy of the lab's state takes them.
+func GeneratedNames() []string { return append([]string(nil), generated...) }
+
+// CopyGenerated copies the generated dirs of the lab at from into the
+// directory to (a run's lab, or a checkpoint), each with CopyTree: the
+// archive hard-linked when linkArchive is set (its files are written once),
+// the rest cloned. A dir from does not have is left out.
+func CopyGenerated(ctx context.Context, from, to string, linkArchive bool) error {
+	for _, name := range generated {
+		src := filepath.Join(from, name)
+		if _, err := os.Lstat(src); err != nil {
+			continue
+		}
+		how := CopyClone
+		if linkArchive && name == StorageDir {
+			how = CopyLink
+		}
+		if err := CopyTree(ctx, src, filepath.Join(to, name), how); err != nil {
+			return err
+		}
+	}
+	return nil
+}
