@@ -2,16 +2,13 @@ package explore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 
+	"walstep/checkpoint"
 	"walstep/cluster"
 	"walstep/playbook"
 	"walstep/steps"
@@ -58,13 +55,6 @@ func prefixKey(base *cluster.Lab, v Variant, c Column, doc *playbook.Doc) string
 			return ""
 		}
 	}
-	h := sha256.New()
-	early := map[string]bool{}
-	for _, st := range prefixSteps(doc) {
-		early[st.ID] = true
-		fmt.Fprintf(h, "%s\x00", st.Source)
-	}
-	fmt.Fprintf(h, "%s\x00", c.slug())
 	effective := func(rel string) []byte {
 		for _, f := range v.Files {
 			if f == rel {
@@ -75,7 +65,6 @@ func prefixKey(base *cluster.Lab, v Variant, c Column, doc *playbook.Doc) string
 		b, _ := base.ReadFile(rel)
 		return b
 	}
-	fmt.Fprintf(h, "%s\x00", effective(cluster.WalgJSON))
 	names := map[string]bool{}
 	if ents, err := os.ReadDir(base.Path(cluster.HooksDir)); err == nil {
 		for _, e := range ents {
@@ -87,22 +76,12 @@ func prefixKey(base *cluster.Lab, v Variant, c Column, doc *playbook.Doc) string
 			names[f] = true
 		}
 	}
-	var sorted []string
+	var hooks []string
 	for n := range names {
-		sorted = append(sorted, n)
+		hooks = append(hooks, n)
 	}
-	sort.Strings(sorted)
-	for _, n := range sorted {
-		m := hookName.FindStringSubmatch(filepath.Base(n))
-		if m == nil {
-			continue
-		}
-		id := strings.TrimPrefix(strings.SplitN(filepath.Base(n), ".", 2)[0], "after-")
-		if early[id] {
-			fmt.Fprintf(h, "%s\x00%s\x00", n, effective(n))
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil))[:12]
+	deps := checkpoint.PrefixDeps(c.slug(), prefixSteps(doc), hooks)
+	return checkpoint.Key(deps.Parts(effective))
 }
 
 // verifyPrefix checks that a finished prefix left what the rest of the
