@@ -23,6 +23,7 @@ const (
 	cmdJump
 	cmdCancel
 	cmdBreak
+	cmdRewind
 )
 
 type command struct {
@@ -52,6 +53,7 @@ type Runner struct {
 	backSeq     uint64 // seq of the last jump or retry behind the cursor
 	read        func(ctx context.Context) pg.Snapshot
 	replan      func() ([]Step, []string)
+	checkpoints Checkpointer
 }
 
 // SetReplan makes each new pass (a Resets step run again) take the
@@ -138,6 +140,11 @@ func (r *Runner) Skip(i int) { r.send(command{kind: cmdSkip, index: i}) }
 // Jump makes step i the next one to run.
 func (r *Runner) Jump(i int) { r.send(command{kind: cmdJump, index: i}) }
 
+// Rewind makes step i the next one to run with the lab as it was then:
+// the nearest checkpoint at or before it comes back and the steps between
+// run (with no checkpoint, it is a Jump).
+func (r *Runner) Rewind(i int) { r.send(command{kind: cmdRewind, index: i}) }
+
 // Cancel cancels the running step through its context.
 func (r *Runner) Cancel() { r.send(command{kind: cmdCancel}) }
 
@@ -190,6 +197,8 @@ func (r *Runner) Run(ctx context.Context) error {
 				l.cancel(busy)
 			case cmdBreak:
 				l.toggleBreak(c.index, busy)
+			case cmdRewind:
+				l.rewind(c.index, busy, cur)
 			}
 		}
 	}

@@ -25,10 +25,13 @@ type loop struct {
 	// cancelled is set when the user cancels the running step: it then
 	// ends as Cancelled, whatever its action returned.
 	cancelled bool
+	// stopAt, when >= 0, is where a rewind's run of the steps between
+	// its checkpoint and the step asked for stops.
+	stopAt int
 }
 
 func newLoop(ctx context.Context, r *Runner) *loop {
-	return &loop{r: r, ctx: ctx, results: make(chan result, 1), resume: -1}
+	return &loop{r: r, ctx: ctx, results: make(chan result, 1), resume: -1, stopAt: -1}
 }
 
 // stop cancels a running step and waits for it.
@@ -145,6 +148,13 @@ func (l *loop) finish(res result) {
 	status := st.Status
 	r.mu.Unlock()
 	r.emit(ctx, Event{Kind: StepFinished, Index: res.index, Status: status, Err: res.err, Duration: res.dur, Readings: readings})
+	if status == Done {
+		l.checkpoint(res.index, readings)
+	}
+	stop := l.stopAt >= 0 && cur == l.stopAt
+	if stop || status != Done {
+		l.stopAt = -1
+	}
 	switch {
 	case status == Cancelled:
 		l.continuing, l.pauseAsked = false, false
@@ -158,6 +168,9 @@ func (l *loop) finish(res result) {
 	case l.pauseAsked:
 		l.continuing, l.pauseAsked = false, false
 		l.idle(ReasonPaused)
+	case l.continuing && stop:
+		l.continuing = false
+		l.idle(ReasonRewound)
 	case l.continuing && bp:
 		l.continuing = false
 		l.idle(ReasonBreakpoint)
@@ -183,7 +196,7 @@ func (l *loop) next(cont, busy bool, cur int) {
 		l.idle(ReasonEnd)
 		return
 	}
-	l.continuing, l.pauseAsked = cont, false
+	l.continuing, l.pauseAsked, l.stopAt = cont, false, -1
 	l.start(cur)
 }
 

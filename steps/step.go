@@ -19,11 +19,12 @@ const (
 	Failed
 	Skipped
 	Cancelled // stopped on the user's word before it ended
+	Restored  // not run: its end state came back from a checkpoint
 )
 
 // String implements fmt.Stringer.
 func (s Status) String() string {
-	return [...]string{"pending", "running", "done", "failed", "skipped", "cancelled"}[s]
+	return [...]string{"pending", "running", "done", "failed", "skipped", "cancelled", "restored"}[s]
 }
 
 // MarshalText makes statuses read as words in JSON.
@@ -98,6 +99,7 @@ const (
 	Notice                        // a message for the user (a refused command)
 	PassStarted                   // a Resets step began: every later step is pending again
 	Jumped                        // the next step to run moved (Index: the new one)
+	Rewound                       // a checkpoint was restored: the steps before Index are Restored
 )
 
 // Idle reasons.
@@ -110,6 +112,7 @@ const (
 	ReasonJump       = "jumped"
 	ReasonSkip       = "skipped"
 	ReasonCancelled  = "cancelled"
+	ReasonRewound    = "rewound"
 )
 
 // Event is what the Runner emits.
@@ -140,4 +143,7 @@ type Event struct {
 	// after the step ended and before anything else started (only when
 	// the Runner was given a reader with SetReadings).
 	Readings *pg.Snapshot
+	// Earlier, for Rewound, are the readings of the steps the checkpoint
+	// stands for, oldest first.
+	Earlier []pg.Snapshot
 }

@@ -1,0 +1,258 @@
+package checkpoint
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"walstep/cluster"
+	"walstep/pg"
+	"walstep/steps"
+)
+
+// metaFile is a checkpoint's description, next to its copies.
+const metaFile = "meta.json"
+
+// Limits bound what a lab keeps; the oldest checkpoints go first.
+const (
+	DefaultMaxCount = 6
+	DefaultMaxBytes = 4 << 30
+)
+
+// Meta describes one checkpoint: where in the playbook it was taken,
+// what it depends on, what the Env and the readings were then.
+type Meta struct {
+	Name   string   `json:"-"`      // its directory under checkpoints/
+	Before string   `json:"before"` // steps.StepKey of the step it precedes
+	Index  int      `json:"index"`  // that step's index in the playbook then
+	Done   []string `json:"done"`   // StepKeys of the steps before it
+	// Parts are the dependency rule's hashes (see Deps.Parts) when it was
+	// taken; Key is their one hash.
+	Parts    map[string]string `json:"parts"`
+	Key      string            `json:"key"`
+	Env      steps.EnvState    `json:"env"`
+	Readings []pg.Snapshot     `json:"readings,omitempty"` // each step's end reading, in order
+	Taken    time.Time         `json:"taken"`
+	Took     time.Duration     `json:"took_ns"`
+	Bytes    int64             `json:"bytes"`
+	// Linked are the archive's files, hard-linked with the lab's: a
+	// restore refuses a checkpoint whose linked file changed since.
+	Linked []Linked `json:"linked,omitempty"`
+}
+
+// Linked is one hard-linked archive file as it was when linked.
+type Linked struct {
+	Name  string      `json:"name"`
+	Size  int64       `json:"size"`
+	MTime int64       `json:"mtime_ns"`
+	Mode  fs.FileMode `json:"mode"`
+}
+
+// Store is a lab's checkpoints.
+type Store struct {
+	Lab      *cluster.Lab
+	Remove   func(string) error // the backend's remover (files a container owns)
+	MaxCount int
+	MaxBytes int64
+}
+
+func (s *Store) dir() string { return s.Lab.Path(cluster.CheckpointsDir) }
+
+// List returns the checkpoints kept, oldest first; a directory without a
+// readable meta.json (a copy that did not finish) is left out.
+func (s *Store) List() []Meta {
+	ents, err := os.ReadDir(s.dir())
+	if err != nil {
+		return nil
+	}
+	var out []Meta
+	for _, e := range ents {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		b, err := s.Lab.ReadFile(cluster.CheckpointsDir + "/" + e.Name() + "/" + metaFile)
+		if err != nil {
+			continue
+		}
+		var m Meta
+		if json.Unmarshal(b, &m) != nil {
+			continue
+		}
+		m.Name = e.Name()
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return seqOf(out[i].Name) < seqOf(out[j].Name) })
+	return out
+}
+
+func seqOf(name string) int {
+	n, _ := strconv.Atoi(strings.SplitN(name, "-", 2)[0])
+	return n
+}
+
+// Take copies the lab's generated state into a new checkpoint described
+// by m (Parts, Key, Env, Readings, Before, Index, Done set by the caller);
+// one taken before the same step goes, and the oldest go until the limits
+// hold. A copy that fails (a full disk) is removed whole and the lab is
+// as it was.
+func (s *Store) Take(ctx context.Context, m Meta) (Meta, error) {
+	begin := time.Now()
+	if err := s.Lab.MkdirAll(s.dir(), 0o700, -1, -1); err != nil {
+		return m, fmt.Errorf("keep a checkpoint: %w", err)
+	}
+	all := s.List()
+	seq := 1
+	if len(all) > 0 {
+		seq = seqOf(all[len(all)-1].Name) + 1
+	}
+	m.Name = fmt.Sprintf("%d-before-%s", seq, safeName(m.Before))
+	partial := filepath.Join(s.dir(), "."+m.Name+".partial")
+	_ = s.remove(partial)
+	if err := s.Lab.MkdirAll(partial, 0o700, -1, -1); err != nil {
+		return m, fmt.Errorf("keep a checkpoint: %w", err)
+	}
+	fail := func(err error) (Meta, error) {
+		_ = s.remove(partial)
+		return m, fmt.Errorf("keep a checkpoint before step %s: %w", m.Before, err)
+	}
+	if err := cluster.CopyGenerated(ctx, s.Lab.Dir, partial, true); err != nil {
+		return fail(err)
+	}
+	linked, bytes, err := inventory(partial)
+	if err != nil {
+		return fail(err)
+	}
+	m.Linked, m.Bytes, m.Taken, m.Took = linked, bytes, time.Now(), time.Since(begin)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fail(err)
+	}
+	if err := os.WriteFile(filepath.Join(partial, metaFile), b, 0o600); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(partial, filepath.Join(s.dir(), m.Name)); err != nil {
+		return fail(err)
+	}
+	for _, o := range all {
+		if o.Before == m.Before {
+			_ = s.Drop(o)
+		}
+	}
+	s.bound()
+	return m, nil
+}
+
+// bound drops the oldest checkpoints until the count and size limits hold.
+func (s *Store) bound() {
+	maxN, maxB := s.MaxCount, s.MaxBytes
+	if maxN <= 0 {
+		maxN = DefaultMaxCount
+	}
+	if maxB <= 0 {
+		maxB = DefaultMaxBytes
+	}
+	all := s.List()
+	var total int64
+	for _, m := range all {
+		total += m.Bytes
+	}
+	for len(all) > 1 && (len(all) > maxN || total > maxB) {
+		total -= all[0].Bytes
+		_ = s.Drop(all[0])
+		all = all[1:]
+	}
+}
+
+// Drop removes one checkpoint.
+func (s *Store) Drop(m Meta) error {
+	return s.remove(filepath.Join(s.dir(), m.Name))
+}
+
+// DropAll removes every checkpoint.
+func (s *Store) DropAll() error { return s.remove(s.dir()) }
+
+func (s *Store) remove(p string) error { return s.Lab.Remove(s.Remove, p) }
+
+// Restore puts checkpoint m's copies back as the lab's generated state:
+// the lab's are removed and m's copied in (the archive hard-linked again).
+// No server may run on the lab's dirs (the caller stops them).
+func (s *Store) Restore(ctx context.Context, m Meta) error {
+	src := filepath.Join(s.dir(), m.Name)
+	if err := checkLinked(src, m.Linked); err != nil {
+		return fmt.Errorf("restore the checkpoint before step %s: %w", m.Before, err)
+	}
+	for _, name := range cluster.GeneratedNames() {
+		if err := s.remove(s.Lab.Path(name)); err != nil {
+			return fmt.Errorf("restore the checkpoint before step %s: %w", m.Before, err)
+		}
+	}
+	if err := cluster.CopyGenerated(ctx, src, s.Lab.Dir, true); err != nil {
+		return fmt.Errorf("restore the checkpoint before step %s: %w", m.Before, err)
+	}
+	return nil
+}
+
+// inventory sums what a checkpoint holds and lists its archive's files.
+func inventory(dir string) ([]Linked, int64, error) {
+	var linked []Linked
+	var total int64
+	storage := filepath.Join(dir, cluster.StorageDir)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		total += info.Size()
+		if rel, err := filepath.Rel(storage, p); err == nil && !strings.HasPrefix(rel, "..") {
+			linked = append(linked, Linked{Name: rel, Size: info.Size(), MTime: info.ModTime().UnixNano(), Mode: info.Mode()})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list the copy: %w", err)
+	}
+	return linked, total, nil
+}
+
+// checkLinked fails when an archive file shared with the lab by a hard
+// link was changed in place since (a hook, say): the checkpoint is then
+// not the state it was.
+func checkLinked(dir string, linked []Linked) error {
+	for _, l := range linked {
+		p := filepath.Join(dir, cluster.StorageDir, l.Name)
+		info, err := os.Lstat(p)
+		if err != nil {
+			return fmt.Errorf("archive file %s: %w", l.Name, err)
+		}
+		if info.Size() != l.Size || info.ModTime().UnixNano() != l.MTime || info.Mode() != l.Mode {
+			return fmt.Errorf("archive file %s changed since the checkpoint was taken: %w", l.Name, ErrChanged)
+		}
+	}
+	return nil
+}
+
+// ErrChanged is what a checkpoint that no longer holds fails with.
+var ErrChanged = errors.New("checkpoint no longer holds")
+
+func safeName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '_'
+	}, id)
+}
