@@ -21,6 +21,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&o.verbose, "v", false, "print each step's output as it runs")
 	fs.BoolVar(&o.keep, "keep-running", false, "leave the servers running after the report, for inspection (stop them with walstep clean)")
 	fs.IntVar(&o.repeat, "repeat", 1, "run the playbook N times on a freshly reset lab and report how often each verdict came out")
+	fs.StringVar(&o.from, "from", "", "start each run at step ID from a checkpoint of the lab kept before it (a first full run keeps one when there is none); the steps before it are restored, not run")
 	fs.StringVar(&o.expect, "expect", "", "exit with status 3 unless the verdict is this ("+verdictNames()+"); with --repeat, in every run")
 	fs.StringVar(&o.markdown, "markdown", "", "write a report for an issue tracker to this new file: timelines, archive, diagnosis, versions, the lab's confs (secrets masked)")
 	fs.DurationVar(&o.stall, "stall-after", 30*time.Second, "verdict \"stalled\" when the replica's replay stands still this long while the primary moves")
@@ -37,6 +38,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if fs.NArg() > 0 {
 		return exitErrorf(2, "unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
+	}
+	if (o.transcript != "" || o.markdown != "") && o.from != "" {
+		return exitErrorf(2, "--transcript and --markdown record a whole run: leave out --from")
 	}
 	if o.transcript != "" && o.repeat > 1 {
 		return exitErrorf(2, "--transcript records one run: leave out --repeat (or --transcript)")
@@ -63,7 +67,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(progress, "walstep: %s\n", w)
 	}
 	fmt.Fprintf(progress, "walstep: lab %s\n", s.lab.Dir)
-	if o.repeat > 1 {
+	if o.repeat > 1 || o.from != "" {
 		err := runRepeat(ctx, s, o, stdout, progress)
 		reportStopErr(stderr, s.close(!o.keep), s.lab.Dir)
 		return err

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"walstep/explore"
+	"walstep/steps"
 )
 
 // exitExpect is the exit status when --expect does not match the verdict.
@@ -44,6 +45,7 @@ type RepeatReport struct {
 	Verdicts map[string]int `json:"verdicts"`
 	Steps    []StepStats    `json:"steps"`
 	Expect   string         `json:"expect,omitempty"`
+	From     string         `json:"from,omitempty"` // run --from: the step the runs restored a checkpoint before
 	Matched  int            `json:"matched,omitempty"`
 }
 
@@ -53,10 +55,27 @@ func runRepeat(ctx context.Context, s *session, o options, stdout, progress io.W
 	rr := RepeatReport{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Verdicts: map[string]int{}, Expect: o.expect}
 	timings := map[string][]float64{}
 	failed := false
+	var from *fromRuns
+	if o.from != "" {
+		f, err := setupFrom(s, o.from)
+		if err != nil {
+			return err
+		}
+		from, rr.From = f, s.steps[f.at].ID
+	}
 	for i := 1; i <= o.repeat && ctx.Err() == nil; i++ {
 		fmt.Fprintf(progress, "== run %d/%d\n", i, o.repeat)
+		if from != nil {
+			from.before(s, progress)
+		}
 		begin := time.Now()
 		res := runPlaybook(ctx, s, io.Discard, false)
+		if s.from > 0 && res.restored == "" {
+			return fmt.Errorf("run %d from step %s: %s", i, s.steps[s.from].ID, res.notRestored)
+		}
+		for _, n := range res.notes {
+			fmt.Fprintf(progress, "walstep: %s\n", n)
+		}
 		rep := buildReport(ctx, s, res)
 		run := RepeatRun{Run: i, Verdict: reportVerdict(rep), Seconds: time.Since(begin).Seconds()}
 		if res.failed >= 0 && run.Verdict != verdictInterrupted {
@@ -70,6 +89,9 @@ func runRepeat(ctx context.Context, s *session, o options, stdout, progress io.W
 			failed = true
 		}
 		for j, st := range res.snap.States {
+			if st.Status == steps.Restored {
+				continue // not run: restored from the checkpoint
+			}
 			timings[s.steps[j].ID] = append(timings[s.steps[j].ID], st.Duration.Seconds())
 		}
 		rr.Runs = append(rr.Runs, run)
@@ -144,7 +166,11 @@ func writeRepeatText(w io.Writer, rr RepeatReport) {
 		counted--
 		interrupted = fmt.Sprintf("; run %d was interrupted and is not counted", rr.Runs[n-1].Run)
 	}
-	fmt.Fprintf(w, "\n== Repeat: %d runs on %s (backend %s, archiver %s)%s\n", counted, rr.Lab, rr.Backend, rr.Archiver, interrupted)
+	from := ""
+	if rr.From != "" {
+		from = ", from the checkpoint before step " + rr.From
+	}
+	fmt.Fprintf(w, "\n== Repeat: %d runs on %s (backend %s, archiver %s%s)%s\n", counted, rr.Lab, rr.Backend, rr.Archiver, from, interrupted)
 	var keys []string
 	for k := range rr.Verdicts {
 		keys = append(keys, k)

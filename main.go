@@ -148,6 +148,7 @@ type options struct {
 	verbose    bool
 	keep       bool
 	repeat     int
+	from       string
 	expect     string
 	transcript string
 	record     string

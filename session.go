@@ -34,6 +34,10 @@ type session struct {
 	lock     *cluster.LabLock                  // held for the session's life
 	doc      *playbook.Doc                     // the playbook the steps come from
 	docFile  string                            // the file it was read from; "" for a built-in one
+	// keeper, when set, keeps checkpoints as steps end; from > 0 makes
+	// runPlaybook start there from the nearest one (run --from).
+	keeper steps.Checkpointer
+	from   int
 }
 
 // openSession builds a session from the flags and checks that the chosen
@@ -185,6 +189,10 @@ type runResult struct {
 	snap   steps.Snapshot
 	failed int      // index of the failed step, -1 when none
 	watch  pg.Watch // the polls taken at each step's end
+	// restored says what a run --from restored; notRestored why it
+	// could not (the run then stopped before running anything).
+	restored, notRestored string
+	notes                 []string // the checkpoints' lines (kept, restored, not used)
 }
 
 // runPlaybook runs every step with continue and prints a line as each step
@@ -194,6 +202,9 @@ type runResult struct {
 func runPlaybook(ctx context.Context, s *session, w io.Writer, verbose bool, tr ...*transcript.Transcript) runResult {
 	r := steps.NewRunner(s.steps)
 	r.SetReadings(s.poll) // each step's readings, taken before the next one starts
+	if s.keeper != nil {
+		r.SetCheckpoints(s.keeper)
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
@@ -201,8 +212,12 @@ func runPlaybook(ctx context.Context, s *session, w io.Writer, verbose bool, tr 
 		defer close(done)
 		_ = r.Run(rctx)
 	}()
-	r.Continue()
 	res := runResult{failed: -1, watch: pg.NewWatch(s.stall)}
+	if s.from > 0 {
+		r.Rewind(s.from)
+	} else {
+		r.Continue()
+	}
 	total := len(s.steps)
 loop:
 	for e := range r.Events() {
@@ -238,7 +253,24 @@ loop:
 					fmt.Fprintf(w, "         | %s\n", l)
 				}
 			}
+		case steps.Rewound:
+			for _, rd := range e.Earlier {
+				res.watch, _ = res.watch.Observe(rd)
+			}
+			res.restored = e.Line
+			res.notes = append(res.notes, e.Line)
+		case steps.Notice:
+			if s.from > 0 && res.restored == "" {
+				res.notRestored = e.Line
+			}
+			if s.keeper != nil {
+				res.notes = append(res.notes, e.Line)
+			}
 		case steps.Idle:
+			if e.Reason == steps.ReasonRewound {
+				r.Continue()
+				continue
+			}
 			if e.Reason == steps.ReasonFailed {
 				res.failed = e.Cursor
 			}
