@@ -13,8 +13,10 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"walstep/cast"
+	"walstep/checkpoint"
 	"walstep/cluster"
 	"walstep/pg"
+	"walstep/playbook"
 	"walstep/steps"
 	"walstep/transcript"
 	"walstep/tui"
@@ -48,6 +50,10 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 	}
 	r := steps.NewRunner(s.steps)
 	r.SetReplan(s.replan) // a hook added or removed shows at the next pass
+	// g to an earlier step restores a checkpoint kept where servers start.
+	keeper := checkpoint.NewKeeper(s.env, func() *playbook.Doc { return s.doc })
+	keeper.Want = func(all []steps.Step, i int) bool { return checkpoint.AtServerStarts(s.doc, all, i) }
+	r.SetCheckpoints(keeper)
 	ids := map[string]int{}
 	for i, st := range s.steps {
 		ids[st.ID] = i

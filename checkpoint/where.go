@@ -47,3 +47,16 @@ func Position(doc *playbook.Doc, all []steps.Step, i int) int {
 	}
 	return -1
 }
+
+// AtServerStarts says whether to keep a checkpoint before step i of all:
+// where no server runs before it and one starts in it (the seed's steps 3
+// and 12). Everything before such a step is a stretch no server runs
+// through, and its end is what going back there needs; one copy per
+// stretch keeps the debugger's stepping cheap.
+func AtServerStarts(doc *playbook.Doc, all []steps.Step, i int) bool {
+	q := QuietBefore(doc, all)
+	if i <= 0 || i >= len(q) || !q[i] {
+		return false
+	}
+	return i+1 == len(q) || !q[i+1]
+}

@@ -19,6 +19,7 @@ const (
 	glyphFailed  = "✗"
 	glyphSkipped = "»"
 	glyphCancel  = "⊘"
+	glyphRestore = "↺"
 	glyphBreak   = "●"
 	glyphSelect  = "▸"
 )
@@ -70,6 +71,8 @@ func (m Model) checklistRow(i, w int) string {
 		t = " failed" + t
 	case steps.Cancelled:
 		t = " cancelled" + t
+	case steps.Restored:
+		t = " restored"
 	}
 	prefix := sel + bp + glyph + " " + indent + id + " "
 	// Widths in cells: prefix holds colour codes.
@@ -104,6 +107,8 @@ func (m Model) stateGlyph(i int) string {
 		return st.Skipped.Render(glyphSkipped)
 	case steps.Cancelled:
 		return st.Failed.Render(glyphCancel)
+	case steps.Restored:
+		return st.Skipped.Render(glyphRestore)
 	}
 	if i == m.cursor && m.running < 0 && !m.finished {
 		return st.Current.Render(glyphNext)

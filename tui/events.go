@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -88,10 +89,33 @@ func (m *Model) applyEvent(ev steps.Event) tea.Cmd {
 	case steps.Jumped:
 		m.record(ev)
 
+	case steps.Rewound:
+		for _, j := range ev.Reset {
+			if j >= 0 && j < len(m.views) {
+				m.views[j] = stepView{}
+				if j < i {
+					m.views[j].status = steps.Restored
+				}
+			}
+		}
+		m.notice = ev.Line
+		if !m.rewindAsked.IsZero() {
+			m.rewindNote = fmt.Sprintf("%s; %s from the key press", ev.Line, m.now().Sub(m.rewindAsked).Round(time.Millisecond))
+			m.rewindAsked = time.Time{}
+		} else {
+			m.rewindNote = ev.Line
+		}
+		m.record(ev)
+		m.layout()
+		m.refreshOutput(true)
+
 	case steps.Idle:
 		m.running = -1
 		m.cursor, m.finished, m.idleReason = ev.Cursor, ev.Finished, ev.Reason
 		m.notice = m.idleNotice(ev)
+		if m.rewindNote != "" {
+			m.notice, m.rewindNote = m.rewindNote+" · "+m.notice, ""
+		}
 		if m.passNote != "" {
 			m.notice, m.passNote = m.passNote+" · "+m.notice, ""
 		}
@@ -138,6 +162,8 @@ func (m Model) idleNotice(ev steps.Event) string {
 		return fmt.Sprintf("paused: %s is next", next)
 	case steps.ReasonEnd:
 		return "end of the playbook: look around, " + keyOf(k.Quit) + " quits"
+	case steps.ReasonRewound:
+		return fmt.Sprintf("step %s is next: %s runs it", next, keyOf(k.Next))
 	}
 	return ""
 }

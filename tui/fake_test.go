@@ -48,6 +48,7 @@ func (f *fakeRunner) Pause()                        { f.record("pause") }
 func (f *fakeRunner) Retry(i int)                   { f.record("retry %d", i) }
 func (f *fakeRunner) Skip(i int)                    { f.record("skip %d", i) }
 func (f *fakeRunner) Jump(i int)                    { f.record("jump %d", i) }
+func (f *fakeRunner) Rewind(i int)                  { f.record("rewind %d", i) }
 func (f *fakeRunner) Cancel()                       { f.record("cancel") }
 func (f *fakeRunner) ToggleBreakpoint(i int)        { f.record("break %d", i) }
 func (f *fakeRunner) Events() <-chan steps.Event    { return f.events }

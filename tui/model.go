@@ -26,6 +26,7 @@ type Runner interface {
 	Retry(i int)
 	Skip(i int)
 	Jump(i int)
+	Rewind(i int)
 	Cancel()
 	ToggleBreakpoint(i int)
 	Events() <-chan steps.Event
@@ -227,8 +228,12 @@ type Model struct {
 	// passNote is what a new pass found changed in the playbook, shown
 	// with the notice when the runner next stops.
 	passNote string
-	result   Result
-	decided  bool
+	// rewindAsked is when g asked for a rewind (zero when none waits);
+	// rewindNote what the restore said, shown again when the steps stop.
+	rewindAsked time.Time
+	rewindNote  string
+	result      Result
+	decided     bool
 }
 
 // New makes the model over cfg. It reads the Runner's state once, so

@@ -221,7 +221,15 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		r.ToggleBreakpoint(sel)
 	case key.Matches(k, m.keys.Jump):
 		m.notice, m.follow = "", true
-		r.Jump(sel)
+		if sel < m.cursor || m.finished && sel < len(m.steps) {
+			// Going back: the lab as it was there, from a checkpoint
+			// when one holds (the Runner jumps when none does).
+			m.notice = "rewinding to step " + m.steps[sel].ID + " …"
+			m.rewindAsked = m.now()
+			r.Rewind(sel)
+		} else {
+			r.Jump(sel)
+		}
 	case key.Matches(k, m.keys.Up), key.Matches(k, m.keys.Down):
 		m.move(key.Matches(k, m.keys.Down))
 	case key.Matches(k, m.keys.PageUp), key.Matches(k, m.keys.PageDown),
