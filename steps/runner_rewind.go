@@ -56,7 +56,8 @@ func (l *loop) rewind(i int, busy bool, cur int) {
 	r.mu.Lock()
 	c, all := r.checkpoints, r.steps
 	r.mu.Unlock()
-	if c == nil {
+	if c == nil || i == 0 || all[i].Resets {
+		// Nothing to restore before a reset: it makes the lab anew.
 		l.jump(i, busy, cur)
 		return
 	}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Drives the real walstep debugger in tmux through a rewind:
+#   1. c runs the seed's playbook to its end (checkpoints are kept before
+#      the steps that start servers: 3 and 12);
+#   2. g on step 12 restores the checkpoint before it: the screen says what
+#      it restored and how long it took from the key press, steps 0–11 are
+#      marked restored (not done), step 12 is next;
+#   3. g on step 8 restores the checkpoint before step 3 and runs only
+#      steps 3–7: they are done, 0–2 restored, 8 next;
+#   4. an edited primary_restore.conf (read by step 8) makes g on 12 say
+#      the checkpoint before 12 is not used and why.
+# BACKEND=docker runs it on the Docker backend (IMAGE, default
+# walstep-test-pg:15). Exits non-zero with the screen on any failure.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export LC_ALL=C.UTF-8
+backend=${BACKEND:-local}
+image=${IMAGE:-walstep-test-pg:15}
+
+die() {
+	echo "tmux-rewind: FAIL: $*" >&2
+	if [[ -n "${work:-}" && -f "$work/screen.txt" ]]; then
+		echo "--- last screen:" >&2
+		cat "$work/screen.txt" >&2
+	fi
+	if [[ -n "${work:-}" && -s "$work/stderr" ]]; then
+		echo "--- walstep stderr:" >&2
+		cat "$work/stderr" >&2
+	fi
+	exit 1
+}
+
+command -v tmux >/dev/null || die "tmux is not installed"
+
+work=$(mktemp -d /tmp/wsr.XXXXXX)
+chmod 755 "$work"
+bin="$work/walstep"
+sock="walstep-rewind-$$"
+lab="$work/lab"
+prefix="wsrw-$$"
+flags=(--lab "$lab" --backend "$backend" --archiver cp)
+if [[ $backend == docker ]]; then
+	flags+=(--image "$image" --init-image "$image" --prefix "$prefix")
+fi
+tm() { tmux -L "$sock" "$@"; }
+
+cleanup() {
+	tm kill-server 2>/dev/null || true
+	[[ -x "$bin" && -d "$lab" ]] && "$bin" clean "${flags[@]}" >/dev/null 2>&1 || true
+	if [[ -z "${KEEP:-}" ]]; then rm -rf "$work"; else echo "tmux-rewind: work dir kept: $work"; fi
+}
+trap cleanup EXIT
+
+echo "tmux-rewind: building walstep ($backend backend)"
+(cd "$root" && go build -o "$bin" .) || die "go build failed"
+"$bin" init "$lab" >/dev/null || die "init failed"
+
+capture() { tm capture-pane -p -J -t t >"$work/screen.txt" 2>/dev/null || true; }
+
+# wait_for TEXT SECONDS [-E]: poll the screen until TEXT shows, or fail.
+wait_for() {
+	local text=$1 deadline=$((SECONDS + $2)) mode=${3:--F}
+	while ((SECONDS < deadline)); do
+		capture
+		if grep -q "$mode" -- "$text" "$work/screen.txt"; then
+			return 0
+		fi
+		if [[ -s "$work/exit" ]]; then
+			die "walstep exited ($(cat "$work/exit")) while waiting for \"$text\""
+		fi
+		sleep 0.1
+	done
+	die "\"$text\" did not show within $2s"
+}
+
+keys() { tm send-keys -t t "$@"; }
+
+# row ID: the checklist row of step ID (left of the │).
+row() {
+	capture
+	sed 's/│.*//' "$work/screen.txt" | grep -m1 -E "^(▸| )(●| )[^ ]+ +$1 " || true
+}
+
+# select ID: move the selection to step ID's row.
+select_step() {
+	keys Home
+	wait_for '^▸[^[:alnum:]]* 0 ' 5 -E
+	local n
+	for n in $(seq 1 "$2"); do keys j; done
+	wait_for "^▸[^[:alnum:]]* $1 " 5 -E
+}
+
+rm -f "$work/exit" "$work/stderr"
+tm new-session -d -s t -x 160 -y 80 \
+	"cd '$work' && TERM=xterm-256color NO_COLOR=1 '$bin' ${flags[*]} 2>'$work/stderr'; echo \$? >'$work/exit'"
+tm set-option -t t remain-on-exit on >/dev/null
+wait_for "next 0 ·" 60
+
+# --- 1. the whole playbook -------------------------------------------------
+keys c
+wait_for "end of the playbook" 600
+ls "$lab/checkpoints" | grep -q -- '-before-12$' || die "no checkpoint was kept before step 12: $(ls "$lab/checkpoints" 2>&1)"
+echo "tmux-rewind: 1. the playbook ran to its end; checkpoints: $(ls "$lab/checkpoints" | tr '\n' ' ')"
+
+# --- 2. g on step 12 -------------------------------------------------------
+select_step 12 19
+keys g
+wait_for "from the key press" 120
+grep -q "restored the checkpoint before step 12" "$work/screen.txt" || die "the screen does not say what was restored"
+said=$(grep -o "restored the checkpoint before step 12[^·]*from the key press" "$work/screen.txt" | head -1)
+for id in 0 1 3 4d 6b 11; do
+	[[ "$(row "$id")" == *"restored"* ]] || die "step $id is not marked restored: $(row "$id")"
+	[[ "$(row "$id")" != *"✓"* ]] || die "step $id is marked done after a restore: $(row "$id")"
+done
+[[ "$(row 13)" != *"✓"* ]] || die "step 13 is still done after rewinding to 12: $(row 13)"
+grep -q "step 12 is next" "$work/screen.txt" || die "step 12 is not next"
+echo "tmux-rewind: 2. g on 12: $said; steps 0–11 marked restored"
+
+# --- 3. g on step 8 runs only 3–7 -------------------------------------------
+select_step 8 15
+keys g
+wait_for "step 8 is next" 300
+grep -q "restored the checkpoint before step 3" "$work/screen.txt" || die "g on 8 did not restore the checkpoint before 3"
+for id in 0 1 2; do
+	[[ "$(row "$id")" == *"restored"* ]] || die "step $id is not marked restored: $(row "$id")"
+done
+for id in 3 4d 7; do
+	[[ "$(row "$id")" == *"✓"* ]] || die "step $id did not run: $(row "$id")"
+done
+echo "tmux-rewind: 3. g on 8 restored the checkpoint before 3 and ran 3–7 only"
+
+# --- 4. an edited conf: the checkpoint before 12 is not used ---------------
+keys c
+wait_for "end of the playbook" 300
+echo "# edited" >>"$lab/primary_restore.conf"
+select_step 12 19
+keys g
+wait_for "not used: file primary_restore.conf changed" 300
+echo "tmux-rewind: 4. after editing primary_restore.conf, g on 12 said the checkpoint before 12 is not used and why"
+
+keys q
+deadline=$((SECONDS + 10))
+until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do
+	capture
+	if grep -qF "Stop the servers before quitting?" "$work/screen.txt"; then
+		keys y
+		break
+	fi
+	sleep 0.1
+done
+deadline=$((SECONDS + 120))
+until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do sleep 0.2; done
+[[ -s "$work/exit" ]] || die "walstep did not exit after q, y"
+echo "tmux-rewind: PASS ($backend)"
