@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -242,4 +243,50 @@ func TestE2EExplorePlaybookDocker(t *testing.T) {
 		t.Fatalf("explore: exit %d\n%s", code, stderr)
 	}
 	checkCells(t, m, "docker", 2, map[string]string{"default": "healthy", "no-target": "healthy"})
+}
+
+// kill crashes a server at a chosen point, on both backends: the report
+// shows the primary killed by signal 9 (exit code 137 in Docker: 128+9), pg_controldata still "in
+// production" (no shutdown checkpoint).
+func TestE2EPlaybookKill(t *testing.T) {
+	t.Run("local", func(t *testing.T) {
+		skipWithoutPostgres(t)
+		lab := filepath.Join(reachableTempDir(t), "lab")
+		checkKilled(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	})
+	t.Run("docker", func(t *testing.T) {
+		img := requireDockerE2E(t)
+		_, flags := dockerLab(t, img)
+		checkKilled(t, flags...)
+	})
+}
+
+func checkKilled(t *testing.T, flags ...string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := realMain(append([]string{"run", "--json", "--playbook", "testdata/playbooks/kill.md"}, flags...), &out, &errb)
+	var rep struct {
+		Steps []struct {
+			ID, Status, Error string
+		} `json:"steps"`
+		Nodes []struct {
+			Process     string `json:"process"`
+			Detail      string `json:"process_detail"`
+			Controldata struct {
+				State string `json:"state"`
+			} `json:"controldata"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v\n%s", code, err, errb.String())
+	}
+	for _, s := range rep.Steps {
+		if s.Status != "done" {
+			t.Errorf("step %s: %s %s", s.ID, s.Status, s.Error)
+		}
+	}
+	p := rep.Nodes[0]
+	if p.Process != "crashed" || !strings.Contains(p.Detail, "signal 9") && !strings.Contains(p.Detail, "code 137") || p.Controldata.State != "in production" {
+		t.Errorf("primary: %s (%s), controldata %q; want crashed by signal 9 while in production", p.Process, p.Detail, p.Controldata.State)
+	}
 }

@@ -71,7 +71,7 @@ func (a Action) Stops(node string) bool {
 	switch a.Verb {
 	case "reset lab":
 		return true
-	case "stop", "wait stopped", "wait target-shutdown":
+	case "stop", "kill", "wait stopped", "wait target-shutdown":
 		return a.Node() == node
 	}
 	return false
@@ -174,7 +174,9 @@ var vocabulary = map[string]verbSpec{
 		}
 		return oneOf(a.Args[0], "fast", "immediate")
 	}},
-	"promote":       {"promote NODE", nodeOnly},
+	"promote": {"promote NODE", nodeOnly},
+	// SIGKILL to the postmaster: a crash at a chosen point.
+	"kill":          {"kill NODE", nodeOnly},
 	"wait ready":    {"wait ready NODE DEADLINE", waitSpec(0)},
 	"wait promoted": {"wait promoted NODE DEADLINE", waitSpec(0)},
 	// Promoted, or paused at the end of recovery when a later hook or

@@ -241,6 +241,8 @@ func (bd *bound) do(ctx context.Context, id string, a playbook.Action, marks map
 			return b.Exec(ctx, node, "postgres", []string{"pg_ctl", "stop", "-m", "immediate", "-D", b.Paths(node).Data}, out)
 		}
 		return b.Stop(ctx, node, out)
+	case "kill":
+		return kill(ctx, b, node, out)
 	case "promote":
 		return b.Exec(ctx, node, "postgres", []string{"pg_ctl", "promote", "-W", "-D", b.Paths(node).Data}, out)
 	case "sql":
@@ -474,4 +476,23 @@ func displays(acts []playbook.Action) string {
 		b.WriteString(a.Display())
 	}
 	return b.String()
+}
+
+// kill sends SIGKILL to node's postmaster from its own environment (on
+// Docker the engine's init is the container's first process, so the
+// signal reaches it). Killing the postmaster ends its container, which
+// the exec then reports: a server no longer running is what was asked.
+func kill(ctx context.Context, b cluster.Backend, node cluster.Node, out io.Writer) error {
+	if st, err := b.State(ctx, node); err == nil && !st.Running {
+		return fmt.Errorf("kill %s: it is not running (%s)", node, st.Detail)
+	}
+	err := b.Exec(ctx, node, "postgres", []string{"sh", "-c", `kill -KILL "$(head -n 1 "$1/postmaster.pid")"`, "sh", b.Paths(node).Data}, out)
+	if err == nil {
+		return nil
+	}
+	if st, serr := b.State(ctx, node); serr == nil && !st.Running && ctx.Err() == nil {
+		fmt.Fprintf(out, "%s killed: %s\n", node, st.Detail)
+		return nil
+	}
+	return err
 }
