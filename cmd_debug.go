@@ -15,7 +15,6 @@ import (
 	"walstep/cast"
 	"walstep/checkpoint"
 	"walstep/cluster"
-	"walstep/pg"
 	"walstep/playbook"
 	"walstep/steps"
 	"walstep/transcript"
@@ -37,7 +36,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 		return err
 	}
 	if fs.NArg() > 0 {
-		return exitErrorf(2, "unknown command %q: use init, run, explore or clean", fs.Arg(0))
+		return usageErrorf(2, "unknown command %q: use init, run, explore or clean", fs.Arg(0))
 	}
 	// Check before anything starts, so no server runs behind a pipe.
 	if err := checkTerminal(stdout); err != nil {
@@ -127,10 +126,13 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 	}
 	header := fmt.Sprintf("%s · %s · %s", s.backend.Name(), s.archiver.Name(), s.lab.Dir)
 	res, err := runTUI(ctx, tuiConfig{
-		Lab: s.lab, Backend: s.backend, Steps: s.steps, Runner: r,
-		Poll: s.poll, PollEvery: o.poll, Header: header, Why: s.why,
-		Stdout: stdout, Transcript: tr, StallAfter: o.stall, Record: rec, ReadWAL: s.readWAL,
-		Present: o.present, PresentStops: stops, PresentPause: o.pause,
+		Config: tui.Config{
+			LabDir: s.lab.Dir, Servers: s.backend, Steps: s.steps,
+			Poll: s.poll, PollEvery: o.poll, Header: header, Why: s.why,
+			StallAfter: o.stall, ReadWAL: s.readWAL,
+			Present: o.present, PresentStops: stops, PresentPause: o.pause,
+		},
+		Runner: r, Stdout: stdout, Transcript: tr, Cast: rec,
 	})
 	if tr != nil {
 		rep := buildReport(context.WithoutCancel(ctx), s, runResult{snap: r.Snapshot(), failed: -1, watch: res.Watch})
@@ -169,33 +171,22 @@ func startRecording(s *session, path string, replace bool, stdout io.Writer) (*c
 	return rec, nil
 }
 
-// tuiConfig is what the debugger needs; main fills it from its session.
+// tuiConfig is the debugger's tui.Config, which main fills from its
+// session, and what main adds around the debugger: where it draws and
+// what records it.
 type tuiConfig struct {
-	Why     []string // how the backend and archiver were chosen
-	Lab     *cluster.Lab
-	Backend cluster.Backend
-	Steps   []steps.Step
+	// Config is the debugger's own, but for its Runner.
+	tui.Config
 	// Runner is optional: nil makes one over Steps. Set breakpoints
-	// (--break) on it with SetBreakpoint before calling runTUI.
+	// (--break) on it with SetBreakpoint before calling runTUI; a
+	// transcript takes its readings from it.
 	Runner *steps.Runner
-	// Poll is (*pg.Poller).Poll: one reading of both servers.
-	Poll      func(ctx context.Context) pg.Snapshot
-	PollEvery time.Duration // --poll; 0 means 500ms
-	Header    string        // top line after "walstep", e.g. "local · cp · /lab"
-	// StallAfter is --stall-after for the stalled verdict; 0: the default.
-	StallAfter time.Duration
-	Stdout     io.Writer // where to draw; must be a terminal
-	// Record is optional: everything drawn is also recorded on it.
-	Record *cast.Recorder
-	// Present, PresentStops, PresentPause: presenter mode (tui.Config).
-	Present      bool
-	PresentStops []string
-	PresentPause time.Duration
+	Stdout io.Writer // where to draw; must be a terminal
+	// Cast is optional: everything drawn is also recorded on it.
+	Cast *cast.Recorder
 	// Transcript is optional: each step that ends is appended to it with
 	// the readings taken after it. runTUI does not finish or close it.
 	Transcript *transcript.Transcript
-	// ReadWAL reads the WAL at the fork for the w view; nil: no WAL view.
-	ReadWAL tui.WALReader
 }
 
 // errNotTerminal is returned when walstep is asked to draw the debugger on
@@ -228,31 +219,15 @@ func runTUI(ctx context.Context, cfg tuiConfig) (tui.Result, error) {
 	if err := checkTerminal(out); err != nil {
 		return tui.Result{}, err
 	}
+	tc := cfg.Config
 	r := cfg.Runner
 	if r == nil {
-		r = steps.NewRunner(cfg.Steps)
+		r = steps.NewRunner(tc.Steps)
 	}
-	tc := tui.Config{
-		Steps:      r.Steps(),
-		Runner:     r,
-		Servers:    cfg.Backend,
-		Poll:       cfg.Poll,
-		PollEvery:  cfg.PollEvery,
-		Header:     cfg.Header,
-		Why:        cfg.Why,
-		StallAfter: cfg.StallAfter,
-
-		Present:      cfg.Present,
-		PresentStops: cfg.PresentStops,
-		PresentPause: cfg.PresentPause,
-		ReadWAL:      cfg.ReadWAL,
-	}
-	if cfg.Lab != nil {
-		tc.LabDir = cfg.Lab.Dir
-	}
+	tc.Runner, tc.Steps = r, r.Steps()
 	if t := cfg.Transcript; t != nil {
-		if cfg.Poll != nil {
-			r.SetReadings(cfg.Poll)
+		if tc.Poll != nil {
+			r.SetReadings(tc.Poll)
 		}
 		tc.Record = func(all []steps.Step, ev steps.Event, st steps.StepState) {
 			// A transcript that cannot be written must not stop the
@@ -261,9 +236,9 @@ func runTUI(ctx context.Context, cfg tuiConfig) (tui.Result, error) {
 		}
 	}
 	var drawOn io.Writer = out
-	if f, ok := out.(*os.File); ok && cfg.Record != nil {
-		drawOn = cast.NewTee(f, cfg.Record)
-		tc.Mark = cfg.Record.Marker
+	if f, ok := out.(*os.File); ok && cfg.Cast != nil {
+		drawOn = cast.NewTee(f, cfg.Cast)
+		tc.Mark = cfg.Cast.Marker
 	}
 	res, err := tui.Run(ctx, tc, tea.WithOutput(drawOn))
 	if err == nil && res.Interrupted {

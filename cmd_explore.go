@@ -61,10 +61,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if fs.NArg() > 0 {
-		return exitErrorf(2, "unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
-	}
-	if o.repeat < 1 || o.jobs < 1 {
-		return exitErrorf(2, "--repeat %d --jobs %d: give counts of 1 or more", o.repeat, o.jobs)
+		return usageErrorf(2, "unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
 	}
 	if o.markdown != "" { // before the runs: a path in the way costs nothing yet
 		if err := outfile.Check(o.markdown, o.force); err != nil {
@@ -75,7 +72,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if o.shard != "" {
 		var err error
 		if shard, err = explore.ParseShard(o.shard); err != nil {
-			return exitErrorf(2, "%v", err)
+			return usageErrorf(2, "%v", err)
 		}
 	}
 	var doc *playbook.Doc
@@ -118,7 +115,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	images, err := explore.ParseImages(o.images)
 	if err != nil {
-		return exitErrorf(2, "%v", err)
+		return usageErrorf(2, "%v", err)
 	}
 	res, err := explore.Resolve(ctx, explore.Request{Backend: o.backend, PG: o.pg, Archivers: o.archiver, PGBin: o.pgBin, WalG: o.walg, Images: images})
 	if err != nil {

@@ -31,7 +31,7 @@ func cmdExploreMerge(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fset.NArg() == 0 {
-		return exitErrorf(2, "explore merge: give the shards' result directories")
+		return usageErrorf(2, "explore merge: give the shards' result directories")
 	}
 	dir, err := filepath.Abs(*out)
 	if err != nil {

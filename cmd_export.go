@@ -34,7 +34,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if tap == "" && script == "" {
-		return exitErrorf(2, "export: name a file: --tap FILE.pl and/or --script FILE.sh")
+		return usageErrorf(2, "export: name a file: --tap FILE.pl and/or --script FILE.sh")
 	}
 	verdict, err := exportVerdict(expect, report)
 	if err != nil {
@@ -89,7 +89,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 func exportVerdict(expect, report string) (pg.Verdict, error) {
 	switch {
 	case expect != "" && report != "":
-		return "", exitErrorf(2, "export: --expect or --report, not both")
+		return "", usageErrorf(2, "export: --expect or --report, not both")
 	case expect != "":
 		return pg.Verdict(expect), nil
 	case report != "":
@@ -108,5 +108,5 @@ func exportVerdict(expect, report string) (pg.Verdict, error) {
 		}
 		return r.Diagnosis.Verdict, nil
 	}
-	return "", exitErrorf(2, "export: say which outcome to assert: --expect diverged|healthy, or --report RUN.json (walstep run --json)")
+	return "", usageErrorf(2, "export: say which outcome to assert: --expect diverged|healthy, or --report RUN.json (walstep run --json)")
 }

@@ -30,23 +30,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if o.expect != "" {
 		if _, err := pg.ParseVerdict(o.expect); err != nil {
-			return exitErrorf(2, "--expect: %v (see: walstep run -h)", err)
+			return usageErrorf(2, "--expect: %v (see: walstep run -h)", err)
 		}
 	}
-	if o.repeat < 1 {
-		return exitErrorf(2, "--repeat %d: give a count of 1 or more", o.repeat)
-	}
 	if fs.NArg() > 0 {
-		return exitErrorf(2, "unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
+		return usageErrorf(2, "unexpected argument %q (the lab is given with --lab)", fs.Arg(0))
 	}
 	if (o.transcript != "" || o.markdown != "") && o.from != "" {
-		return exitErrorf(2, "--transcript and --markdown record a whole run: leave out --from")
+		return usageErrorf(2, "--transcript and --markdown record a whole run: leave out --from")
 	}
 	if o.transcript != "" && o.repeat > 1 {
-		return exitErrorf(2, "--transcript records one run: leave out --repeat (or --transcript)")
+		return usageErrorf(2, "--transcript records one run: leave out --repeat (or --transcript)")
 	}
 	if o.markdown != "" && o.repeat > 1 {
-		return exitErrorf(2, "--markdown reports one run: leave out --repeat (or --markdown)")
+		return usageErrorf(2, "--markdown reports one run: leave out --repeat (or --markdown)")
 	}
 	o.stopNotes = stderr
 	s, err := openSession(ctx, o)

@@ -26,11 +26,11 @@ func setupFrom(s *session, id string) (*fromRuns, error) {
 		}
 	}
 	if i < 0 {
-		return nil, exitErrorf(2, "--from %s: the playbook has no such step (see the checklist's IDs)", id)
+		return nil, usageErrorf(2, "--from %s: the playbook has no such step (see the checklist's IDs)", id)
 	}
 	at := checkpoint.Position(s.doc, s.steps, i)
 	if at < 0 {
-		return nil, exitErrorf(2, "--from %s: a server runs before every step up to it, so no checkpoint can be kept before it", id)
+		return nil, usageErrorf(2, "--from %s: a server runs before every step up to it, so no checkpoint can be kept before it", id)
 	}
 	k := checkpoint.NewKeeper(s.env, func() *playbook.Doc { return s.doc })
 	k.Want = func(all []steps.Step, j int) bool { return steps.StepKey(all[j]) == steps.StepKey(s.steps[at]) }

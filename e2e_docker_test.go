@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"walstep/cluster"
+	"walstep/cluster/dockertest"
 )
 
 // The Docker end-to-end tests run `walstep run --backend docker` with the
@@ -28,40 +29,12 @@ import (
 // as both --image and --init-image. Without an engine or the image they
 // skip, except under CI=true, where that is a failure.
 
-func dockerTestImage() string {
-	if img := os.Getenv("WALSTEP_TEST_IMAGE"); img != "" {
-		return img
-	}
-	return "walstep-test-pg:15"
-}
-
 func requireDockerE2E(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: runs PostgreSQL containers")
 	}
-	img := dockerTestImage()
-	unavailable := func(why string) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("docker e2e tests need an engine and image %s under CI: %s", img, why)
-		}
-		t.Skipf("docker e2e tests skipped: %s (run scripts/ci-docker-setup.sh to enable them)", why)
-	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		unavailable(err.Error())
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		unavailable("docker engine not reachable at " + cli.DaemonHost())
-	}
-	if _, err := cli.ImageInspect(ctx, img); err != nil {
-		unavailable("image " + img + " not found")
-	}
-	return img
+	return dockertest.Require(t, dockertest.Image(), "docker e2e tests")
 }
 
 // dockerLab makes a lab dir and the flags that run it on Docker with a

@@ -32,7 +32,8 @@ type usageError struct {
 
 func (e usageError) Error() string { return e.msg }
 
-func exitErrorf(code int, format string, a ...any) error {
+// usageErrorf is a usageError with exit status code and a formatted line.
+func usageErrorf(code int, format string, a ...any) error {
 	return usageError{code: code, msg: fmt.Sprintf(format, a...)}
 }
 
@@ -205,7 +206,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		fs.Usage()
 		return err
 	case err != nil:
-		return exitErrorf(2, "%v (see: %s -h)", err, strings.TrimSpace(fs.Name()))
+		return usageErrorf(2, "%v (see: %s -h)", err, strings.TrimSpace(fs.Name()))
 	}
 	var bad error
 	fs.Visit(func(f *flag.Flag) {
@@ -214,7 +215,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		}
 	})
 	if bad != nil {
-		return exitErrorf(2, "%v (see: %s -h)", bad, strings.TrimSpace(fs.Name()))
+		return usageErrorf(2, "%v (see: %s -h)", bad, strings.TrimSpace(fs.Name()))
 	}
 	return nil
 }

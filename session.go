@@ -49,7 +49,7 @@ func openSession(ctx context.Context, o options) (*session, error) {
 		StopNotes: o.stopNotes,
 	}
 	if err := oo.CheckChoice(); err != nil {
-		return nil, exitErrorf(2, "%v", err)
+		return nil, usageErrorf(2, "%v", err)
 	}
 	_, statErr := os.Stat(o.lab)
 	fresh := errors.Is(statErr, fs.ErrNotExist)

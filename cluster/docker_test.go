@@ -14,6 +14,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+
+	"walstep/cluster/dockertest"
 )
 
 // These tests drive a real Docker engine with a real PostgreSQL image
@@ -21,41 +23,11 @@ import (
 // by scripts/test-image.sh). Without an engine or the image they skip,
 // except in CI (CI=true), where that is a failure.
 
-const defaultTestImage = "walstep-test-pg:15"
-
-func testImage() string {
-	if img := os.Getenv("WALSTEP_TEST_IMAGE"); img != "" {
-		return img
-	}
-	return defaultTestImage
-}
-
 // requireDocker returns the test image, or skips (fails under CI) when the
 // engine or the image is missing.
 func requireDocker(t *testing.T) string {
 	t.Helper()
-	img := testImage()
-	unavailable := func(why string) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("docker tests need an engine and image %s under CI: %s", img, why)
-		}
-		t.Skipf("docker tests skipped: %s (run scripts/ci-docker-setup.sh to enable them)", why)
-	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		unavailable(err.Error())
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cli.Ping(ctx); err != nil {
-		unavailable("docker engine not reachable at " + cli.DaemonHost())
-	}
-	if _, err := cli.ImageInspect(ctx, img); err != nil {
-		unavailable("image " + img + " not found")
-	}
-	return img
+	return dockertest.Require(t, dockertest.Image(), "docker tests")
 }
 
 // newTestDocker makes a lab in a temp dir and a Docker backend on it with a

@@ -112,7 +112,8 @@ func verdictForms(d pg.Diagnosis) []string {
 	return forms
 }
 
-// pictureLines are the timeline picture of tui/timeline.go under a title.
+// pictureLines are the timeline picture (present.RenderTimeline) under a
+// title.
 func (m Model) pictureLines(w int) []string {
 	if !m.polled {
 		return nil
