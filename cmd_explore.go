@@ -53,7 +53,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&o.pgBin, "pg-bin", "", "PostgreSQL binaries for the local backend (default: every /usr/lib/postgresql/N/bin)")
 	fs.StringVar(&o.images, "image", "", "Docker image per major version, MAJOR=TAG comma-separated (e.g. 18=postgres_repro:18), for any major; default walstep-test-pg:N (N-walg for wal-g)")
 	fs.StringVar(&o.prefix, "prefix", "walstep-x", "Docker container and network name prefix of the runs")
-	fs.Var(&waitFlag{d: &o.stepTO, set: &o.waitSet}, "wait", "how long each wait of a step (start, promotion, shutdown) may take, replacing the deadlines the playbook writes (the seed's: 60s)")
+	fs.Var(&waitFlag{d: &o.stepTO, set: &o.waitSet}, "wait", "how long each wait of a step (start, promotion, shutdown) may take, a `duration` replacing the deadlines the playbook writes (the seed's: 60s)")
 	fs.BoolVar(&o.noShare, "no-share", false, "run every playbook from step 0 instead of from a shared copy of its first steps (those before the first that reads a conf: 0-7 in the seed's)")
 	fs.StringVar(&o.shard, "shard", "", "run only the K-th of N slices of the matrix, K/N (cells sharing a prefix stay together); merge the shards' results with walstep explore merge")
 	fs.StringVar(&o.playbook, "playbook", "", playbookFlag+"; a variant's own playbook.md counts for its runs unless this is given")

@@ -188,7 +188,7 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.initImage, "init-image", cluster.DefaultInitImage, "Docker image for initdb (seed step 1)")
 	fs.StringVar(&o.prefix, "prefix", "walstep", "Docker container and network name prefix, so labs can run side by side")
 	fs.DurationVar(&o.poll, "poll", 500*time.Millisecond, "side panel poll interval")
-	fs.Var(&waitFlag{d: &o.stepTO, set: &o.waitSet}, "wait", "how long each wait of a step (start, promotion, shutdown) may take, replacing the deadlines the playbook writes (the seed's: 60s)")
+	fs.Var(&waitFlag{d: &o.stepTO, set: &o.waitSet}, "wait", "how long each wait of a step (start, promotion, shutdown) may take, a `duration` replacing the deadlines the playbook writes (the seed's: 60s)")
 	fs.DurationVar(&o.hookTO, "hook-timeout", 10*time.Minute, "how long a hook may run before walstep stops it")
 	fs.StringVar(&o.transcript, "transcript", "", "write a Markdown transcript of the session to this new file (outside the lab's generated dirs)")
 	fs.BoolVar(&o.force, "force", false, "replace an existing --transcript, --record or --markdown file; with clean: end the session that holds the lab first")
@@ -237,7 +237,11 @@ func checkFlag(f *flag.Flag) error {
 			return fmt.Errorf("--%s %s: use 0 (wait for c) or a positive duration", f.Name, v)
 		case f.Name == "present-pause":
 		case v <= 0:
-			return fmt.Errorf("--%s %s: use a positive duration, e.g. --%s %s", f.Name, v, f.Name, f.DefValue)
+			ex := f.DefValue
+			if d, err := time.ParseDuration(ex); err != nil || d <= 0 {
+				ex = "60s" // --wait's default is the playbook's own deadlines
+			}
+			return fmt.Errorf("--%s %s: use a positive duration, e.g. --%s %s", f.Name, v, f.Name, ex)
 		case f.Name == "poll" && v < minPoll:
 			return fmt.Errorf("--poll %s is too short to be useful (it would keep a core busy): use %s or more", v, minPoll)
 		}
