@@ -33,6 +33,9 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageErrorf(2, "export: unexpected argument %q (see: walstep export -h)", fs.Arg(0))
+	}
 	if tap == "" && script == "" {
 		return usageErrorf(2, "export: name a file: --tap FILE.pl and/or --script FILE.sh")
 	}
@@ -90,8 +93,10 @@ func exportVerdict(expect, report string) (pg.Verdict, error) {
 	switch {
 	case expect != "" && report != "":
 		return "", usageErrorf(2, "export: --expect or --report, not both")
-	case expect != "":
+	case expect == string(pg.VerdictDiverged) || expect == string(pg.VerdictHealthy):
 		return pg.Verdict(expect), nil
+	case expect != "":
+		return "", usageErrorf(2, "export: --expect %q: an export asserts diverged or healthy", expect)
 	case report != "":
 		raw, err := os.ReadFile(report)
 		if err != nil {

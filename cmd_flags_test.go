@@ -103,6 +103,10 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"run", "--lab", lab, "stray"},
 		{"explore", "--lab", lab, "--jobs", "0"},
 		{"--lab", lab, "stray"},
+		{"export", "--lab", lab, "--tap", "t.pl", "--expect", "stalled"},
+		{"export", "--lab", lab, "--expect", "diverged"},
+		{"export", "--lab", lab, "--tap", "t.pl"},
+		{"export", "--lab", lab, "--tap", "t.pl", "--expect", "diverged", "stray"},
 	} {
 		code, stdout, stderr := runMain(args...)
 		if code != 2 || stdout != "" || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.HasPrefix(stderr, "walstep: ") {

@@ -15,7 +15,7 @@ func TestHelpListsSubcommands(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"walstep init DIR", "walstep run [flags]", "walstep clean [flags]", "-lab"} {
+	for _, want := range []string{"walstep init DIR", "walstep run [flags]", "walstep clean [flags]", "walstep export [flags]", "-lab"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("walstep -h lacks %q:\n%s", want, all)
 		}
