@@ -19,6 +19,11 @@ import (
 // report (--report).
 func cmdExport(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("walstep export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: walstep export --tap FILE.pl | --script FILE.sh [--docker] (--expect VERDICT | --report RUN.json) [flags]\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	var tap, script, lab, pb, expect, report, image string
 	var docker, force bool
 	fs.StringVar(&tap, "tap", "", "write a PostgreSQL TAP test (PostgreSQL::Test::Cluster) to this new file")
@@ -28,7 +33,7 @@ func cmdExport(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&lab, "lab", "./walstep-lab", "the lab whose conf files the playbook copies (its playbook.md, unless --playbook)")
 	fs.StringVar(&pb, "playbook", "", "the playbook to export: a built-in name or a file (default: the lab's)")
 	fs.StringVar(&expect, "expect", "", "the outcome to assert: diverged or healthy")
-	fs.StringVar(&report, "report", "", "assert the verdict of this `walstep run --json` report")
+	fs.StringVar(&report, "report", "", "assert the verdict of this report (the output of walstep run --json)")
 	fs.BoolVar(&force, "force", false, "replace existing output files")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return err
