@@ -248,6 +248,10 @@ var shellForms = map[string]shellForm{
 		g.p("stop_node %s %s", a.Node(), a.Args[0])
 		return nil
 	},
+	"kill": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("kill_node %s # SIGKILL to the postmaster: a crash at this point", a.Node())
+		return nil
+	},
 	"promote": func(g *shellGen, si, ai int, a playbook.Action) error {
 		g.p("promote_node %s", a.Node())
 		return nil
@@ -470,6 +474,7 @@ start_node() {
 }
 stop_node() { if running "$1"; then "$PGBIN/pg_ctl" -D "$(data_of "$1")" -m "$2" stop >/dev/null; fi; }
 promote_node() { "$PGBIN/pg_ctl" -D "$(data_of "$1")" promote; }
+kill_node() { kill -KILL "$(head -1 "$(data_of "$1")/postmaster.pid")"; }
 backup_node() { "$PGBIN/pg_basebackup" -D "$WORK/$BACKUP" -h "$SOCK" -p "$(port_of "$1")" -U postgres -X none --checkpoint fast; }
 fetch_node() { cp -a "$WORK/$BACKUP" "$(data_of "$1")" && chmod 700 "$(data_of "$1")" && mkdir -p "$(data_of "$1")/conf.d"; }
 run_on() { local n=$1; shift 2; PGHOST=$SOCK PGPORT=$(port_of "$n") PGDATA=$(data_of "$n") PGUSER=postgres "$@"; }
@@ -510,6 +515,7 @@ stop_node() {
 	fi
 }
 promote_node() { docker exec -u postgres "$(ctr "$1")" pg_ctl -D /data promote; }
+kill_node() { docker exec -u postgres "$(ctr "$1")" sh -c 'kill -KILL "$(head -1 /data/postmaster.pid)"'; }
 backup_node() { docker exec -u postgres "$(ctr "$1")" pg_basebackup -D "/archive/$BACKUP" -U postgres -X none --checkpoint fast; }
 fetch_node() { cp -a "$ARCHIVE/$BACKUP" "$(data_of "$1")" && chmod 700 "$(data_of "$1")" && mkdir -p "$(data_of "$1")/conf.d"; }
 # In the node's container when it runs, else in a new one on its files.

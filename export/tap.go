@@ -236,6 +236,11 @@ var tapForms = map[string]tapForm{
 		g.p("$%s->stop(%s);", a.Node(), perlLit(a.Args[0]))
 		return nil
 	},
+	"kill": func(g *tapGen, si, ai int, a playbook.Action) error {
+		g.p("# SIGKILL to the postmaster: a crash at this point.")
+		g.p("$%s->kill9;", a.Node())
+		return nil
+	},
 	"promote": func(g *tapGen, si, ai int, a playbook.Action) error {
 		g.p("$%s->promote;", a.Node())
 		return nil
@@ -430,7 +435,7 @@ sub run_on
 sub start_node
 {
 	my ($node) = @_;
-	if (-e $node->data_dir . '/postmaster.pid')
+	if (postmaster_alive($node))
 	{
 		note $node->name . ' runs already';
 		return;
@@ -444,13 +449,23 @@ sub start_node
 sub wait_exited
 {
 	my ($node, $secs) = @_;
-	my $pidfile = $node->data_dir . '/postmaster.pid';
-	for (my $i = 0; -e $pidfile; $i++)
+	for (my $i = 0; postmaster_alive($node); $i++)
 	{
 		die $node->name . " still running after ${secs}s" if $i >= 10 * $secs;
 		usleep(100_000);
 	}
-	$node->_update_pid(0);
+	$node->_update_pid(-1);
+}
+
+# Whether node's postmaster.pid names a live process (a killed server
+# leaves the file behind).
+sub postmaster_alive
+{
+	my ($node) = @_;
+	open my $f, '<', $node->data_dir . '/postmaster.pid' or return 0;
+	chomp(my $pid = <$f> // '');
+	close $f;
+	return $pid ne '' && kill(0, $pid);
 }
 `,
 	"wait_outcome": `# Wait until the standby streams from its upstream ('streaming', as the
