@@ -61,36 +61,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 
 	case pollMsg:
-		if msg.gen != m.pollGen {
-			return m, nil // a poll the model no longer waits for
-		}
-		m.polling = false
-		m.snap, m.polled = msg.snap, true
-		m.noteLeftover()
-		if need := panelNeedOf(msg.snap); need != m.panelNeed {
-			m.panelNeed = need
-			m.layout()
-		}
-		m.diagnose(msg.snap)
-		var next tea.Cmd
-		if m.pollAgain {
-			m.pollAgain = false
-			next = m.pollNow()
-		} else {
-			next = m.pollLater()
-		}
-		var wal tea.Cmd
-		m.wal, wal = m.wal.follow(m.ctx, m.snap, m.diag)
-		next = tea.Batch(next, wal)
-		if m.screen == screenArchive || m.screen == screenDiagnosis {
-			m.setViewContent()
-		}
-		if m.screen == screenLog {
-			var load tea.Cmd
-			m.logView, load = m.logView.reload() // the log view follows the log
-			return m, tea.Batch(next, load)
-		}
-		return m, next
+		return m.pollDone(msg)
 
 	case presentTickMsg:
 		return m.presentTicked(msg)
@@ -332,4 +303,39 @@ func (m Model) viewKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	}
 	m.viewFollow = vp.AtBottom()
 	return m, nil
+}
+
+// pollDone takes in a finished poll: the readings, the panel's height, the
+// diagnosis, the next poll, and the views that follow the readings.
+func (m Model) pollDone(msg pollMsg) (tea.Model, tea.Cmd) {
+	if msg.gen != m.pollGen {
+		return m, nil // a poll the model no longer waits for
+	}
+	m.polling = false
+	m.snap, m.polled = msg.snap, true
+	m.noteLeftover()
+	if need := panelNeedOf(msg.snap); need != m.panelNeed {
+		m.panelNeed = need
+		m.layout()
+	}
+	m.diagnose(msg.snap)
+	var next tea.Cmd
+	if m.pollAgain {
+		m.pollAgain = false
+		next = m.pollNow()
+	} else {
+		next = m.pollLater()
+	}
+	var wal tea.Cmd
+	m.wal, wal = m.wal.follow(m.ctx, m.snap, m.diag)
+	next = tea.Batch(next, wal)
+	if m.screen == screenArchive || m.screen == screenDiagnosis {
+		m.setViewContent()
+	}
+	if m.screen == screenLog {
+		var load tea.Cmd
+		m.logView, load = m.logView.reload() // the log view follows the log
+		return m, tea.Batch(next, load)
+	}
+	return m, next
 }
