@@ -97,13 +97,10 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 			}
 		}
 	}
-	var tr *transcript.Transcript
-	if o.transcript != "" {
-		tr, err = s.newTranscript(o.transcript, o.force)
-		if err != nil {
-			_ = s.close(true)
-			return err
-		}
+	tr, err := s.newTranscript(o.transcript, o.force)
+	if err != nil {
+		_ = s.close(true)
+		return err
 	}
 	var rec *cast.Recorder
 	if o.record != "" {

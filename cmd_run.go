@@ -10,7 +10,6 @@ import (
 
 	"walstep/cluster"
 	"walstep/pg"
-	"walstep/transcript"
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,13 +68,10 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		reportStopErr(stderr, s.close(!o.keep), s.lab.Dir)
 		return err
 	}
-	var tr *transcript.Transcript
-	if o.transcript != "" {
-		tr, err = s.newTranscript(o.transcript, o.force)
-		if err != nil {
-			_ = s.close(true)
-			return err
-		}
+	tr, err := s.newTranscript(o.transcript, o.force)
+	if err != nil {
+		_ = s.close(true)
+		return err
 	}
 	res := runPlaybook(ctx, s, progress, o.verbose, tr)
 	rep := buildReport(ctx, s, res)

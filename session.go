@@ -164,10 +164,14 @@ func (s *session) replan() ([]steps.Step, []string) {
 	return s.withHooks(hooks), append(notes, warnings...)
 }
 
-// newTranscript starts a transcript of this session at path.
+// newTranscript starts a transcript of this session at path; none (nil)
+// when path is empty (no --transcript).
 // It refuses a path the run would delete or one of the lab's own files,
 // and an existing file unless replace (--force) is set.
 func (s *session) newTranscript(path string, replace bool) (*transcript.Transcript, error) {
+	if path == "" {
+		return nil, nil
+	}
 	if err := s.lab.CheckOutputPath(path); err != nil {
 		return nil, fmt.Errorf("--transcript: %w", err)
 	}
@@ -186,7 +190,7 @@ func (s *session) close(stop bool) error {
 
 // runResult is how a headless playbook run ended.
 type runResult struct {
-	snap   steps.Snapshot
+	snap   steps.Progress
 	failed int      // index of the failed step, -1 when none
 	watch  pg.Watch // the polls taken at each step's end
 	// restored says what a run --from restored; notRestored why it

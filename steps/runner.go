@@ -99,8 +99,10 @@ func (r *Runner) Steps() []Step {
 // consumer must keep reading it.
 func (r *Runner) Events() <-chan Event { return r.events }
 
-// Snapshot is a consistent copy of the runner's state.
-type Snapshot struct {
+// Progress is a consistent copy of the runner's state: where each step
+// stands, the cursor, the running step, the breakpoints. (What the servers
+// looked like is a pg.Snapshot.)
+type Progress struct {
 	States      []StepState
 	Cursor      int
 	Running     int // -1 when idle
@@ -108,10 +110,10 @@ type Snapshot struct {
 }
 
 // Snapshot returns a copy of the current state.
-func (r *Runner) Snapshot() Snapshot {
+func (r *Runner) Snapshot() Progress {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := Snapshot{States: make([]StepState, len(r.states)), Cursor: r.cursor, Running: r.running, Breakpoints: map[int]bool{}}
+	s := Progress{States: make([]StepState, len(r.states)), Cursor: r.cursor, Running: r.running, Breakpoints: map[int]bool{}}
 	for i, st := range r.states {
 		st.Output = append([]string(nil), st.Output...)
 		s.States[i] = st

@@ -22,11 +22,11 @@ type fakeRunner struct {
 	mu     sync.Mutex
 	calls  []string
 	events chan steps.Event
-	snap   steps.Snapshot
+	snap   steps.Progress
 }
 
 func newFakeRunner(n int) *fakeRunner {
-	return &fakeRunner{events: make(chan steps.Event, 16), snap: steps.Snapshot{States: make([]steps.StepState, n), Running: -1, Breakpoints: map[int]bool{}}}
+	return &fakeRunner{events: make(chan steps.Event, 16), snap: steps.Progress{States: make([]steps.StepState, n), Running: -1, Breakpoints: map[int]bool{}}}
 }
 
 func (f *fakeRunner) record(format string, a ...any) {
@@ -52,7 +52,7 @@ func (f *fakeRunner) Rewind(i int)                  { f.record("rewind %d", i) }
 func (f *fakeRunner) Cancel()                       { f.record("cancel") }
 func (f *fakeRunner) ToggleBreakpoint(i int)        { f.record("break %d", i) }
 func (f *fakeRunner) Events() <-chan steps.Event    { return f.events }
-func (f *fakeRunner) Snapshot() steps.Snapshot      { return f.snap }
+func (f *fakeRunner) Snapshot() steps.Progress      { return f.snap }
 
 // fakeServers stands for a backend: fixed addresses, a log, a data dir.
 type fakeServers struct {

@@ -30,7 +30,7 @@ type Runner interface {
 	Cancel()
 	ToggleBreakpoint(i int)
 	Events() <-chan steps.Event
-	Snapshot() steps.Snapshot
+	Snapshot() steps.Progress
 }
 
 // Servers is the part of cluster.Backend the TUI reads from: the shell for
