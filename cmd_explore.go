@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -131,6 +133,16 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	id, err := explore.NewIdentity(lab, variants, res, o.repeat, share, walstepVersion().Value, shard)
 	if err != nil {
 		return err
+	}
+	if o.playbook != "" {
+		// The runs follow --playbook, not the lab's: shards of other
+		// playbooks are other matrices.
+		src, _, err := playbook.Source(o.playbook)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(src)
+		id.Playbook = "--playbook " + hex.EncodeToString(sum[:6])
 	}
 	ex := explore.New(explore.Plan{
 		Lab: lab, Variants: variants, Resolved: res, Repeat: o.repeat, Jobs: o.jobs, Share: share, Playbook: doc,
