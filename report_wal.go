@@ -6,22 +6,17 @@ import (
 	"io"
 	"time"
 
-	"walstep/cluster"
 	"walstep/pg"
 	"walstep/present"
 	"walstep/transcript"
 )
 
 // readWAL reads the WAL at the fork of snap's diagnosis d with the
-// backend's own pg_waldump. Locally the segments are staged in the lab's
-// run/ directory, so nothing is written outside the lab; in a container,
-// in its /tmp.
+// backend's own pg_waldump, as the server user. Locally the segments are
+// staged in the lab's run/staging (the server user's), so nothing is
+// written outside the lab; in a container, in its /tmp.
 func (s *session) readWAL(ctx context.Context, snap pg.Snapshot, d pg.Diagnosis) *pg.WALAtFork {
-	opts := pg.WALOptions{}
-	if h, ok := s.backend.(cluster.HostScratch); ok {
-		opts.TempDir = h.Scratch()
-	}
-	return pg.ReadWALAtFork(ctx, s.backend, snap, d, opts)
+	return pg.ReadWALAtFork(ctx, s.backend, snap, d, pg.WALOptions{})
 }
 
 // addWAL fills the report's wal_past_fork and adds its sentence to the

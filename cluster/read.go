@@ -88,12 +88,24 @@ func (d *Docker) ReadDir(ctx context.Context, node Node, area FileArea, name str
 	return labFiles{d.lab}.readDir(ctx, node, area, name)
 }
 
-// HostScratch is implemented by backends whose commands run on this host:
-// Scratch is a directory inside the lab where they may stage files, so that
-// nothing is written outside the lab.
-type HostScratch interface {
-	Scratch() string
+// ServerScratch is implemented by backends whose server-user commands
+// run on this host: ServerScratch makes (fd-relative, no link followed)
+// and returns a directory inside the lab that the server user owns, where
+// such commands stage files. The lab's run/ itself is walstep's; this one
+// is the server user's, so what it stages there is read with its rights.
+type ServerScratch interface {
+	ServerScratch() (string, error)
 }
 
-// Scratch implements HostScratch: the lab's run/ directory.
-func (l *Local) Scratch() string { return l.lab.Path(RunDir) }
+// StagingDir is the server user's staging directory under run/.
+const StagingDir = "staging"
+
+// ServerScratch implements ServerScratch: run/staging, 0700, the server
+// user's.
+func (l *Local) ServerScratch() (string, error) {
+	d := l.lab.Path(RunDir, StagingDir)
+	if err := l.prepareDir(d, 0o700); err != nil {
+		return "", fmt.Errorf("make the staging directory: %w", err)
+	}
+	return d, nil
+}

@@ -15,7 +15,10 @@ import (
 
 // WALEnv is what reading WAL needs from a backend; cluster.Backend has it.
 // pg_waldump runs in the node's own environment (its container on Docker,
-// the --pg-bin binaries locally), so it is the server's version.
+// the --pg-bin binaries locally), so it is the server's version, and as
+// the server user: pg_wal and the archive are that user's, so whatever it
+// planted there (a link swapped in at any moment) is opened with its own
+// rights only. A WALEnv that is a cluster.ServerScratch stages there.
 type WALEnv interface {
 	Paths(node cluster.Node) cluster.ServerPaths
 	Exec(ctx context.Context, node cluster.Node, user string, argv []string, out io.Writer) error
@@ -25,8 +28,10 @@ type WALEnv interface {
 // WALOptions tune ReadWALAtFork.
 type WALOptions struct {
 	// TempDir is where segments are staged in the node's environment
-	// (links to plain files, WAL-G fetches of compressed ones); "" is /tmp
-	// there. The staging directory is removed afterwards.
+	// (links to plain files, WAL-G fetches of compressed ones) when the
+	// WALEnv has no cluster.ServerScratch of its own; "" is /tmp there (a
+	// container's). It must let the server user make a directory in it;
+	// the staging directory is removed afterwards.
 	TempDir     string
 	MaxRecords  int           // records read past the fork at most; default 20000
 	MaxSegments int           // segments read past the fork at most; default 8
@@ -184,8 +189,9 @@ shift 6
 tmp=$(mktemp -d "$base/walstep-waldump.XXXXXX") || { echo "walstep-fail cannot make a staging directory in $base"; exit 0; }
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
-# The archive and pg_wal are the server user's: this runs as root, so a
-# link there (to a root-only file) is never followed.
+# This runs as the server user, whose the archive and pg_wal are: a link
+# there is opened with its rights only, whenever it is swapped in. Links
+# are still left out (a segment is a plain file), as they always were.
 [ -h "$arch" ] && arch=/nonexistent
 [ -h "$pgwal" ] && pgwal=/nonexistent
 plain() { [ -f "$1" ] && ! [ -h "$1" ] && [ -r "$1" ]; }
@@ -234,6 +240,13 @@ type dumpResult struct {
 func runWALDump(ctx context.Context, env WALEnv, node cluster.Node, opts WALOptions, tli uint32, first, last uint64, args []string) dumpResult {
 	p := env.Paths(node)
 	base := opts.TempDir
+	if ss, ok := env.(cluster.ServerScratch); ok {
+		dir, err := ss.ServerScratch()
+		if err != nil {
+			return dumpResult{WALDumpOutput: WALDumpOutput{Err: firstLine(err.Error())}}
+		}
+		base = dir
+	}
 	if base == "" {
 		base = "/tmp"
 	}
@@ -249,7 +262,7 @@ func runWALDump(ctx context.Context, env WALEnv, node cluster.Node, opts WALOpti
 	cctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	var buf bytes.Buffer
-	err := env.Exec(cctx, node, "root", argv, &buf)
+	err := env.Exec(cctx, node, "postgres", argv, &buf)
 	res := readStaged(buf.String(), err, cctx.Err(), opts.Timeout)
 	res.source = strings.ReplaceAll(res.source, "pg_wal", fmt.Sprintf("the %s's pg_wal", node))
 	return res

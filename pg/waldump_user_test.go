@@ -1,0 +1,49 @@
+package pg
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"walstep/cluster"
+)
+
+// userEnv records who each command runs as and where it stages; it runs
+// nothing (the real runs are in e2e_wal_test.go and e2e_hostile_wal_test.go).
+type userEnv struct {
+	scratch string
+	users   []string
+	bases   []string
+}
+
+func (e *userEnv) Paths(cluster.Node) cluster.ServerPaths {
+	return cluster.ServerPaths{Data: "/lab/d", Storage: "/lab/storage"}
+}
+func (e *userEnv) ConnString(cluster.Node) string { return "" }
+func (e *userEnv) Exec(_ context.Context, _ cluster.Node, user string, argv []string, _ io.Writer) error {
+	e.users = append(e.users, user)
+	e.bases = append(e.bases, argv[4]) // sh -c script sh BASE ...
+	return nil
+}
+func (e *userEnv) ServerScratch() (string, error) { return e.scratch, nil }
+
+// pg_waldump and WAL-G's wal-fetch open files in pg_wal and the archive,
+// which the server user may swap for links at any moment: they run as
+// that user, staging in the directory it owns, whatever TempDir says.
+func TestReadWALAtForkRunsAsServerUser(t *testing.T) {
+	env := &userEnv{scratch: "/lab/run/staging"}
+	s := Snapshot{Primary: Reading{Up: true, Timeline: 2, FlushLSN: mustLSN("0/3000100")}}
+	d := Diagnosis{ForkLSN: mustLSN("0/2000100"), ForkParent: 1, ForkTimeline: 2, ReplicaTimeline: 1, ReplicaLSN: mustLSN("0/3000000")}
+	ReadWALAtFork(context.Background(), env, s, d, WALOptions{TempDir: "/lab/run", Names: func(context.Context, []RelFile) (map[RelFile]string, error) { return nil, nil }})
+	if len(env.users) != 2 {
+		t.Fatalf("%d commands run, want 2 (the old timeline, the new one)", len(env.users))
+	}
+	for i, u := range env.users {
+		if u != "postgres" {
+			t.Errorf("command %d runs as %q, want postgres", i, u)
+		}
+		if env.bases[i] != env.scratch {
+			t.Errorf("command %d stages in %q, want the server user's %q", i, env.bases[i], env.scratch)
+		}
+	}
+}
