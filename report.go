@@ -150,9 +150,9 @@ func writeTextReport(out io.Writer, rep Report) {
 // writeDiagnosisText prints the verdict (see pg.Diagnose).
 func writeDiagnosisText(w io.Writer, rep Report) {
 	fmt.Fprintln(w, "\n== Timelines")
-	fmt.Fprintln(w, indent(present.RenderTimeline(rep.Snapshot, present.ReportWidth, present.PlainDiagStyles())))
+	fmt.Fprintln(w, indent(present.ReportTimeline(rep.Snapshot)))
 	fmt.Fprintln(w, "\n== Archive view")
-	fmt.Fprintln(w, indent(present.RenderArchive(rep.Snapshot, present.ReportWidth, present.PlainDiagStyles())))
+	fmt.Fprintln(w, indent(present.ReportArchive(rep.Snapshot)))
 	d := rep.Diagnosis
 	if d == nil {
 		return
@@ -199,7 +199,7 @@ func finishTranscript(tr *transcript.Transcript, rep Report) error {
 	if d.Cause != "" {
 		explanation += "\n\nCause: " + d.Cause
 	}
-	pic := present.RenderTimeline(rep.Snapshot, present.ReportWidth, present.PlainDiagStyles())
+	pic := present.ReportTimeline(rep.Snapshot)
 	werr := transcriptWAL(tr, rep)
 	if err := tr.Finish(rep.Snapshot, string(d.Verdict), explanation, ev, pic); err != nil {
 		return err

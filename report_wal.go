@@ -37,7 +37,7 @@ func writeWALText(w io.Writer, rep Report) {
 		return
 	}
 	fmt.Fprintln(w, "\n== WAL at the fork (pg_waldump)")
-	fmt.Fprintln(w, indent(present.RenderWALDocument(rep.WALPastFork, present.ReportWidth, present.PlainDiagStyles())))
+	fmt.Fprintln(w, indent(present.ReportWAL(rep.WALPastFork)))
 }
 
 // transcriptWAL adds the WAL at the fork to a transcript, before its outcome.
@@ -45,5 +45,5 @@ func transcriptWAL(tr *transcript.Transcript, rep Report) error {
 	if rep.WALPastFork == nil {
 		return nil
 	}
-	return tr.Section("WAL at the fork (pg_waldump)", present.RenderWALDocument(rep.WALPastFork, present.ReportWidth, present.PlainDiagStyles()))
+	return tr.Section("WAL at the fork (pg_waldump)", present.ReportWAL(rep.WALPastFork))
 }

@@ -137,3 +137,21 @@ func ArchiveList(a pg.Archive) string {
 	}
 	return w.String()
 }
+
+// The pictures of the headless reports and the transcript: ReportWidth
+// wide, without colour.
+
+// ReportTimeline is the timeline picture of s for a report.
+func ReportTimeline(s pg.Snapshot) string {
+	return RenderTimeline(s, ReportWidth, PlainDiagStyles())
+}
+
+// ReportArchive is the archive view of s for a report.
+func ReportArchive(s pg.Snapshot) string {
+	return RenderArchive(s, ReportWidth, PlainDiagStyles())
+}
+
+// ReportWAL is the WAL at the fork for a report.
+func ReportWAL(w *pg.WALAtFork) string {
+	return RenderWALDocument(w, ReportWidth, PlainDiagStyles())
+}

@@ -63,9 +63,9 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	}
 
 	b.WriteString("## Timelines\n\n")
-	b.WriteString(CodeBlock("text", RenderTimeline(r.Snapshot, ReportWidth, PlainDiagStyles())))
+	b.WriteString(CodeBlock("text", ReportTimeline(r.Snapshot)))
 	b.WriteString("## Archive\n\n")
-	b.WriteString(CodeBlock("text", RenderArchive(r.Snapshot, ReportWidth, PlainDiagStyles())))
+	b.WriteString(CodeBlock("text", ReportArchive(r.Snapshot)))
 
 	fmt.Fprintf(&b, "## Diagnosis: %s\n\n", d.Verdict)
 	if d.Cause != "" {
@@ -88,7 +88,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	}
 	if r.WAL != nil {
 		b.WriteString("WAL at the fork (pg_waldump):\n\n")
-		b.WriteString(CodeBlock("text", RenderWALDocument(r.WAL, ReportWidth, PlainDiagStyles())))
+		b.WriteString(CodeBlock("text", ReportWAL(r.WAL)))
 	}
 	read := "Servers as walstep read them when the last step had ended"
 	if at := r.Snapshot.At; !at.IsZero() {
