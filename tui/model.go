@@ -270,9 +270,9 @@ func New(cfg Config) Model {
 		viewFollow:  true,
 		watch:       pg.NewWatch(cfg.StallAfter),
 		present:     newPresenter(cfg),
-		wal:         newWALView(cfg.ReadWAL),
 	}
 	m.logView = newLogPager(cfg.Ctx, readLog(cfg.Servers), m.styles)
+	m.wal = newWALView(cfg.ReadWAL, m.styles)
 	m.output.KeyMap = viewport.KeyMap{} // keys are routed by keyMap, not the viewport's pager keys
 	m.viewport.KeyMap = viewport.KeyMap{}
 	if cfg.Runner != nil {

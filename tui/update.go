@@ -17,7 +17,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.layout()
-		m.wal = m.wal.resize(m.width, m.height, m.styles.Diag)
+		m.wal = m.wal.setSize(m.width, m.height-3)
 		if m.screen != screenMain && m.screen != screenLog && m.screen != screenWAL {
 			m.setViewContent() // re-wrap to the new width
 		}
@@ -93,8 +93,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 
 	case walMsg:
-		m.wal = m.wal.received(msg, m.styles.Diag)
-		return m, nil
+		var cmd tea.Cmd
+		m.wal, cmd = m.wal.Update(msg)
+		return m, cmd
 
 	case shellMsg:
 		if msg.note != "" {

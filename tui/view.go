@@ -37,7 +37,7 @@ func (m Model) View() string {
 		lines = append(lines, m.presenterLines(m.width)...)
 		lines = append(lines, m.mainBody(d)...)
 	} else if m.screen == screenWAL {
-		lines = append(lines, m.wal.body(m.styles, m.height-3)...)
+		lines = append(lines, m.wal.View()...)
 	} else {
 		lines = append(lines, m.viewBody()...)
 	}

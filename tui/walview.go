@@ -59,7 +59,8 @@ type walView struct {
 	took   time.Duration
 	auto   walKey // the divergence the last automatic read was for
 	vp     viewport.Model
-	width  int
+	styles present.Styles
+	width  int // of the whole view: title row and text
 	height int
 }
 
@@ -102,8 +103,8 @@ type walMsg struct {
 	took time.Duration
 }
 
-func newWALView(read WALReader) walView {
-	v := walView{read: read, keys: defaultWALKeys(), vp: viewport.New(80, 20)}
+func newWALView(read WALReader, styles present.Styles) walView {
+	v := walView{read: read, keys: defaultWALKeys(), styles: styles, vp: viewport.New(80, 20)}
 	v.vp.KeyMap = viewport.KeyMap{}
 	return v
 }
@@ -145,50 +146,48 @@ func safeRead(ctx context.Context, read WALReader, s pg.Snapshot, d pg.Diagnosis
 	return w
 }
 
-// resize fits the view to the body of a width x height screen.
-func (v walView) resize(width, height int, st present.DiagStyles) walView {
-	v.width, v.height = width, height
-	v.vp.Width, v.vp.Height = width, max(height-4, 1) // header, title, status, footer
-	return v.refresh(st)
+// setSize gives the view its rows: one title row, the rest text.
+func (v walView) setSize(w, h int) walView {
+	v.width, v.height = w, h
+	v.vp.Width, v.vp.Height = w, max(h-1, 1)
+	return v.refresh()
 }
 
-func (v walView) refresh(st present.DiagStyles) walView {
+func (v walView) refresh() walView {
 	text := "reading the WAL with pg_waldump…"
 	if v.data != nil {
-		text = present.RenderWAL(v.data, v.width, st)
+		text = present.RenderWAL(v.data, v.width, v.styles.Diag)
 	}
 	v.vp.SetContent(text)
 	return v
 }
 
-// received applies a finished read.
-func (v walView) received(msg walMsg, st present.DiagStyles) walView {
-	if msg.gen != v.gen {
-		return v
+// Update handles the view's own messages (a finished read) and keys
+// (scrolling); leaving and reading again are the Model's.
+func (v walView) Update(msg tea.Msg) (walView, tea.Cmd) {
+	switch msg := msg.(type) {
+	case walMsg:
+		if msg.gen != v.gen {
+			return v, nil
+		}
+		v.busy, v.data, v.readAt, v.took = false, msg.data, msg.at, msg.took
+		v = v.refresh()
+		v.vp.GotoTop()
+	case tea.KeyMsg:
+		v.keys.scroll(&v.vp, msg)
 	}
-	v.busy, v.data, v.readAt, v.took = false, msg.data, msg.at, msg.took
-	v = v.refresh(st)
-	v.vp.GotoTop()
+	return v, nil
+}
+
+// close leaves the view: a read still on its way is dropped.
+func (v walView) close() walView {
+	v.gen++
+	v.busy = false
 	return v
 }
 
-// key handles a key in the view; back reports that the user left it.
-func (v walView) key(k tea.KeyMsg) (walView, bool, bool) {
-	switch {
-	case key.Matches(k, v.keys.Back):
-		v.gen++ // a read still on its way is dropped
-		v.busy = false
-		return v, true, false
-	case key.Matches(k, v.keys.Reload):
-		return v, false, true
-	default:
-		v.keys.scroll(&v.vp, k)
-	}
-	return v, false, false
-}
-
-// body is the view's title and content, h lines of width cells.
-func (v walView) body(st present.Styles, h int) []string {
+// View is the view's title and content, a line per row.
+func (v walView) View() []string {
 	title := "WAL at the fork (pg_waldump)"
 	switch {
 	case v.busy:
@@ -196,8 +195,8 @@ func (v walView) body(st present.Styles, h int) []string {
 	case !v.readAt.IsZero():
 		title += fmt.Sprintf(" · read %s in %s · r: read again", v.readAt.Format("15:04:05"), v.took.Round(time.Millisecond))
 	}
-	out := []string{rule(title, v.width, st.RuleFocused)}
-	for _, l := range padLines(strings.Split(v.vp.View(), "\n"), max(h-1, 0)) {
+	out := []string{rule(title, v.width, v.styles.RuleFocused)}
+	for _, l := range padLines(strings.Split(v.vp.View(), "\n"), max(v.height-1, 0)) {
 		out = append(out, fit(l, v.width))
 	}
 	return out
@@ -206,23 +205,28 @@ func (v walView) body(st present.Styles, h int) []string {
 // openWAL switches to the WAL view and reads the WAL for the last poll.
 func (m Model) openWAL() (tea.Model, tea.Cmd) {
 	m.screen = screenWAL
-	m.wal = m.wal.resize(m.width, m.height, m.styles.Diag)
+	m.wal = m.wal.setSize(m.width, m.height-3)
 	var cmd tea.Cmd
 	m.wal, cmd = m.wal.load(m.ctx, m.snap, m.diag, m.polled && m.diagnosed)
-	m.wal = m.wal.refresh(m.styles.Diag)
+	m.wal = m.wal.refresh()
 	return m, cmd
 }
 
 // walKey routes a key to the WAL view.
 func (m Model) walKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
-	w, back, reload := m.wal.key(k)
-	m.wal = w
 	switch {
-	case back:
+	case key.Matches(k, m.wal.keys.Back):
+		m.wal = m.wal.close()
 		m.screen = screenMain
 		m.layout()
-	case reload && !m.wal.busy:
-		return m.openWAL()
+	case key.Matches(k, m.wal.keys.Reload):
+		if !m.wal.busy {
+			return m.openWAL()
+		}
+	default:
+		var cmd tea.Cmd
+		m.wal, cmd = m.wal.Update(k)
+		return m, cmd
 	}
 	return m, nil
 }
