@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
 	"walstep/cluster"
@@ -74,29 +72,7 @@ func dockerLeft(t *testing.T, lab string) (containers, networks []string) {
 	if err != nil {
 		real = lab
 	}
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	f := filters.NewArgs(filters.Arg("label", cluster.LabelLab+"="+real))
-	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		containers = append(containers, strings.Join(c.Names, ",")+" ("+c.State+")")
-	}
-	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range ns {
-		networks = append(networks, n.Name)
-	}
-	return containers, networks
+	return dockertest.Labelled(t, cluster.LabelLab, real)
 }
 
 func assertNoDockerLeft(t *testing.T, lab string) {

@@ -10,11 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
-
 	"walstep/cluster/dockertest"
 )
 
@@ -68,32 +63,11 @@ func newTestDockerWith(t *testing.T, img string, set func(*DockerOptions)) *Dock
 	return d
 }
 
-// labelled lists the names of containers and networks carrying lab's label.
+// labelled lists the containers ("name (state)") and networks carrying
+// lab's label.
 func labelled(t *testing.T, lab *Lab) (containers, networks []string) {
 	t.Helper()
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	f := filters.NewArgs(filters.Arg("label", LabelLab+"="+lab.Dir))
-	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cs {
-		containers = append(containers, strings.Join(c.Names, ","))
-	}
-	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range ns {
-		networks = append(networks, n.Name)
-	}
-	return containers, networks
+	return dockertest.Labelled(t, LabelLab, lab.Dir)
 }
 
 func assertNothingLabelled(t *testing.T, lab *Lab) {

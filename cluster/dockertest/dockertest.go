@@ -6,9 +6,13 @@ package dockertest
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 )
 
@@ -50,4 +54,33 @@ func Require(t testing.TB, img, what string) string {
 		unavailable("image " + img + " not found")
 	}
 	return img
+}
+
+// Labelled lists the containers ("name (state)") and the networks that
+// carry the label key=value.
+func Labelled(t testing.TB, key, value string) (containers, networks []string) {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f := filters.NewArgs(filters.Arg("label", key+"="+value))
+	cs, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		containers = append(containers, strings.Join(c.Names, ",")+" ("+c.State+")")
+	}
+	ns, err := cli.NetworkList(ctx, network.ListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range ns {
+		networks = append(networks, n.Name)
+	}
+	return containers, networks
 }
