@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // walstep watches servers without touching them: a wait reads
@@ -105,22 +110,24 @@ func TestE2ELocalReplicaConfErrorFailsStep12(t *testing.T) {
 }
 
 // SIGKILL of the replica while F2 waits for its shutdown at the target
-// fails F2, naming the signal. A hook after F1 (as postgres, like the
-// servers) starts a watcher that kills the next replica postmaster as soon
-// as it writes its postmaster.pid.
+// fails F2, naming the signal. A hook after F1 marks the replica's data dir
+// (a hook's own background processes end with the hook, so the killer is
+// the test itself): once the mark is there, the next postmaster.pid the
+// replica writes is F2's, and the test kills the pid it names.
 func TestE2ELocalReplicaKilledFailsF2(t *testing.T) {
 	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
-	killer := `pidf="$PGDATA/postmaster.pid"
-(
-	i=0
-	while [ ! -s "$pidf" ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done
-	kill -9 "$(head -n 1 "$pidf")"
-) </dev/null >/dev/null 2>&1 &
-`
-	initLabWith(t, lab, "hooks/after-F1.replica.sh", killer)
+	initLabWith(t, lab, "hooks/after-F1.replica.sh", "touch \"$PGDATA/walstep-test-after-F1\"\n")
+	data := filepath.Join(lab, "replica-data")
+	killed := make(chan error, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	go func() { killed <- killNextPostmaster(ctx, data, filepath.Join(data, "walstep-test-after-F1")) }()
 	rep, code, _ := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if err := <-killed; err != nil {
+		t.Fatalf("kill the replica during F2: %v", err)
+	}
 	if code == 0 {
 		t.Fatal("run exit 0 with a replica killed during F2")
 	}
@@ -130,6 +137,38 @@ func TestE2ELocalReplicaKilledFailsF2(t *testing.T) {
 	}
 	if left := postgresOf(t, lab); len(left) > 0 {
 		t.Errorf("postgres left running: %v", left)
+	}
+}
+
+// killNextPostmaster waits for mark, then for a postmaster.pid in data
+// naming a live process, and sends that pid SIGKILL.
+func killNextPostmaster(ctx context.Context, data, mark string) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	marked := false
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no postmaster after the mark (marked: %v): %w", marked, ctx.Err())
+		case <-tick.C:
+		}
+		if !marked {
+			_, err := os.Stat(mark)
+			marked = err == nil
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+		if err != nil {
+			continue
+		}
+		first, _, _ := strings.Cut(string(b), "\n")
+		pid, err := strconv.Atoi(strings.TrimSpace(first))
+		if err != nil || pid <= 1 {
+			continue
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+			return nil
+		}
 	}
 }
 

@@ -43,6 +43,12 @@ func withProgramLine(err error, output []string) error {
 	if line == "" || strings.Contains(err.Error(), line) {
 		return err
 	}
+	// A line that does not read as an error adds nothing to an error that
+	// already says why after its exit status (a wait that quotes the
+	// server's FATAL): it would only be whatever was written last.
+	if m := exitMark.FindStringIndex(err.Error()); !marked && strings.TrimLeft(err.Error()[m[1]:], " :;,.") != "" {
+		return err
+	}
 	return &ProgramError{Line: line, Err: err, Marked: marked}
 }
 

@@ -29,3 +29,11 @@ func TestWithProgramLine(t *testing.T) {
 		t.Fatalf("a timeout got a program line: %q", err)
 	}
 }
+
+func TestProgramLineNotAddedToAnErrorThatSaysWhy(t *testing.T) {
+	base := errors.New(`primary exited with code 1: FATAL: unrecognized configuration parameter "x"`)
+	out := []string{"replica: not waited for any longer, the other server failed"}
+	if err := withProgramLine(base, out); err.Error() != base.Error() {
+		t.Fatalf("got %q, want the error as it was", err)
+	}
+}
