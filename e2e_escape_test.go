@@ -11,6 +11,7 @@ import (
 // the server log and in psql's error: neither `run -v`, the report's log
 // tails nor the transcript carries a control byte.
 func TestEscapeInARoleNameNeverReachesTheScreen(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	dir := reachableTempDir(t)
 	lab := filepath.Join(dir, "lab")

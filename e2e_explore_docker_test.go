@@ -76,6 +76,7 @@ func dockerLeftUnder(t *testing.T, dir string) []string {
 // Two PostgreSQL majors, both archivers (the real WAL-G in the images), the
 // bug and its first measured fix, in one command on Docker.
 func TestE2EExploreDockerTwoMajorsBothArchivers(t *testing.T) {
+	t.Parallel()
 	requireImages(t, "walstep-test-pg:15-walg", "walstep-test-pg:17-walg")
 	dir, err := os.MkdirTemp("", "walstep-explore-docker-")
 	if err != nil {
@@ -123,6 +124,7 @@ func TestE2EExploreDockerTwoMajorsBothArchivers(t *testing.T) {
 // (its FATAL, or at LOG level "… is ahead of the upstream server's flush
 // position …, waiting").
 func TestE2EExploreDocker18WithImageFlag(t *testing.T) {
+	t.Parallel()
 	requireImages(t, "walstep-test-pg:18-walg")
 	dir, err := os.MkdirTemp("", "walstep-explore-docker-")
 	if err != nil {

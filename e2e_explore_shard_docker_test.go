@@ -44,6 +44,7 @@ func runShardContainer(ctx context.Context, name, bin, results string, env ...st
 // agree verdict for verdict, and the merged Markdown links every run's
 // transcript.
 func TestE2EExploreShardsMergeEqualsWhole(t *testing.T) {
+	t.Parallel()
 	requireImages(t, runnerImageCI)
 	dir, err := os.MkdirTemp("", "walstep-shards-")
 	if err != nil {

@@ -90,6 +90,7 @@ func checkCells(t *testing.T, m exploreMatrix, backend string, columns int, want
 
 // The three measured facts of the bug, as one command on real PostgreSQL.
 func TestE2EExploreLocalDefaultNoTargetSwitch(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
 	if code := realMain([]string{"init", lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
@@ -149,6 +150,7 @@ func assertOwnArchives(t *testing.T, m exploreMatrix) {
 // The shared prefix on the local backend with the real WAL-G: run/wal-g.json
 // and the archive_command name each run's own lab and ports.
 func TestE2EExploreLocalWalG(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	walg := realWalG(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
@@ -226,6 +228,7 @@ func (w *signalWriter) String() string {
 // Ctrl-C after the first run: the run under way stops with its servers,
 // and the matrix of the cells done so far is printed.
 func TestE2EExploreInterruptPrintsCellsDone(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
 	if code := realMain([]string{"init", lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
@@ -267,6 +270,7 @@ func TestE2EExploreInterruptPrintsCellsDone(t *testing.T) {
 // killed shard keeps it), and merge folds what there is and names the
 // cells missing, with why.
 func TestE2EExploreShardInterruptedThenMerged(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	base := reachableTempDir(t)
 	lab := filepath.Join(base, "lab")

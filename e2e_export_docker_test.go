@@ -17,6 +17,7 @@ import (
 // walstep's runs of those labs give: TestE2EExportTAPAndScript), and leaves
 // no container or network behind.
 func TestE2EExportDockerScript(t *testing.T) {
+	t.Parallel()
 	img := requireDockerE2E(t)
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {

@@ -100,6 +100,7 @@ func prove(t *testing.T, dir, test, lib, regress string) (string, bool) {
 // the script prints the outcome walstep saw; and a TAP test asserting
 // diverged on the healthy lab fails, so its assertions can.
 func TestE2EExportTAPAndScript(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	lib, regress := tapSetup(t)
 	cases := []struct {

@@ -93,7 +93,7 @@ func TestFullDiskAtShutdownFailsTheStop(t *testing.T) {
 // segment, and the failure quotes cp's "No space left on device", not only
 // the server's "could not locate required checkpoint record" after it.
 func TestFullDiskAtRestoreNamesTheCause(t *testing.T) {
-	lab := smallDisk(t, "120M")
+	lab := smallDisk(t, "256M") // room for steps 0-11 whatever WAL they preallocate
 	// Leave 4 MB: enough for the pid file and the logs, not for a 16 MB
 	// segment.
 	initLabWith(t, lab, "hooks/after-11.primary.sh", "avail=$(df -Pk . | awk 'NR==2 {print $4}'); dd if=/dev/zero of=primary-config/fill bs=1k count=$((avail - 4096)) 2>/dev/null; true\n")

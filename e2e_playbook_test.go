@@ -48,6 +48,7 @@ func withoutStep(t *testing.T, src, id string) string {
 // backend and PostgreSQL says healthy; the same document without its
 // pg_switch_wal() step diverges as the seed does.
 func TestE2EPlaybookSwitchWalLocal(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	for _, c := range []struct {
 		name, file, want string
@@ -106,6 +107,7 @@ func checkPlaybookRun(t *testing.T, rep jsonReport, want string) {
 // steps before the first that reads a conf (0-3: the backup), and both
 // variants come out healthy.
 func TestE2EExplorePlaybookLocal(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
 	if code := realMain([]string{"init", "--playbook", switchWal, lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
@@ -221,6 +223,7 @@ func TestInitWritesThePlaybook(t *testing.T) {
 // explore runs the switch-wal playbook on the Docker backend too, from a
 // prefix it shares (steps 0-1), with --playbook rather than the lab's.
 func TestE2EExplorePlaybookDocker(t *testing.T) {
+	t.Parallel()
 	requireImages(t, "walstep-test-pg:15-walg")
 	dir, err := os.MkdirTemp("", "walstep-explore-docker-")
 	if err != nil {
@@ -249,6 +252,7 @@ func TestE2EExplorePlaybookDocker(t *testing.T) {
 // shows the primary killed by signal 9 (exit code 137 in Docker: 128+9), pg_controldata still "in
 // production" (no shutdown checkpoint).
 func TestE2EPlaybookKill(t *testing.T) {
+	t.Parallel()
 	t.Run("local", func(t *testing.T) {
 		skipWithoutPostgres(t)
 		lab := filepath.Join(reachableTempDir(t), "lab")

@@ -11,6 +11,7 @@ import (
 // 2: a race that sometimes made F6 and the verdict call it healthy. Every
 // run must come out diverged, and F6 must not say it streams.
 func TestE2ELocalDefaultLabDivergesEveryRun(t *testing.T) {
+	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
 	const runs = 5
