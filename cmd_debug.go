@@ -25,6 +25,7 @@ import (
 func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rerr error) {
 	var o options
 	fs := newFlagSet("", &o, stderr)
+	fs.BoolVar(&o.resume, "resume", false, "bring the lab's last debugger session back at the step it was on, from the nearest checkpoint before it (the steps between run)")
 	fs.StringVar(&o.breaks, "break", "", "comma-separated step IDs to set breakpoints on, e.g. 12,F6")
 	fs.StringVar(&o.record, "record", "", "record the session as an asciicast v2 file (asciinema play FILE.cast); the file must not exist")
 	fs.BoolVar(&o.present, "present", false, "presenter mode: each step's note large, the verdict as a banner, stops before --present-stops (P toggles it)")
@@ -53,6 +54,12 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 	keeper := checkpoint.NewKeeper(s.env, func() *playbook.Doc { return s.doc })
 	keeper.Want = func(all []steps.Step, i int) bool { return checkpoint.AtServerStarts(s.doc, all, i) }
 	r.SetCheckpoints(keeper)
+	if o.resume {
+		if err := resumeAt(s, r); err != nil {
+			_ = s.close(true)
+			return err
+		}
+	}
 	ids := map[string]int{}
 	for i, st := range s.steps {
 		ids[st.ID] = i
@@ -142,6 +149,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 			fmt.Fprintf(stderr, "walstep: transcript written to %s\n", o.transcript)
 		}
 	}
+	saveResume(s, r, stderr)
 	reportStopErr(stderr, s.close(res.StopServers || ctx.Err() != nil), s.lab.Dir)
 	if !res.StopServers && ctx.Err() == nil {
 		fmt.Fprintf(stderr, "walstep: servers left running; stop them with: %s clean --lab %s\n", selfCmd(), cluster.ShellQuote(s.lab.Dir))
@@ -253,4 +261,40 @@ func stepIDs(all []steps.Step) string {
 		}
 	}
 	return strings.Join(ids, " ")
+}
+
+// resumeAt makes the Runner start where the lab's last session quit: a
+// rewind to that step, which restores the nearest checkpoint before it
+// and runs the steps between (the screen says what it restored).
+func resumeAt(s *session, r *steps.Runner) error {
+	rs, err := checkpoint.LoadResume(s.lab)
+	if err != nil {
+		return err
+	}
+	for i, st := range s.steps {
+		if steps.StepKey(st) == rs.Step {
+			r.Rewind(i) // waits in the Runner's queue until it runs
+			return nil
+		}
+	}
+	return fmt.Errorf("--resume: the session quit before step %s, which the playbook no longer has", rs.ID)
+}
+
+// saveResume records where the session is as it quits, for --resume.
+func saveResume(s *session, r *steps.Runner, stderr io.Writer) {
+	snap := r.Snapshot()
+	all := r.Steps()
+	rs := checkpoint.Resume{Quit: time.Now()}
+	if snap.Cursor < len(all) {
+		rs.Step, rs.ID = steps.StepKey(all[snap.Cursor]), all[snap.Cursor].ID
+	} else {
+		rs.Step, rs.ID, rs.Ended = steps.StepKey(all[len(all)-1]), all[len(all)-1].ID, true
+	}
+	if err := checkpoint.SaveResume(s.lab, rs); err != nil {
+		fmt.Fprintf(stderr, "walstep: %v\n", err)
+		return
+	}
+	if rs.Step != steps.StepKey(all[0]) {
+		fmt.Fprintf(stderr, "walstep: %s --resume --lab %s brings this session back at step %s\n", selfCmd(), cluster.ShellQuote(s.lab.Dir), rs.ID)
+	}
 }

@@ -150,6 +150,7 @@ type options struct {
 	keep       bool
 	repeat     int
 	from       string
+	resume     bool
 	expect     string
 	transcript string
 	record     string

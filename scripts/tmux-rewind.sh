@@ -137,6 +137,7 @@ echo "# edited" >>"$lab/primary_restore.conf"
 select_step 12 19
 keys g
 wait_for "not used: file primary_restore.conf changed" 300
+wait_for "step 12 is next" 300
 echo "tmux-rewind: 4. after editing primary_restore.conf, g on 12 said the checkpoint before 12 is not used and why"
 
 keys q
@@ -152,4 +153,26 @@ done
 deadline=$((SECONDS + 120))
 until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do sleep 0.2; done
 [[ -s "$work/exit" ]] || die "walstep did not exit after q, y"
+grep -q -- "--resume --lab .* brings this session back at step 12" "$work/stderr" || die "the quit does not say how to resume"
+
+# --- 5. --resume brings the session back at step 12 ---------------------------
+rm -f "$work/exit"
+tm kill-session -t t 2>/dev/null || true
+tm new-session -d -s t -x 160 -y 80 \
+	"cd '$work' && TERM=xterm-256color NO_COLOR=1 '$bin' --resume ${flags[*]} 2>'$work/stderr'; echo \$? >'$work/exit'"
+tm set-option -t t remain-on-exit on >/dev/null
+wait_for "step 12 is next" 120
+grep -q "restored the checkpoint before step 12" "$work/screen.txt" || die "--resume did not restore the checkpoint before 12"
+[[ "$(row 11)" == *"restored"* ]] || die "step 11 is not marked restored after --resume: $(row 11)"
+echo "tmux-rewind: 5. --resume brought the session back at step 12 from its checkpoint"
+keys q
+deadline=$((SECONDS + 60))
+until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do
+	capture
+	if grep -qF "Stop the servers before quitting?" "$work/screen.txt"; then
+		keys y
+	fi
+	sleep 0.2
+done
+[[ -s "$work/exit" ]] || die "walstep did not exit after q"
 echo "tmux-rewind: PASS ($backend)"
