@@ -161,6 +161,8 @@ func testCheckpointRestoresTheLab(t *testing.T, backend string) {
 	k := checkpoint.NewKeeper(s.env, func() *playbook.Doc { return s.doc })
 	at := indexOf(s.steps, "12")
 	k.Want = func(all []steps.Step, i int) bool { return i == at }
+	k.Store.Spare = true // as the debugger: the restore moves the spare copy in
+	defer k.Store.Wait()
 	r := steps.NewRunner(s.steps)
 	r.SetCheckpoints(k)
 	r.SetBreakpoint(at)
@@ -195,6 +197,13 @@ func testCheckpointRestoresTheLab(t *testing.T, backend string) {
 	}
 	t.Logf("%s (rewind %s)", line, took.Round(time.Millisecond))
 	sameManifest(t, "the restored lab", taken, treeManifest(t, lab))
+	// Again, from the spare made anew in the background.
+	k.Store.Wait()
+	ev = drive(t, r, func() { r.Rewind(at) })
+	if ev[len(ev)-1].Reason != steps.ReasonRewound {
+		t.Fatalf("the second rewind did not restore: %+v", ev)
+	}
+	sameManifest(t, "the lab restored again", taken, treeManifest(t, lab))
 	snap := r.Snapshot()
 	for i := 0; i < at; i++ {
 		if snap.States[i].Status != steps.Restored {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"walstep/cluster"
@@ -62,13 +63,31 @@ type Store struct {
 	Remove   func(string) error // the backend's remover (files a container owns)
 	MaxCount int
 	MaxBytes int64
+	// Spare keeps a second copy of each checkpoint ready to be moved
+	// into the lab, made in the background after a take or a restore: a
+	// restore is then a rename, not a copy (the debugger's rewind). The
+	// Store's other calls wait for that work first.
+	Spare bool
+
+	bg sync.WaitGroup
 }
+
+// spareDir is where a checkpoint's spare copy waits, complete once its
+// marker is written.
+const (
+	spareDir    = "ready"
+	spareMarker = ".complete"
+)
+
+// Wait returns when the background work (spares, removals) is done.
+func (s *Store) Wait() { s.bg.Wait() }
 
 func (s *Store) dir() string { return s.Lab.Path(cluster.CheckpointsDir) }
 
 // List returns the checkpoints kept, oldest first; a directory without a
 // readable meta.json (a copy that did not finish) is left out.
 func (s *Store) List() []Meta {
+	s.bg.Wait()
 	ents, err := os.ReadDir(s.dir())
 	if err != nil {
 		return nil
@@ -104,6 +123,7 @@ func seqOf(name string) int {
 // hold. A copy that fails (a full disk) is removed whole and the lab is
 // as it was.
 func (s *Store) Take(ctx context.Context, m Meta) (Meta, error) {
+	s.bg.Wait()
 	begin := time.Now()
 	if err := s.Lab.MkdirAll(s.dir(), 0o700, -1, -1); err != nil {
 		return m, fmt.Errorf("keep a checkpoint: %w", err)
@@ -147,7 +167,50 @@ func (s *Store) Take(ctx context.Context, m Meta) (Meta, error) {
 		}
 	}
 	s.bound()
+	s.sweep()
+	s.spare(m)
 	return m, nil
+}
+
+// sweep removes what an earlier walstep left half done (a copy, a spare,
+// a lab moved aside) when it was killed.
+func (s *Store) sweep() {
+	ents, _ := os.ReadDir(s.dir())
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") && e.IsDir() {
+			_ = s.remove(filepath.Join(s.dir(), e.Name()))
+		}
+	}
+}
+
+// spare makes m's spare copy in the background (when Spare is set).
+func (s *Store) spare(m Meta) {
+	if !s.Spare {
+		return
+	}
+	s.bg.Add(1)
+	go func() { // joined through s.bg by every other call and Wait
+		defer s.bg.Done()
+		s.makeSpare(filepath.Join(s.dir(), m.Name))
+	}()
+}
+
+// makeSpare copies the checkpoint at src into its spare dir, marked
+// complete last; a failed copy leaves none (a restore then copies).
+func (s *Store) makeSpare(src string) {
+	ready := filepath.Join(src, spareDir)
+	if _, err := os.Stat(filepath.Join(ready, spareMarker)); err == nil {
+		return
+	}
+	_ = s.remove(ready)
+	if err := s.Lab.MkdirAll(ready, 0o700, -1, -1); err != nil {
+		return
+	}
+	if err := cluster.CopyGenerated(context.Background(), src, ready, true); err != nil {
+		_ = s.remove(ready)
+		return
+	}
+	_ = os.WriteFile(filepath.Join(ready, spareMarker), nil, 0o600)
 }
 
 // bound drops the oldest checkpoints until the count and size limits hold.
@@ -173,11 +236,12 @@ func (s *Store) bound() {
 
 // Drop removes one checkpoint.
 func (s *Store) Drop(m Meta) error {
+	s.bg.Wait()
 	return s.remove(filepath.Join(s.dir(), m.Name))
 }
 
 // DropAll removes every checkpoint.
-func (s *Store) DropAll() error { return s.remove(s.dir()) }
+func (s *Store) DropAll() error { s.bg.Wait(); return s.remove(s.dir()) }
 
 func (s *Store) remove(p string) error { return s.Lab.Remove(s.Remove, p) }
 
@@ -185,18 +249,61 @@ func (s *Store) remove(p string) error { return s.Lab.Remove(s.Remove, p) }
 // the lab's are removed and m's copied in (the archive hard-linked again).
 // No server may run on the lab's dirs (the caller stops them).
 func (s *Store) Restore(ctx context.Context, m Meta) error {
+	s.bg.Wait()
 	src := filepath.Join(s.dir(), m.Name)
+	fail := func(err error) error { return fmt.Errorf("restore the checkpoint before step %s: %w", m.Before, err) }
 	if err := checkLinked(src, m.Linked); err != nil {
-		return fmt.Errorf("restore the checkpoint before step %s: %w", m.Before, err)
+		return fail(err)
+	}
+	// The lab's dirs are moved aside (one rename each) and removed after.
+	trash := filepath.Join(s.dir(), fmt.Sprintf(".trash-%d", time.Now().UnixNano()))
+	if err := s.Lab.MkdirAll(trash, 0o700, -1, -1); err != nil {
+		return fail(err)
 	}
 	for _, name := range cluster.GeneratedNames() {
-		if err := s.remove(s.Lab.Path(name)); err != nil {
-			return fmt.Errorf("restore the checkpoint before step %s: %w", m.Before, err)
+		p := s.Lab.Path(name)
+		if err := s.Lab.CheckRemovable(p); err != nil {
+			return fail(err)
+		}
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		if err := os.Rename(p, filepath.Join(trash, name)); err != nil {
+			return fail(err)
 		}
 	}
-	if err := cluster.CopyGenerated(ctx, src, s.Lab.Dir, true); err != nil {
-		return fmt.Errorf("restore the checkpoint before step %s: %w", m.Before, err)
+	ready := filepath.Join(src, spareDir)
+	if _, err := os.Stat(filepath.Join(ready, spareMarker)); err == nil {
+		for _, name := range cluster.GeneratedNames() {
+			if _, err := os.Lstat(filepath.Join(ready, name)); err != nil {
+				continue
+			}
+			if err := os.Rename(filepath.Join(ready, name), s.Lab.Path(name)); err != nil {
+				return fail(err)
+			}
+		}
+		_ = os.Remove(filepath.Join(ready, spareMarker))
+	} else if err := cluster.CopyGenerated(ctx, src, s.Lab.Dir, true); err != nil {
+		return fail(err)
 	}
+	after := func() {
+		_ = s.remove(trash)
+		_ = s.remove(ready)
+		if s.Spare {
+			s.makeSpare(src)
+		}
+	}
+	if !s.Spare {
+		// Without a spare nothing waits for the key press: the removal
+		// is done before the steps run, so it does not slow them.
+		after()
+		return nil
+	}
+	s.bg.Add(1)
+	go func() { // joined through s.bg
+		defer s.bg.Done()
+		after()
+	}()
 	return nil
 }
 
