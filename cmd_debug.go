@@ -53,6 +53,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 	// g to an earlier step restores a checkpoint kept where servers start.
 	keeper := checkpoint.NewKeeper(s.env, func() *playbook.Doc { return s.doc })
 	keeper.Want = func(all []steps.Step, i int) bool { return checkpoint.AtServerStarts(s.doc, all, i) }
+	keeper.Store.Spare = true // a rewind is a rename; the copy is made while the user looks
 	r.SetCheckpoints(keeper)
 	if o.resume {
 		if err := resumeAt(s, r); err != nil {
@@ -149,6 +150,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 			fmt.Fprintf(stderr, "walstep: transcript written to %s\n", o.transcript)
 		}
 	}
+	keeper.Store.Wait()
 	saveResume(s, r, stderr)
 	reportStopErr(stderr, s.close(res.StopServers || ctx.Err() != nil), s.lab.Dir)
 	if !res.StopServers && ctx.Err() == nil {

@@ -104,11 +104,16 @@ ls "$lab/checkpoints" | grep -q -- '-before-12$' || die "no checkpoint was kept 
 echo "tmux-rewind: 1. the playbook ran to its end; checkpoints: $(ls "$lab/checkpoints" | tr '\n' ' ')"
 
 # --- 2. g on step 12 -------------------------------------------------------
+# The spare copy a rewind moves in is made in the background after each
+# checkpoint; a g pressed before it is ready waits for it. Time the rewind
+# as a user who looked at the end for a moment sees it.
+deadline=$((SECONDS + 120))
+until ls "$lab"/checkpoints/*-before-12/ready/.complete >/dev/null 2>&1 || ((SECONDS >= deadline)); do sleep 0.2; done
 select_step 12 19
 keys g
 wait_for "from the key press" 120
 grep -q "restored the checkpoint before step 12" "$work/screen.txt" || die "the screen does not say what was restored"
-said=$(grep -o "restored the checkpoint before step 12[^·]*from the key press" "$work/screen.txt" | head -1)
+said=$(grep -a -o "restored the checkpoint before step 12[^·]*from the key press" "$work/screen.txt" | head -1)
 for id in 0 1 3 4d 6b 11; do
 	[[ "$(row "$id")" == *"restored"* ]] || die "step $id is not marked restored: $(row "$id")"
 	[[ "$(row "$id")" != *"✓"* ]] || die "step $id is marked done after a restore: $(row "$id")"
