@@ -109,23 +109,41 @@ func (CP) ListBackups(ctx context.Context, _ Backend, _ Node, lab *Lab, out io.W
 	return names, nil
 }
 
-// BackupFetch implements Archiver: a copy of the backup into the data dir,
-// as root (like the seed's docker run) and then handed to the server user.
+// BackupFetch implements Archiver: a copy of the backup into the data dir.
+// The storage is the server user's (the seed chowns it to postgres), so the
+// copy runs as that user: a link swapped in there is followed with its
+// rights only, and nothing root-only can land in the data dir it owns.
 func (CP) BackupFetch(ctx context.Context, b Backend, node Node, name string, out io.Writer) error {
+	if err := prepareDataDir(b, node); err != nil {
+		return fmt.Errorf("fetch backup: %w", err)
+	}
 	p := b.Paths(node)
 	src := p.Storage + "/" + BackupsDir + "/" + name
 	// Paths are arguments, not script text, so a lab path may hold spaces.
 	const script = `set -e
-src=$1 data=$2 name=$3 owner=$4
+src=$1 data=$2 name=$3
 test -d "$src" || { echo "backup $name not found in storage" >&2; exit 1; }
-mkdir -p "$data"
 cp -a "$src/." "$data/"
-chown -R "$owner" "$data"
 chmod 700 "$data"
 echo "restored $name into $data"
 `
-	if err := b.Exec(ctx, node, "root", []string{"sh", "-c", script, "sh", src, p.Data, name, p.Owner}, out); err != nil {
+	if err := b.Exec(ctx, node, "postgres", []string{"sh", "-c", script, "sh", src, p.Data, name}, out); err != nil {
 		return fmt.Errorf("fetch backup: %w", err)
+	}
+	return nil
+}
+
+// DataDirPreparer is implemented by backends on which a command run as the
+// server user cannot make the node's data dir itself (locally the lab is
+// walstep's): PrepareDataDir makes it, the server user's. On Docker, Exec
+// as postgres does so for a short-lived container.
+type DataDirPreparer interface {
+	PrepareDataDir(node Node) error
+}
+
+func prepareDataDir(b Backend, node Node) error {
+	if p, ok := b.(DataDirPreparer); ok {
+		return p.PrepareDataDir(node)
 	}
 	return nil
 }
@@ -242,17 +260,18 @@ func (WalG) ListBackups(ctx context.Context, b Backend, node Node, lab *Lab, out
 	return names, nil
 }
 
-// BackupFetch implements Archiver (seed steps 6 and 7): wal-g runs as
-// root as in the seed's docker run, then the data dir goes to postgres.
+// BackupFetch implements Archiver (seed steps 6 and 7): wal-g runs as the
+// server user, whose the storage is (see CP.BackupFetch), in one exec (on
+// Docker one short-lived container, as the seed's docker run --rm).
 func (WalG) BackupFetch(ctx context.Context, b Backend, node Node, name string, out io.Writer) error {
+	if err := prepareDataDir(b, node); err != nil {
+		return fmt.Errorf("wal-g backup-fetch: %w", err)
+	}
 	p := b.Paths(node)
-	// One exec (on Docker one short-lived container, as the seed's docker
-	// run --rm): the fetch as root, then the data dir handed to postgres.
 	const script = `set -e
 "$1" --config "$2" backup-fetch "$3" "$4"
-chown -R "$5" "$3"
 chmod 700 "$3"`
-	if err := b.Exec(ctx, node, "root", []string{"sh", "-c", script, "sh", p.WalgBin, p.WalgConfig, p.Data, name, p.Owner}, out); err != nil {
+	if err := b.Exec(ctx, node, "postgres", []string{"sh", "-c", script, "sh", p.WalgBin, p.WalgConfig, p.Data, name}, out); err != nil {
 		return fmt.Errorf("wal-g backup-fetch: %w", err)
 	}
 	return nil

@@ -193,6 +193,34 @@ func TestArchiverCPBackupOnRealServer(t *testing.T) {
 	if err == nil || !strings.Contains(out.String(), "not found in storage") {
 		t.Fatalf("BackupFetch of a missing backup: %v %q", err, out.String())
 	}
+
+	// The storage is the server user's: a backup it made a link to a
+	// root-only directory is read with its rights, so nothing of that
+	// directory lands in the data dir it owns.
+	if os.Geteuid() != 0 {
+		return
+	}
+	secret := filepath.Join(t.TempDir(), "root-only")
+	if err := os.Mkdir(secret, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(secret, "PG_VERSION"), []byte("ROOT-ONLY-7a1e\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const planted = "base_000000010000000000000003"
+	if err := l.Exec(ctx, Primary, "postgres", []string{"ln", "-s", secret, lab.Path(StorageDir, BackupsDir, planted)}, &out); err != nil {
+		t.Fatalf("plant the link as postgres: %v\n%s", err, out.String())
+	}
+	if err := os.RemoveAll(rd); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := arc.BackupFetch(ctx, l, Replica, planted, &out); err == nil {
+		t.Errorf("BackupFetch through a link to a root-only directory succeeded:\n%s", out.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(rd, "PG_VERSION")); err == nil {
+		t.Errorf("the root-only file was copied into the data dir: %q", b)
+	}
 }
 
 func TestArchiverCPListBackupsWithoutStorage(t *testing.T) {

@@ -111,22 +111,24 @@ func TestArchiverWalGCommands(t *testing.T) {
 		t.Fatalf("BackupFetch: %v\n%s", err, out.String())
 	}
 
-	pg, root := "postgres", "root"
+	// backup-fetch too runs as the server user: it reads the storage,
+	// which is that user's.
+	pg := "postgres"
 	if os.Geteuid() != 0 {
 		me, _ := exec.Command("id", "-un").Output()
-		pg, root = strings.TrimSpace(string(me)), strings.TrimSpace(string(me))
+		pg = strings.TrimSpace(string(me))
 	}
 	want := []string{
 		pg + "|--config|" + cfg + "|wal-push|pg_wal/" + seg,
 		pg + "|--config|" + cfg + "|wal-fetch|" + seg + "|pg_wal/RECOVERYXLOG",
 		pg + "|--config|" + cfg + "|backup-push|" + l.DataDir(Primary),
 		pg + "|--config|" + cfg + "|backup-list|--detail|--json",
-		root + "|--config|" + cfg + "|backup-fetch|" + l.DataDir(Replica) + "|base_000000010000000000000002",
+		pg + "|--config|" + cfg + "|backup-fetch|" + l.DataDir(Replica) + "|base_000000010000000000000002",
 	}
 	if got := arcLog(t, log); !slices.Equal(got, want) {
 		t.Fatalf("wal-g argv:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	// After the root-run fetch the data dir goes to the server user.
+	// The fetched data dir is the server user's.
 	uid, mode := arcOwner(t, l.DataDir(Replica))
 	if mode.Perm() != 0o700 || (os.Geteuid() == 0 && uid == 0) {
 		t.Fatalf("replica data dir uid %d mode %v after backup-fetch", uid, mode.Perm())

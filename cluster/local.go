@@ -295,6 +295,10 @@ func (l *Local) prepareDir(d string, perm os.FileMode) error {
 	return l.lab.MkdirAll(d, perm, uid, gid)
 }
 
+// PrepareDataDir implements DataDirPreparer: the data dir, 0700, the
+// server user's, made fd-relative without following a link.
+func (l *Local) PrepareDataDir(node Node) error { return l.prepareDir(l.DataDir(node), 0o700) }
+
 func (l *Local) command(ctx context.Context, node Node, asServer bool, argv []string, out io.Writer) *exec.Cmd {
 	name := argv[0]
 	// exec resolves a bare name with walstep's own PATH, not cmd.Env's:
