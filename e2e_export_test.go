@@ -13,7 +13,20 @@ import (
 
 	"walstep/cluster"
 	"walstep/pg"
+	"walstep/playbook"
 )
+
+// proofStep is a last step for the seed: a marker row written on the
+// primary and looked for on the replica.
+const proofStep = `
+## P. Prove it from the data: a marker row on the primary
+
+A write walstep makes: a row committed on the primary, then looked for on
+the replica.
+
+**Watch:** the marker reaches the replica when it follows the primary; a diverged replica never gets it
+
+` + "```walstep\nnumber -\nmarker write primary\nmarker check replica 10s\n```\n"
 
 // clientTAPModules is where Debian's postgresql-client-15 installs
 // PostgreSQL::Test::Cluster and its companions.
@@ -107,9 +120,10 @@ func TestE2EExportTAPAndScript(t *testing.T) {
 		name, restore string
 		want          pg.Verdict
 		log, marker   string
+		fate          string // the proof step's line
 	}{
-		{"default", "", pg.VerdictDiverged, "requested starting point .* is ahead of the WAL flush position", "ok 2 - a row committed on primary never reaches replica"},
-		{"no-target", "#recovery_target = 'immediate'\n", pg.VerdictHealthy, "outcome: streaming", "ok 2 - a row committed on primary reaches replica"},
+		{"default", "", pg.VerdictDiverged, "requested starting point .* is ahead of the WAL flush position", "ok 2 - a row committed on primary never reaches replica", "marker walstep-[0-9T.]+ did not reach the replica within 10s"},
+		{"no-target", "#recovery_target = 'immediate'\n", pg.VerdictHealthy, "outcome: streaming", "ok 2 - a row committed on primary reaches replica", "marker walstep-[0-9T.]+ reached the replica after"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -124,7 +138,21 @@ func TestE2EExportTAPAndScript(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			code, jout, stderr := runMain("run", "--json", "--lab", lab, "--backend", "local", "--archiver", "cp")
+			// The seed with a last step that proves the outcome from the
+			// data: a marker row written on the primary, looked for on
+			// the replica.
+			seed, err := playbook.BuiltinSource("seed")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pbook := filepath.Join(work, "proof.md")
+			if err := os.WriteFile(pbook, append(seed, []byte(proofStep)...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, jout, stderr := runMain("run", "-v", "--json", "--lab", lab, "--backend", "local", "--archiver", "cp", "--playbook", pbook)
+			if !regexp.MustCompile(c.fate).MatchString(stderr) {
+				t.Errorf("the proof step's output lacks %q:\n%s", c.fate, stderr)
+			}
 			var rep struct {
 				Diagnosis *pg.Diagnosis `json:"diagnosis"`
 			}
@@ -140,7 +168,7 @@ func TestE2EExportTAPAndScript(t *testing.T) {
 			if err := os.MkdirAll(filepath.Dir(tap), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if code, out, stderr := runMain("export", "--lab", lab, "--report", report, "--tap", tap, "--script", script); code != 0 {
+			if code, out, stderr := runMain("export", "--lab", lab, "--playbook", pbook, "--report", report, "--tap", tap, "--script", script); code != 0 {
 				t.Fatalf("export: exit %d\n%s%s", code, out, stderr)
 			}
 			for _, p := range []string{tap, script} {
@@ -156,7 +184,7 @@ func TestE2EExportTAPAndScript(t *testing.T) {
 			if !ok || !strings.Contains(out, "Result: PASS") || !strings.Contains(out, c.marker) {
 				t.Fatalf("prove %s: passed=%v\n%s", tap, ok, out)
 			}
-			if m, _ := regexpMatch(c.log, out); !m {
+			if !regexp.MustCompile(c.log).MatchString(out) || !strings.Contains(out, "# the marker "+map[pg.Verdict]string{pg.VerdictDiverged: "did not reach replica within 10s", pg.VerdictHealthy: "reached replica"}[c.want]) {
 				t.Errorf("prove's output lacks %q:\n%s", c.log, out)
 			}
 
@@ -179,6 +207,10 @@ func TestE2EExportTAPAndScript(t *testing.T) {
 			if err != nil || len(lines) < 2 || !strings.HasPrefix(lines[len(lines)-2], string(c.want)+": ") || lines[len(lines)-1] != "walstep saw: "+string(c.want) {
 				t.Fatalf("the exported script (%v) does not end on %s:\n%s", err, c.want, sout)
 			}
+			stepFate := map[pg.Verdict]string{pg.VerdictDiverged: "the marker did not reach replica within 10s", pg.VerdictHealthy: "the marker reached replica"}[c.want]
+			if !strings.Contains(string(sout), "\n"+stepFate+"\n") {
+				t.Errorf("the script's proof step does not say %q:\n%s", stepFate, sout)
+			}
 			t.Logf("script: %s", lines[len(lines)-2])
 
 			// The other outcome asserted: the same test fails. On the
@@ -197,5 +229,3 @@ func TestE2EExportTAPAndScript(t *testing.T) {
 		})
 	}
 }
-
-func regexpMatch(pattern, s string) (bool, error) { return regexp.MatchString(pattern, s) }

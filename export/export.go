@@ -184,3 +184,20 @@ func upstreamOf(doc *playbook.Doc, node string) string {
 	}
 	return node
 }
+
+// markerStep is the step of the last marker write before action ai of
+// step si: the marker id both exports use.
+func markerStep(doc *playbook.Doc, si, ai int) string {
+	id := ""
+	for i, st := range doc.Steps {
+		for j, a := range st.Actions {
+			if i > si || (i == si && j >= ai) {
+				return id
+			}
+			if a.Verb == "marker write" {
+				id = st.ID
+			}
+		}
+	}
+	return id
+}

@@ -252,6 +252,16 @@ var shellForms = map[string]shellForm{
 		g.p("kill_node %s # SIGKILL to the postmaster: a crash at this point", a.Node())
 		return nil
 	},
+	"marker write": func(g *shellGen, si, ai int, a playbook.Action) error {
+		g.p("# A write walstep makes: a marker row, flushed on %s.", a.Node())
+		g.p("write_marker %s %s", a.Node(), shQ("step "+g.o.Doc.Steps[si].ID))
+		return nil
+	},
+	"marker check": func(g *shellGen, si, ai int, a playbook.Action) error {
+		id := shQ("step " + markerStep(g.o.Doc, si, ai))
+		g.p("if marker_on %s %s %d; then echo 'the marker reached %s'; else echo 'the marker did not reach %s within %ds'; fi", a.Node(), id, seconds(a.Deadline), a.Node(), a.Node(), seconds(a.Deadline))
+		return nil
+	},
 	"promote": func(g *shellGen, si, ai int, a playbook.Action) error {
 		g.p("promote_node %s", a.Node())
 		return nil
@@ -409,22 +419,28 @@ outcome_of() {
 	fi
 	return 1
 }
-# Commit a marker row on the upstream, wait until it flushed it, then look
-# for it on the standby for up to $3 seconds.
-marker_seen() {
-	local lsn end=$((SECONDS + $3))
-	psql_on "$2" -c "create table walstep_marker (id text primary key)" -c "insert into walstep_marker values ('marker')"
-	lsn=$(psql_on "$2" -c 'select pg_current_wal_insert_lsn()')
-	until_true 60 "$2 to flush the marker" is_true "$2" "select pg_current_wal_flush_lsn() >= '$lsn'"
+# Commit marker row $2 on node $1 and wait until $1 has flushed it.
+write_marker() {
+	local lsn
+	psql_on "$1" -c "create table if not exists walstep_marker (id text primary key, written timestamptz not null default now())" >/dev/null
+	lsn=$(psql_on "$1" -c "insert into walstep_marker (id) values ('$2') returning pg_current_wal_insert_lsn()" | head -1)
+	until_true 60 "$1 to flush the marker" is_true "$1" "select pg_current_wal_flush_lsn() >= '$lsn'"
+}
+# Whether marker row $2 shows on node $1 within $3 seconds.
+marker_on() {
+	local end=$((SECONDS + $3))
 	while [ "$SECONDS" -lt "$end" ]; do
 		if is_true "$1" "select to_regclass('walstep_marker') is not null" &&
-			[ "$(psql_on "$1" -c "select count(*) from walstep_marker where id = 'marker'" 2>/dev/null)" = 1 ]; then
+			[ "$(psql_on "$1" -c "select count(*) from walstep_marker where id = '$2'" 2>/dev/null)" = 1 ]; then
 			return 0
 		fi
 		sleep 0.2
 	done
 	return 1
 }
+# Commit a marker row on the upstream ($2), then look for it on the
+# standby ($1) for up to $3 seconds.
+marker_seen() { write_marker "$2" proof && marker_on "$1" proof "$3"; }
 # Print the outcome with its evidence; exit 0 when it is what walstep saw.
 conclude() {
 	local standby=$1 upstream=$2 saw=$3 wait_refused=$4 wait_streaming=$5 outcome verdict

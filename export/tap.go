@@ -241,6 +241,18 @@ var tapForms = map[string]tapForm{
 		g.p("$%s->kill9;", a.Node())
 		return nil
 	},
+	"marker write": func(g *tapGen, si, ai int, a playbook.Action) error {
+		g.helpers["marker_seen"] = true
+		g.p("# A write walstep makes: a marker row, flushed on %s.", a.Node())
+		g.p("write_marker($%s, 'step %s');", a.Node(), g.o.Doc.Steps[si].ID)
+		return nil
+	},
+	"marker check": func(g *tapGen, si, ai int, a playbook.Action) error {
+		g.helpers["marker_seen"] = true
+		id := markerStep(g.o.Doc, si, ai)
+		g.p("note(marker_on($%s, 'step %s', %d) ? 'the marker reached %s' : 'the marker did not reach %s within %ds');", a.Node(), id, seconds(a.Deadline), a.Node(), a.Node(), seconds(a.Deadline))
+		return nil
+	},
 	"promote": func(g *tapGen, si, ai int, a playbook.Action) error {
 		g.p("$%s->promote;", a.Node())
 		return nil
@@ -487,23 +499,37 @@ sub wait_outcome
 	die "$name neither streams nor reports a refusal after ${secs}s";
 }
 `,
-	"marker_seen": `# Commit a marker row on the upstream, wait until the upstream has
-# flushed it, then look for it on the standby for up to $secs seconds.
+	"marker_seen": `# Commit a marker row on the upstream and look for it on the standby.
 sub marker_seen
 {
 	my ($upstream, $standby, $secs) = @_;
-	$upstream->safe_psql('postgres',
-		"create table walstep_marker (id text primary key); insert into walstep_marker values ('marker')");
-	my $lsn = $upstream->safe_psql('postgres', 'select pg_current_wal_insert_lsn()');
-	$upstream->poll_query_until('postgres', "select pg_current_wal_flush_lsn() >= '$lsn'")
-	  or die 'the upstream did not flush the marker';
+	write_marker($upstream, 'proof');
+	return marker_on($standby, 'proof', $secs);
+}
+
+# Commit marker row id on node and wait until node has flushed it.
+sub write_marker
+{
+	my ($node, $id) = @_;
+	$node->safe_psql('postgres',
+		"create table if not exists walstep_marker (id text primary key, written timestamptz not null default now())");
+	my $lsn = $node->safe_psql('postgres',
+		"insert into walstep_marker (id) values ('$id') returning pg_current_wal_insert_lsn()");
+	$node->poll_query_until('postgres', "select pg_current_wal_flush_lsn() >= '$lsn'")
+	  or die 'the marker was not flushed';
+}
+
+# Whether marker row id shows on node within $secs seconds.
+sub marker_on
+{
+	my ($node, $id, $secs) = @_;
 	for (my $i = 0; $i < 10 * $secs; $i++)
 	{
 		return 1
-		  if $standby->safe_psql('postgres',
+		  if $node->safe_psql('postgres',
 			"select to_regclass('walstep_marker') is not null") eq 't'
-		  && $standby->safe_psql('postgres',
-			"select count(*) from walstep_marker where id = 'marker'") == 1;
+		  && $node->safe_psql('postgres',
+			"select count(*) from walstep_marker where id = '$id'") == 1;
 		usleep(100_000);
 	}
 	return 0;

@@ -223,6 +223,12 @@ var vocabulary = map[string]verbSpec{
 	"slot create":  {"slot create NODE NAME", slotSpec},
 	"slot drop":    {"slot drop NODE NAME", slotSpec},
 	"switch-wal":   {"switch-wal NODE", nodeOnly},
+	// A proof from the data, and a write walstep makes: a marker row
+	// committed on NODE (table walstep_marker), waited for until flushed.
+	"marker write": {"marker write NODE", nodeOnly},
+	// Whether the last marker written reaches NODE within the deadline:
+	// the step says which, and succeeds either way (it is evidence).
+	"marker check": {"marker check NODE DEADLINE", waitSpec(0)},
 	// How many archive_command failures the node's log holds so far, so a
 	// note about them is checked against this lab.
 	"archive-failures": {"archive-failures NODE", nodeOnly},
@@ -236,7 +242,7 @@ var vocabulary = map[string]verbSpec{
 }
 
 // twoWord are the verbs whose second word is part of the verb.
-var twoWord = map[string]bool{"reset": true, "wait": true, "backup": true, "slot": true}
+var twoWord = map[string]bool{"reset": true, "wait": true, "backup": true, "slot": true, "marker": true}
 
 func nodeOnly(a *Action, w []string) error {
 	if err := arity(w, 1, 1); err != nil {

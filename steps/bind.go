@@ -293,6 +293,10 @@ func (bd *bound) do(ctx context.Context, id string, a playbook.Action, marks map
 		return PSQL(ctx, b, node, "select pg_drop_replication_slot("+sqlLiteral(a.Args[0])+");", out)
 	case "switch-wal":
 		return PSQL(ctx, b, node, "select pg_switch_wal();", out)
+	case "marker write":
+		return writeMarker(ctx, env, node, out)
+	case "marker check":
+		return checkMarker(ctx, env, node, bd.deadline(a), out)
 	case "archive-failures":
 		reportArchiveFailures(ctx, b, node, out)
 		return nil

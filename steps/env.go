@@ -31,6 +31,7 @@ type Env struct {
 	laterHooks map[string][]string
 	backup     string       // the name the last backup find found
 	lister     cluster.Node // where it was found
+	marker     string       // the id of the last marker row written
 }
 
 // LaterHooks lists the hooks that run after step id, in run order.

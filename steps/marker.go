@@ -1,0 +1,94 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"walstep/cluster"
+)
+
+// MarkerTable is the table the marker actions write and read.
+const MarkerTable = "walstep_marker"
+
+// writeMarker commits a marker row on node and waits until node has
+// flushed it, so that a standby that follows node can only miss it by not
+// following.
+func writeMarker(ctx context.Context, env *Env, node cluster.Node, out io.Writer) error {
+	b := env.Backend
+	id := "walstep-" + time.Now().UTC().Format("20060102T150405.000000000")
+	conn := b.ConnString(node)
+	if err := PSQL(ctx, b, node, "create table if not exists "+MarkerTable+" (id text primary key, written timestamptz not null default now());", io.Discard); err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	var lsn string
+	if err := cluster.QueryRow(ctx, conn, "insert into "+MarkerTable+" (id) values ("+sqlLiteral(id)+") returning pg_current_wal_insert_lsn()::text", &lsn); err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	err := cluster.Until(ctx, 30*time.Second, "the "+string(node)+" to flush the marker", func(ctx context.Context) (bool, error) {
+		var ok bool
+		if err := cluster.QueryRow(ctx, conn, "select pg_current_wal_flush_lsn() >= "+sqlLiteral(lsn)+"::pg_lsn", &ok); err != nil {
+			return false, nil
+		}
+		return ok, nil
+	})
+	if err != nil {
+		return fmt.Errorf("write marker: %w", err)
+	}
+	env.mu.Lock()
+	env.marker = id
+	env.mu.Unlock()
+	fmt.Fprintf(out, "wrote marker row %s into %s on the %s (its WAL up to %s, flushed there)\n", id, MarkerTable, node, lsn)
+	return nil
+}
+
+// checkMarker looks for the last marker on node until the deadline and
+// says whether it arrived; it fails only when no marker was written.
+func checkMarker(ctx context.Context, env *Env, node cluster.Node, d time.Duration, out io.Writer) error {
+	env.mu.Lock()
+	id := env.marker
+	env.mu.Unlock()
+	if id == "" {
+		return fmt.Errorf("check marker: no marker was written (marker write NODE first)")
+	}
+	conn := env.Backend.ConnString(node)
+	// answered: the node said the row is not there (no row, or no table
+	// yet); last: why it could not be asked, when it never answered. A
+	// query the deadline cuts short is neither.
+	var answered bool
+	var last error
+	start := time.Now()
+	err := cluster.Until(ctx, d, "the marker on the "+string(node), func(qctx context.Context) (bool, error) {
+		var n int
+		qerr := cluster.QueryRow(qctx, conn, "select count(*) from "+MarkerTable+" where id = "+sqlLiteral(id), &n)
+		switch {
+		case qerr == nil:
+			answered = true
+			return n == 1, nil
+		case isUndefinedTable(qerr):
+			answered = true
+		case qctx.Err() == nil:
+			last = qerr
+		}
+		return false, nil
+	})
+	switch {
+	case err == nil:
+		fmt.Fprintf(out, "marker %s reached the %s after %s\n", id, node, time.Since(start).Round(10*time.Millisecond))
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case !answered:
+		fmt.Fprintf(out, "marker %s: cannot tell whether it reached the %s, which did not answer within %s: %v\n", id, node, d, last)
+	default:
+		fmt.Fprintf(out, "marker %s did not reach the %s within %s\n", id, node, d)
+	}
+	return nil
+}
+
+// isUndefinedTable reports a query that failed because the marker table
+// is not there: the standby never replayed its creation.
+func isUndefinedTable(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "does not exist") || strings.Contains(err.Error(), "42P01"))
+}
