@@ -16,13 +16,14 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"walstep/cluster"
+	"walstep/headless"
 	"walstep/pg"
 	"walstep/steps"
 	"walstep/tui"
 )
 
-// These tests feed one sequence of polls to `walstep run` (runPlaybook, which
-// polls at each step's end, then buildReport) and to the debugger (tui.Run,
+// These tests feed one sequence of polls to `walstep run` (headless.RunPlaybook, which
+// polls at each step's end, then headless.BuildReport) and to the debugger (tui.Run,
 // which polls on its timer), and want the same verdict and cause from both.
 
 func loadSnaps(t *testing.T, name string) []pg.Snapshot {
@@ -95,16 +96,16 @@ func noopSteps(n int) []steps.Step {
 // the last, which the report takes.
 func headlessDiagnosis(t *testing.T, seq []pg.Snapshot, stall time.Duration) pg.Diagnosis {
 	t.Helper()
-	s := &session{
-		lab: &cluster.Lab{Dir: t.TempDir()}, backend: namedBackend{}, archiver: cluster.CP{},
-		steps: noopSteps(len(seq) - 1), stall: stall,
-		poll: replay(seq, func() { t.Error("the headless path polled more than once per step and once for the report") }),
+	s := &headless.Session{
+		Lab: &cluster.Lab{Dir: t.TempDir()}, Backend: namedBackend{}, Archiver: cluster.CP{},
+		Steps: noopSteps(len(seq) - 1), Stall: stall,
+		Poll: replay(seq, func() { t.Error("the headless path polled more than once per step and once for the report") }),
 	}
-	res := runPlaybook(t.Context(), s, io.Discard, false)
-	if res.failed >= 0 {
-		t.Fatalf("step %d failed", res.failed)
+	res := headless.RunPlaybook(t.Context(), s, io.Discard, false)
+	if res.Failed >= 0 {
+		t.Fatalf("step %d failed", res.Failed)
 	}
-	rep := buildReport(t.Context(), s, res)
+	rep := headless.BuildReport(t.Context(), s, res)
 	return *rep.Diagnosis
 }
 

@@ -15,6 +15,7 @@ import (
 	"walstep/cast"
 	"walstep/checkpoint"
 	"walstep/cluster"
+	"walstep/headless"
 	"walstep/playbook"
 	"walstep/steps"
 	"walstep/transcript"
@@ -48,28 +49,28 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 	if err != nil {
 		return err
 	}
-	r := steps.NewRunner(s.steps)
-	r.SetReplan(s.replan) // a hook added or removed shows at the next pass
+	r := steps.NewRunner(s.Steps)
+	r.SetReplan(s.Replan) // a hook added or removed shows at the next pass
 	// g to an earlier step restores a checkpoint kept where servers start.
-	keeper := checkpoint.NewKeeper(s.env, func() *playbook.Doc { return s.doc })
-	keeper.Want = func(all []steps.Step, i int) bool { return checkpoint.AtServerStarts(s.doc, all, i) }
+	keeper := checkpoint.NewKeeper(s.Env, func() *playbook.Doc { return s.Doc })
+	keeper.Want = func(all []steps.Step, i int) bool { return checkpoint.AtServerStarts(s.Doc, all, i) }
 	keeper.Store.Spare = true // a rewind is a rename; the copy is made while the user looks
 	r.SetCheckpoints(keeper)
 	if o.resume {
 		if err := resumeAt(s, r); err != nil {
-			_ = s.close(true)
+			_ = s.Close(true)
 			return err
 		}
 	}
 	ids := map[string]int{}
-	for i, st := range s.steps {
+	for i, st := range s.Steps {
 		ids[st.ID] = i
 	}
 	setBreaks := func(flag, list string) error {
 		for _, id := range strings.Split(list, ",") {
 			i, ok := ids[strings.TrimSpace(id)]
 			if !ok {
-				return fmt.Errorf("--%s %s: no such step (the playbook's IDs: %s)", flag, id, stepIDs(s.steps))
+				return fmt.Errorf("--%s %s: no such step (the playbook's IDs: %s)", flag, id, stepIDs(s.Steps))
 			}
 			r.SetBreakpoint(i)
 		}
@@ -77,7 +78,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 	}
 	// Without the flags, the playbook's own stops and breakpoints.
 	var stops, marked []string
-	for _, st := range s.steps {
+	for _, st := range s.Steps {
 		if st.PresentStop {
 			stops = append(stops, st.ID)
 		}
@@ -100,14 +101,14 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 	}{{"break", o.breaks, o.breaks != ""}, {"present-stops", strings.Join(stops, ","), o.present && len(stops) > 0}} {
 		if b.set {
 			if err := setBreaks(b.flag, b.list); err != nil {
-				_ = s.close(true)
+				_ = s.Close(true)
 				return err
 			}
 		}
 	}
-	tr, err := s.newTranscript(o.transcript, o.force)
+	tr, err := s.NewTranscript(o.transcript, o.force)
 	if err != nil {
-		_ = s.close(true)
+		_ = s.Close(true)
 		return err
 	}
 	var rec *cast.Recorder
@@ -115,7 +116,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 		// Last before the debugger draws: nothing has run, and an error
 		// before it leaves no recording behind.
 		if rec, err = startRecording(s, o.record, o.force, stdout); err != nil {
-			_ = s.close(true)
+			_ = s.Close(true)
 			return err
 		}
 		defer func() {
@@ -129,19 +130,19 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 			}
 		}()
 	}
-	header := fmt.Sprintf("%s · %s · %s", s.backend.Name(), s.archiver.Name(), s.lab.Dir)
+	header := fmt.Sprintf("%s · %s · %s", s.Backend.Name(), s.Archiver.Name(), s.Lab.Dir)
 	res, err := runTUI(ctx, tuiConfig{
 		Config: tui.Config{
-			LabDir: s.lab.Dir, Servers: s.backend, Steps: s.steps,
-			Poll: s.poll, PollEvery: o.poll, Header: header, Why: s.why,
-			StallAfter: o.stall, ReadWAL: s.readWAL,
+			LabDir: s.Lab.Dir, Servers: s.Backend, Steps: s.Steps,
+			Poll: s.Poll, PollEvery: o.poll, Header: header, Why: s.Why,
+			StallAfter: o.stall, ReadWAL: s.ReadWAL,
 			Present: o.present, PresentStops: stops, PresentPause: o.pause,
 		},
 		Runner: r, Stdout: stdout, Transcript: tr, Cast: rec,
 	})
 	if tr != nil {
-		rep := buildReport(context.WithoutCancel(ctx), s, runResult{snap: r.Snapshot(), failed: -1, watch: res.Watch})
-		if ferr := finishTranscript(tr, rep); ferr != nil {
+		rep := headless.BuildReport(context.WithoutCancel(ctx), s, headless.RunResult{Snap: r.Snapshot(), Failed: -1, Watch: res.Watch})
+		if ferr := headless.FinishTranscript(tr, rep); ferr != nil {
 			fmt.Fprintf(stderr, "walstep: %v\n", ferr)
 			if err == nil {
 				err = exitError{1}
@@ -152,9 +153,9 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 	}
 	keeper.Store.Wait()
 	saveResume(s, r, stderr)
-	reportStopErr(stderr, s.close(res.StopServers || ctx.Err() != nil), s.lab.Dir)
+	reportStopErr(stderr, s.Close(res.StopServers || ctx.Err() != nil), s.Lab.Dir)
 	if !res.StopServers && ctx.Err() == nil {
-		fmt.Fprintf(stderr, "walstep: servers left running; stop them with: %s clean --lab %s\n", selfCmd(), cluster.ShellQuote(s.lab.Dir))
+		fmt.Fprintf(stderr, "walstep: servers left running; stop them with: %s clean --lab %s\n", selfCmd(), cluster.ShellQuote(s.Lab.Dir))
 	}
 	_ = os.Stdout.Sync()
 	return err
@@ -163,12 +164,12 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 // startRecording opens --record on the terminal the debugger draws on; a
 // path the run would delete or one of the lab's own files is refused, an
 // existing file too unless replace (--force).
-func startRecording(s *session, path string, replace bool, stdout io.Writer) (*cast.Recorder, error) {
+func startRecording(s *headless.Session, path string, replace bool, stdout io.Writer) (*cast.Recorder, error) {
 	f, ok := stdout.(*os.File)
 	if !ok {
 		return nil, errNotTerminal
 	}
-	if err := s.lab.CheckOutputPath(path); err != nil {
+	if err := s.Lab.CheckOutputPath(path); err != nil {
 		return nil, fmt.Errorf("--record: %w", err)
 	}
 	_, rec, err := cast.Start(path, f, "walstep: PostgreSQL concurrent-restore timeline bug", replace)
@@ -268,12 +269,12 @@ func stepIDs(all []steps.Step) string {
 // resumeAt makes the Runner start where the lab's last session quit: a
 // rewind to that step, which restores the nearest checkpoint before it
 // and runs the steps between (the screen says what it restored).
-func resumeAt(s *session, r *steps.Runner) error {
-	rs, err := checkpoint.LoadResume(s.lab)
+func resumeAt(s *headless.Session, r *steps.Runner) error {
+	rs, err := checkpoint.LoadResume(s.Lab)
 	if err != nil {
 		return err
 	}
-	for i, st := range s.steps {
+	for i, st := range s.Steps {
 		if steps.StepKey(st) == rs.Step {
 			r.Rewind(i) // waits in the Runner's queue until it runs
 			return nil
@@ -283,7 +284,7 @@ func resumeAt(s *session, r *steps.Runner) error {
 }
 
 // saveResume records where the session is as it quits, for --resume.
-func saveResume(s *session, r *steps.Runner, stderr io.Writer) {
+func saveResume(s *headless.Session, r *steps.Runner, stderr io.Writer) {
 	snap := r.Snapshot()
 	all := r.Steps()
 	rs := checkpoint.Resume{Quit: time.Now()}
@@ -292,11 +293,11 @@ func saveResume(s *session, r *steps.Runner, stderr io.Writer) {
 	} else {
 		rs.Step, rs.ID, rs.Ended = steps.StepKey(all[len(all)-1]), all[len(all)-1].ID, true
 	}
-	if err := checkpoint.SaveResume(s.lab, rs); err != nil {
+	if err := checkpoint.SaveResume(s.Lab, rs); err != nil {
 		fmt.Fprintf(stderr, "walstep: %v\n", err)
 		return
 	}
 	if rs.Step != steps.StepKey(all[0]) {
-		fmt.Fprintf(stderr, "walstep: %s --resume --lab %s brings this session back at step %s\n", selfCmd(), cluster.ShellQuote(s.lab.Dir), rs.ID)
+		fmt.Fprintf(stderr, "walstep: %s --resume --lab %s brings this session back at step %s\n", selfCmd(), cluster.ShellQuote(s.Lab.Dir), rs.ID)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"walstep/cluster"
 	"walstep/explore"
+	"walstep/headless"
 	"walstep/outfile"
 	"walstep/playbook"
 	"walstep/transcript"
@@ -130,7 +131,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// Copying a prefix keeps its files' owners: only root can do that for
 	// the files containers own.
 	share := !o.noShare && (res.Backend == "local" || os.Geteuid() == 0)
-	id, err := explore.NewIdentity(lab, variants, res, o.repeat, share, walstepVersion().Value, shard)
+	id, err := explore.NewIdentity(lab, variants, res, o.repeat, share, headless.WalstepVersion().Value, shard)
 	if err != nil {
 		return err
 	}
@@ -222,7 +223,7 @@ func runWithProgress(ctx context.Context, ex *explore.Explorer, w io.Writer) *ex
 		if !p.Shard.Whole() {
 			line = "shard " + p.Shard.String() + " " + line
 		}
-		line += failedNote(r.FailedStep, r.Error)
+		line += headless.FailedNote(r.FailedStep, r.Error)
 		line += fmt.Sprintf(" · cells %d/%d", p.CellsDone, p.Cells)
 		if p.Left > 0 {
 			line += " · ~" + explore.RoundDur(p.Left) + " left"
@@ -329,8 +330,8 @@ func exploreExec(o exploreOptions) explore.Executor {
 		if err != nil {
 			return explore.Outcome{}, err
 		}
-		from, until := 0, len(s.steps)
-		for i, st := range s.steps {
+		from, until := 0, len(s.Steps)
+		for i, st := range s.Steps {
 			if st.ID == j.From {
 				from = i
 			}
@@ -338,26 +339,26 @@ func exploreExec(o exploreOptions) explore.Executor {
 				until = i
 			}
 		}
-		s.steps = s.steps[from:until]
-		notes := append(s.why, j.Notes...)
-		tr, err := transcript.Create(j.Transcript, transcript.Header{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Notes: notes, Started: time.Now()})
+		s.Steps = s.Steps[from:until]
+		notes := append(s.Why, j.Notes...)
+		tr, err := transcript.Create(j.Transcript, transcript.Header{Lab: s.Lab.Dir, Backend: s.Backend.Name(), Archiver: s.Archiver.Name(), Notes: notes, Started: time.Now()})
 		if err != nil {
-			_ = s.close(true)
+			_ = s.Close(true)
 			return explore.Outcome{}, err
 		}
 		defer tr.Close()
 		if j.Prepare != nil {
-			if err := j.Prepare(ctx, s.env); err != nil {
-				_ = s.close(true)
+			if err := j.Prepare(ctx, s.Env); err != nil {
+				_ = s.Close(true)
 				return explore.Outcome{}, err
 			}
 		}
-		res := runPlaybook(ctx, s, io.Discard, false, tr)
-		rep := buildReport(ctx, s, res)
+		res := headless.RunPlaybook(ctx, s, io.Discard, false, tr)
+		rep := headless.BuildReport(ctx, s, res)
 		if j.Until == "" {
-			_ = finishTranscript(tr, rep)
+			_ = headless.FinishTranscript(tr, rep)
 		}
-		stopErr := s.close(true)
+		stopErr := s.Close(true)
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		if err := outfile.WriteFile(j.Report, append(b, '\n'), true); err != nil {
 			return explore.Outcome{}, fmt.Errorf("write run report: %w", err)
@@ -365,10 +366,10 @@ func exploreExec(o exploreOptions) explore.Executor {
 		if stopErr != nil {
 			return explore.Outcome{}, fmt.Errorf("stop servers: %w", stopErr)
 		}
-		out := explore.Outcome{Verdict: reportVerdict(rep)}
-		if res.failed >= 0 {
-			out.FailedStep = s.steps[res.failed].ID
-			if err := res.snap.States[res.failed].Err; err != nil {
+		out := explore.Outcome{Verdict: headless.Verdict(rep)}
+		if res.Failed >= 0 {
+			out.FailedStep = s.Steps[res.Failed].ID
+			if err := res.Snap.States[res.Failed].Err; err != nil {
 				out.StepError = err.Error()
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"walstep/headless"
 )
 
 // Values that parse but cannot be meant are one line at parse time (exit
@@ -66,10 +68,10 @@ func TestInitKeepsAPrivateDirPrivate(t *testing.T) {
 // An interrupted run's report says so instead of giving a verdict.
 func TestInterruptedReportSaysSo(t *testing.T) {
 	var b bytes.Buffer
-	rep := Report{Lab: "/lab", Interrupted: true}
-	writeTextReport(&b, rep)
-	if !strings.Contains(b.String(), "interrupted: the run was stopped before its end") || reportVerdict(rep) != verdictInterrupted {
-		t.Errorf("report of an interrupted run:\n%s\nverdict %s", b.String(), reportVerdict(rep))
+	rep := headless.Report{Lab: "/lab", Interrupted: true}
+	headless.WriteText(&b, rep)
+	if !strings.Contains(b.String(), "interrupted: the run was stopped before its end") || headless.Verdict(rep) != headless.VerdictInterrupted {
+		t.Errorf("report of an interrupted run:\n%s\nverdict %s", b.String(), headless.Verdict(rep))
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"walstep/headless"
 )
 
 // walstep -h lists the sub-commands, then the debugger's flags.
@@ -28,7 +30,7 @@ func TestHelpListsSubcommands(t *testing.T) {
 // The --repeat timing table keeps its columns on long titles and hook IDs.
 func TestRepeatTableAligned(t *testing.T) {
 	var b bytes.Buffer
-	writeRepeatText(&b, RepeatReport{Steps: []StepStats{
+	headless.WriteRepeatText(&b, headless.RepeatReport{Steps: []headless.StepStats{
 		{ID: "1", Title: "Initialise the primary's data dir", Median: 1.2, Min: 1, Max: 2},
 		{ID: "F2", Title: "Start the replica; it shuts down at its recovery target", Median: 0.3, Min: 0.2, Max: 0.4},
 		{ID: "13+1", Title: "Hook after-13.primary.sql on the primary", Median: 12.5, Min: 0.1, Max: 30},

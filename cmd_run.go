@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"walstep/cluster"
+	"walstep/headless"
 	"walstep/pg"
 )
 
@@ -50,8 +51,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if o.markdown != "" { // before the run: a path in the way costs nothing yet
-		if err := checkReportPath(s, o.markdown, o.force); err != nil {
-			_ = s.close(true)
+		if err := headless.CheckReportPath(s, o.markdown, o.force); err != nil {
+			_ = s.Close(true)
 			return err
 		}
 	}
@@ -59,26 +60,26 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if o.jsonOut {
 		progress = stderr
 	}
-	for _, w := range s.why {
+	for _, w := range s.Why {
 		fmt.Fprintf(progress, "walstep: %s\n", w)
 	}
-	fmt.Fprintf(progress, "walstep: lab %s\n", s.lab.Dir)
+	fmt.Fprintf(progress, "walstep: lab %s\n", s.Lab.Dir)
 	if o.repeat > 1 || o.from != "" {
 		err := runRepeat(ctx, s, o, stdout, progress)
-		reportStopErr(stderr, s.close(!o.keep), s.lab.Dir)
+		reportStopErr(stderr, s.Close(!o.keep), s.Lab.Dir)
 		return err
 	}
-	tr, err := s.newTranscript(o.transcript, o.force)
+	tr, err := s.NewTranscript(o.transcript, o.force)
 	if err != nil {
-		_ = s.close(true)
+		_ = s.Close(true)
 		return err
 	}
-	res := runPlaybook(ctx, s, progress, o.verbose, tr)
-	rep := buildReport(ctx, s, res)
+	res := headless.RunPlaybook(ctx, s, progress, o.verbose, tr)
+	rep := headless.BuildReport(ctx, s, res)
 	// A file the user asked for that is not there in full fails the run.
 	fileFailed := false
 	if tr != nil {
-		if err := finishTranscript(tr, rep); err != nil {
+		if err := headless.FinishTranscript(tr, rep); err != nil {
 			fmt.Fprintf(stderr, "walstep: %v\n", err)
 			fileFailed = true
 		} else {
@@ -86,14 +87,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	if o.markdown != "" { // before the servers stop: versions are read in their environment
-		if err := writeMarkdownReport(ctx, s, rep, o.markdown, o.force, o.keep); err != nil {
+		if err := headless.WriteMarkdown(ctx, s, rep, o.markdown, o.force, o.keep); err != nil {
 			fmt.Fprintf(stderr, "walstep: %v\n", err)
 			fileFailed = true
 		} else {
 			fmt.Fprintf(progress, "walstep: report for an issue tracker written to %s\n", o.markdown)
 		}
 	}
-	stopErr := s.close(!o.keep)
+	stopErr := s.Close(!o.keep)
 	if o.jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -101,20 +102,20 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return fmt.Errorf("write report: %w", err)
 		}
 	} else {
-		writeTextReport(stdout, rep)
+		headless.WriteText(stdout, rep)
 		if o.keep {
-			fmt.Fprintf(stdout, "\nservers left running: %s; stop them with: %s clean --lab %s\n", strings.Join(rep.addrs(), ", "), selfCmd(), cluster.ShellQuote(s.lab.Dir))
+			fmt.Fprintf(stdout, "\nservers left running: %s; stop them with: %s clean --lab %s\n", strings.Join(rep.AddrList(), ", "), selfCmd(), cluster.ShellQuote(s.Lab.Dir))
 		}
 	}
-	reportStopErr(stderr, stopErr, s.lab.Dir)
+	reportStopErr(stderr, stopErr, s.Lab.Dir)
 	if ctx.Err() != nil {
 		return exitError{130}
 	}
-	if res.failed >= 0 || fileFailed {
+	if res.Failed >= 0 || fileFailed {
 		return exitError{1}
 	}
-	if o.expect != "" && reportVerdict(rep) != o.expect {
-		fmt.Fprintf(stderr, "walstep: expected verdict %s, got %s\n", o.expect, reportVerdict(rep))
+	if o.expect != "" && headless.Verdict(rep) != o.expect {
+		fmt.Fprintf(stderr, "walstep: expected verdict %s, got %s\n", o.expect, headless.Verdict(rep))
 		return exitError{exitExpect}
 	}
 	return nil

@@ -7,7 +7,7 @@
 // command line and dispatches; cmd_init.go, cmd_run.go (with
 // cmd_run_repeat.go), cmd_clean.go, cmd_debug.go and cmd_explore.go each
 // call into the packages. session.go opens what a run and the debugger share
-// (lab, backend, archiver, playbook, poller); report.go builds and prints the
-// headless report. Nothing here names a concrete backend: cluster.Open
-// chooses one.
+// (a headless.Session: lab, backend, archiver, playbook, poller); the run
+// loop and the reports it prints are package headless's. Nothing here names
+// a concrete backend: cluster.Open chooses one.
 package main

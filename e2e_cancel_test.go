@@ -74,8 +74,8 @@ func cancelThenRetryInitdb(t *testing.T, o options, left func(pgdata string) []s
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close(true)
-	r := steps.NewRunner(s.steps)
+	defer s.Close(true)
+	r := steps.NewRunner(s.Steps)
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = r.Run(rctx) }()
@@ -103,7 +103,7 @@ func cancelThenRetryInitdb(t *testing.T, o options, left func(pgdata string) []s
 	if e := idle("step 0"); e.Reason != steps.ReasonStep {
 		t.Fatalf("step 0: %+v", e)
 	}
-	pgdata := s.lab.Path(cluster.PrimaryData)
+	pgdata := s.Lab.Path(cluster.PrimaryData)
 	r.Next()
 	// Cancel once initdb has begun writing the data dir.
 	wait("initdb writes", func(e steps.Event) bool {
@@ -139,9 +139,9 @@ func cancelThenRetryInitdb(t *testing.T, o options, left func(pgdata string) []s
 	for {
 		e := wait("steps 2, 3", func(e steps.Event) bool { return e.Kind == steps.StepFinished })
 		if e.Status != steps.Done {
-			t.Fatalf("step %s after the retry: %s %v", s.steps[e.Index].ID, e.Status, e.Err)
+			t.Fatalf("step %s after the retry: %s %v", s.Steps[e.Index].ID, e.Status, e.Err)
 		}
-		if s.steps[e.Index].ID == "3" {
+		if s.Steps[e.Index].ID == "3" {
 			break
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"walstep/checkpoint"
 	"walstep/cluster"
+	"walstep/headless"
 	"walstep/playbook"
 	"walstep/steps"
 )
@@ -157,13 +158,13 @@ func testCheckpointRestoresTheLab(t *testing.T, backend string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close(true)
-	k := checkpoint.NewKeeper(s.env, func() *playbook.Doc { return s.doc })
-	at := indexOf(s.steps, "12")
+	defer s.Close(true)
+	k := checkpoint.NewKeeper(s.Env, func() *playbook.Doc { return s.Doc })
+	at := indexOf(s.Steps, "12")
 	k.Want = func(all []steps.Step, i int) bool { return i == at }
 	k.Store.Spare = true // as the debugger: the restore moves the spare copy in
 	defer k.Store.Wait()
-	r := steps.NewRunner(s.steps)
+	r := steps.NewRunner(s.Steps)
 	r.SetCheckpoints(k)
 	r.SetBreakpoint(at)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -207,7 +208,7 @@ func testCheckpointRestoresTheLab(t *testing.T, backend string) {
 	snap := r.Snapshot()
 	for i := 0; i < at; i++ {
 		if snap.States[i].Status != steps.Restored {
-			t.Errorf("step %s is %s after the rewind, want restored", s.steps[i].ID, snap.States[i].Status)
+			t.Errorf("step %s is %s after the rewind, want restored", s.Steps[i].ID, snap.States[i].Status)
 		}
 	}
 	if snap.Cursor != at {
@@ -239,13 +240,13 @@ func testCheckpointConfInvalidates(t *testing.T, backend string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close(true)
-	k := checkpoint.NewKeeper(s.env, func() *playbook.Doc { return s.doc })
-	early, late := indexOf(s.steps, "5"), indexOf(s.steps, "12")
+	defer s.Close(true)
+	k := checkpoint.NewKeeper(s.Env, func() *playbook.Doc { return s.Doc })
+	early, late := indexOf(s.Steps, "5"), indexOf(s.Steps, "12")
 	k.Want = func(all []steps.Step, i int) bool { return i == early || i == late }
-	s.keeper = k
-	if res := runPlaybook(t.Context(), s, io_discard{}, false); res.failed >= 0 {
-		t.Fatalf("step %s failed", s.steps[res.failed].ID)
+	s.Keeper = k
+	if res := headless.RunPlaybook(t.Context(), s, io_discard{}, false); res.Failed >= 0 {
+		t.Fatalf("step %s failed", s.Steps[res.Failed].ID)
 	}
 	if n := len(k.Store.List()); n != 2 {
 		t.Fatalf("%d checkpoints kept, want 2", n)
@@ -253,7 +254,7 @@ func testCheckpointConfInvalidates(t *testing.T, backend string) {
 	if err := os.WriteFile(filepath.Join(lab, cluster.PrimaryRestore), []byte(noTarget), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m, at, notes := k.Nearest(s.steps, late)
+	m, at, notes := k.Nearest(s.Steps, late)
 	if at != early || m.Before != "5" {
 		t.Errorf("nearest checkpoint for step 12 after the edit: before %q (index %d), want before 5", m.Before, at)
 	}
@@ -285,7 +286,7 @@ func testRunFromMakesCheckpoint(t *testing.T, backend string) {
 	lab, flags, _ := checkpointLab(t, backend)
 	var out, errb bytes.Buffer
 	code := realMain(append([]string{"run", "--json", "--from", "12", "--repeat", "3"}, flags...), &out, &errb)
-	var rr RepeatReport
+	var rr headless.RepeatReport
 	if err := json.Unmarshal(out.Bytes(), &rr); err != nil {
 		t.Fatalf("exit %d, decode: %v\n%s\n%s", code, err, out.String(), errb.String())
 	}
@@ -344,7 +345,7 @@ func TestE2ELocalCheckpointFullDisk(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
 	var out, errb bytes.Buffer
 	code := realMain(append([]string{"run", "--json", "--from", "12", "--repeat", "2"}, flags...), &out, &errb)
-	var rr RepeatReport
+	var rr headless.RepeatReport
 	if err := json.Unmarshal(out.Bytes(), &rr); err != nil {
 		t.Fatalf("exit %d, decode: %v\n%s\n%s", code, err, out.String(), errb.String())
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"walstep/cluster"
+	"walstep/headless"
 	"walstep/pg"
 )
 
@@ -27,15 +28,15 @@ func TestE2ELocalControlDataFollowsTheFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close(true)
-	res := runPlaybook(t.Context(), s, io.Discard, false)
-	if res.failed >= 0 {
-		t.Fatalf("step %s failed: %v", s.steps[res.failed].ID, res.snap.States[res.failed].Err)
+	defer s.Close(true)
+	res := headless.RunPlaybook(t.Context(), s, io.Discard, false)
+	if res.Failed >= 0 {
+		t.Fatalf("step %s failed: %v", s.Steps[res.Failed].ID, res.Snap.States[res.Failed].Err)
 	}
-	if err := s.backend.Stop(t.Context(), cluster.Primary, io.Discard); err != nil {
+	if err := s.Backend.Stop(t.Context(), cluster.Primary, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	p := pg.NewPoller(s.backend, pg.PollerOptions{ControlEvery: time.Hour})
+	p := pg.NewPoller(s.Backend, pg.PollerOptions{ControlEvery: time.Hour})
 	defer p.Close()
 	checkpoint := func(r pg.Reading) string {
 		t.Helper()
@@ -59,7 +60,7 @@ func TestE2ELocalControlDataFollowsTheFile(t *testing.T) {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
 	}
-	pgctl("-l", filepath.Join(lab, cluster.LogsDir, "primary.log"), "-o", "-c listen_addresses= -c unix_socket_directories=../run/sockets -c port="+strings.TrimPrefix(s.backend.Addr(cluster.Primary), "127.0.0.1:"), "start")
+	pgctl("-l", filepath.Join(lab, cluster.LogsDir, "primary.log"), "-o", "-c listen_addresses= -c unix_socket_directories=../run/sockets -c port="+strings.TrimPrefix(s.Backend.Addr(cluster.Primary), "127.0.0.1:"), "start")
 	pgctl("-m", "fast", "stop")
 
 	out, err := exec.Command("/usr/lib/postgresql/15/bin/pg_controldata", "-D", dd).Output()

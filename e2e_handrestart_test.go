@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"walstep/cluster"
+	"walstep/headless"
 	"walstep/pg"
 )
 
@@ -170,13 +171,13 @@ func shellRestart(t *testing.T, b cluster.Backend, node cluster.Node, script str
 
 // awaitVerdict polls the session until its verdict is want, or fails at
 // the deadline with the last diagnosis.
-func awaitVerdict(t *testing.T, s *session, w pg.Watch, want pg.Verdict, within time.Duration) pg.Diagnosis {
+func awaitVerdict(t *testing.T, s *headless.Session, w pg.Watch, want pg.Verdict, within time.Duration) pg.Diagnosis {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	var d pg.Diagnosis
 	for {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		snap := s.poll(ctx)
+		snap := s.Poll(ctx)
 		cancel()
 		w, d = w.Observe(snap)
 		if d.Verdict == want {
@@ -213,28 +214,28 @@ func TestE2ELocalStandbyRestartedInShell(t *testing.T) {
 			closed := false
 			defer func() {
 				if !closed {
-					_ = s.close(true)
+					_ = s.Close(true)
 				}
 			}()
-			res := runPlaybook(t.Context(), s, io.Discard, false)
-			if res.failed >= 0 {
-				t.Fatalf("step %s failed: %v", s.steps[res.failed].ID, res.snap.States[res.failed].Err)
+			res := headless.RunPlaybook(t.Context(), s, io.Discard, false)
+			if res.Failed >= 0 {
+				t.Fatalf("step %s failed: %v", s.Steps[res.Failed].ID, res.Snap.States[res.Failed].Err)
 			}
-			awaitVerdict(t, s, res.watch, tc.want, 60*time.Second)
+			awaitVerdict(t, s, res.Watch, tc.want, 60*time.Second)
 			// As root, the shell is root's: pg_ctl refuses root, so the
 			// user runs it as postgres.
 			as := ""
 			if os.Geteuid() == 0 {
 				as = "runuser -u postgres -- "
 			}
-			shellRestart(t, s.backend, cluster.Replica, as+`pg_ctl -D "$PGDATA" -m fast -w stop && { `+as+`pg_ctl -D "$PGDATA" -w -t 60 -l ../logs/replica.log start || true; }`+"\n")
-			d := awaitVerdict(t, s, res.watch, tc.want, 60*time.Second)
-			arrived := markerArrives(t, s.backend, map[bool]time.Duration{true: 30 * time.Second, false: 5 * time.Second}[tc.want == pg.VerdictHealthy])
+			shellRestart(t, s.Backend, cluster.Replica, as+`pg_ctl -D "$PGDATA" -m fast -w stop && { `+as+`pg_ctl -D "$PGDATA" -w -t 60 -l ../logs/replica.log start || true; }`+"\n")
+			d := awaitVerdict(t, s, res.Watch, tc.want, 60*time.Second)
+			arrived := markerArrives(t, s.Backend, map[bool]time.Duration{true: 30 * time.Second, false: 5 * time.Second}[tc.want == pg.VerdictHealthy])
 			if arrived != (tc.want == pg.VerdictHealthy) {
 				t.Errorf("verdict %s (%s) but the marker row arrived: %v", d.Verdict, d.Explanation, arrived)
 			}
 			closed = true
-			if err := s.close(true); err != nil {
+			if err := s.Close(true); err != nil {
 				t.Fatalf("close: %v", err)
 			}
 			if left := postmasterLeft(lab); len(left) > 0 {
@@ -271,24 +272,24 @@ func TestE2EDockerStandbyRestartedByHand(t *testing.T) {
 			closed := false
 			defer func() {
 				if !closed {
-					_ = s.close(true)
+					_ = s.Close(true)
 				}
 			}()
-			res := runPlaybook(t.Context(), s, io.Discard, false)
-			if res.failed >= 0 {
-				t.Fatalf("step %s failed: %v", s.steps[res.failed].ID, res.snap.States[res.failed].Err)
+			res := headless.RunPlaybook(t.Context(), s, io.Discard, false)
+			if res.Failed >= 0 {
+				t.Fatalf("step %s failed: %v", s.Steps[res.Failed].ID, res.Snap.States[res.Failed].Err)
 			}
-			awaitVerdict(t, s, res.watch, tc.want, 60*time.Second)
+			awaitVerdict(t, s, res.Watch, tc.want, 60*time.Second)
 			if out, err := exec.CommandContext(t.Context(), "docker", "restart", prefix+"-replica").CombinedOutput(); err != nil {
 				t.Fatalf("docker restart: %v\n%s", err, out)
 			}
-			d := awaitVerdict(t, s, res.watch, tc.want, 60*time.Second)
-			arrived := markerArrives(t, s.backend, map[bool]time.Duration{true: 30 * time.Second, false: 5 * time.Second}[tc.want == pg.VerdictHealthy])
+			d := awaitVerdict(t, s, res.Watch, tc.want, 60*time.Second)
+			arrived := markerArrives(t, s.Backend, map[bool]time.Duration{true: 30 * time.Second, false: 5 * time.Second}[tc.want == pg.VerdictHealthy])
 			if arrived != (tc.want == pg.VerdictHealthy) {
 				t.Errorf("verdict %s (%s) but the marker row arrived: %v", d.Verdict, d.Explanation, arrived)
 			}
 			closed = true
-			if err := s.close(true); err != nil {
+			if err := s.Close(true); err != nil {
 				t.Fatalf("close: %v", err)
 			}
 			assertNoDockerLeft(t, lab)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"walstep/headless"
 )
 
 func TestRepeatWithExpect(t *testing.T) {
@@ -16,14 +18,14 @@ func TestRepeatWithExpect(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("repeat with the right expectation: exit %d\n%s", code, stderr)
 	}
-	var rr RepeatReport
+	var rr headless.RepeatReport
 	if err := json.Unmarshal([]byte(stdout), &rr); err != nil {
 		t.Fatalf("decode: %v\n%s", err, stdout)
 	}
 	if len(rr.Runs) != 2 || rr.Verdicts["diverged"] != 2 || rr.Matched != 2 {
 		t.Errorf("runs %d verdicts %v matched %d, want 2 diverged runs", len(rr.Runs), rr.Verdicts, rr.Matched)
 	}
-	var backup *StepStats
+	var backup *headless.StepStats
 	for i := range rr.Steps {
 		if rr.Steps[i].ID == "4d" {
 			backup = &rr.Steps[i]

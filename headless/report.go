@@ -1,8 +1,7 @@
-package main
+package headless
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -46,10 +45,11 @@ type Report struct {
 	Interrupted bool `json:"interrupted,omitempty"`
 }
 
-// verdictInterrupted is the verdict of a run stopped before its end.
-const verdictInterrupted = "interrupted"
+// VerdictInterrupted is the verdict of a run stopped before its end.
+const VerdictInterrupted = "interrupted"
 
-func (r Report) addrs() []string {
+// AddrList is the servers' addresses, "node addr" each.
+func (r Report) AddrList() []string {
 	var out []string
 	for _, n := range cluster.Nodes {
 		out = append(out, string(n)+" "+r.Addrs[string(n)])
@@ -57,10 +57,12 @@ func (r Report) addrs() []string {
 	return out
 }
 
-func buildReport(ctx context.Context, s *session, res runResult) Report {
-	rep := Report{Lab: s.lab.Dir, Backend: s.backend.Name(), Archiver: s.archiver.Name(), Interrupted: ctx.Err() != nil}
-	for i, st := range s.steps {
-		ss := res.snap.States[i]
+// BuildReport is the report of a run that ended as res: each step, the
+// servers read once more, the diagnosis and the WAL at the fork.
+func BuildReport(ctx context.Context, s *Session, res RunResult) Report {
+	rep := Report{Lab: s.Lab.Dir, Backend: s.Backend.Name(), Archiver: s.Archiver.Name(), Interrupted: ctx.Err() != nil}
+	for i, st := range s.Steps {
+		ss := res.Snap.States[i]
 		sr := StepReport{ID: st.ID, Seed: st.Seed, Title: st.Title, Status: ss.Status, Duration: ss.Duration.Round(time.Millisecond).String(), Seconds: ss.Duration.Seconds()}
 		if ss.Err != nil {
 			sr.Error = untrusted.Shown(ss.Err.Error())
@@ -69,36 +71,24 @@ func buildReport(ctx context.Context, s *session, res runResult) Report {
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	snap := s.poll(pctx)
+	snap := s.Poll(pctx)
 	rep.Snapshot = snap
 	rep.Nodes = [2]pg.Reading{snap.Primary, snap.Replica}
 	rep.Archive = snap.Archive
 	rep.Histories = snap.Histories
 	rep.Addrs = map[string]string{}
 	for _, n := range cluster.Nodes {
-		rep.Addrs[string(n)] = s.backend.Addr(n)
+		rep.Addrs[string(n)] = s.Backend.Addr(n)
 	}
-	_, d := res.watch.Observe(snap)
+	_, d := res.Watch.Observe(snap)
 	rep.Diagnosis = &d
 	addWAL(ctx, s, &rep)
 	return rep
 }
 
-// reportStopErr prints a failure to stop the servers as one line that says
-// what to do.
-func reportStopErr(w io.Writer, err error, lab string) {
-	switch {
-	case err == nil:
-	case errors.Is(err, cluster.ErrDockerUnavailable):
-		fmt.Fprintf(w, "walstep: could not stop the containers: the docker engine is not reachable; once it is back, run: %s clean --lab %s\n", selfCmd(), cluster.ShellQuote(lab))
-	default:
-		fmt.Fprintf(w, "walstep: stop servers: %s (run: %s clean --lab %s)\n", strings.ReplaceAll(err.Error(), "\n", "; "), selfCmd(), cluster.ShellQuote(lab))
-	}
-}
-
-// writeTextReport prints the report for people: a step summary, both
+// WriteText prints the report for people: a step summary, both
 // servers, the archive and the timeline history.
-func writeTextReport(out io.Writer, rep Report) {
+func WriteText(out io.Writer, rep Report) {
 	// Masked as a whole, as every output is.
 	w := new(strings.Builder)
 	defer func() { _, _ = io.WriteString(out, untrusted.MaskSecrets(w.String())) }()
@@ -177,10 +167,10 @@ func indent(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// reportVerdict is the diagnosis verdict of a report.
-func reportVerdict(rep Report) string {
+// Verdict is the diagnosis verdict of a report.
+func Verdict(rep Report) string {
 	if rep.Interrupted {
-		return verdictInterrupted
+		return VerdictInterrupted
 	}
 	if rep.Diagnosis == nil {
 		return string(pg.VerdictUnknown)
@@ -188,8 +178,8 @@ func reportVerdict(rep Report) string {
 	return string(rep.Diagnosis.Verdict)
 }
 
-// finishTranscript ends a transcript with the report's outcome.
-func finishTranscript(tr *transcript.Transcript, rep Report) error {
+// FinishTranscript ends a transcript with the report's outcome.
+func FinishTranscript(tr *transcript.Transcript, rep Report) error {
 	d := rep.Diagnosis
 	if d == nil {
 		d = &pg.Diagnosis{Verdict: pg.VerdictUnknown}

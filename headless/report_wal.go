@@ -1,4 +1,4 @@
-package main
+package headless
 
 import (
 	"context"
@@ -11,23 +11,23 @@ import (
 	"walstep/transcript"
 )
 
-// readWAL reads the WAL at the fork of snap's diagnosis d with the
+// ReadWAL reads the WAL at the fork of snap's diagnosis d with the
 // backend's own pg_waldump, as the server user. Locally the segments are
 // staged in the lab's run/staging (the server user's), so nothing is
 // written outside the lab; in a container, in its /tmp.
-func (s *session) readWAL(ctx context.Context, snap pg.Snapshot, d pg.Diagnosis) *pg.WALAtFork {
-	return pg.ReadWALAtFork(ctx, s.backend, snap, d, pg.WALOptions{})
+func (s *Session) ReadWAL(ctx context.Context, snap pg.Snapshot, d pg.Diagnosis) *pg.WALAtFork {
+	return pg.ReadWALAtFork(ctx, s.Backend, snap, d, pg.WALOptions{})
 }
 
 // addWAL fills the report's wal_past_fork and adds its sentence to the
 // diagnosis.
-func addWAL(ctx context.Context, s *session, rep *Report) {
+func addWAL(ctx context.Context, s *Session, rep *Report) {
 	if rep.Diagnosis == nil {
 		return
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
-	rep.WALPastFork = s.readWAL(wctx, rep.Snapshot, *rep.Diagnosis)
+	rep.WALPastFork = s.ReadWAL(wctx, rep.Snapshot, *rep.Diagnosis)
 	rep.WALPastFork.ApplyTo(rep.Diagnosis)
 }
 

@@ -1,4 +1,4 @@
-package main
+package headless
 
 import (
 	"bytes"
@@ -15,11 +15,11 @@ import (
 	"walstep/present"
 )
 
-// checkReportPath refuses --markdown's path before a run starts: one the
+// CheckReportPath refuses --markdown's path before a run starts: one the
 // run would delete or one of the lab's own files, a path that exists
 // unless replace (--force) and it is a regular file, a missing directory.
-func checkReportPath(s *session, path string, replace bool) error {
-	if err := s.lab.CheckOutputPath(path); err != nil {
+func CheckReportPath(s *Session, path string, replace bool) error {
+	if err := s.Lab.CheckOutputPath(path); err != nil {
 		return fmt.Errorf("--markdown: %w", err)
 	}
 	if err := outfile.Check(path, replace); err != nil {
@@ -28,12 +28,12 @@ func checkReportPath(s *session, path string, replace bool) error {
 	return nil
 }
 
-// writeMarkdownReport writes the report for an issue tracker to path: a
+// WriteMarkdown writes the report for an issue tracker to path: a
 // new file, or with replace a regular file replaced whole by a rename
 // (never written through a link), readable by its owner alone.
 // keep is --keep-running: whether the servers the report reads as running
 // stay so.
-func writeMarkdownReport(ctx context.Context, s *session, rep Report, path string, replace, keep bool) error {
+func WriteMarkdown(ctx context.Context, s *Session, rep Report, path string, replace, keep bool) error {
 	then := "walstep stops them once this report is written"
 	if keep {
 		then = "walstep left them as they were (--keep-running)"
@@ -41,7 +41,7 @@ func writeMarkdownReport(ctx context.Context, s *session, rep Report, path strin
 	mr := present.Report{
 		ServersThen: then,
 		Generated:   time.Now(), Lab: rep.Lab, Backend: rep.Backend, Archiver: rep.Archiver,
-		Notes: s.why, Snapshot: rep.Snapshot, Diagnosis: rep.Diagnosis, WAL: rep.WALPastFork,
+		Notes: s.Why, Snapshot: rep.Snapshot, Diagnosis: rep.Diagnosis, WAL: rep.WALPastFork,
 		Versions: versions(ctx, s),
 	}
 	for _, st := range rep.Steps {
@@ -49,7 +49,7 @@ func writeMarkdownReport(ctx context.Context, s *session, rep Report, path strin
 			Duration: time.Duration(st.Seconds * float64(time.Second)), Error: st.Error})
 	}
 	for _, name := range []string{cluster.PrimaryRestore, cluster.ReplicaRestore, cluster.ReplicaStandby, cluster.WalgJSON} {
-		b, err := s.lab.ReadFile(name)
+		b, err := s.Lab.ReadFile(name)
 		if err != nil {
 			continue // a file the lab does not have, or one walstep refuses to read
 		}
@@ -57,12 +57,12 @@ func writeMarkdownReport(ctx context.Context, s *session, rep Report, path strin
 	}
 	// Hooks are steps of the run too: a report without them could not be
 	// reproduced.
-	if entries, err := os.ReadDir(s.lab.Path(cluster.HooksDir)); err == nil {
+	if entries, err := os.ReadDir(s.Lab.Path(cluster.HooksDir)); err == nil {
 		for _, e := range entries {
 			if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "after-") {
 				continue
 			}
-			if b, err := s.lab.ReadFile(cluster.HooksDir + "/" + e.Name()); err == nil {
+			if b, err := s.Lab.ReadFile(cluster.HooksDir + "/" + e.Name()); err == nil {
 				mr.Confs = append(mr.Confs, present.Conf{Name: cluster.HooksDir + "/" + e.Name(), Text: string(b)})
 			}
 		}
@@ -79,13 +79,13 @@ func writeMarkdownReport(ctx context.Context, s *session, rep Report, path strin
 
 // versions are the exact versions a bug report upstream asks for: the
 // server's PostgreSQL, WAL-G when it archived, and walstep's own commit.
-func versions(ctx context.Context, s *session) []present.Version {
+func versions(ctx context.Context, s *Session) []present.Version {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
 	var out []present.Version
 	run := func(argv ...string) string {
 		var b bytes.Buffer
-		if err := s.backend.Exec(ctx, cluster.Primary, "postgres", argv, &b); err != nil {
+		if err := s.Backend.Exec(ctx, cluster.Primary, "postgres", argv, &b); err != nil {
 			return ""
 		}
 		for _, l := range strings.Split(b.String(), "\n") {
@@ -95,27 +95,27 @@ func versions(ctx context.Context, s *session) []present.Version {
 		}
 		return ""
 	}
-	where := "the primary's environment (" + s.backend.Name() + ")"
+	where := "the primary's environment (" + s.Backend.Name() + ")"
 	if v := run("postgres", "--version"); v != "" {
 		out = append(out, present.Version{Name: "PostgreSQL", Value: v, Source: "postgres --version in " + where})
 	} else {
 		out = append(out, present.Version{Name: "PostgreSQL", Value: "unknown", Source: "postgres --version failed in " + where})
 	}
-	if _, ok := s.archiver.(cluster.WalG); ok {
-		bin := s.backend.Paths(cluster.Primary).WalgBin
+	if _, ok := s.Archiver.(cluster.WalG); ok {
+		bin := s.Backend.Paths(cluster.Primary).WalgBin
 		v := run(bin, "--version")
 		if v == "" {
 			v = "unknown"
 		}
 		out = append(out, present.Version{Name: "WAL-G", Value: v, Source: bin + " --version in " + where})
 	}
-	return append(out, walstepVersion())
+	return append(out, WalstepVersion())
 }
 
-// walstepVersion is the commit walstep was built from: the build's VCS
+// WalstepVersion is the commit walstep was built from: the build's VCS
 // stamp, else git in the working directory when it is walstep's checkout
 // (go run, go test).
-func walstepVersion() present.Version {
+func WalstepVersion() present.Version {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		var rev, modified, when string
 		for _, s := range bi.Settings {
