@@ -100,6 +100,10 @@ Editable (walstep never overwrites these once written):
 Generated (removed and recreated by each run): primary-data/, replica-data/,
 wal-g-storage/, primary-config/, replica-config/, logs/, run/.
 
+checkpoints/ holds copies of the generated dirs between steps (the
+debugger's rewind, run --from); a run keeps them, walstep clean removes
+them.
+
 Only walstep's own files inside this directory are ever deleted. The marker
 file .walstep-lab says walstep made this lab.
 `

@@ -34,6 +34,9 @@ func (l *Lab) CheckOutputPath(p string) error {
 		return fmt.Errorf("%s is the lab directory itself: name a file", p)
 	}
 	first := strings.Split(rel, string(filepath.Separator))[0]
+	if first == CheckpointsDir {
+		return fmt.Errorf("%s is inside the lab's %s/, which walstep replaces and clean deletes: write it elsewhere (next to the lab, say)", p, first)
+	}
 	if slices.Contains(generated, first) {
 		return fmt.Errorf("%s is inside the lab's %s/, which each run deletes: write it elsewhere (next to the lab, say)", p, first)
 	}
