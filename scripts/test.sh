@@ -87,5 +87,8 @@ if [ "${WALSTEP_SKIP_TMUX:-}" != 1 ] && [ -x scripts/tmux-e2e.sh ]; then
 	echo "test.sh: tmux playbook (a playbook written from scratch to HEALTHY, edited and extended while the debugger runs), local and Docker" >&2
 	scripts/tmux-playbook.sh
 	BACKEND=docker scripts/tmux-playbook.sh
+	echo "test.sh: tmux rewind (g restores a checkpoint and marks steps restored, runs only the steps between, an edited conf is named, --resume), local and Docker" >&2
+	scripts/tmux-rewind.sh
+	BACKEND=docker scripts/tmux-rewind.sh
 fi
 echo "test.sh: all passed" >&2
