@@ -131,11 +131,11 @@ func (m Model) pollLater() tea.Cmd {
 
 // loadView reads the text of the current full-screen view in a command.
 func (m *Model) loadView() tea.Cmd {
-	m.viewGen++
-	m.viewBusy = true
-	gen, node, ctx, srv := m.viewGen, m.viewNode, m.ctx, m.cfg.Servers
 	switch m.screen {
 	case screenInspect:
+		var gen int
+		m.inspectView, gen = m.inspectView.reading()
+		node, ctx, srv := m.inspectView.node, m.ctx, m.cfg.Servers
 		var src pg.FileSource
 		if srv != nil {
 			src = srv
@@ -147,7 +147,6 @@ func (m *Model) loadView() tea.Cmd {
 			return viewMsg{gen: gen, node: node, text: inspect(ctx, node, src, made)}
 		}
 	}
-	m.viewBusy = false
 	return nil
 }
 

@@ -1,43 +1,40 @@
 package tui
 
-import (
-	"fmt"
-	"strings"
+import "walstep/present"
 
-	"walstep/present"
-)
+// textView is the full-screen text view on screen, nil on the main screen
+// and the log and WAL views (components of their own kinds).
+func (m *Model) textView() *textView {
+	switch m.screen {
+	case screenInspect:
+		return &m.inspectView
+	case screenArchive:
+		return &m.archiveView
+	case screenDiagnosis:
+		return &m.diagView
+	}
+	return nil
+}
 
-// viewBody is a full-screen view: a title and the viewport.
+// viewBody is a full-screen view: a title and its text.
 func (m Model) viewBody() []string {
 	if m.screen == screenLog {
 		return m.logView.View()
 	}
-	title := ""
-	switch m.screen {
-	case screenInspect:
-		title = fmt.Sprintf("%s data dir", m.viewNode)
-	case screenArchive:
-		title = "archive: backups, WAL per timeline, what each server asks for next"
-	case screenDiagnosis:
-		title = "diagnosis"
+	if v := m.textView(); v != nil {
+		return v.View()
 	}
-	if m.viewBusy {
-		title += " · reading…"
-	}
-	if m.screen == screenInspect {
-		title += " · tab: other server"
-	}
-	out := []string{rule(title, m.width, m.styles.RuleFocused)}
-	h := max(m.height-3-1, 1) // header, status, footer, title
-	for _, l := range padLines(strings.Split(m.viewport.View(), "\n"), h) {
-		out = append(out, fit(l, m.width))
-	}
-	return out
+	return nil
 }
 
-// setViewContent fills the view's viewport from what was read.
+// setViewContent fills the current text view: what was read, or the
+// archive and the diagnosis drawn from the last poll.
 func (m *Model) setViewContent() {
-	text := m.viewText
+	v := m.textView()
+	if v == nil {
+		return
+	}
+	text := v.text
 	switch m.screen {
 	case screenArchive:
 		text = "no reading yet"
@@ -47,12 +44,5 @@ func (m *Model) setViewContent() {
 	case screenDiagnosis:
 		text = m.diagnosisText(m.width)
 	}
-	if m.viewErr != "" {
-		text = m.styles.Failed.Render("cannot read: "+m.viewErr) + "\n" + text
-	}
-	// Wrapped here because the viewport cuts long lines.
-	m.viewport.SetContent(strings.Join(wrap(text, max(m.width, 10), 0), "\n"))
-	if m.viewFollow {
-		m.viewport.GotoBottom()
-	}
+	*v = v.fill(text)
 }

@@ -109,6 +109,8 @@ func (m *Model) layout() {
 	}
 	// Full-screen views: all rows but the header, the title, the status
 	// line and the one-line help.
-	m.viewport.Width, m.viewport.Height = m.width, max(m.height-4, 1)
+	m.inspectView = m.inspectView.setSize(m.width, m.height-3)
+	m.archiveView = m.archiveView.setSize(m.width, m.height-3)
+	m.diagView = m.diagView.setSize(m.width, m.height-3)
 	m.logView = m.logView.setSize(m.width, max(m.height-3, 2))
 }

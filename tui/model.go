@@ -210,18 +210,14 @@ type Model struct {
 	eventsGen  int
 	eventsDone bool
 
-	screen     screen
-	viewGen    int
-	viewNode   cluster.Node
-	viewBusy   bool
-	viewText   string
-	viewErr    string
-	viewport   viewport.Model
-	viewFollow bool
+	screen screen
 
-	present presenter
-	logView logPager // the full-screen log (l)
-	wal     walView  // the WAL view (key w)
+	present     presenter
+	logView     logPager // the full-screen log (l)
+	wal         walView  // the WAL view (key w)
+	inspectView textView // a server's data dir (i)
+	archiveView textView // the archive (a)
+	diagView    textView // the diagnosis (d)
 
 	ask    question
 	notice string
@@ -266,15 +262,15 @@ func New(cfg Config) Model {
 		spinner:     spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 		output:      viewport.New(40, 5),
 		outCache:    &outputCache{step: -1},
-		viewport:    viewport.New(80, 20),
-		viewFollow:  true,
 		watch:       pg.NewWatch(cfg.StallAfter),
 		present:     newPresenter(cfg),
 	}
 	m.logView = newLogPager(cfg.Ctx, readLog(cfg.Servers), m.styles)
 	m.wal = newWALView(cfg.ReadWAL, m.styles)
+	m.inspectView = newTextView(screenInspect, "", m.keys, m.styles)
+	m.archiveView = newTextView(screenArchive, "archive: backups, WAL per timeline, what each server asks for next", m.keys, m.styles)
+	m.diagView = newTextView(screenDiagnosis, "diagnosis", m.keys, m.styles)
 	m.output.KeyMap = viewport.KeyMap{} // keys are routed by keyMap, not the viewport's pager keys
-	m.viewport.KeyMap = viewport.KeyMap{}
 	if cfg.Runner != nil {
 		s := cfg.Runner.Snapshot()
 		for i := range m.views {

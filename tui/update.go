@@ -81,15 +81,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 
 	case viewMsg:
-		if msg.gen != m.viewGen || m.screen == screenMain {
+		if m.screen != screenInspect {
 			return m, nil
 		}
-		m.viewBusy = false
-		m.viewText, m.viewErr = msg.text, ""
-		if msg.err != nil {
-			m.viewErr = msg.err.Error()
+		var got bool
+		if m.inspectView, got = m.inspectView.Update(msg); got {
+			m.setViewContent()
 		}
-		m.setViewContent()
 		return m, nil
 
 	case walMsg:
@@ -250,9 +248,7 @@ func (m Model) answer(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 
 // openView switches to a full-screen view of the selected server.
 func (m Model) openView(s screen) (tea.Model, tea.Cmd) {
-	m.screen, m.viewNode = s, m.server
-	m.viewText, m.viewErr = "", ""
-	m.viewFollow = false
+	m.screen = s
 	if s == screenLog {
 		m.layout()
 		var cmd tea.Cmd
@@ -260,8 +256,8 @@ func (m Model) openView(s screen) (tea.Model, tea.Cmd) {
 		m.logView, cmd = m.logView.open(m.server)
 		return m, cmd
 	}
-	m.viewport.SetContent("")
-	m.viewport.GotoTop()
+	v := m.textView()
+	*v = v.open(m.server)
 	m.layout()
 	if s == screenArchive || s == screenDiagnosis { // drawn from the last poll, nothing to read
 		m.setViewContent()
@@ -272,16 +268,16 @@ func (m Model) openView(s screen) (tea.Model, tea.Cmd) {
 
 // viewKey handles a key in a full-screen view.
 func (m Model) viewKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
-	vp := &m.viewport
 	switch {
 	case key.Matches(k, m.keys.Back),
 		m.screen == screenLog && key.Matches(k, m.keys.Log),
 		m.screen == screenInspect && key.Matches(k, m.keys.Inspect),
 		m.screen == screenArchive && key.Matches(k, m.keys.Archive),
 		m.screen == screenDiagnosis && key.Matches(k, m.keys.Diagnosis):
+		if v := m.textView(); v != nil {
+			*v = v.close() // drop a read still on its way
+		}
 		m.screen = screenMain
-		m.viewGen++ // drop a read still on its way
-		m.viewBusy = false
 		m.logView = m.logView.close()
 		m.layout()
 		return m, nil
@@ -292,7 +288,7 @@ func (m Model) viewKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if m.screen == screenLog {
 			m.server = otherNode(m.logView.node)
 		} else {
-			m.server = otherNode(m.viewNode)
+			m.server = otherNode(m.textView().node)
 		}
 		return m.openView(m.screen)
 	case m.screen == screenLog:
@@ -300,9 +296,10 @@ func (m Model) viewKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.logView, cmd = m.logView.Update(k)
 		return m, cmd
 	default:
-		m.keys.scrolling().scroll(vp, k)
+		if v := m.textView(); v != nil {
+			*v, _ = v.Update(k)
+		}
 	}
-	m.viewFollow = vp.AtBottom()
 	return m, nil
 }
 

@@ -154,8 +154,8 @@ func (m Model) footer() string {
 	if m.screen == screenWAL {
 		return m.help.ShortHelpView(m.wal.keys.ShortHelp())
 	}
-	if m.screen != screenMain {
-		return m.help.ShortHelpView(viewKeys{k: m.keys, switchable: m.screen == screenInspect}.ShortHelp())
+	if v := m.textView(); v != nil {
+		return m.help.ShortHelpView(v.keys.ShortHelp())
 	}
 	return m.helpView()
 }

@@ -97,17 +97,17 @@ func TestInspectViewShowsTheDataDir(t *testing.T) {
 		"state: shut down in recovery", "minimum recovery point: 0/2000100 on timeline 1",
 		"00000002.history", "1\t0/2000100\treached consistency",
 	} {
-		if !strings.Contains(v, want) && !strings.Contains(m.viewText, want) {
-			t.Errorf("inspect view lacks %q:\n%s", want, m.viewText)
+		if !strings.Contains(v, want) && !strings.Contains(m.inspectView.text, want) {
+			t.Errorf("inspect view lacks %q:\n%s", want, m.inspectView.text)
 		}
 	}
-	if strings.Contains(m.viewText, "max_connections") {
+	if strings.Contains(m.inspectView.text, "max_connections") {
 		t.Error("inspect shows initdb's own settings as appended")
 	}
 	m, cmd = press(m, "tab")
 	m = send(m, cmd())
-	if !strings.Contains(m.viewText, "does not exist yet") {
-		t.Errorf("replica without a data dir:\n%s", m.viewText)
+	if !strings.Contains(m.inspectView.text, "does not exist yet") {
+		t.Errorf("replica without a data dir:\n%s", m.inspectView.text)
 	}
 	m, _ = press(m, "i")
 	if m.screen != screenMain {
