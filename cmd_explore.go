@@ -128,9 +128,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	// Copying a prefix keeps its files' owners: only root can do that for
-	// the files containers own.
-	share := !o.noShare && (res.Backend == "local" || os.Geteuid() == 0)
+	share := !o.noShare && res.CanShare()
 	id, err := explore.NewIdentity(lab, variants, res, o.repeat, share, headless.WalstepVersion().Value, shard)
 	if err != nil {
 		return err
@@ -151,7 +149,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	})
 	fmt.Fprintf(progress, "walstep: %s\nwalstep: %d variants × %d columns × %d run(s), %d job(s); results in %s\n",
 		res.Why, len(variants), len(res.Columns), o.repeat, o.jobs, dir)
-	if note := runBackendNote(ctx, o.backend, res.Backend); note != "" {
+	if note := explore.RunBackendNote(ctx, o.backend, res.Backend, defaultImage, cluster.DefaultInitImage); note != "" {
 		fmt.Fprintf(progress, "walstep: %s\n", note)
 	}
 	if !shard.Whole() {
@@ -321,11 +319,8 @@ func writeMatrixJSON(m *explore.Matrix, dir string) error {
 func exploreExec(o exploreOptions) explore.Executor {
 	return func(ctx context.Context, j explore.Job) (explore.Outcome, error) {
 		so := options{lab: j.Lab.Dir, backend: j.Backend, archiver: j.Column.Archiver, stepTO: o.stepTO, waitSet: o.waitSet, prefix: j.Name, playbook: o.playbook}
-		if j.Backend == "docker" {
-			so.image, so.initImage = j.Column.Image, j.Column.Image
-		} else {
-			so.pgBin, so.walg = j.Column.PGBin, j.WalG
-		}
+		srv := j.Servers()
+		so.image, so.initImage, so.pgBin, so.walg = srv.Image, srv.InitImage, srv.PGBin, srv.WalG
 		s, err := openSession(ctx, so)
 		if err != nil {
 			return explore.Outcome{}, err
@@ -375,31 +370,4 @@ func exploreExec(o exploreOptions) explore.Executor {
 		}
 		return out, nil
 	}
-}
-
-// runBackendNote says when `walstep run` and the debugger would take
-// another backend than explore did under auto: they need the images of
-// --image and --init-image, explore one image per column, so the same lab
-// may get Docker from one and local from the other.
-func runBackendNote(ctx context.Context, asked, chose string) string {
-	if asked != "auto" && asked != "" {
-		return ""
-	}
-	var missing []string
-	for _, img := range []string{defaultImage, cluster.DefaultInitImage} {
-		ok, err := cluster.ImageExists(ctx, img)
-		if err != nil {
-			return "" // no engine: run takes local too
-		}
-		if !ok {
-			missing = append(missing, img)
-		}
-	}
-	switch {
-	case chose == "docker" && len(missing) > 0:
-		return fmt.Sprintf("note: walstep run on this lab would take the local backend under auto: %s not here (--image, --init-image); explore runs each column on its own image", strings.Join(missing, " and "))
-	case chose == "local" && len(missing) == 0:
-		return fmt.Sprintf("note: walstep run on this lab would take docker under auto (%s and %s are here); explore took local since a column's image is missing", defaultImage, cluster.DefaultInitImage)
-	}
-	return ""
 }

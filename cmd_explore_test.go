@@ -73,7 +73,7 @@ func TestRunBackendNoteOnTheRealEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	note := runBackendNote(ctx, "auto", "docker")
+	note := explore.RunBackendNote(ctx, "auto", "docker", defaultImage, cluster.DefaultInitImage)
 	if ok && okInit {
 		if note != "" {
 			t.Fatalf("run's images are here, yet: %s", note)
@@ -81,7 +81,7 @@ func TestRunBackendNoteOnTheRealEngine(t *testing.T) {
 	} else if !strings.Contains(note, "walstep run on this lab would take the local backend") {
 		t.Fatalf("run's images are missing and explore took docker, but the note is %q", note)
 	}
-	if got := runBackendNote(ctx, "docker", "docker"); got != "" {
+	if got := explore.RunBackendNote(ctx, "docker", "docker", defaultImage, cluster.DefaultInitImage); got != "" {
 		t.Fatalf("a backend asked for by name got a note: %s", got)
 	}
 }
