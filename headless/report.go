@@ -147,16 +147,9 @@ func writeDiagnosisText(w io.Writer, rep Report) {
 	if d == nil {
 		return
 	}
-	fmt.Fprintf(w, "\n== Diagnosis: %s\n", strings.ToUpper(string(d.Verdict)))
-	if d.Explanation != "" {
-		fmt.Fprintf(w, "%s\n", d.Explanation)
-	}
-	if d.Cause != "" {
-		fmt.Fprintf(w, "Cause: %s\n", d.Cause)
-	}
-	for _, e := range d.Evidence {
-		fmt.Fprintf(w, "  - %s\n", e)
-	}
+	fmt.Fprint(w, present.Diagnosis(*d, present.DiagnosisForm{
+		Heading: "\n== Diagnosis: " + strings.ToUpper(string(d.Verdict)), Sep: "\n", End: "\n", Bullet: "  - ",
+	}))
 }
 
 func indent(s string) string {
@@ -184,14 +177,9 @@ func FinishTranscript(tr *transcript.Transcript, rep Report) error {
 	if d == nil {
 		d = &pg.Diagnosis{Verdict: pg.VerdictUnknown}
 	}
-	ev := d.Evidence
-	explanation := d.Explanation
-	if d.Cause != "" {
-		explanation += "\n\nCause: " + d.Cause
-	}
 	pic := present.ReportTimeline(rep.Snapshot)
 	werr := transcriptWAL(tr, rep)
-	if err := tr.Finish(rep.Snapshot, string(d.Verdict), explanation, ev, pic); err != nil {
+	if err := tr.Finish(rep.Snapshot, *d, pic); err != nil {
 		return err
 	}
 	return werr

@@ -67,25 +67,17 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	b.WriteString("## Archive\n\n")
 	b.WriteString(CodeBlock("text", ReportArchive(r.Snapshot)))
 
-	fmt.Fprintf(&b, "## Diagnosis: %s\n\n", d.Verdict)
-	if d.Cause != "" {
-		fmt.Fprintf(&b, "Cause: %s\n\n", d.Cause)
-	}
-	if len(d.Evidence) > 0 {
-		b.WriteString("Evidence:\n\n")
-		for _, e := range d.Evidence {
-			fmt.Fprintf(&b, "- %s\n", inline(e))
-		}
-		b.WriteString("\n")
-	}
-	var lines []string
-	for _, f := range d.Findings {
-		lines = append(lines, f.Node+": "+Repeat{Line: f.Line, Count: f.Repeats}.String())
-	}
-	if len(lines) > 0 {
-		b.WriteString("Log lines that matter:\n\n")
-		b.WriteString(CodeBlock("text", strings.Join(lines, "\n")))
-	}
+	b.WriteString(Diagnosis(*d, DiagnosisForm{
+		Heading: fmt.Sprintf("## Diagnosis: %s", d.Verdict), Sep: "\n\n", End: "\n\n",
+		Explanation: ExplainNowhere, EvidenceTitle: "Evidence:\n\n", Bullet: "- ", Item: inline,
+		Findings: func(fs []pg.Finding) string {
+			var lines []string
+			for _, f := range fs {
+				lines = append(lines, f.Node+": "+Repeat{Line: f.Line, Count: f.Repeats}.String())
+			}
+			return "Log lines that matter:\n\n" + strings.TrimRight(CodeBlock("text", strings.Join(lines, "\n")), "\n")
+		},
+	}))
 	if r.WAL != nil {
 		b.WriteString("WAL at the fork (pg_waldump):\n\n")
 		b.WriteString(CodeBlock("text", ReportWAL(r.WAL)))

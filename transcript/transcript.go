@@ -150,19 +150,14 @@ func (t *Transcript) Section(title, text string) error {
 
 // Finish appends the verdict, its evidence and the timeline picture, and
 // closes the file.
-func (t *Transcript) Finish(snap pg.Snapshot, verdict, explanation string, evidence []string, picture string) error {
+func (t *Transcript) Finish(snap pg.Snapshot, d pg.Diagnosis, picture string) error {
 	var b strings.Builder
 	b.WriteString("## Outcome\n\n")
 	b.WriteString(present.ReadingItems(snap) + "\n")
-	if verdict != "" {
-		fmt.Fprintf(&b, "**Verdict: %s.** %s\n\n", verdict, explanation)
-	}
-	for _, e := range evidence {
-		fmt.Fprintf(&b, "- %s\n", e)
-	}
-	if len(evidence) > 0 {
-		b.WriteString("\n")
-	}
+	b.WriteString(present.Diagnosis(d, present.DiagnosisForm{
+		Heading: fmt.Sprintf("**Verdict: %s.** %s", d.Verdict, d.Explanation), Sep: "\n\n", End: "\n\n",
+		Explanation: present.ExplainNowhere, Bullet: "- ",
+	}))
 	b.WriteString(present.HistoryItems(snap.Histories))
 	if picture != "" {
 		b.WriteString("\nTimelines:\n\n" + strings.TrimSuffix(present.CodeBlock("", picture), "\n"))

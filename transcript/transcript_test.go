@@ -147,7 +147,7 @@ func TestTranscriptSection(t *testing.T) {
 	if err := tr.Section("WAL at the fork (pg_waldump)", "  0/2000100  XLOG  SWITCH\n```\n"); err != nil {
 		t.Fatal(err)
 	}
-	if err := tr.Finish(pg.Snapshot{}, "diverged", "why", nil, ""); err != nil {
+	if err := tr.Finish(pg.Snapshot{}, pg.Diagnosis{Verdict: pg.VerdictDiverged, Explanation: "why"}, ""); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)

@@ -136,39 +136,25 @@ func (m Model) diagnosisText(w int) string {
 		return "no reading yet"
 	}
 	d := m.diag
-	var b strings.Builder
-	p := func(s string) { b.WriteString(s + "\n") }
-	p("Verdict: " + verdictWord(d.Verdict))
-	p("")
-	p(d.Explanation)
-	if d.Cause != "" {
-		p("")
-		p("Cause: " + d.Cause)
-	}
+	var extra []string
 	if s := m.wal.sentenceFor(d); s != "" {
-		p("")
-		p("WAL past the fork (w shows it): " + s)
+		extra = []string{"WAL past the fork (w shows it): " + s}
 	}
-	if len(d.Evidence) > 0 {
-		p("")
-		p("Evidence:")
-		for _, e := range d.Evidence {
-			p("  - " + e)
-		}
-	}
-	if len(d.Findings) > 0 {
-		p("")
-		p("Log lines that matter:")
-		for _, f := range d.Findings {
-			p(fmt.Sprintf("  %s: %s", f.Node, present.Repeat{Line: f.Message(), Count: f.Repeats}))
-			if f.Explanation != "" {
-				p("    " + f.Explanation)
+	block := present.Diagnosis(d, present.DiagnosisForm{
+		Heading: "Verdict: " + verdictWord(d.Verdict), Sep: "\n\n", End: "\n",
+		Explanation: present.ExplainAlways, Extra: extra, EvidenceTitle: "Evidence:\n", Bullet: "  - ",
+		Findings: func(fs []pg.Finding) string {
+			out := "Log lines that matter:"
+			for _, f := range fs {
+				out += fmt.Sprintf("\n  %s: %s", f.Node, present.Repeat{Line: f.Message(), Count: f.Repeats})
+				if f.Explanation != "" {
+					out += "\n    " + f.Explanation
+				}
 			}
-		}
-	}
-	p("")
-	p(present.RenderTimeline(m.snap, w, m.styles.Diag))
-	return strings.TrimRight(b.String(), "\n")
+			return out
+		},
+	})
+	return strings.TrimRight(block+"\n"+present.RenderTimeline(m.snap, w, m.styles.Diag)+"\n", "\n")
 }
 
 // readingAge is how old the poll behind the diagnosis is.
