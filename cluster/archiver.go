@@ -33,7 +33,7 @@ type Archiver interface {
 	// BackupPush takes a base backup of node's running server (step 4d).
 	BackupPush(ctx context.Context, b Backend, node Node, out io.Writer) error
 	// ListBackups lists backup names, oldest first (step 6).
-	ListBackups(ctx context.Context, b Backend, node Node, lab *Lab, out io.Writer) ([]string, error)
+	ListBackups(ctx context.Context, b Backend, node Node, out io.Writer) ([]string, error)
 	// BackupFetch restores backup name into node's data dir (steps 6b, 7).
 	BackupFetch(ctx context.Context, b Backend, node Node, name string, out io.Writer) error
 }
@@ -92,9 +92,10 @@ echo "backup base_$seg stored in $root"
 	return nil
 }
 
-// ListBackups implements Archiver by reading the storage directory.
-func (CP) ListBackups(ctx context.Context, _ Backend, _ Node, lab *Lab, out io.Writer) ([]string, error) {
-	ents, err := ListBelow(ctx, lab.Dir, filepath.Join(StorageDir, BackupsDir))
+// ListBackups implements Archiver by reading the storage directory
+// through the backend.
+func (CP) ListBackups(ctx context.Context, b Backend, node Node, out io.Writer) ([]string, error) {
+	ents, err := b.ReadDir(ctx, node, AreaStorage, BackupsDir)
 	if err != nil {
 		return nil, fmt.Errorf("list backups: %w", err)
 	}
@@ -215,10 +216,10 @@ func (WalG) BackupPush(ctx context.Context, b Backend, node Node, out io.Writer)
 
 // ListBackups implements Archiver with backup-list --detail --json (JSON on
 // stdout, logs on stderr).
-func (WalG) ListBackups(ctx context.Context, b Backend, node Node, lab *Lab, out io.Writer) ([]string, error) {
+func (WalG) ListBackups(ctx context.Context, b Backend, node Node, out io.Writer) ([]string, error) {
 	// The seed's step 6 is `sudo ls ./wal-g-storage/basebackups_005`: a
 	// backup is complete once WAL-G wrote its stop sentinel.
-	if ents, err := ListBelow(ctx, lab.Dir, filepath.Join(StorageDir, BackupsDir)); err == nil {
+	if ents, err := b.ReadDir(ctx, node, AreaStorage, BackupsDir); err == nil {
 		var names []string
 		for _, e := range ents {
 			if n, ok := strings.CutSuffix(e.Name, "_backup_stop_sentinel.json"); ok && strings.HasPrefix(n, "base_") {

@@ -118,7 +118,7 @@ func TestArchiverCPBackupOnRealServer(t *testing.T) {
 	}
 
 	// No backup yet.
-	names, err := arc.ListBackups(ctx, l, Primary, lab, &out)
+	names, err := arc.ListBackups(ctx, l, Primary, &out)
 	if err != nil || len(names) != 0 {
 		t.Fatalf("ListBackups before any backup: %v %v", names, err)
 	}
@@ -153,7 +153,7 @@ func TestArchiverCPBackupOnRealServer(t *testing.T) {
 	}
 
 	out.Reset()
-	names, err = arc.ListBackups(ctx, l, Primary, lab, &out)
+	names, err = arc.ListBackups(ctx, l, Primary, &out)
 	if err != nil || !slices.Equal(names, []string{name}) {
 		t.Fatalf("ListBackups: %v %v", names, err)
 	}
@@ -225,7 +225,11 @@ func TestArchiverCPBackupOnRealServer(t *testing.T) {
 
 func TestArchiverCPListBackupsWithoutStorage(t *testing.T) {
 	lab := labT(t)
-	_, err := (CP{}).ListBackups(context.Background(), nil, Primary, lab, &bytes.Buffer{})
+	l, err := NewLocal(LocalOptions{Lab: lab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = (CP{}).ListBackups(context.Background(), l, Primary, &bytes.Buffer{})
 	labOneLine(t, "ListBackups without storage", err, "list backups")
 }
 

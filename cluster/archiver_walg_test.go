@@ -100,7 +100,7 @@ func TestArchiverWalGCommands(t *testing.T) {
 		t.Fatalf("BackupPush: %v\n%s", err, out.String())
 	}
 	out.Reset()
-	names, err := arc.ListBackups(ctx, l, Primary, lab, &out)
+	names, err := arc.ListBackups(ctx, l, Primary, &out)
 	if err != nil || !slices.Equal(names, []string{"base_000000010000000000000002"}) {
 		t.Fatalf("ListBackups: %v %v (%q)", names, err, out.String())
 	}
@@ -149,7 +149,7 @@ func TestArchiverWalGErrors(t *testing.T) {
 	if err := (WalG{Bin: bad}).Prepare(lab, l); err != nil {
 		t.Fatal(err)
 	}
-	_, err := WalG{Bin: bad}.ListBackups(ctx, l, Primary, lab, &bytes.Buffer{})
+	_, err := WalG{Bin: bad}.ListBackups(ctx, l, Primary, &bytes.Buffer{})
 	labOneLine(t, "ListBackups with garbage output", err, "parse wal-g backup-list output")
 
 	// A failing wal-g.

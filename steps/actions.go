@@ -27,7 +27,7 @@ func PSQL(ctx context.Context, b cluster.Backend, node cluster.Node, sql string,
 // lister's environment lists it.
 func fetchBackup(ctx context.Context, env *Env, node, lister cluster.Node, name string, out io.Writer) error {
 	if name == "" {
-		names, err := env.Archiver.ListBackups(ctx, env.Backend, lister, env.Lab, io.Discard)
+		names, err := env.Archiver.ListBackups(ctx, env.Backend, lister, io.Discard)
 		if err != nil || len(names) == 0 {
 			return errors.New("fetch backup: no backup name yet: run the step that finds it (backup find) first")
 		}

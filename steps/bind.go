@@ -183,7 +183,7 @@ func (bd *bound) do(ctx context.Context, id string, a playbook.Action, marks map
 	case "reset lab":
 		return resetLab(ctx, env, out)
 	case "initdb":
-		env.noteDataDir(id, node)
+		env.noteDataDir(ctx, id, node)
 		return b.Init(ctx, node, out)
 	case "append":
 		lines := make([]string, len(a.Args))
@@ -270,7 +270,7 @@ func (bd *bound) do(ctx context.Context, id string, a playbook.Action, marks map
 		}
 		return nil
 	case "backup find":
-		names, err := arc.ListBackups(ctx, b, node, lab, out)
+		names, err := arc.ListBackups(ctx, b, node, out)
 		if err != nil {
 			return err
 		}
@@ -281,7 +281,7 @@ func (bd *bound) do(ctx context.Context, id string, a playbook.Action, marks map
 		fmt.Fprintf(out, "BACKUP_NAME=%s\n", names[len(names)-1])
 		return nil
 	case "backup fetch":
-		env.noteDataDir(id, node)
+		env.noteDataDir(ctx, id, node)
 		name, lister := env.foundBackup()
 		if lister == "" {
 			lister = bd.firstPrimary()

@@ -3,8 +3,9 @@ package steps
 import (
 	"context"
 	"fmt"
+	"errors"
 	"io"
-	"os"
+	"io/fs"
 
 	"walstep/cluster"
 )
@@ -21,9 +22,9 @@ func dataDirPath(env *Env, node cluster.Node) string {
 // absent or empty: only then is what is in it after an unfinished run the
 // step's own, for its Undo to remove. A dir that cannot be read counts as
 // not made here.
-func (e *Env) noteDataDir(id string, node cluster.Node) {
-	ents, err := os.ReadDir(dataDirPath(e, node))
-	made := os.IsNotExist(err) || err == nil && len(ents) == 0
+func (e *Env) noteDataDir(ctx context.Context, id string, node cluster.Node) {
+	ents, err := e.Backend.ReadDir(ctx, node, cluster.AreaData, "")
+	made := errors.Is(err, fs.ErrNotExist) || err == nil && len(ents) == 0
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.madeDir == nil {
@@ -39,8 +40,8 @@ func (e *Env) noteDataDir(id string, node cluster.Node) {
 // way, as the refusal advises) leaves nothing to undo.
 func removeDataDir(ctx context.Context, env *Env, id string, node cluster.Node, out io.Writer) error {
 	p := dataDirPath(env, node)
-	ents, err := os.ReadDir(p)
-	if os.IsNotExist(err) {
+	ents, err := env.Backend.ReadDir(ctx, node, cluster.AreaData, "")
+	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(out, "nothing to remove: %s is gone\n", p)
 		return nil
 	}

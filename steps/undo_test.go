@@ -19,6 +19,16 @@ func (stoppedBackend) State(context.Context, cluster.Node) (cluster.ProcState, e
 }
 func (stoppedBackend) RemoveAll(_ context.Context, p string) error { return os.RemoveAll(p) }
 
+// labBackend is a local backend on lab, for its file access (ReadDir).
+func labBackend(t *testing.T, lab *cluster.Lab) cluster.Backend {
+	t.Helper()
+	l, err := cluster.NewLocal(cluster.LocalOptions{Lab: lab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 // A retry removes a data dir only when the step's own unfinished run made
 // it: one that held files before the step began is left, with a word why.
 func TestUndoRemovesOnlyWhatTheStepMade(t *testing.T) {
@@ -26,7 +36,7 @@ func TestUndoRemovesOnlyWhatTheStepMade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &Env{Lab: lab, Backend: stoppedBackend{}}
+	env := &Env{Lab: lab, Backend: stoppedBackend{labBackend(t, lab)}}
 	dd := lab.Path(cluster.PrimaryData)
 	keep := filepath.Join(dd, "PG_VERSION")
 	if err := os.MkdirAll(dd, 0o700); err != nil {
@@ -35,7 +45,7 @@ func TestUndoRemovesOnlyWhatTheStepMade(t *testing.T) {
 	if err := os.WriteFile(keep, []byte("15\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env.noteDataDir("6b", cluster.Primary) // the dir holds a cluster already
+	env.noteDataDir(context.Background(), "6b", cluster.Primary) // the dir holds a cluster already
 	err = removeDataDir(context.Background(), env, "6b", cluster.Primary, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "was there before step 6b ran") {
 		t.Fatalf("undo of a dir the step did not make: %v", err)
@@ -47,7 +57,7 @@ func TestUndoRemovesOnlyWhatTheStepMade(t *testing.T) {
 	if err := os.RemoveAll(dd); err != nil {
 		t.Fatal(err)
 	}
-	env.noteDataDir("1", cluster.Primary) // absent: the step makes it
+	env.noteDataDir(context.Background(), "1", cluster.Primary) // absent: the step makes it
 	if err := os.MkdirAll(dd, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +79,7 @@ func TestUndoAfterTheUserRemovedTheDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &Env{Lab: lab, Backend: stoppedBackend{}}
+	env := &Env{Lab: lab, Backend: stoppedBackend{labBackend(t, lab)}}
 	dd := lab.Path(cluster.PrimaryData)
 	if err := os.MkdirAll(dd, 0o700); err != nil {
 		t.Fatal(err)
@@ -77,7 +87,7 @@ func TestUndoAfterTheUserRemovedTheDir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dd, "stray"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env.noteDataDir("1", cluster.Primary)
+	env.noteDataDir(context.Background(), "1", cluster.Primary)
 	if err := removeDataDir(context.Background(), env, "1", cluster.Primary, io.Discard); err == nil {
 		t.Fatal("the undo removed a dir the step did not make")
 	}
