@@ -119,13 +119,13 @@ for id in 0 1 3 4d 6b 11; do
 	[[ "$(row "$id")" != *"✓"* ]] || die "step $id is marked done after a restore: $(row "$id")"
 done
 [[ "$(row 13)" != *"✓"* ]] || die "step 13 is still done after rewinding to 12: $(row 13)"
-grep -q "step 12 is next" "$work/screen.txt" || die "step 12 is not next"
+grep -q "next 12 ·" "$work/screen.txt" || die "step 12 is not next"
 echo "tmux-rewind: 2. g on 12: $said; steps 0–11 marked restored"
 
 # --- 3. g on step 8 runs only 3–7 -------------------------------------------
 select_step 8 15
 keys g
-wait_for "step 8 is next" 300
+wait_for "next 8 ·" 300
 grep -q "restored the checkpoint before step 3" "$work/screen.txt" || die "g on 8 did not restore the checkpoint before 3"
 for id in 0 1 2; do
 	[[ "$(row "$id")" == *"restored"* ]] || die "step $id is not marked restored: $(row "$id")"
@@ -142,7 +142,7 @@ echo "# edited" >>"$lab/primary_restore.conf"
 select_step 12 19
 keys g
 wait_for "not used: file primary_restore.conf changed" 300
-wait_for "step 12 is next" 300
+wait_for "next 12 ·" 300
 echo "tmux-rewind: 4. after editing primary_restore.conf, g on 12 said the checkpoint before 12 is not used and why"
 
 keys q
@@ -166,7 +166,7 @@ tm kill-session -t t 2>/dev/null || true
 tm new-session -d -s t -x 160 -y 80 \
 	"cd '$work' && TERM=xterm-256color NO_COLOR=1 '$bin' --resume ${flags[*]} 2>'$work/stderr'; echo \$? >'$work/exit'"
 tm set-option -t t remain-on-exit on >/dev/null
-wait_for "step 12 is next" 120
+wait_for "next 12 ·" 120
 grep -q "restored the checkpoint before step 12" "$work/screen.txt" || die "--resume did not restore the checkpoint before 12"
 [[ "$(row 11)" == *"restored"* ]] || die "step 11 is not marked restored after --resume: $(row 11)"
 echo "tmux-rewind: 5. --resume brought the session back at step 12 from its checkpoint"
