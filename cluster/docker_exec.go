@@ -65,6 +65,20 @@ func (d *Docker) Exec(ctx context.Context, node Node, user string, argv []string
 // the container ends it, and the command with it.
 func (d *Docker) explainStopped(ctx context.Context, node Node, id string, err error) error {
 	insp, ierr := d.inspectOwn(ctx, d.ContainerName(node))
+	var ee *execExit
+	if ierr == nil && insp != nil && insp.ID == id && insp.State != nil && insp.State.Running && errors.As(err, &ee) && ee.code >= 128 {
+		// A command killed with its container (pg_ctl stop ends the
+		// postmaster, then init and the exec) returns while the engine
+		// still reports the container running: give it a moment to say.
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		wc, ec := d.cli.ContainerWait(wctx, id, container.WaitConditionNotRunning)
+		select {
+		case <-wc:
+		case <-ec:
+		}
+		cancel()
+		insp, ierr = d.inspectOwn(ctx, d.ContainerName(node))
+	}
 	if ierr != nil || insp == nil || insp.ID != id || insp.State == nil || insp.State.Running {
 		return err
 	}
@@ -148,10 +162,18 @@ rm -f "$0"; exit $rc`, marker, mark}, argv...)
 		}
 	}
 	if ei.ExitCode != 0 {
-		return fmt.Errorf("%s exited with code %d", shellJoin(argv), ei.ExitCode)
+		return &execExit{cmd: shellJoin(argv), code: ei.ExitCode}
 	}
 	return nil
 }
+
+// execExit is a command in a container that exited non-zero.
+type execExit struct {
+	cmd  string
+	code int
+}
+
+func (e *execExit) Error() string { return fmt.Sprintf("%s exited with code %d", e.cmd, e.code) }
 
 // task is one short-lived container.
 type task struct {
