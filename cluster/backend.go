@@ -113,5 +113,13 @@ type Backend interface {
 	Close(ctx context.Context, stopServers bool) error
 }
 
+// ContainerShell is implemented by backends whose Shell runs inside the
+// server's own container: it needs that container running, and the
+// command's -e environment is the backend's, not the user's to read. A
+// front end asks this instead of looking at the backend's type.
+type ContainerShell interface {
+	ShellInContainer() bool
+}
+
 // ErrNotRunning is returned by operations that need a running server.
 var ErrNotRunning = errors.New("server is not running")

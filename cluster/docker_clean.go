@@ -67,6 +67,10 @@ func (d *Docker) Shell(node Node) ([]string, string) {
 	return append(argv, d.ContainerName(node), "/bin/bash"), ""
 }
 
+// ShellInContainer implements ContainerShell: the shell is a docker exec
+// into the server's container.
+func (d *Docker) ShellInContainer() bool { return true }
+
 // Close implements Backend. With stopServers it stops and removes the
 // lab's containers (keeping their logs) and network; it always releases
 // the client. Closing twice is harmless.
@@ -215,3 +219,5 @@ func (d *Docker) stopOtherPrefixes(ctx context.Context, node Node, out, warn io.
 	}
 	return errors.Join(errs...)
 }
+
+var _ ContainerShell = (*Docker)(nil)

@@ -178,8 +178,11 @@ func (m Model) prepareShell(node cluster.Node) tea.Cmd {
 		return nil
 	}
 	// A line before the shell says where the user is and how to come back.
-	banner := fmt.Sprintf("walstep: a shell in the %s's environment (%s); exit it to come back to the debugger", node, shellSummary(argv, dir))
-	container := argv[0] == "docker"
+	container := false // asked of the backend, not read off its type or command
+	if cs, ok := m.cfg.Servers.(cluster.ContainerShell); ok {
+		container = cs.ShellInContainer()
+	}
+	banner := fmt.Sprintf("walstep: a shell in the %s's environment (%s); exit it to come back to the debugger", node, shellSummary(argv, dir, container))
 	argv = append([]string{"sh", "-c", `printf '%s\n' "$0"; exec "$@"`, banner}, argv...)
 	srv, ctx := m.cfg.Servers, m.ctx
 	return func() tea.Msg {
@@ -218,9 +221,10 @@ type stateReader interface {
 
 // shellSummary is the shell's command for the banner, without the
 // environment it is given (PATH alone would take three lines): the
-// docker exec as the seed types it, or where a local shell starts.
-func shellSummary(argv []string, dir string) string {
-	if argv[0] != "docker" {
+// command in the container as the seed types it, or where a local shell
+// starts.
+func shellSummary(argv []string, dir string, container bool) string {
+	if !container {
 		if dir == "" {
 			return "psql reaches its server"
 		}

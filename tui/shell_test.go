@@ -15,6 +15,8 @@ type dockerServers struct {
 	state cluster.ProcState
 }
 
+func (dockerServers) ShellInContainer() bool { return true }
+
 func (d dockerServers) State(context.Context, cluster.Node) (cluster.ProcState, error) {
 	return d.state, nil
 }
