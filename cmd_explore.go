@@ -349,6 +349,10 @@ func exploreExec(o exploreOptions) explore.Executor {
 			}
 		}
 		res := headless.RunPlaybook(ctx, s, io.Discard, false, tr)
+		var checkErr error
+		if j.Check != nil && res.Failed < 0 && ctx.Err() == nil {
+			checkErr = j.Check(ctx, s.Env) // while the backend is open
+		}
 		rep := headless.BuildReport(ctx, s, res)
 		if j.Until == "" {
 			_ = headless.FinishTranscript(tr, rep)
@@ -360,6 +364,9 @@ func exploreExec(o exploreOptions) explore.Executor {
 		}
 		if stopErr != nil {
 			return explore.Outcome{}, fmt.Errorf("stop servers: %w", stopErr)
+		}
+		if checkErr != nil {
+			return explore.Outcome{}, checkErr
 		}
 		out := explore.Outcome{Verdict: headless.Verdict(rep)}
 		if res.Failed >= 0 {

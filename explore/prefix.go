@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"syscall"
@@ -84,28 +85,44 @@ func prefixKey(base *cluster.Lab, v Variant, c Column, doc *playbook.Doc) string
 	return checkpoint.Key(deps.Parts(effective))
 }
 
-// verifyPrefix checks that a finished prefix left what the rest of the
-// playbook needs: each data dir it made (restored from a backup, with
-// the backup in the storage, or made by initdb).
-func verifyPrefix(lab *cluster.Lab, doc *playbook.Doc) error {
+// verifyPrefix checks, through the backend that ran it, that a finished
+// prefix left what the rest of the playbook needs: each data dir it made
+// (restored from a backup, with the backup in the storage, or made by
+// initdb).
+func verifyPrefix(ctx context.Context, b cluster.Backend, doc *playbook.Doc) error {
 	fetched := false
 	for node, how := range doc.DataDirsAfter(doc.SharedPrefix(shareable)) {
 		d, file := dataDirName(node), "PG_VERSION"
 		if how == "backup fetch" {
 			file, fetched = "backup_label", true
 		}
-		if _, err := cluster.StatBelow(context.Background(), lab.Path(d), file); err != nil {
+		if err := hasFile(ctx, b, cluster.Node(node), file); err != nil {
 			return fmt.Errorf("verify shared prefix: %s has no %s: %w", d, file, err)
 		}
 	}
 	if !fetched {
 		return nil
 	}
-	ents, err := os.ReadDir(lab.Path(cluster.StorageDir, cluster.BackupsDir))
+	ents, err := b.ReadDir(ctx, cluster.Primary, cluster.AreaStorage, cluster.BackupsDir)
 	if err != nil || len(ents) == 0 {
 		return fmt.Errorf("verify shared prefix: no backup in %s/%s", cluster.StorageDir, cluster.BackupsDir)
 	}
 	return nil
+}
+
+// hasFile says whether node's data dir holds an entry name (a link
+// counts, not followed), with the reason when it does not.
+func hasFile(ctx context.Context, b cluster.Backend, node cluster.Node, name string) error {
+	ents, err := b.ReadDir(ctx, node, cluster.AreaData, "")
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.Name == name {
+			return nil
+		}
+	}
+	return &fs.PathError{Op: "stat", Path: name, Err: syscall.ENOENT}
 }
 
 // dataDirName is node's data dir in the lab.

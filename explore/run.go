@@ -24,7 +24,11 @@ type Job struct {
 	From    string // the first step to run; "" from the start
 	Until   string // the first step not to run; "" to the end
 	// Prepare runs once the job's backend is open, before its first step.
-	Prepare    func(ctx context.Context, env *steps.Env) error
+	Prepare func(ctx context.Context, env *steps.Env) error
+	// Check, when set, runs after the steps when none failed, while the
+	// backend is open: an error fails the job (a prefix that did not leave
+	// what the rest needs).
+	Check      func(ctx context.Context, env *steps.Env) error
 	Notes      []string // lines for the transcript's header
 	Transcript string   // Markdown transcript path
 	Report     string   // JSON report path
@@ -283,14 +287,11 @@ func (e *Explorer) buildPrefix(ctx context.Context, ps *prefixState, j prefixJob
 	lab, err := newRunLab(dir, e.plan.Lab, j.v)
 	if err == nil {
 		var out Outcome
+		check := func(ctx context.Context, env *steps.Env) error { return verifyPrefix(ctx, env.Backend, doc) }
 		out, err = e.plan.Exec(ctx, Job{Lab: lab, Backend: e.plan.Resolved.Backend, Column: j.c, WalG: e.plan.Resolved.WalG, Name: name,
-			Until: shareUntil(doc), Transcript: filepath.Join(dir, "transcript.md"), Report: filepath.Join(dir, "report.json")})
-		switch {
-		case err != nil:
-		case out.FailedStep != "":
+			Until: shareUntil(doc), Check: check, Transcript: filepath.Join(dir, "transcript.md"), Report: filepath.Join(dir, "report.json")})
+		if err == nil && out.FailedStep != "" {
 			err = fmt.Errorf("step %s failed (see %s)", out.FailedStep, info.Transcript)
-		default:
-			err = verifyPrefix(lab, doc)
 		}
 	}
 	info.MS = time.Since(begin).Milliseconds()

@@ -12,6 +12,7 @@ import (
 
 	"walstep/cluster"
 	"walstep/playbook"
+	"walstep/steps"
 )
 
 // fakePrefix leaves what verifyPrefix looks for.
@@ -52,7 +53,15 @@ func TestExplorerSharesPrefixAndBoundsJobs(t *testing.T) {
 		if j.Until == shareUntil(playbook.Seed()) {
 			prefixes++
 			fakePrefix(t, j.Lab)
-			return Outcome{Verdict: "unknown"}, nil
+			if j.Check == nil {
+				t.Error("a prefix job without the check of what it leaves")
+				return Outcome{Verdict: "unknown"}, nil
+			}
+			l, err := cluster.NewLocal(cluster.LocalOptions{Lab: j.Lab})
+			if err != nil {
+				return Outcome{}, err
+			}
+			return Outcome{Verdict: "unknown"}, j.Check(ctx, &steps.Env{Lab: j.Lab, Backend: l})
 		}
 		if j.From == shareUntil(playbook.Seed()) && j.Prepare != nil {
 			fromPrefix++
