@@ -18,21 +18,6 @@ export LC_ALL=C.UTF-8
 backend=${BACKEND:-local}
 image=${IMAGE:-walstep-test-pg:15}
 
-die() {
-	echo "tmux-rewind: FAIL: $*" >&2
-	if [[ -n "${work:-}" && -f "$work/screen.txt" ]]; then
-		echo "--- last screen:" >&2
-		cat "$work/screen.txt" >&2
-	fi
-	if [[ -n "${work:-}" && -s "$work/stderr" ]]; then
-		echo "--- walstep stderr:" >&2
-		cat "$work/stderr" >&2
-	fi
-	exit 1
-}
-
-command -v tmux >/dev/null || die "tmux is not installed"
-
 work=$(mktemp -d /tmp/wsr.XXXXXX)
 chmod 755 "$work"
 bin="$work/walstep"
@@ -43,44 +28,15 @@ flags=(--lab "$lab" --backend "$backend" --archiver cp)
 if [[ $backend == docker ]]; then
 	flags+=(--image "$image" --init-image "$image" --prefix "$prefix")
 fi
-tm() { tmux -L "$sock" "$@"; }
-
-cleanup() {
-	tm kill-server 2>/dev/null || true
-	[[ -x "$bin" && -d "$lab" ]] && "$bin" clean "${flags[@]}" >/dev/null 2>&1 || true
-	if [[ -z "${KEEP:-}" ]]; then rm -rf "$work"; else echo "tmux-rewind: work dir kept: $work"; fi
-}
-trap cleanup EXIT
+script_name=tmux-rewind
+capture_flags=-J
+cleanup_labs() { [[ -x "$bin" && -d "$lab" ]] && "$bin" clean "${flags[@]}" >/dev/null 2>&1 || true; }
+# shellcheck source=scripts/tmux-test-lib.sh
+. "$root/scripts/tmux-test-lib.sh"
 
 echo "tmux-rewind: building walstep ($backend backend)"
 (cd "$root" && go build -o "$bin" .) || die "go build failed"
 "$bin" init "$lab" >/dev/null || die "init failed"
-
-capture() { tm capture-pane -p -J -t t >"$work/screen.txt" 2>/dev/null || true; }
-
-# wait_for TEXT SECONDS [-E]: poll the screen until TEXT shows, or fail.
-wait_for() {
-	local text=$1 deadline=$((SECONDS + $2)) mode=${3:--F}
-	while ((SECONDS < deadline)); do
-		capture
-		if grep -q "$mode" -- "$text" "$work/screen.txt"; then
-			return 0
-		fi
-		if [[ -s "$work/exit" ]]; then
-			die "walstep exited ($(cat "$work/exit")) while waiting for \"$text\""
-		fi
-		sleep 0.1
-	done
-	die "\"$text\" did not show within $2s"
-}
-
-keys() { tm send-keys -t t "$@"; }
-
-# row ID: the checklist row of step ID (left of the │).
-row() {
-	capture
-	sed 's/│.*//' "$work/screen.txt" | grep -m1 -E "^(▸| )(●| )[^ ]+ +$1 " || true
-}
 
 # select ID: move the selection to step ID's row.
 select_step() {

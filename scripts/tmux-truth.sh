@@ -29,37 +29,20 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export LC_ALL=C.UTF-8
 
-die() {
-	echo "tmux-truth: FAIL: $*" >&2
-	if [[ -n "${work:-}" && -f "$work/screen.txt" ]]; then
-		echo "--- last screen:" >&2
-		cat "$work/screen.txt" >&2
-	fi
-	if [[ -n "${work:-}" && -s "$work/stderr" ]]; then
-		echo "--- walstep stderr:" >&2
-		cat "$work/stderr" >&2
-	fi
-	exit 1
-}
-
-command -v tmux >/dev/null || die "tmux is not installed"
-
 # A short path: the header keeps the run state beside it at 80 columns.
 work=$(mktemp -d /tmp/wst.XXXXXX)
 chmod 755 "$work"
 bin="$work/walstep"
 sock="walstep-truth-$$"
 lab=""
-tm() { tmux -L "$sock" "$@"; }
-
-cleanup() {
-	tm kill-server 2>/dev/null || true
+script_name=tmux-truth
+cleanup_labs() {
 	for l in "$work"/lab-*; do
 		[[ -d "$l" && -x "$bin" ]] && "$bin" clean --lab "$l" >/dev/null 2>&1 || true
 	done
-	if [[ -z "${KEEP:-}" ]]; then rm -rf "$work"; else echo "tmux-truth: work dir kept: $work"; fi
 }
-trap cleanup EXIT
+# shellcheck source=scripts/tmux-test-lib.sh
+. "$root/scripts/tmux-test-lib.sh"
 
 echo "tmux-truth: building walstep"
 (cd "$root" && go build -o "$bin" .) || die "go build failed"
@@ -75,33 +58,6 @@ launch() {
 		"cd '$work' && TERM=xterm-256color NO_COLOR=1 '$bin' --lab '$lab' --backend local --archiver cp $* 2>'$work/stderr'; echo \$? >'$work/exit'"
 	tm set-option -t t remain-on-exit on >/dev/null
 	wait_for "next 0 ·" 30
-}
-
-capture() { tm capture-pane -p -t t >"$work/screen.txt" 2>/dev/null || true; }
-
-# wait_for TEXT SECONDS [-E]: poll the screen until TEXT shows, or fail.
-wait_for() {
-	local text=$1 deadline=$((SECONDS + $2)) mode=${3:--F}
-	while ((SECONDS < deadline)); do
-		capture
-		if grep -q "$mode" -- "$text" "$work/screen.txt"; then
-			return 0
-		fi
-		if [[ -s "$work/exit" ]]; then
-			die "walstep exited ($(cat "$work/exit")) while waiting for \"$text\""
-		fi
-		sleep 0.1
-	done
-	die "\"$text\" did not show within $2s"
-}
-
-keys() { tm send-keys -t t "$@"; }
-
-# row ID: the checklist row of step ID (left of the │).
-row() {
-	capture
-	local id=${1//+/\\+}
-	sed 's/│.*//' "$work/screen.txt" | grep -m1 -E "^(▸| )(●| )[^ ]+ +$id " || true
 }
 
 # last_text_row N: the last non-blank row of the log view's text (rows 3..N).
