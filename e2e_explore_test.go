@@ -227,8 +227,9 @@ func (w *signalWriter) String() string {
 
 // Ctrl-C after the first run: the run under way stops with its servers,
 // and the matrix of the cells done so far is printed.
+// Not parallel: it sends SIGINT to the test process, which every
+// in-process walstep running beside it would take as its own.
 func TestE2EExploreInterruptPrintsCellsDone(t *testing.T) {
-	t.Parallel()
 	skipWithoutPostgres(t)
 	lab := filepath.Join(reachableTempDir(t), "lab")
 	if code := realMain([]string{"init", lab}, &bytes.Buffer{}, &bytes.Buffer{}); code != 0 {
@@ -269,8 +270,9 @@ func TestE2EExploreInterruptPrintsCellsDone(t *testing.T) {
 // run before the interrupt (it is rewritten after every run, so even a
 // killed shard keeps it), and merge folds what there is and names the
 // cells missing, with why.
+// Not parallel: it sends SIGINT to the test process, which every
+// in-process walstep running beside it would take as its own.
 func TestE2EExploreShardInterruptedThenMerged(t *testing.T) {
-	t.Parallel()
 	skipWithoutPostgres(t)
 	base := reachableTempDir(t)
 	lab := filepath.Join(base, "lab")
