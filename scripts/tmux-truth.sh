@@ -255,7 +255,9 @@ d=$(detail 1)
 capture
 sed 's/│.*//' "$work/screen.txt" | sed -n '/^─ output/,$p' | grep -q "initdb: error: directory" || die "the output pane does not show initdb's error"
 keys r
-wait_for "step 1 failed" 60
+# The status line already says "step 1 failed": wait for the retry's own
+# run to have ended instead.
+wait_for ", run 2 ·" 60
 d=$(detail 1 | sed 's/^ *//; s/ *$//' | tr '\n' ' ')
 [[ "$d" == *"remove it yourself or go back to step 0"* ]] || die "the retry's refusal is cut: $d"
 rm -rf "$lab/primary-data"
