@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"walstep/cluster/proctest"
 )
 
 // Two sessions on one lab: while a run holds the lab (its first hook waits
@@ -59,15 +60,8 @@ func TestSecondSessionOnALabIsRefused(t *testing.T) {
 	}
 }
 
-// psOf is the command lines of processes matching pattern.
+// psOf is the command lines of the processes this test's runs started
+// whose command line names pattern.
 func psOf(pattern string) string {
-	ents, _ := os.ReadDir("/proc")
-	var b strings.Builder
-	for _, e := range ents {
-		c, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(c), pattern) {
-			b.WriteString(strings.ReplaceAll(string(c), "\x00", " ") + "\n")
-		}
-	}
-	return b.String()
+	return strings.Join(proctest.Strings(proctest.Mine(pattern)), "\n")
 }

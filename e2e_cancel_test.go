@@ -9,27 +9,13 @@ import (
 	"time"
 
 	"walstep/cluster"
+	"walstep/cluster/proctest"
 	"walstep/steps"
 )
 
-// liveProcsUnder lists the live (not zombie) processes whose command line
-// names dir.
-func liveProcsUnder(dir string) []string {
-	ents, _ := os.ReadDir("/proc")
-	var out []string
-	for _, e := range ents {
-		cmd, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !strings.Contains(string(cmd), dir) {
-			continue
-		}
-		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
-			continue
-		}
-		out = append(out, e.Name()+" "+strings.ReplaceAll(string(cmd), "\x00", " "))
-	}
-	return out
-}
+// liveProcsUnder lists the live processes this test's runs started whose
+// command line names dir.
+func liveProcsUnder(dir string) []string { return proctest.Strings(proctest.Mine(dir)) }
 
 // Cancelling initdb (step 1) on the local backend: the step is cancelled,
 // not failed; no process of it is left when the Runner reports it; and a

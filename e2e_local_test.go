@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"walstep/cluster/proctest"
 )
 
 // reachableTempDir returns a temp dir the postgres user can traverse (the
@@ -94,11 +95,10 @@ func skipWithoutPostgres(t *testing.T) {
 // postgresOf lists postgres processes whose command line names dir.
 func postgresOf(t *testing.T, dir string) []string {
 	t.Helper()
-	out, _ := exec.Command("pgrep", "-af", "postgres").Output()
 	var hits []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, dir) && !strings.Contains(l, "pgrep") {
-			hits = append(hits, l)
+	for _, p := range proctest.Union(proctest.OfLab(dir), proctest.Mine(dir)) {
+		if strings.Contains(p.Cmd, "postgres") {
+			hits = append(hits, p.String())
 		}
 	}
 	return hits

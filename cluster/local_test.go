@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"walstep/cluster/proctest"
 )
 
 // localWait bounds every wait on a real server in these tests.
@@ -84,33 +85,19 @@ func localStarted(t *testing.T, ctx context.Context, l *Local, node Node) {
 	}
 }
 
-// localProcs lists live processes (not zombies) whose command line
-// contains sub or whose process group is pgid (when pgid > 0).
+// localProcs lists live processes (not zombies) of process group pgid
+// (when pgid > 0) and, when sub is given, the postmasters of the lab dir
+// sub with their children and what this test's code started whose command
+// line names sub.
 func localProcs(sub string, pgid int) []string {
-	var found []string
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) < 3 || fields[0] == "Z" {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		cl := strings.ReplaceAll(string(cmdline), "\x00", " ")
-		pg, _ := strconv.Atoi(fields[2])
-		if (sub != "" && strings.Contains(cl, sub)) || (pgid > 0 && pg == pgid) {
-			found = append(found, fmt.Sprintf("%d %s", pid, cl))
-		}
+	var lists [][]proctest.Proc
+	if pgid > 0 {
+		lists = append(lists, proctest.InGroup(pgid))
 	}
-	return found
+	if sub != "" {
+		lists = append(lists, proctest.OfLab(sub), proctest.Mine(sub))
+	}
+	return proctest.Strings(proctest.Union(lists...))
 }
 
 // localNoProcs waits (with a deadline) until localProcs finds nothing.
