@@ -271,3 +271,40 @@ func TestHostileLabFileLinksAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// A link to a root-only file planted in the standby's pg_wal makes
+// PostgreSQL's pg_ls_waldir() fail: walstep lists pg_wal through its own
+// file access instead, so the standby is still read whole (up, past the
+// fork at 0/3000000) and walstep's reading leaves no ERROR in its log.
+func TestHostileLocalLinkInStandbyWALStillReadWhole(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	dir := reachableTempDir(t)
+	lab := filepath.Join(dir, "lab")
+	// In a directory the server user cannot search, so that even a stat
+	// of the link's target is refused, as for a file under /root.
+	private := filepath.Join(dir, "private")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(private, "root-only")
+	if err := os.WriteFile(secret, []byte(secretMarker+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	initLabWith(t, lab, "hooks/after-F5.replica.sh", `ln -s '`+secret+`' "$PGDATA/pg_wal/0000000B.history"`+"\n")
+	rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s", code, lastN(stderr, 20))
+	}
+	r := rep.Nodes[1]
+	if r.Process != "up" || r.ReplayLSN != "0/3000000" {
+		t.Errorf("replica read as %s at %q; want up, replayed to 0/3000000", r.Process, r.ReplayLSN)
+	}
+	log := read(t, filepath.Join(lab, "logs", "replica.log"))
+	if strings.Contains(log, "could not stat") || strings.Contains(log, "pg_ls_waldir") {
+		t.Errorf("walstep's reading left an error in the replica's log:\n%s", lastN(log, 10))
+	}
+	if strings.Contains(log, secretMarker) {
+		t.Error("the root-only file's content is in the replica's log")
+	}
+}

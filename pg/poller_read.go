@@ -72,6 +72,10 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 			r.Timeline, r.TLISource = t, SrcCurrentWAL
 		}
 	}
+	wal, walFromFiles, err := p.walDir(ctx, c, node)
+	if err != nil {
+		return err
+	}
 	if r.InRecovery {
 		// The receiver's timeline is the one it asks for: it counts only
 		// once streaming is confirmed (Snapshot.confirmStreaming).
@@ -81,17 +85,13 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 		}
 		r.Receiver = wr
 		if r.Timeline == 0 && segSize != nil {
-			if t, ok := replayedFileTLI(ctx, c, r.ReplayLSN, *segSize); ok {
+			if t, ok := replayedFileTLI(wal, r.ReplayLSN, *segSize); ok {
 				r.Timeline, r.TLISource = t, SrcReplayedFile
 			}
 		}
 		if r.Timeline == 0 {
-			var name *string
-			err := c.QueryRow(ctx, `select name from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$' order by modification desc, name desc limit 1`).Scan(&name)
-			if err == nil && name != nil {
-				if t, _, ok := ParseWALFileName(*name); ok {
-					r.Timeline, r.TLISource = t, SrcRestored
-				}
+			if t, _, ok := ParseWALFileName(newestSegment(wal)); ok {
+				r.Timeline, r.TLISource = t, SrcRestored
 			}
 		}
 	}
@@ -106,9 +106,7 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 	if sysID != nil {
 		ns.keepHistoriesOf(*sysID)
 	}
-	if err := p.readHistories(ctx, c, ns); err != nil {
-		return err
-	}
+	p.readHistories(ctx, c, node, ns, wal, walFromFiles)
 	rows, err := c.Query(ctx, `select slot_name::text, active, restart_lsn::text, coalesce(active_pid, 0) from pg_replication_slots order by 1`)
 	if err != nil {
 		return fmt.Errorf("query slots: %w", err)
@@ -132,19 +130,20 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 // there: newer files restore_command fetched (a new timeline's segment
 // that does not continue what was replayed, say) do not say what was
 // replayed.
-func replayedFileTLI(ctx context.Context, c *pgx.Conn, replay LSN, segSize int64) (uint32, bool) {
+func replayedFileTLI(wal []walFile, replay LSN, segSize int64) (uint32, bool) {
 	if !replay.Valid() || segSize <= 0 || segSize > 1<<32 {
 		return 0, false
 	}
 	seg := (uint64(replay) - 1) / uint64(segSize)
 	perID := uint64(1<<32) / uint64(segSize)
 	suffix := fmt.Sprintf("%08X%08X", seg/perID, seg%perID)
-	rows, err := c.Query(ctx, `select name from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$' and substr(name, 9) = $1`, suffix)
-	if err != nil {
-		return 0, false
+	var names []string
+	for _, f := range wal {
+		if _, _, ok := ParseWALFileName(f.name); ok && len(f.name) == 24 && f.name[8:] == suffix {
+			names = append(names, f.name)
+		}
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(names) == 0 {
+	if len(names) == 0 {
 		return 0, false
 	}
 	tlis := map[uint32]bool{}
@@ -161,16 +160,15 @@ func replayedFileTLI(ctx context.Context, c *pgx.Conn, replay LSN, segSize int64
 // may have made one endless (a link to /dev/zero).
 const maxHistorySQL = int64(cluster.MaxServerFile)
 
-// readHistories reads the server's timeline history files through SQL,
-// once each.
-func (p *Poller) readHistories(ctx context.Context, c *pgx.Conn, ns *nodeState) error {
-	rows, err := c.Query(ctx, `select name from pg_ls_waldir() where name ~ '^[0-9A-F]{8}\.history$'`)
-	if err != nil {
-		return fmt.Errorf("list history files: %w", err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("list history files: %w", err)
+// readHistories reads the server's timeline history files, once each:
+// through the backend's capped, link-refusing reads when pg_wal was
+// listed that way, else through SQL.
+func (p *Poller) readHistories(ctx context.Context, c *pgx.Conn, node cluster.Node, ns *nodeState, wal []walFile, fromFiles bool) {
+	var names []string
+	for _, f := range wal {
+		if _, ok := ParseHistoryFileName(f.name); ok {
+			names = append(names, f.name)
+		}
 	}
 	listed := map[uint32]bool{}
 	for _, name := range names {
@@ -188,6 +186,17 @@ func (p *Poller) readHistories(ctx context.Context, c *pgx.Conn, ns *nodeState) 
 		if _, have := ns.hist[tli]; !ok || have {
 			continue
 		}
+		if fromFiles {
+			b, err := p.src.ReadFile(ctx, node, cluster.AreaData, "pg_wal/"+name)
+			if err != nil {
+				continue // not a regular file, or removed since the listing
+			}
+			if ns.hist == nil {
+				ns.hist = map[uint32]string{}
+			}
+			ns.hist[tli] = string(b)
+			continue
+		}
 		var content string
 		if err := c.QueryRow(ctx, `select pg_read_file('pg_wal/' || $1, 0, $2)`, name, maxHistorySQL).Scan(&content); err != nil {
 			continue // removed since the listing; next poll
@@ -197,7 +206,6 @@ func (p *Poller) readHistories(ctx context.Context, c *pgx.Conn, ns *nodeState) 
 		}
 		ns.hist[tli] = content
 	}
-	return nil
 }
 
 // readControl runs pg_controldata for a server that does not answer,
