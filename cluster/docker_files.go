@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 )
@@ -65,21 +64,30 @@ func (d *Docker) WriteFile(ctx context.Context, node Node, f ServerFile) error {
 }
 
 // writePrivateConfig writes a config file holding the lab's secret without
-// root on the host: written 0600 under a temporary name (walstep's own, so
-// no other user can read it), then handed to the image's postgres user and
-// moved into place by a root container, since the server must read it and
-// no one else may.
+// root on the host: written 0600 under a temporary name in run/ (walstep's
+// own, so no other user can read it or swap it), then handed to the image's
+// postgres user and renamed into place by a root container, since the
+// server must read it and no one else may. The container mounts the whole
+// lab, so the rename stays on one mount; the config dir may be the server
+// user's to write (a hook as root can chown it), so nothing the root
+// container does names a path in it but the target, which rename replaces
+// (mv -T: a link there is replaced, never followed into a directory).
 func (d *Docker) writePrivateConfig(ctx context.Context, node Node, f ServerFile) error {
-	tmp := ServerFile{Area: f.Area, Name: ".walstep-" + randHex(6) + "-" + f.Name, Mode: ReplaceFile, Data: f.Data}
-	if err := writeNoFollow(d.lab.Dir, areaDir(node, f.Area), tmp, -1, -1); err != nil {
+	if err := d.lab.MkdirAll(d.lab.Path(RunDir), 0o755, -1, -1); err != nil {
 		return err
 	}
+	tmp := ServerFile{Area: AreaRun, Name: ".walstep-" + randHex(6) + "-" + f.Name, Mode: ReplaceFile, Data: f.Data}
+	if err := writeNoFollow(d.lab.Dir, RunDir, tmp, -1, -1); err != nil {
+		return err
+	}
+	const lab = "/walstep-lab"
 	var buf bytes.Buffer
 	err := d.runTask(ctx, task{image: d.image, node: node, user: "root",
-		argv:  []string{"sh", "-c", `cd "$1" && chown postgres:postgres "$2" && chmod 600 "$2" && mv -f "$2" "$3"`, "sh", containerConfig, tmp.Name, f.Name},
-		binds: []string{d.configDir(node) + ":" + containerConfig}, out: &buf, quiet: true})
+		argv: []string{"sh", "-c", `chown postgres:postgres "$1" && chmod 600 "$1" && mv -fT "$1" "$2"`, "sh",
+			lab + "/" + RunDir + "/" + tmp.Name, lab + "/" + areaDir(node, f.Area) + "/" + f.Name},
+		binds: []string{d.lab.Dir + ":" + lab}, out: &buf, quiet: true})
 	if err != nil {
-		_ = os.Remove(filepath.Join(d.configDir(node), tmp.Name))
+		_ = os.Remove(d.lab.Path(RunDir, tmp.Name))
 		return fmt.Errorf("%s %s: hand it to the server user: %w: %s", f.verb(), f.Name, err, lastLines(buf.String(), 3))
 	}
 	return nil

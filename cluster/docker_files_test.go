@@ -123,3 +123,99 @@ func TestDockerWriteFileWithoutRoot(t *testing.T) {
 		t.Errorf("files written without root: %q", got)
 	}
 }
+
+// Without root on the host a file holding the lab's secret is handed to
+// the server user by a root container. The config dir may be the server
+// user's to write (a hook as root can chown it): a racer there swaps
+// every walstep temporary file it sees for a link to another of the lab's
+// files, and the target name is a link to a directory. The root container
+// changes neither the link's target nor moves the file into that
+// directory: the file lands under its own name, the server user's, 0600.
+func TestDockerWithoutRootPrivateConfigFollowsNoLink(t *testing.T) {
+	img := requireDocker(t)
+	was := hostIsRoot
+	hostIsRoot = func() bool { return false }
+	t.Cleanup(func() { hostIsRoot = was })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	d := newTestDocker(t, img)
+	uid, gid, err := d.postgresIDs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := d.configDir(Primary)
+	if err := os.MkdirAll(filepath.Join(cfg, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(cfg, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(cfg, "victim.conf")
+	if err := os.WriteFile(victim, []byte("keep\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const name = "replica_standby.conf"
+	if err := os.Symlink(filepath.Join(containerConfig, "sub"), filepath.Join(cfg, name)); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	raced := make(chan int)
+	go func() {
+		n := 0
+		defer func() { raced <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ents, _ := os.ReadDir(cfg)
+			for _, e := range ents {
+				if !strings.HasPrefix(e.Name(), ".walstep-") || !e.Type().IsRegular() {
+					continue
+				}
+				p := filepath.Join(cfg, e.Name())
+				if os.Rename(p, filepath.Join(cfg, "stolen"+e.Name())) == nil && os.Symlink("victim.conf", p) == nil {
+					n++
+				}
+			}
+			time.Sleep(time.Millisecond) // the racer's pace, not a wait
+		}
+	}()
+	data := []byte("primary_conninfo = 'password=s3cret'\n")
+	for i := 0; i < 3; i++ {
+		err = d.WriteFile(ctx, Primary, ServerFile{Area: AreaConfig, Name: name, Mode: ReplaceFile, Private: true, Data: data})
+		if err != nil {
+			break
+		}
+	}
+	close(stop)
+	swaps := <-raced
+	t.Logf("racer swapped %d temporary files", swaps)
+	if err != nil {
+		t.Fatalf("write a private config file: %v", err)
+	}
+	st, err := os.Lstat(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 0 || st.Mode().Perm() != 0o644 {
+		t.Errorf("the root container followed a swapped link: victim.conf now uid %d mode %v", sys.Uid, st.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
+		t.Errorf("victim.conf changed: %q", b)
+	}
+	st, err = os.Lstat(filepath.Join(cfg, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sys := st.Sys().(*syscall.Stat_t); !st.Mode().IsRegular() || int(sys.Uid) != uid || st.Mode().Perm() != 0o600 {
+		t.Errorf("%s: mode %v uid %d, want a regular file of the server user's (%d), 0600", name, st.Mode(), sys.Uid, uid)
+	}
+	if b, _ := os.ReadFile(filepath.Join(cfg, name)); !bytes.Equal(b, data) {
+		t.Errorf("%s holds %q", name, b)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(cfg, "sub")); len(ents) != 0 {
+		t.Errorf("moved into the directory a link named: %v", ents)
+	}
+}
