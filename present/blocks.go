@@ -46,10 +46,14 @@ func HistoryItems(hs []pg.History) string {
 	return b.String()
 }
 
-// ReadingItems are both servers' one-line summaries as Markdown list
-// items.
+// ReadingItems are every server's one-line summary as Markdown list
+// items, in the playbook's order.
 func ReadingItems(s pg.Snapshot) string {
-	return fmt.Sprintf("- primary: %s\n- replica: %s\n", s.Primary.Summary(), s.Replica.Summary())
+	var b strings.Builder
+	for _, n := range Nodes(s) {
+		fmt.Fprintf(&b, "- %s: %s\n", n.Node, n.Summary())
+	}
+	return b.String()
 }
 
 // ServerText is a server's facts as the text report lists them: its state

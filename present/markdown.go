@@ -90,8 +90,8 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		read += "; " + r.ServersThen
 	}
 	b.WriteString(read + ":\n\n")
-	for _, rd := range []pg.Reading{r.Snapshot.Primary, r.Snapshot.Replica} {
-		fmt.Fprintf(&b, "- %s: %s\n", rd.Node, inline(rd.Summary()))
+	for _, n := range Nodes(r.Snapshot) {
+		fmt.Fprintf(&b, "- %s: %s\n", n.Node, inline(n.Summary()))
 	}
 	b.WriteString(HistoryItems(r.Snapshot.Histories))
 	b.WriteString("\n")

@@ -82,57 +82,96 @@ type marker struct {
 
 // RenderTimeline draws each timeline as a line over an ordinal LSN axis
 // (positions in order, evenly spaced, since the LSNs that matter are often
-// a few bytes apart), with fork points marked with their LSN and the
-// primary's (P) and replica's (R) positions, then a legend. Old-timeline
-// WAL beyond a fork point is drawn dotted. Lines are at most width cells;
-// 40 and more fit everything that matters.
+// a few bytes apart), with the fork points of every history file marked
+// with their LSN and each node's position (its mark, see NodeMarks), then
+// a legend of the nodes. A standby is placed against the node it follows:
+// past that node's fork, or off its history, it is drawn as an alarm.
+// Old-timeline WAL beyond a fork point is drawn dotted. Lines are at most
+// width cells; 40 and more fit everything that matters.
 func RenderTimeline(s pg.Snapshot, width int, st DiagStyles) string {
-	pPos, pTLI := pg.PositionOf(s.Primary)
-	rPos, rTLI := pg.PositionOf(s.Replica)
-	rows := timelineRows(s, pTLI, rTLI)
-	pastFork, offHistory, forkAt := replicaPlace(s, pTLI, rPos, rTLI)
-	rStyle := st.Replica
-	if pastFork || offHistory {
-		rStyle = st.Alarm
+	return renderTimeline(Nodes(s), s.Histories, width, st)
+}
+
+func renderTimeline(ns []NodeReading, hs []pg.History, width int, st DiagStyles) string {
+	places := make([]nodePlace, len(ns))
+	tlis := make([]uint32, len(ns))
+	for i, n := range ns {
+		places[i].pos, places[i].tli = pg.PositionOf(n.Reading)
+		tlis[i] = places[i].tli
 	}
-	for i := range rows {
-		if pPos.Valid() && rows[i].tli == pTLI {
-			rows[i].markers = append(rows[i].markers, marker{'P', "primary", pPos, st.Primary})
+	marks := NodeMarks(ns)
+	for i, n := range ns {
+		p := &places[i]
+		p.style = st.Primary
+		up, ok := NodeNamed(ns, n.Upstream)
+		if !ok || isPrimary(n.Reading) && !isPrimary(up.Reading) {
+			continue // the top of the chain, or promoted in its place
 		}
-		if rPos.Valid() && rows[i].tli == rTLI {
-			rows[i].markers = append(rows[i].markers, marker{'R', "replica", rPos, rStyle})
+		p.style = st.Replica
+		_, upTLI := pg.PositionOf(up.Reading)
+		p.pastFork, p.offHistory, p.forkAt = replicaPlace(hs, upTLI, p.pos, p.tli)
+		p.upTLI = upTLI
+		if p.pastFork || p.offHistory {
+			p.style = st.Alarm
+		}
+	}
+	rows := timelineRows(hs, tlis...)
+	for i := range rows {
+		for k, p := range places {
+			if p.pos.Valid() && rows[i].tli == p.tli {
+				rows[i].markers = append(rows[i].markers, marker{marks[k], ns[k].Node, p.pos, p.style})
+			}
 		}
 	}
 	col, labelW, trackW := timelineColumns(rows, width)
 	grid := drawTimelines(rows, col, trackW, st)
 	out := timelineLines(rows, grid, col, labelW, trackW, st)
-
-	out = append(out, legendLine('P', "primary", s.Primary, pPos, pTLI, st.Primary, "", false, width, st))
-	note := ""
-	switch {
-	case pastFork && width >= 44:
-		note = "past fork " + forkAt.String()
-	case pastFork:
-		note = "past fork!"
-	case offHistory && width >= 48:
-		note = fmt.Sprintf("not in TL%d's history!", pTLI)
-	case offHistory:
-		note = "off history!"
+	for k, p := range places {
+		out = append(out, legendLine(marks[k], ns[k].Node, ns[k].Reading, p.pos, p.tli, p.style, p.note(width), p.pastFork || p.offHistory, width, st))
 	}
-	out = append(out, legendLine('R', "replica", s.Replica, rPos, rTLI, rStyle, note, pastFork || offHistory, width, st))
 	return strings.Join(out, "\n")
+}
+
+// isPrimary reports a server that answers out of recovery. Two of them,
+// one meant to follow the other, are a split brain: the follower is
+// judged against the other's history.
+func isPrimary(r pg.Reading) bool { return r.Up && !r.InRecovery }
+
+// nodePlace is where a node stands in the picture, against the node it
+// follows.
+type nodePlace struct {
+	pos                  pg.LSN
+	tli, upTLI           uint32
+	pastFork, offHistory bool
+	forkAt               pg.LSN
+	style                lipgloss.Style
+}
+
+// note is what the legend adds about a standby off its upstream's path.
+func (p nodePlace) note(width int) string {
+	switch {
+	case p.pastFork && width >= 44:
+		return "past fork " + p.forkAt.String()
+	case p.pastFork:
+		return "past fork!"
+	case p.offHistory && width >= 48:
+		return fmt.Sprintf("not in TL%d's history!", p.upTLI)
+	case p.offHistory:
+		return "off history!"
+	}
+	return ""
 }
 
 // replicaPlace reads the primary's history: which fork the replica must
 // not pass, and whether the replica's timeline is part of it at all.
-func replicaPlace(s pg.Snapshot, pTLI uint32, rPos pg.LSN, rTLI uint32) (pastFork, offHistory bool, forkAt pg.LSN) {
+func replicaPlace(hs []pg.History, pTLI uint32, rPos pg.LSN, rTLI uint32) (pastFork, offHistory bool, forkAt pg.LSN) {
 	if !rPos.Valid() || rTLI == 0 || pTLI == 0 || rTLI == pTLI {
 		return false, false, 0
 	}
 	if pTLI == 1 {
 		offHistory = true
 	}
-	for _, h := range s.Histories {
+	for _, h := range hs {
 		if h.TLI != pTLI {
 			continue
 		}
@@ -329,7 +368,7 @@ func legendLine(ch rune, name string, r pg.Reading, pos pg.LSN, tli uint32, styl
 
 // timelineRows lists the timelines to draw, oldest first: those of the
 // history files and those the servers are on.
-func timelineRows(s pg.Snapshot, tlis ...uint32) []tlRow {
+func timelineRows(hs []pg.History, tlis ...uint32) []tlRow {
 	rows := map[uint32]*tlRow{1: {tli: 1, known: true}}
 	add := func(t uint32) *tlRow {
 		if t == 0 {
@@ -343,7 +382,7 @@ func timelineRows(s pg.Snapshot, tlis ...uint32) []tlRow {
 	for _, t := range tlis {
 		add(t)
 	}
-	for _, h := range s.Histories {
+	for _, h := range hs {
 		r := add(h.TLI)
 		if parent, at, ok := h.ForkPoint(); ok && r != nil {
 			r.parent, r.begin, r.known = parent, at, true
@@ -356,7 +395,9 @@ func timelineRows(s pg.Snapshot, tlis ...uint32) []tlRow {
 			if i > 0 && !er.known {
 				er.parent, er.begin, er.known = h.Entries[i-1].TLI, h.Entries[i-1].Switch, true
 			}
-			if !er.hasEnd || e.Switch < er.end {
+			// Several children may leave one timeline: its own WAL
+			// reaches the last of them.
+			if !er.hasEnd || e.Switch > er.end {
 				er.end, er.hasEnd = e.Switch, true
 			}
 		}
