@@ -28,6 +28,7 @@ type keyMap struct {
 	Focus      key.Binding
 	FocusBack  key.Binding
 	Switch     key.Binding
+	Server     key.Binding
 	Log        key.Binding
 	Inspect    key.Binding
 	Archive    key.Binding
@@ -65,7 +66,8 @@ func defaultKeys() keyMap {
 		Bottom:     sk.Bottom,
 		Focus:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
 		FocusBack:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
-		Switch:     key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "other server")),
+		Switch:     key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "next server")),
+		Server:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "next server")),
 		Log:        key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "log of ▸ server")),
 		Inspect:    key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "inspect its data dir")),
 		Archive:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "archive view")),
@@ -97,15 +99,15 @@ func (k keyMap) ShortHelp() []key.Binding {
 // FullHelp is what ? shows with the steps pane focused.
 func (k keyMap) FullHelp() [][]key.Binding { return k.fullHelp(true) }
 
-// fullHelp is what ? shows, in columns: running, selecting, paging,
-// looking, leaving. The paging keys move the selection in the steps pane
+// fullHelp is what ? shows, in columns: running, selecting, paging (and
+// the server the looking keys act on), looking, leaving. The paging keys move the selection in the steps pane
 // and scroll the output from the other panes; the help says which.
 func (k keyMap) fullHelp(stepsPane bool) [][]key.Binding {
 	return [][]key.Binding{
 		{k.Next, k.Continue, k.Pause, k.Cancel},
 		{k.Retry, k.Skip, k.Breakpoint, k.Jump},
 		{k.Up, k.Down, k.Focus, k.FocusBack},
-		k.paging(stepsPane),
+		append(k.paging(stepsPane), k.Server),
 		{k.Log, k.Inspect, k.Shell, k.Archive, k.Diagnosis, k.WAL},
 		{k.Present, k.Help, k.Quit, k.Interrupt},
 	}
@@ -126,7 +128,7 @@ func (k keyMap) paging(stepsPane bool) []key.Binding {
 
 // viewKeys is the help of the full-screen log, inspect and archive views.
 // switchable is set for views of one server (inspect), where tab shows
-// the other; the archive and diagnosis views are of both, and tab there
+// the next; the archive and diagnosis views are of both, and tab there
 // does nothing, so it is not offered.
 type viewKeys struct {
 	k          keyMap

@@ -4,7 +4,6 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
-	"walstep/cluster"
 	"walstep/steps"
 )
 
@@ -59,7 +58,7 @@ func (m *Model) move(down bool) {
 			m.output.ScrollUp(1)
 		}
 	case focusServers:
-		m.server = otherNode(m.server)
+		m.server = m.serverAfter(m.current(), !down)
 	}
 }
 
@@ -75,11 +74,4 @@ func (m Model) retryTarget() int {
 		}
 	}
 	return m.selected
-}
-
-func otherNode(n cluster.Node) cluster.Node {
-	if n == cluster.Primary {
-		return cluster.Replica
-	}
-	return cluster.Primary
 }

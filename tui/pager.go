@@ -175,7 +175,7 @@ func (p logPager) View() []string {
 	} else {
 		title += fmt.Sprintf(" · %d%% · end: follow", int(p.vp.ScrollPercent()*100))
 	}
-	title += " · tab: other server"
+	title += " · tab: next server"
 	out := []string{rule(title, p.width, p.styles.RuleFocused)}
 	for _, l := range padLines(strings.Split(p.vp.View(), "\n"), p.height-1) {
 		out = append(out, fit(l, p.width))

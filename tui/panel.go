@@ -27,8 +27,12 @@ func (m Model) panelLines(w, h int) []string {
 	if !m.polled {
 		return padLines(append(out, st.Dim.Render(fit("waiting for the first reading…", w))), h)
 	}
-	p := m.serverFacts(cluster.Primary, m.snap.Primary, w)
-	r := m.serverFacts(cluster.Replica, m.snap.Replica, w)
+	ns := present.Nodes(m.snap)
+	if len(ns) > 2 {
+		return padLines(append(out, m.nodeRowsPanel(ns, w, h-len(out))...), h)
+	}
+	p := m.serverFacts(cluster.Node(ns[0].Node), ns[0].Reading, w)
+	r := m.serverFacts(cluster.Node(ns[1].Node), ns[1].Reading, w)
 	// The servers' facts first, then the verdict's title, the timeline
 	// picture and the verdict in words as room allows, keeping a log line
 	// per server; the log tails share the rest.
@@ -47,34 +51,41 @@ func (m Model) panelLines(w, h int) []string {
 				p = p[:len(p)-1]
 			}
 		}
-		if free >= 2 {
-			title := []string{m.verdictTitle(w)}
-			used := len(title)
-			if free-used-len(pic) >= 1 {
-				used += len(pic)
-			} else {
-				pic = nil
-			}
-			words := m.verdictWords(w, 0)
-			n := min(len(words), max(free-used-2, 1), free-used)
-			if free-used-len(words) > 10 { // plenty of room
-				n = len(words)
-			}
-			if n > 0 {
-				title = append(title, m.verdictWords(w, n)...)
-			}
-			extra = append(title, pic...)
-		}
+		extra = m.verdictLines(pic, free, w)
 	}
 	free -= len(extra)
-	pl := m.logLines(m.snap.Primary.LogTail, w, free/2)
-	rl := m.logLines(m.snap.Replica.LogTail, w, free-len(pl))
+	pl := m.logLines(ns[0].LogTail, w, free/2)
+	rl := m.logLines(ns[1].LogTail, w, free-len(pl))
 	out = append(out, p...)
 	out = append(out, pl...)
 	out = append(out, r...)
 	out = append(out, rl...)
 	out = append(out, extra...)
 	return padLines(out, h)
+}
+
+// verdictLines are the verdict's title, its words and the picture as
+// they fit in free rows (none below two).
+func (m Model) verdictLines(pic []string, free, w int) []string {
+	if free < 2 {
+		return nil
+	}
+	title := []string{m.verdictTitle(w)}
+	used := len(title)
+	if free-used-len(pic) >= 1 {
+		used += len(pic)
+	} else {
+		pic = nil
+	}
+	words := m.verdictWords(w, 0)
+	n := min(len(words), max(free-used-2, 1), free-used)
+	if free-used-len(words) > 10 { // plenty of room
+		n = len(words)
+	}
+	if n > 0 {
+		title = append(title, m.verdictWords(w, n)...)
+	}
+	return append(title, pic...)
 }
 
 // compactFacts is how many lines of a server a short panel keeps: its
@@ -88,7 +99,7 @@ func (m Model) serverFacts(node cluster.Node, r pg.Reading, w int) []string {
 		return fit(st.Label.Render(fmt.Sprintf("  %-9s", label))+st.Value.Render(value), w)
 	}
 	mark := "  "
-	if node == m.server {
+	if node == m.current() {
 		mark = glyphSelect + " "
 	}
 	addr := ""

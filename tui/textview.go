@@ -115,7 +115,7 @@ func (v textView) View() []string {
 		title += " · reading…"
 	}
 	if v.keys.switchable {
-		title += " · tab: other server"
+		title += " · tab: next server"
 	}
 	out := []string{rule(title, v.width, v.styles.RuleFocused)}
 	for _, l := range padLines(strings.Split(v.vp.View(), "\n"), max(v.height-1, 1)) {

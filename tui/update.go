@@ -209,6 +209,8 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.focus = (m.focus + 1) % focusCount
 	case key.Matches(k, m.keys.FocusBack):
 		m.focus = (m.focus + focusCount - 1) % focusCount
+	case key.Matches(k, m.keys.Server):
+		m.server = m.serverAfter(m.current(), false)
 	case key.Matches(k, m.keys.Log):
 		return m.openView(screenLog)
 	case key.Matches(k, m.keys.Inspect):
@@ -220,7 +222,7 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.WAL):
 		return m.openWAL()
 	case key.Matches(k, m.keys.Shell):
-		return m, m.prepareShell(m.server)
+		return m, m.prepareShell(m.current())
 	}
 	return m, nil
 }
@@ -253,11 +255,11 @@ func (m Model) openView(s screen) (tea.Model, tea.Cmd) {
 		m.layout()
 		var cmd tea.Cmd
 		m.logView.load = readLog(m.cfg.Servers)
-		m.logView, cmd = m.logView.open(m.server)
+		m.logView, cmd = m.logView.open(m.current())
 		return m, cmd
 	}
 	v := m.textView()
-	*v = v.open(m.server)
+	*v = v.open(m.current())
 	m.layout()
 	if s == screenArchive || s == screenDiagnosis { // drawn from the last poll, nothing to read
 		m.setViewContent()
@@ -281,14 +283,14 @@ func (m Model) viewKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.logView = m.logView.close()
 		m.layout()
 		return m, nil
-	case key.Matches(k, m.keys.Switch):
+	case key.Matches(k, m.keys.Switch), key.Matches(k, m.keys.Server):
 		if m.screen == screenArchive || m.screen == screenDiagnosis {
 			return m, nil
 		}
 		if m.screen == screenLog {
-			m.server = otherNode(m.logView.node)
+			m.server = m.serverAfter(m.logView.node, false)
 		} else {
-			m.server = otherNode(m.textView().node)
+			m.server = m.serverAfter(m.textView().node, false)
 		}
 		return m.openView(m.screen)
 	case m.screen == screenLog:
