@@ -4,6 +4,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"walstep/pg"
+	"walstep/present"
 )
 
 // dims are the sizes of the screen's parts for the current window, help
@@ -84,8 +85,8 @@ func (m Model) listNeed() int {
 // lines it shows (with their gutter), capped.
 func panelNeedOf(s pg.Snapshot) int {
 	w := 0
-	for _, tail := range [][]string{s.Primary.LogTail, s.Replica.LogTail} {
-		for _, l := range tail {
+	for _, n := range present.Nodes(s) {
+		for _, l := range n.LogTail {
 			w = max(w, 4+lipgloss.Width(cleanLogLine(l)))
 		}
 	}

@@ -322,10 +322,20 @@ func (m *Model) noteLeftover() {
 		}
 	}
 	was := m.leftover
-	m.leftover = serverRuns(m.snap.Primary) || serverRuns(m.snap.Replica)
+	m.leftover = anyServerRuns(m.snap)
 	if m.leftover && !was {
 		m.notice = "these servers were left running by an earlier session: the checklist starts afresh here (step 0 stops them and resets the lab)"
 	}
+}
+
+// anyServerRuns reports whether a reading found any server's process.
+func anyServerRuns(s pg.Snapshot) bool {
+	for _, n := range present.Nodes(s) {
+		if serverRuns(n.Reading) {
+			return true
+		}
+	}
+	return false
 }
 
 // serverRuns reports whether a reading found the server's process there

@@ -140,7 +140,7 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		switch {
 		case m.running >= 0:
 			m.ask = askQuitRunning
-		case m.polled && !serverRuns(m.snap.Primary) && !serverRuns(m.snap.Replica):
+		case m.polled && !anyServerRuns(m.snap):
 			// Nothing to ask about: the last reading found no server
 			// running. Stopping still runs, for one started since.
 			m.result, m.decided = Result{StopServers: true}, true
