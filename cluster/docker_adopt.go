@@ -3,10 +3,8 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
-	"syscall"
 )
 
 // hbaMarker ends the pg_hba.conf line hbaLine writes, so it can be found.
@@ -21,8 +19,7 @@ func (d *Docker) AdoptCopiedData(ctx context.Context) error {
 		return err
 	}
 	for _, n := range Nodes {
-		path := d.DataDir(n) + "/pg_hba.conf"
-		if _, err := os.Lstat(path); os.IsNotExist(err) {
+		if _, err := os.Lstat(d.DataDir(n) + "/pg_hba.conf"); os.IsNotExist(err) {
 			continue
 		}
 		line := hbaLine(gw)
@@ -31,41 +28,10 @@ func (d *Docker) AdoptCopiedData(ctx context.Context) error {
 			// for another lab's gateway goes, its marker stays.
 			line = "# " + hbaMarker
 		}
-		if err := replaceMarkedLine(path, hbaMarker, line); err != nil {
+		marked := func(l string) (string, bool) { return line, strings.Contains(l, hbaMarker) }
+		if err := ReplaceLines(d.lab.Dir, areaDir(n, AreaData), "pg_hba.conf", marked); err != nil {
 			return fmt.Errorf("adopt copied %s data: %w", n, err)
 		}
 	}
 	return nil
-}
-
-// replaceMarkedLine replaces each line containing marker with line, in
-// place so the file keeps its owner and mode, never through a symlink.
-func replaceMarkedLine(path, marker, line string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", path)
-	}
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return err
-	}
-	lines := strings.Split(string(b), "\n")
-	changed := false
-	for i, l := range lines {
-		if strings.Contains(l, marker) && l != line {
-			lines[i], changed = line, true
-		}
-	}
-	if !changed {
-		return nil
-	}
-	if err := f.Truncate(0); err != nil {
-		return err
-	}
-	_, err = f.WriteAt([]byte(strings.Join(lines, "\n")), 0)
-	return err
 }

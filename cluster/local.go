@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // LocalOptions configure the local-process backend.
@@ -214,19 +216,52 @@ func (l *Local) ConfigDir(node Node) string {
 }
 
 // linkConfig points dataDir/custom-pg-configs at the node's own config dir,
-// replacing the primary's link that a restored backup carries.
+// replacing the primary's link that a restored backup carries. The data
+// dir is the server user's: the link is made relative to the data dir
+// opened without following a link, and a link there is replaced, never
+// followed.
 func (l *Local) linkConfig(node Node) error {
-	link := filepath.Join(l.DataDir(node), ConfigLink)
-	if st, err := os.Lstat(link); err == nil {
-		if st.Mode()&os.ModeSymlink == 0 {
-			return fmt.Errorf("start %s: %s is not a symlink: remove it", node, link)
-		}
-		if err := os.Remove(link); err != nil {
-			return fmt.Errorf("relink config dir: %w", err)
-		}
-	}
-	if err := os.Symlink(l.ConfigDir(node), link); err != nil {
+	return l.relinkConfig(node, true)
+}
+
+// relinkConfig is linkConfig; unless always, only a data dir that has
+// such a link gets a new one.
+func (l *Local) relinkConfig(node Node, always bool) error {
+	dfd, err := openDirNoFollow(l.lab.Dir, areaDir(node, AreaData))
+	if err != nil {
 		return fmt.Errorf("link config dir: %w", err)
+	}
+	defer unix.Close(dfd)
+	link := filepath.Join(l.DataDir(node), ConfigLink)
+	var st unix.Stat_t
+	switch err := unix.Fstatat(dfd, ConfigLink, &st, unix.AT_SYMLINK_NOFOLLOW); {
+	case err == nil && st.Mode&unix.S_IFMT != unix.S_IFLNK:
+		return fmt.Errorf("start %s: %s is not a symlink: remove it", node, link)
+	case err == nil:
+		if err := unix.Unlinkat(dfd, ConfigLink, 0); err != nil {
+			return fmt.Errorf("relink config dir: %w", &os.PathError{Op: "remove", Path: link, Err: err})
+		}
+	case !always:
+		return nil
+	}
+	if err := unix.Symlinkat(l.ConfigDir(node), dfd, ConfigLink); err != nil {
+		return fmt.Errorf("link config dir: %w", &os.PathError{Op: "symlink", Path: link, Err: err})
+	}
+	return nil
+}
+
+// AdoptCopiedData makes data dirs copied from another lab's run usable by
+// this backend: each config link names the other lab's config dir, so it
+// is made anew for this lab's (a server a hook starts with pg_ctl, not
+// through Start, reads its confs through it).
+func (l *Local) AdoptCopiedData(context.Context) error {
+	for _, n := range Nodes {
+		if _, err := os.Lstat(l.DataDir(n)); os.IsNotExist(err) {
+			continue
+		}
+		if err := l.relinkConfig(n, false); err != nil {
+			return fmt.Errorf("adopt copied %s data: %w", n, err)
+		}
 	}
 	return nil
 }

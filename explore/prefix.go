@@ -3,7 +3,6 @@ package explore
 import (
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -155,28 +154,21 @@ func clonePrefix(src *cluster.Lab) func(ctx context.Context, env *steps.Env) err
 
 // relocate makes a copied prefix belong to env's lab: the archive_command
 // the backup carries names the prefix lab's storage on the local backend,
-// each data dir's config link points at the prefix lab, and run/wal-g.json
-// holds the prefix's ports. In Docker the paths are the containers' own,
-// but pg_hba.conf names the prefix's network.
+// and run/wal-g.json holds the prefix's ports. What else a copy carries of
+// the lab it came from is the backend's to rewrite (its config links, the
+// network in pg_hba.conf), through its one way of writing the servers'
+// files. The copy itself (cluster.CopyGenerated) follows no link and reads
+// no FIFO or device: a link the server user planted is copied as a link,
+// and the readers refuse it in the run as they do in any lab.
 func relocate(ctx context.Context, env *steps.Env) error {
 	line := "archive_command = " + steps.ConfString(env.Archiver.ArchiveCommand(env.Backend.Paths(cluster.Primary)))
-	for _, d := range []struct {
-		dir, conf string
-	}{{cluster.PrimaryData, cluster.PrimaryConfig}, {cluster.ReplicaData, cluster.ReplicaConfig}} {
-		if _, err := os.Lstat(env.Lab.Path(d.dir)); os.IsNotExist(err) {
+	ours := func(l string) (string, bool) { return line, strings.HasPrefix(l, "archive_command = ") }
+	for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData} {
+		if _, err := os.Lstat(env.Lab.Path(d)); os.IsNotExist(err) {
 			continue // the prefix made no such data dir
 		}
-		if err := rewriteArchiveCommand(env.Lab.Path(d.dir, "postgresql.conf"), line); err != nil {
-			return err
-		}
-		link := env.Lab.Path(d.dir, cluster.ConfigLink)
-		if st, err := os.Lstat(link); err == nil && st.Mode()&os.ModeSymlink != 0 {
-			if err := os.Remove(link); err != nil {
-				return fmt.Errorf("relink config dir: %w", err)
-			}
-			if err := os.Symlink(env.Lab.Path(d.conf), link); err != nil {
-				return fmt.Errorf("relink config dir: %w", err)
-			}
+		if err := cluster.ReplaceLines(env.Lab.Dir, d, "postgresql.conf", ours); err != nil {
+			return fmt.Errorf("relocate prefix: %w", err)
 		}
 	}
 	if a, ok := env.Backend.(adopter); ok {
@@ -188,49 +180,8 @@ func relocate(ctx context.Context, env *steps.Env) error {
 }
 
 // adopter is a backend whose data dirs carry backend-specific state that a
-// copy from another lab's run must have rewritten (Docker: the network
-// gateway in pg_hba.conf).
+// copy from another lab's run must have rewritten (local: the config
+// links; Docker: the network gateway in pg_hba.conf).
 type adopter interface {
 	AdoptCopiedData(ctx context.Context) error
-}
-
-// rewriteArchiveCommand replaces walstep's archive_command line in a
-// copied postgresql.conf, in place (owner and mode kept), never through a
-// symlink.
-func rewriteArchiveCommand(path, line string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return fmt.Errorf("relocate prefix: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return fmt.Errorf("relocate prefix: %s is not a regular file", path)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, cluster.MaxServerFile+1))
-	if err != nil {
-		return fmt.Errorf("relocate prefix: %w", err)
-	}
-	if len(b) > cluster.MaxServerFile {
-		return fmt.Errorf("relocate prefix: %s: %w", path, cluster.ErrTooLarge)
-	}
-	lines := strings.Split(string(b), "\n")
-	changed := false
-	for i, l := range lines {
-		if strings.HasPrefix(l, "archive_command = ") && l != line {
-			lines[i] = line
-			changed = true
-		}
-	}
-	if !changed {
-		return nil
-	}
-	out := []byte(strings.Join(lines, "\n"))
-	if err := f.Truncate(0); err != nil {
-		return fmt.Errorf("relocate prefix: %w", err)
-	}
-	if _, err := f.WriteAt(out, 0); err != nil {
-		return fmt.Errorf("relocate prefix: %w", err)
-	}
-	return nil
 }

@@ -156,24 +156,3 @@ func TestPrefixKeySharedUnlessEarlyStepsChange(t *testing.T) {
 		t.Error("a variant with a hook inside the prefix shares the default prefix")
 	}
 }
-
-func TestRewriteArchiveCommand(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "postgresql.conf")
-	in := "#archive_command = ''\ninclude_dir = 'custom-pg-configs'\narchive_mode = on\narchive_command = 'cp %p /old/lab/x/%f'\n"
-	if err := os.WriteFile(p, []byte(in), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := rewriteArchiveCommand(p, "archive_command = 'cp %p /new/x/%f'"); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(p)
-	want := "#archive_command = ''\ninclude_dir = 'custom-pg-configs'\narchive_mode = on\narchive_command = 'cp %p /new/x/%f'\n"
-	if string(b) != want {
-		t.Fatalf("got %q\nwant %q", b, want)
-	}
-	link := filepath.Join(t.TempDir(), "link.conf")
-	_ = os.Symlink(p, link)
-	if err := rewriteArchiveCommand(link, "archive_command = 'x'"); err == nil {
-		t.Error("rewrote through a symlink")
-	}
-}
