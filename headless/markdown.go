@@ -56,15 +56,14 @@ func WriteMarkdown(ctx context.Context, s *Session, rep Report, path string, rep
 		mr.Confs = append(mr.Confs, present.Conf{Name: name, Text: string(b)})
 	}
 	// Hooks are steps of the run too: a report without them could not be
-	// reproduced.
-	if entries, err := os.ReadDir(s.Lab.Path(cluster.HooksDir)); err == nil {
-		for _, e := range entries {
-			if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "after-") {
-				continue
-			}
-			if b, err := s.Lab.ReadFile(cluster.HooksDir + "/" + e.Name()); err == nil {
-				mr.Confs = append(mr.Confs, present.Conf{Name: cluster.HooksDir + "/" + e.Name(), Text: string(b)})
-			}
+	// reproduced. Each is shown as its step read it when it last started,
+	// which is what ran, in run order; a hook that did not run is not.
+	for _, st := range s.Steps {
+		if st.Ran == nil {
+			continue
+		}
+		if file, text, ok := st.Ran(); ok {
+			mr.Confs = append(mr.Confs, present.Conf{Name: file, Text: string(text)})
 		}
 	}
 	var buf bytes.Buffer

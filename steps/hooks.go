@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"walstep/cluster"
@@ -116,9 +117,16 @@ func hookStep(env *Env, h Hook, id string) Step {
 	var content []byte
 	var readErr error
 	fresh := false // Reload read the file for the run about to start
+	file := cluster.HooksDir + "/" + name
+	var ranMu sync.Mutex // Ran is asked from outside the Runner
+	var ran []byte
+	ranOK := false
 	reload := func() string {
-		content, readErr = env.Lab.ReadFile(cluster.HooksDir + "/" + name)
+		content, readErr = env.Lab.ReadFile(file)
 		fresh = true
+		ranMu.Lock()
+		ran, ranOK = content, readErr == nil
+		ranMu.Unlock()
 		return hookCommand(h, content, readErr)
 	}
 	b, err := env.Lab.ReadFile(cluster.HooksDir + "/" + name)
@@ -129,6 +137,11 @@ func hookStep(env *Env, h Hook, id string) Step {
 		Watch:   "what your hook changes; edit the file and retry to run it again",
 		Hint:    "r retries it",
 		Reload:  reload,
+		Ran: func() (string, []byte, bool) {
+			ranMu.Lock()
+			defer ranMu.Unlock()
+			return file, ran, ranOK
+		},
 		Run: func(ctx context.Context, out io.Writer) error {
 			if !fresh {
 				reload() // run without the Runner's Reload first

@@ -58,7 +58,12 @@ type Step struct {
 	// screen and the transcript show what this run runs, not what was
 	// there when walstep started.
 	Reload func() string
-	Run    func(ctx context.Context, out io.Writer) error
+	// Ran, when set, is the file the step runs (a hook's) as read when
+	// its last run started: its name in the lab and its text; ok is
+	// false before a run has read it. Reports show this, not the file as
+	// it is by then.
+	Ran func() (file string, text []byte, ok bool)
+	Run func(ctx context.Context, out io.Writer) error
 	// Undo removes what an earlier run of this step left when that run
 	// did not end (failed or cancelled), so a retry starts from what the
 	// step needs. It must clean only what the step itself makes.
