@@ -31,7 +31,7 @@ func TestDocsCastIsAWholePlaybook(t *testing.T) {
 	}
 	checkStepMarkers(t, marks)
 	text := ansi.Strip(out.String())
-	for _, want := range []string{"STEP 12", "STEP F6", "DIVERGED:", "finished · 27/27"} {
+	for _, want := range []string{"STEP 12", "STEP F6", "DIVERGED:", "finished · 28/28"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the recording never shows %q", want)
 		}
@@ -40,7 +40,7 @@ func TestDocsCastIsAWholePlaybook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(last, "DIVERGED: the replica replayed timeline 1") || !strings.Contains(last, "finished · 27/27") {
+	if !strings.Contains(last, "DIVERGED: the replica replayed timeline 1") || !strings.Contains(last, "finished · 28/28") {
 		t.Errorf("the recording does not end on the verdict:\n%s", last)
 	}
 	if d := ev[len(ev)-1].Time; d > 60 {

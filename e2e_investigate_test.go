@@ -89,7 +89,7 @@ func TestTranscriptAfterRealRun(t *testing.T) {
 	if strings.Contains(md, "press ") {
 		t.Errorf("the transcript carries debugger key hints")
 	}
-	if n := strings.Count(md, "\n## "); n < 28 {
-		t.Errorf("transcript has %d sections, want one per step (27) plus the outcome", n)
+	if n := strings.Count(md, "\n## "); n < 29 {
+		t.Errorf("transcript has %d sections, want one per step (28) plus the outcome", n)
 	}
 }

@@ -200,7 +200,7 @@ func TestInitWritesThePlaybook(t *testing.T) {
 		t.Errorf("init --playbook FILE did not write it")
 	}
 	code, stdout, _ := runMain("init", "--playbook", "list")
-	if code != 0 || !strings.Contains(stdout, "seed ") || !strings.Contains(stdout, "27 steps") {
+	if code != 0 || !strings.Contains(stdout, "seed ") || !strings.Contains(stdout, "28 steps") {
 		t.Errorf("init --playbook list: exit %d\n%s", code, stdout)
 	}
 	if code, stdout, _ := runMain("playbooks"); code != 0 || !strings.Contains(stdout, "seed ") {

@@ -38,6 +38,33 @@ type outcome struct {
 	standby, upstream string
 	deadline          time.Duration
 	step              string
+	// proofStep, proofAction locate the playbook's own proof: the last
+	// marker check on the standby after the outcome, of a marker written
+	// on its upstream; proofStep is -1 when there is none, and the
+	// assertions write a marker of their own.
+	proofStep, proofAction int
+}
+
+// isProof reports whether action ai of step si is the playbook's proof.
+func (o outcome) isProof(si, ai int) bool {
+	return o.proofStep >= 0 && si == o.proofStep && ai == o.proofAction
+}
+
+// proofOf finds the playbook's proof for out (see outcome.proofStep).
+func proofOf(doc *playbook.Doc, out outcome) (int, int) {
+	si, ai := -1, -1
+	after := false
+	for i, st := range doc.Steps {
+		for j, a := range st.Actions {
+			switch {
+			case a.Verb == "wait streaming" && a.Node() == out.standby:
+				after, si, ai = true, -1, -1
+			case after && a.Verb == "marker check" && a.Node() == out.standby && markerNode(doc, i, j) == out.upstream:
+				si, ai = i, j
+			}
+		}
+	}
+	return si, ai
 }
 
 // check refuses what cannot be exported: an outcome other than the two an
@@ -63,6 +90,7 @@ func check(o Options) (outcome, error) {
 	if out.upstream == "" {
 		return outcome{}, fmt.Errorf("export: %s, which step %s waits on, is not declared a standby of a node", out.standby, out.step)
 	}
+	out.proofStep, out.proofAction = proofOf(o.Doc, out)
 	for _, st := range o.Doc.Steps {
 		for _, a := range st.Actions {
 			if _, ok := tapForms[a.Verb]; !ok {
@@ -188,16 +216,27 @@ func upstreamOf(doc *playbook.Doc, node string) string {
 // markerStep is the step of the last marker write before action ai of
 // step si: the marker id both exports use.
 func markerStep(doc *playbook.Doc, si, ai int) string {
-	id := ""
+	id, _ := lastMarker(doc, si, ai)
+	return id
+}
+
+// markerNode is the node the last marker before action ai of step si was
+// written on.
+func markerNode(doc *playbook.Doc, si, ai int) string {
+	_, node := lastMarker(doc, si, ai)
+	return node
+}
+
+func lastMarker(doc *playbook.Doc, si, ai int) (step, node string) {
 	for i, st := range doc.Steps {
 		for j, a := range st.Actions {
 			if i > si || (i == si && j >= ai) {
-				return id
+				return step, node
 			}
 			if a.Verb == "marker write" {
-				id = st.ID
+				step, node = st.ID, a.Node()
 			}
 		}
 	}
-	return id
+	return step, node
 }

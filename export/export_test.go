@@ -146,3 +146,43 @@ func TestExportRefuses(t *testing.T) {
 		t.Errorf("no outcome: %v", err)
 	}
 }
+
+// A playbook that proves its outcome from the data (the seed's step P: a
+// marker written on the primary, looked for on the replica after the
+// outcome) is asserted on that marker's fate, in both forms; one without
+// such a step writes a marker of the export's own.
+func TestExportAssertsThePlaybooksOwnMarker(t *testing.T) {
+	lab := testLab(t)
+	for _, v := range []pg.Verdict{pg.VerdictDiverged, pg.VerdictHealthy} {
+		o := Options{Doc: playbook.Seed(), Lab: lab, Expect: v}
+		tap, err := TAP(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertion := map[pg.Verdict]string{pg.VerdictDiverged: "ok(!$proof_seen, ", pg.VerdictHealthy: "ok($proof_seen, "}[v]
+		for _, want := range []string{"write_marker($primary, 'step P');", "my $proof_seen = marker_on($replica, 'step P', 5);", assertion} {
+			if !strings.Contains(string(tap), want) {
+				t.Errorf("%s: the TAP test lacks %s", v, want)
+			}
+		}
+		if strings.Contains(string(tap), "marker_seen($primary") {
+			t.Errorf("%s: the TAP test writes a second marker", v)
+		}
+		sh, err := Script(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"write_marker primary 'step P'", "PROOF_WAIT=5", "if marker_on replica 'step P' 5; then PROOF_SEEN=1;"} {
+			if !strings.Contains(string(sh), want) {
+				t.Errorf("%s: the script lacks %s", v, want)
+			}
+		}
+	}
+	tap, err := TAP(Options{Doc: readDoc(t, "../testdata/playbooks/switch-wal.md"), Lab: lab, Expect: pg.VerdictHealthy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(tap), "ok(marker_seen($primary, $replica, 60), ") || strings.Contains(string(tap), "$proof_seen") {
+		t.Errorf("switch-wal (no proof step) is not asserted on a marker of the export's own")
+	}
+}

@@ -259,6 +259,12 @@ var shellForms = map[string]shellForm{
 	},
 	"marker check": func(g *shellGen, si, ai int, a playbook.Action) error {
 		id := shQ("step " + markerStep(g.o.Doc, si, ai))
+		if g.out.isProof(si, ai) {
+			// The outcome's proof: conclude reads this result.
+			g.p("PROOF_WAIT=%d", seconds(a.Deadline))
+			g.p("if marker_on %s %s %d; then PROOF_SEEN=1; echo 'the marker reached %s'; else PROOF_SEEN=0; echo 'the marker did not reach %s within %ds'; fi", a.Node(), id, seconds(a.Deadline), a.Node(), a.Node(), seconds(a.Deadline))
+			return nil
+		}
 		g.p("if marker_on %s %s %d; then echo 'the marker reached %s'; else echo 'the marker did not reach %s within %ds'; fi", a.Node(), id, seconds(a.Deadline), a.Node(), a.Node(), seconds(a.Deadline))
 		return nil
 	},
@@ -441,13 +447,20 @@ marker_on() {
 # Commit a marker row on the upstream ($2), then look for it on the
 # standby ($1) for up to $3 seconds.
 marker_seen() { write_marker "$2" proof && marker_on "$1" proof "$3"; }
+# Whether the marker reached the standby ($1 of $2, $3 seconds): the
+# playbook's own proof step's result when it ran one (PROOF_SEEN, the
+# same marker walstep looked for), else a marker written now.
+proof_seen() {
+	if [ -n "${PROOF_SEEN:-}" ]; then [ "$PROOF_SEEN" = 1 ]; else marker_seen "$1" "$2" "$3"; fi
+}
 # Print the outcome with its evidence; exit 0 when it is what walstep saw.
 conclude() {
 	local standby=$1 upstream=$2 saw=$3 wait_refused=$4 wait_streaming=$5 outcome verdict
 	outcome=$(cat "$WORK/outcome")
+	if [ -n "${PROOF_SEEN:-}" ]; then wait_refused=$PROOF_WAIT wait_streaming=$PROOF_WAIT; fi
 	case $outcome in
 	refused:*)
-		if marker_seen "$standby" "$upstream" "$wait_refused"; then
+		if proof_seen "$standby" "$upstream" "$wait_refused"; then
 			verdict=unknown
 			echo "unknown: $standby was refused ($outcome) yet the marker row committed on $upstream reached it"
 		else
@@ -455,7 +468,7 @@ conclude() {
 			echo "diverged: ${outcome#refused: }; the marker row committed on $upstream did not reach $standby within ${wait_refused}s"
 		fi ;;
 	*)
-		if marker_seen "$standby" "$upstream" "$wait_streaming"; then
+		if proof_seen "$standby" "$upstream" "$wait_streaming"; then
 			verdict=healthy
 			echo "healthy: $standby streams from $upstream; the marker row committed there reached it"
 		else

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"walstep/pg"
 	"walstep/playbook"
@@ -250,6 +251,12 @@ var tapForms = map[string]tapForm{
 	"marker check": func(g *tapGen, si, ai int, a playbook.Action) error {
 		g.helpers["marker_seen"] = true
 		id := markerStep(g.o.Doc, si, ai)
+		if g.out.isProof(si, ai) {
+			// The outcome's proof: the assertions read this result.
+			g.p("my $proof_seen = marker_on($%s, 'step %s', %d);", a.Node(), id, seconds(a.Deadline))
+			g.p("note($proof_seen ? 'the marker reached %s' : 'the marker did not reach %s within %ds');", a.Node(), a.Node(), seconds(a.Deadline))
+			return nil
+		}
 		g.p("note(marker_on($%s, 'step %s', %d) ? 'the marker reached %s' : 'the marker did not reach %s within %ds');", a.Node(), id, seconds(a.Deadline), a.Node(), a.Node(), seconds(a.Deadline))
 		return nil
 	},
@@ -389,14 +396,24 @@ func (g *tapGen) assertions() {
 		g.p("")
 		g.p("# The proof from the data: a row committed on %s, flushed there, never", up)
 		g.p("# reaches %s, which stays on the abandoned timeline.", sb)
-		g.p("ok(!marker_seen($%s, $%s, %d), 'a row committed on %s never reaches %s');", up, sb, seconds(MarkerWait), up, sb)
+		g.p("ok(!%s, 'a row committed on %s never reaches %s');", g.seen(MarkerWait), up, sb)
 	} else {
 		g.p("# What walstep saw: %s streams from %s on its new timeline.", sb, up)
 		g.p("is($outcome, 'streaming', '%s streams from %s');", sb, up)
 		g.p("")
 		g.p("# The proof from the data: a row committed on %s reaches %s.", up, sb)
-		g.p("ok(marker_seen($%s, $%s, %d), 'a row committed on %s reaches %s');", up, sb, seconds(g.out.deadline), up, sb)
+		g.p("ok(%s, 'a row committed on %s reaches %s');", g.seen(g.out.deadline), up, sb)
 	}
+}
+
+// seen is the Perl for whether the marker reached the standby: the
+// playbook's own proof step's result when it has one (the same marker
+// walstep looked for), else a marker written here, looked for up to d.
+func (g *tapGen) seen(d time.Duration) string {
+	if g.out.proofStep >= 0 {
+		return "$proof_seen"
+	}
+	return fmt.Sprintf("marker_seen($%s, $%s, %d)", g.out.upstream, g.out.standby, seconds(d))
 }
 
 // perlSubs are the helpers a test may call, each defined only when used.

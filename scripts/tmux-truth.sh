@@ -286,7 +286,7 @@ wait_for "\\(x[0-9]+\\) ERROR: requested" 30 -E
 for mode in normal presenter; do
 	if [[ $mode == presenter ]]; then
 		keys P
-		wait_for "▌ STEP F6" 10
+		wait_for "▌ STEP P · " 10
 	fi
 	wait_for "fork 0/" 10
 	p=$(panel)

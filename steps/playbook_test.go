@@ -23,7 +23,7 @@ func TestPlaybookStepIDs(t *testing.T) {
 			t.Errorf("step %s has no Run or no title", st.ID)
 		}
 	}
-	want := "0 1 2 3 4 4a 4b 4c 4d 4e 4f 5 6 6b 7 8 9 10 11 12 13 F1 F2 F3 F4 F5 F6"
+	want := "0 1 2 3 4 4a 4b 4c 4d 4e 4f 5 6 6b 7 8 9 10 11 12 13 F1 F2 F3 F4 F5 F6 P"
 	if got := strings.Join(ids, " "); got != want {
 		t.Errorf("step IDs\n got %s\nwant %s", got, want)
 	}

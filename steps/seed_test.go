@@ -93,6 +93,8 @@ var seedTable = []struct {
 	{ID: "F6", Seed: "-", Title: "Start the replica as a streaming standby",
 		Command: "dc up -d replica",
 		Watch:   "the outcome: the replica streams on timeline 2, or its wal receiver is refused (requested starting point … is ahead of the WAL flush position)", Resets: false, Undo: false},
+	{ID: "P", Seed: "-", Title: "Proof: walstep writes a marker row and looks for it on the replica",
+		Watch: "a write walstep makes, not the seed's: the marker reaches a replica that follows the primary within 5s; a diverged replica never gets it", Resets: false, Undo: false},
 }
 
 // The seed's document binds to exactly the steps the Go table had, field

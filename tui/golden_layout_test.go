@@ -21,8 +21,8 @@ func divergedAt(t *testing.T, w, h int) Model {
 	m = send(m,
 		eventMsg{ev: ev(steps.StepStarted, f6)},
 		eventMsg{ev: steps.Event{Kind: steps.StepFinished, Index: f6, Status: steps.Done, Duration: 2 * time.Second}},
-		eventMsg{ev: steps.Event{Kind: steps.Idle, Index: -1, Reason: steps.ReasonEnd, Cursor: len(m.steps), Finished: true}},
 	)
+	m = send(m, proofThenEnd(t, m)...)
 	return polled(m, divergedSnap(c.Now()))
 }
 

@@ -47,8 +47,8 @@ func TestGoldenDivergenceAt80x24(t *testing.T) {
 			m = send(m,
 				eventMsg{ev: ev(steps.StepStarted, f6)},
 				eventMsg{ev: steps.Event{Kind: steps.StepFinished, Index: f6, Status: steps.Done, Duration: 2 * time.Second}},
-				eventMsg{ev: steps.Event{Kind: steps.Idle, Index: -1, Reason: steps.ReasonEnd, Cursor: len(m.steps), Finished: true}},
 			)
+			m = send(m, proofThenEnd(t, m)...)
 			m = polled(m, refusedSnap(clock.Now()))
 			v := m.View()
 			checkSize(t, v, 80, 24)

@@ -166,8 +166,8 @@ func TestGoldenDivergence(t *testing.T) {
 				eventMsg{ev: ev(steps.StepStarted, f6)},
 				eventMsg{ev: steps.Event{Kind: steps.StepOutput, Index: f6, Line: "replica reports: FATAL:  could not start WAL streaming: ERROR:  requested starting point 0/3000000 is ahead of the WAL flush position of this server 0/2000178"}},
 				eventMsg{ev: steps.Event{Kind: steps.StepFinished, Index: f6, Status: steps.Done, Duration: 2 * time.Second}},
-				eventMsg{ev: steps.Event{Kind: steps.Idle, Index: -1, Reason: steps.ReasonEnd, Cursor: len(m.steps), Finished: true}},
 			)
+			m = send(m, proofThenEnd(t, m)...)
 			m = polled(m, divergedSnap(c.Now()))
 			v := m.View()
 			checkSize(t, v, size.w, size.h)
@@ -292,5 +292,20 @@ func TestFullHelpPagingPerPane(t *testing.T) {
 		if !strings.Contains(v, want) {
 			t.Errorf("help with the servers pane focused lacks %q:\n%s", want, v)
 		}
+	}
+}
+
+// proofThenEnd are the events of the seed's last step, P, on a diverged
+// lab (the marker written on the primary never reaches the replica),
+// then the runner idle at the end.
+func proofThenEnd(t *testing.T, m Model) []tea.Msg {
+	t.Helper()
+	p := idx(t, m, "P")
+	return []tea.Msg{
+		eventMsg{ev: ev(steps.StepStarted, p)},
+		eventMsg{ev: steps.Event{Kind: steps.StepOutput, Index: p, Line: "wrote marker row walstep-20261130T090230.000000000 into walstep_marker on the primary (its WAL up to 0/2000260, flushed there)"}},
+		eventMsg{ev: steps.Event{Kind: steps.StepOutput, Index: p, Line: "marker walstep-20261130T090230.000000000 did not reach the replica within 5s"}},
+		eventMsg{ev: steps.Event{Kind: steps.StepFinished, Index: p, Status: steps.Done, Duration: 5 * time.Second}},
+		eventMsg{ev: steps.Event{Kind: steps.Idle, Index: -1, Reason: steps.ReasonEnd, Cursor: len(m.steps), Finished: true}},
 	}
 }

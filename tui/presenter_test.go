@@ -53,11 +53,11 @@ func TestPresenterAt100x30(t *testing.T) {
 	m = send(m,
 		eventMsg{ev: ev(steps.StepStarted, f6)},
 		eventMsg{ev: steps.Event{Kind: steps.StepFinished, Index: f6, Status: steps.Done, Duration: 2 * time.Second}},
-		eventMsg{ev: steps.Event{Kind: steps.Idle, Index: -1, Reason: steps.ReasonEnd, Cursor: len(m.steps), Finished: true}},
 	)
+	m = send(m, proofThenEnd(t, m)...)
 	before := m.View()
-	if !strings.Contains(before, "STEP F6 · ") || !strings.Contains(before, "the end") {
-		t.Errorf("no banner for F6:\n%s", before)
+	if !strings.Contains(before, "STEP P · ") || !strings.Contains(before, "the end") {
+		t.Errorf("no banner for the last step, P:\n%s", before)
 	}
 	if strings.Contains(before, "DIVERGED:") {
 		t.Errorf("a verdict banner before any verdict:\n%s", before)
@@ -66,8 +66,8 @@ func TestPresenterAt100x30(t *testing.T) {
 	v := m.View()
 	checkSize(t, v, 100, 30)
 	flat := strings.Join(strings.Fields(strings.NewReplacer("█", "", "▌", "").Replace(v)), " ")
-	note := strings.Join(strings.Fields(m.steps[f6].Watch), " ")
-	for _, want := range []string{"STEP F6", "DIVERGED: the replica replayed timeline 1 to 0/3000000, past the fork at 0/2000100", "▶ steps", "verdict: DIVERGED"} {
+	note := strings.Join(strings.Fields(m.steps[idx(t, m, "P")].Watch), " ")
+	for _, want := range []string{"STEP P", "DIVERGED: the replica replayed timeline 1 to 0/3000000, past the fork at 0/2000100", "▶ steps", "verdict: DIVERGED"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("presenter screen lacks %q:\n%s", want, v)
 		}
