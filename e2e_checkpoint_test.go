@@ -197,12 +197,43 @@ func testCheckpointRestoresTheLab(t *testing.T, backend string) {
 		t.Fatalf("no restore: %+v", ev)
 	}
 	t.Logf("%s (rewind %s)", line, took.Round(time.Millisecond))
+	if !strings.Contains(line, "files copied back") {
+		t.Errorf("the rewind after a run copied the lab whole (%q): want only what the run changed copied back", line)
+	}
 	sameManifest(t, "the restored lab", taken, treeManifest(t, lab))
-	// Again, from the spare made anew in the background.
+	// Changes that keep a file's size and mtime, owners and modes, and a
+	// dir the server user replaced by a link to one outside: restored.
+	tamperLab(t, lab)
+	outside := t.TempDir()
+	notify := filepath.Join(lab, cluster.PrimaryData, "pg_notify")
+	if err := os.RemoveAll(notify); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, notify); err != nil {
+		t.Fatal(err)
+	}
+	ev = drive(t, r, func() { r.Rewind(at) })
+	if ev[len(ev)-1].Reason != steps.ReasonRewound {
+		t.Fatalf("the rewind after the changes did not restore: %+v", ev)
+	}
+	sameManifest(t, "the lab restored after changes", taken, treeManifest(t, lab))
+	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+		t.Errorf("the restore wrote through a link the server user could plant: %d entries in its target", len(ents))
+	}
+	// Again, from the spare made anew in the background, when the lab's
+	// record is gone.
 	k.Store.Wait()
+	if err := os.Remove(filepath.Join(lab, cluster.CheckpointsDir, "lab-state.json")); err != nil {
+		t.Fatal(err)
+	}
 	ev = drive(t, r, func() { r.Rewind(at) })
 	if ev[len(ev)-1].Reason != steps.ReasonRewound {
 		t.Fatalf("the second rewind did not restore: %+v", ev)
+	}
+	for _, e := range ev {
+		if e.Kind == steps.Rewound && !strings.Contains(e.Line, "the spare copy moved in") {
+			t.Errorf("restore without the lab's record: %q, want the spare moved in", e.Line)
+		}
 	}
 	sameManifest(t, "the lab restored again", taken, treeManifest(t, lab))
 	snap := r.Snapshot()
@@ -218,6 +249,33 @@ func testCheckpointRestoresTheLab(t *testing.T, backend string) {
 	ev = drive(t, r, r.Continue)
 	if last := ev[len(ev)-1]; last.Reason != steps.ReasonEnd {
 		t.Fatalf("the run from the checkpoint did not end: %+v", last)
+	}
+}
+
+// tamperLab changes the lab's primary data dir as no step does: a file
+// rewritten in place with its size and mtime put back, one chmod'ed, one
+// given to root.
+func tamperLab(t *testing.T, lab string) {
+	t.Helper()
+	data := filepath.Join(lab, cluster.PrimaryData)
+	f := filepath.Join(data, "PG_VERSION")
+	st, err := os.Stat(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(f)
+	b[0] ^= 1
+	if err := os.WriteFile(f, b, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(f, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(data, "postgresql.conf"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(filepath.Join(data, "pg_hba.conf"), 0, 0); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -305,8 +363,13 @@ func testRunFromMakesCheckpoint(t *testing.T, backend string) {
 		t.Errorf("%d runs restored, want 2", n)
 	}
 	ents, _ := os.ReadDir(filepath.Join(lab, cluster.CheckpointsDir))
-	if len(ents) != 1 {
-		t.Fatalf("checkpoints/ holds %d entries, want 1", len(ents))
+	var kept []string
+	for _, e := range ents {
+		kept = append(kept, e.Name())
+	}
+	// The checkpoint and the record of the lab's files as last restored.
+	if len(kept) != 2 || kept[1] != "lab-state.json" {
+		t.Fatalf("checkpoints/ holds %q, want the checkpoint and lab-state.json", kept)
 	}
 	args := []string{"clean", "--lab", lab}
 	if backend == "docker" {

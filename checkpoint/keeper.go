@@ -174,12 +174,13 @@ func (k *Keeper) Restore(ctx context.Context, all []steps.Step, i int) (int, []p
 		}
 	}
 	stopped := time.Since(begin)
-	if err := k.Store.Restore(ctx, m); err != nil {
+	how, err := k.Store.Restore(ctx, m)
+	if err != nil {
 		return -1, nil, "", err
 	}
 	k.Env.SetState(m.Env)
 	k.readings = slices.Clone(m.Readings)
-	line := fmt.Sprintf("%srestored the checkpoint before step %s (steps %s–%s, %s) in %s (stopping the servers %s)", why, all[at].ID, all[0].ID, all[at-1].ID, sizeOf(m.Bytes), time.Since(begin).Round(time.Millisecond), stopped.Round(time.Millisecond))
+	line := fmt.Sprintf("%srestored the checkpoint before step %s (steps %s–%s, %s; %s) in %s (stopping the servers %s)", why, all[at].ID, all[0].ID, all[at-1].ID, sizeOf(m.Bytes), how, time.Since(begin).Round(time.Millisecond), stopped.Round(time.Millisecond))
 	if at < i {
 		line += fmt.Sprintf("; running steps %s–%s", all[at].ID, all[i-1].ID)
 	}

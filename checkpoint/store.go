@@ -3,7 +3,6 @@ package checkpoint
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -136,6 +135,7 @@ func (s *Store) Take(ctx context.Context, m Meta) (Meta, error) {
 	m.Name = fmt.Sprintf("%d-before-%s", seq, safeName(m.Before))
 	partial := filepath.Join(s.dir(), "."+m.Name+".partial")
 	_ = s.remove(partial)
+	s.forgetLab()
 	if err := s.Lab.MkdirAll(partial, 0o700, -1, -1); err != nil {
 		return m, fmt.Errorf("keep a checkpoint: %w", err)
 	}
@@ -161,6 +161,8 @@ func (s *Store) Take(ctx context.Context, m Meta) (Meta, error) {
 	if err := os.Rename(partial, filepath.Join(s.dir(), m.Name)); err != nil {
 		return fail(err)
 	}
+	// The copy's hard links moved the archive files' change times: read now.
+	_ = s.recordLab(m.Name)
 	for _, o := range all {
 		if o.Before == m.Before {
 			_ = s.Drop(o)
@@ -237,6 +239,9 @@ func (s *Store) bound() {
 // Drop removes one checkpoint.
 func (s *Store) Drop(m Meta) error {
 	s.bg.Wait()
+	if _, ok := s.loadLab(m.Name); ok {
+		s.forgetLab() // a later checkpoint may get the same name
+	}
 	return s.remove(filepath.Join(s.dir(), m.Name))
 }
 
@@ -244,68 +249,6 @@ func (s *Store) Drop(m Meta) error {
 func (s *Store) DropAll() error { s.bg.Wait(); return s.remove(s.dir()) }
 
 func (s *Store) remove(p string) error { return s.Lab.Remove(s.Remove, p) }
-
-// Restore puts checkpoint m's copies back as the lab's generated state:
-// the lab's are removed and m's copied in (the archive hard-linked again).
-// No server may run on the lab's dirs (the caller stops them).
-func (s *Store) Restore(ctx context.Context, m Meta) error {
-	s.bg.Wait()
-	src := filepath.Join(s.dir(), m.Name)
-	fail := func(err error) error { return fmt.Errorf("restore the checkpoint before step %s: %w", m.Before, err) }
-	if err := checkLinked(src, m.Linked); err != nil {
-		return fail(err)
-	}
-	// The lab's dirs are moved aside (one rename each) and removed after.
-	trash := filepath.Join(s.dir(), fmt.Sprintf(".trash-%d", time.Now().UnixNano()))
-	if err := s.Lab.MkdirAll(trash, 0o700, -1, -1); err != nil {
-		return fail(err)
-	}
-	for _, name := range cluster.GeneratedNames() {
-		p := s.Lab.Path(name)
-		if err := s.Lab.CheckRemovable(p); err != nil {
-			return fail(err)
-		}
-		if _, err := os.Lstat(p); err != nil {
-			continue
-		}
-		if err := os.Rename(p, filepath.Join(trash, name)); err != nil {
-			return fail(err)
-		}
-	}
-	ready := filepath.Join(src, spareDir)
-	if _, err := os.Stat(filepath.Join(ready, spareMarker)); err == nil {
-		for _, name := range cluster.GeneratedNames() {
-			if _, err := os.Lstat(filepath.Join(ready, name)); err != nil {
-				continue
-			}
-			if err := os.Rename(filepath.Join(ready, name), s.Lab.Path(name)); err != nil {
-				return fail(err)
-			}
-		}
-		_ = os.Remove(filepath.Join(ready, spareMarker))
-	} else if err := cluster.CopyGenerated(ctx, src, s.Lab.Dir, true); err != nil {
-		return fail(err)
-	}
-	after := func() {
-		_ = s.remove(trash)
-		_ = s.remove(ready)
-		if s.Spare {
-			s.makeSpare(src)
-		}
-	}
-	if !s.Spare {
-		// Without a spare nothing waits for the key press: the removal
-		// is done before the steps run, so it does not slow them.
-		after()
-		return nil
-	}
-	s.bg.Add(1)
-	go func() { // joined through s.bg
-		defer s.bg.Done()
-		after()
-	}()
-	return nil
-}
 
 // inventory sums what a checkpoint holds and lists its archive's files.
 func inventory(dir string) ([]Linked, int64, error) {
@@ -334,26 +277,6 @@ func inventory(dir string) ([]Linked, int64, error) {
 	}
 	return linked, total, nil
 }
-
-// checkLinked fails when an archive file shared with the lab by a hard
-// link was changed in place since (a hook, say): the checkpoint is then
-// not the state it was.
-func checkLinked(dir string, linked []Linked) error {
-	for _, l := range linked {
-		p := filepath.Join(dir, cluster.StorageDir, l.Name)
-		info, err := os.Lstat(p)
-		if err != nil {
-			return fmt.Errorf("archive file %s: %w", l.Name, err)
-		}
-		if info.Size() != l.Size || info.ModTime().UnixNano() != l.MTime || info.Mode() != l.Mode {
-			return fmt.Errorf("archive file %s changed since the checkpoint was taken: %w", l.Name, ErrChanged)
-		}
-	}
-	return nil
-}
-
-// ErrChanged is what a checkpoint that no longer holds fails with.
-var ErrChanged = errors.New("checkpoint no longer holds")
 
 func safeName(id string) string {
 	return strings.Map(func(r rune) rune {
