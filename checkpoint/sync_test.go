@@ -133,7 +133,7 @@ func TestRestoreCopiesBackWhatChanged(t *testing.T) {
 	f := filepath.Join(data, "PG_VERSION")
 	st, _ := os.Stat(f)
 	must(t, os.WriteFile(f, []byte("17\n"), 0o600)) // same size
-	must(t, os.Chtimes(f, past, st.ModTime()))     // mtime put back
+	must(t, os.Chtimes(f, past, st.ModTime()))      // mtime put back
 	must(t, os.Chmod(filepath.Join(data, "postgresql.conf"), 0o644))
 	must(t, os.Lchown(filepath.Join(data, "base", "5", "1259"), 0, 0))
 	must(t, os.WriteFile(filepath.Join(data, "base", "5", "new"), []byte("x"), 0o600))
