@@ -30,7 +30,8 @@ type Keeper struct {
 // NewKeeper is a Keeper for env's lab with the default limits.
 func NewKeeper(env *steps.Env, doc func() *playbook.Doc) *Keeper {
 	remove := func(p string) error { return env.Backend.RemoveAll(context.Background(), p) }
-	return &Keeper{Store: &Store{Lab: env.Lab, Remove: remove}, Env: env, Doc: doc}
+	copier, _ := env.Backend.(cluster.LabCopier)
+	return &Keeper{Store: &Store{Lab: env.Lab, Remove: remove, Copier: copier}, Env: env, Doc: doc}
 }
 
 // salt is what a checkpoint depends on besides the rule's files: the
@@ -109,7 +110,7 @@ func (k *Keeper) After(ctx context.Context, all []steps.Step, i int, reading *pg
 	if err != nil {
 		return "no checkpoint kept: " + err.Error()
 	}
-	return fmt.Sprintf("checkpoint kept before step %s (%s in %s)", all[next].ID, sizeOf(m.Bytes), m.Took.Round(time.Millisecond))
+	return fmt.Sprintf("checkpoint kept before step %s (%s in %s)", all[next].ID, m.size(), m.Took.Round(time.Millisecond))
 }
 
 // dropStale removes the checkpoints whose dependencies changed: a new pass
@@ -180,7 +181,7 @@ func (k *Keeper) Restore(ctx context.Context, all []steps.Step, i int) (int, []p
 	}
 	k.Env.SetState(m.Env)
 	k.readings = slices.Clone(m.Readings)
-	line := fmt.Sprintf("%srestored the checkpoint before step %s (steps %s–%s, %s; %s) in %s (stopping the servers %s)", why, all[at].ID, all[0].ID, all[at-1].ID, sizeOf(m.Bytes), how, time.Since(begin).Round(time.Millisecond), stopped.Round(time.Millisecond))
+	line := fmt.Sprintf("%srestored the checkpoint before step %s (steps %s–%s, %s; %s) in %s (stopping the servers %s)", why, all[at].ID, all[0].ID, all[at-1].ID, m.size(), how, time.Since(begin).Round(time.Millisecond), stopped.Round(time.Millisecond))
 	if at < i {
 		line += fmt.Sprintf("; running steps %s–%s", all[at].ID, all[i-1].ID)
 	}
@@ -190,6 +191,14 @@ func (k *Keeper) Restore(ctx context.Context, all []steps.Step, i int) (int, []p
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// size is what the checkpoint holds, for messages.
+func (m Meta) size() string {
+	if m.Unread > 0 {
+		return "size unknown: the servers' dirs are not walstep's to read"
+	}
+	return sizeOf(m.Bytes)
+}
 
 func sizeOf(b int64) string {
 	switch {

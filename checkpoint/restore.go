@@ -50,6 +50,18 @@ func (s *Store) Restore(ctx context.Context, m Meta) (string, error) {
 		}
 		return "copied whole after: " + err.Error(), nil
 	}
+	if !hostRoot() {
+		// The servers' dirs cannot be moved aside: the backend removes
+		// and copies them.
+		_ = s.remove(trash)
+		if s.Copier == nil {
+			return fail(errors.New("keeping the servers' owners needs root on this host"))
+		}
+		if err := s.Copier.CopyGenerated(ctx, src, s.Lab.Dir, true, true); err != nil {
+			return fail(err)
+		}
+		return "copied whole by the backend", nil
+	}
 	how, err := s.replaceAll(ctx, src, trash)
 	if err != nil {
 		return fail(err)
@@ -86,7 +98,7 @@ func (s *Store) replaceAll(ctx context.Context, src, trash string) (string, erro
 		}
 		_ = os.Remove(filepath.Join(ready, spareMarker))
 		how = "the spare copy moved in"
-	} else if err := cluster.CopyGenerated(ctx, src, s.Lab.Dir, true); err != nil {
+	} else if err := s.copyGenerated(ctx, src, s.Lab.Dir, false); err != nil {
 		return "", err
 	}
 	// Read before any step runs: a file changed before it is recorded

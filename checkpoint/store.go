@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -46,6 +47,9 @@ type Meta struct {
 	// Linked are the archive's files, hard-linked with the lab's: a
 	// restore refuses a checkpoint whose linked file changed since.
 	Linked []Linked `json:"linked,omitempty"`
+	// Unread counts the dirs walstep could not read (the servers', without
+	// root): Bytes leaves them out.
+	Unread int `json:"unread,omitempty"`
 }
 
 // Linked is one hard-linked archive file as it was when linked.
@@ -58,8 +62,11 @@ type Linked struct {
 
 // Store is a lab's checkpoints.
 type Store struct {
-	Lab      *cluster.Lab
-	Remove   func(string) error // the backend's remover (files a container owns)
+	Lab    *cluster.Lab
+	Remove func(string) error // the backend's remover (files a container owns)
+	// Copier copies the lab's dirs where walstep cannot keep their
+	// owners itself (without root on this host); nil: walstep copies.
+	Copier   cluster.LabCopier
 	MaxCount int
 	MaxBytes int64
 	// Spare keeps a second copy of each checkpoint ready to be moved
@@ -143,13 +150,14 @@ func (s *Store) Take(ctx context.Context, m Meta) (Meta, error) {
 		_ = s.remove(partial)
 		return m, fmt.Errorf("keep a checkpoint before step %s: %w", m.Before, err)
 	}
-	if err := cluster.CopyGenerated(ctx, s.Lab.Dir, partial, true); err != nil {
+	if err := s.copyGenerated(ctx, s.Lab.Dir, partial, false); err != nil {
 		return fail(err)
 	}
-	linked, bytes, err := inventory(partial)
+	linked, bytes, unread, err := inventory(partial)
 	if err != nil {
 		return fail(err)
 	}
+	m.Unread = unread
 	m.Linked, m.Bytes, m.Taken, m.Took = linked, bytes, time.Now(), time.Since(begin)
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -185,9 +193,25 @@ func (s *Store) sweep() {
 	}
 }
 
-// spare makes m's spare copy in the background (when Spare is set).
+// copyGenerated copies the lab's dirs from → to, the archive hard-linked:
+// by walstep with root on this host, else by the backend when it can;
+// replace (the backend's copy only) removes to's dirs first.
+func (s *Store) copyGenerated(ctx context.Context, from, to string, replace bool) error {
+	if !hostRoot() && s.Copier != nil {
+		return s.Copier.CopyGenerated(ctx, from, to, true, replace)
+	}
+	return cluster.CopyGenerated(ctx, from, to, true)
+}
+
+// hostRoot says whether walstep may read and hand out the servers' files
+// itself; a variable for tests.
+var hostRoot = func() bool { return os.Geteuid() == 0 }
+
+// spare makes m's spare copy in the background (when Spare is set and
+// walstep may move the servers' dirs: a dir moved to another parent must
+// be writable, and without root the servers' are not).
 func (s *Store) spare(m Meta) {
-	if !s.Spare {
+	if !s.Spare || !hostRoot() {
 		return
 	}
 	s.bg.Add(1)
@@ -208,7 +232,7 @@ func (s *Store) makeSpare(src string) {
 	if err := s.Lab.MkdirAll(ready, 0o700, -1, -1); err != nil {
 		return
 	}
-	if err := cluster.CopyGenerated(context.Background(), src, ready, true); err != nil {
+	if err := s.copyGenerated(context.Background(), src, ready, false); err != nil {
 		_ = s.remove(ready)
 		return
 	}
@@ -251,11 +275,18 @@ func (s *Store) DropAll() error { s.bg.Wait(); return s.remove(s.dir()) }
 func (s *Store) remove(p string) error { return s.Lab.Remove(s.Remove, p) }
 
 // inventory sums what a checkpoint holds and lists its archive's files.
-func inventory(dir string) ([]Linked, int64, error) {
+func inventory(dir string) ([]Linked, int64, int, error) {
 	var linked []Linked
+	unread := 0
 	var total int64
 	storage := filepath.Join(dir, cluster.StorageDir)
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil && errors.Is(err, fs.ErrPermission) && !hostRoot() {
+			// The servers' dirs, which walstep may not read without root:
+			// left out of the sum, their archive files unchecked.
+			unread++
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -273,9 +304,9 @@ func inventory(dir string) ([]Linked, int64, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("list the copy: %w", err)
+		return nil, 0, 0, fmt.Errorf("list the copy: %w", err)
 	}
-	return linked, total, nil
+	return linked, total, unread, nil
 }
 
 func safeName(id string) string {
