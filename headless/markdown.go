@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +49,17 @@ func WriteMarkdown(ctx context.Context, s *Session, rep Report, path string, rep
 		mr.Steps = append(mr.Steps, present.ReportStep{ID: st.ID, Title: st.Title, Status: st.Status.String(),
 			Duration: time.Duration(st.Seconds * float64(time.Second)), Error: st.Error})
 	}
-	for _, name := range []string{cluster.PrimaryRestore, cluster.ReplicaRestore, cluster.ReplicaStandby, cluster.WalgJSON} {
+	// The lab files the playbook's steps read (the confs they copy, the
+	// archiver's config), as the playbook names them.
+	var read []string
+	for _, st := range s.Steps {
+		for _, name := range st.Reads {
+			if !slices.Contains(read, name) {
+				read = append(read, name)
+			}
+		}
+	}
+	for _, name := range read {
 		b, err := s.Lab.ReadFile(name)
 		if err != nil {
 			continue // a file the lab does not have, or one walstep refuses to read

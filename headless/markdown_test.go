@@ -68,6 +68,12 @@ func TestMarkdownShowsHooksAsRun(t *testing.T) {
 	if !strings.Contains(md, "`hooks/after-13.primary.sql`:\n\n```sql\nselect 'as run';\n```") {
 		t.Errorf("the report does not show the hook as it ran:\n%s", md)
 	}
+	// The lab files listed are those the playbook's steps read, in the
+	// order they read them.
+	a, b2, c := strings.Index(md, "`wal-g.json`:"), strings.Index(md, "`primary_restore.conf`:"), strings.Index(md, "`replica_standby.conf`:")
+	if a < 0 || b2 < a || c < b2 {
+		t.Errorf("the lab files the seed reads, in its order: at %d, %d, %d:\n%s", a, b2, c, md)
+	}
 	for _, not := range []string{"edited later", "never ran", "after-F6"} {
 		if strings.Contains(md, not) {
 			t.Errorf("the report shows %q:\n%s", not, md)

@@ -238,6 +238,45 @@ var recoveryTargets = map[string]bool{
 	"recovery_target_time": true, "recovery_target_xid": true,
 }
 
+// Setting is the value the config files read give name and the file that
+// sets it last, taken in the order the server takes them (postgresql.conf,
+// the include_dir's .conf files, postgresql.auto.conf); ok is false when
+// none sets it, so the server's default holds.
+func (in DataDirInfo) Setting(name string) (value, file string, ok bool) {
+	take := func(where string, lines []string) {
+		for _, l := range lines {
+			if k, v, found := strings.Cut(l, "="); found && strings.TrimSpace(k) == name {
+				value, file, ok = strings.Trim(strings.TrimSpace(stripComment(v)), "'\""), where, true
+			}
+		}
+	}
+	take("postgresql.conf", in.Appended)
+	for _, f := range in.IncludeFiles {
+		if serverReads(f.Name) {
+			take(path.Join(in.IncludeWhere, f.Name), f.Lines)
+		}
+	}
+	take("postgresql.auto.conf", in.AutoConf)
+	return value, file, ok
+}
+
+// ConfFiles names the config files the server reads, in its order.
+func (in DataDirInfo) ConfFiles() []string {
+	out := []string{"postgresql.conf"}
+	for _, f := range in.IncludeFiles {
+		if serverReads(f.Name) {
+			out = append(out, path.Join(in.IncludeWhere, f.Name))
+		}
+	}
+	return append(out, "postgresql.auto.conf")
+}
+
+// serverReads is whether include_dir makes the server read a file of that
+// name: a .conf file, not a hidden one.
+func serverReads(name string) bool {
+	return strings.HasSuffix(name, ".conf") && !strings.HasPrefix(name, ".")
+}
+
 // SetsRecoveryTarget reports whether the config files read set any
 // recovery target to a non-empty value, taking them in the order the
 // server does (postgresql.conf, then its include_dir files, then
@@ -258,7 +297,9 @@ func (in DataDirInfo) SetsRecoveryTarget() bool {
 	}
 	take(in.Appended)
 	for _, f := range in.IncludeFiles {
-		take(f.Lines)
+		if serverReads(f.Name) {
+			take(f.Lines)
+		}
 	}
 	take(in.AutoConf)
 	for _, v := range last {

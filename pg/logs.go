@@ -194,7 +194,7 @@ var logRules = []logRule{
 		re:   regexp.MustCompile(`replication slot "([^"]*)" does not exist`),
 		kind: FindSlotMissing, sev: SevProblem,
 		explain: func(f *Finding, m []string) {
-			f.Explanation = fmt.Sprintf("The standby's primary_slot_name is %q but the primary has no such slot (yet): streaming cannot start until it is created (seed step 13).", m[1])
+			f.Explanation = fmt.Sprintf("The standby's primary_slot_name is %q but the primary has no such slot (yet): streaming cannot start until the primary has it (select pg_create_physical_replication_slot('%s')).", m[1], strings.ReplaceAll(m[1], "'", "''"))
 		},
 	},
 	{
@@ -206,7 +206,7 @@ var logRules = []logRule{
 				why = strings.TrimSpace(why[i+len("failed: "):])
 			}
 			why = strings.TrimSpace(strings.TrimPrefix(why, "FATAL:"))
-			f.Explanation = fmt.Sprintf("The standby's wal receiver cannot connect to the primary named by primary_conninfo (replica_standby.conf): %s. "+
+			f.Explanation = fmt.Sprintf("The standby's wal receiver cannot connect to the primary its primary_conninfo names: %s. "+
 				"It retries every few seconds and meanwhile replays only what the archive holds.", why)
 		},
 	},

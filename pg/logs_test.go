@@ -194,3 +194,15 @@ func TestStripLogPrefix(t *testing.T) {
 		}
 	}
 }
+
+// A missing slot is explained by what creates it, not by a step of one
+// playbook: nothing below the playbook knows a step ID.
+func TestSlotMissingNamesWhatCreatesIt(t *testing.T) {
+	f, ok := ExplainLogLine(`2026-11-25 22:58:41.748 UTC [16315] FATAL:  could not start WAL streaming: ERROR:  replication slot "it's" does not exist`)
+	if !ok {
+		t.Fatal("not explained")
+	}
+	if want := "select pg_create_physical_replication_slot('it''s')"; !strings.Contains(f.Explanation, want) || strings.Contains(f.Explanation, "step") {
+		t.Errorf("explanation %q: want %q and no step", f.Explanation, want)
+	}
+}

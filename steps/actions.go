@@ -96,7 +96,7 @@ func settle(ctx context.Context, env *Env, node cluster.Node, out io.Writer, mar
 	if err := cluster.WaitPromoted(ctx, b, node, d, stuck); errors.Is(err, errPausedAtEnd) {
 		return err
 	} else if err != nil {
-		return fmt.Errorf("%w: check primary_restore.conf (recovery_target_action)%s", err, lastLogHint(ctx, b, node))
+		return fmt.Errorf("%w (%s)%s", err, settingSays(ctx, b, node, "recovery_target_action", "pause"), lastLogHint(ctx, b, node))
 	}
 	var tl string
 	_ = cluster.QueryRow(ctx, b.ConnString(node), "select substr(pg_walfile_name(pg_current_wal_lsn()),1,8)", &tl)
@@ -137,15 +137,17 @@ func shutdownAtTarget(ctx context.Context, env *Env, R cluster.Node, out io.Writ
 		}
 		lines := logSince(ctx, b, R, mark)
 		if _, ok := firstLine(lines, pg.LogLine.Promoted); ok {
-			return false, fmt.Errorf("%s left recovery (promoted) instead of shutting down at its recovery target: check %s_restore.conf (recovery_target_action = 'shutdown')", R, R)
+			return false, fmt.Errorf("%s left recovery (promoted) instead of shutting down at its recovery target (%s; 'shutdown' stops it there)", R, settingSays(ctx, b, R, "recovery_target_action", "pause"))
 		}
 		if _, ok := firstLine(lines, pg.LogLine.PausedAtEnd); ok {
-			return false, fmt.Errorf("%s paused at its recovery target instead of shutting down: check %s_restore.conf (recovery_target_action = 'shutdown')", R, R)
+			return false, fmt.Errorf("%s paused at its recovery target instead of shutting down (%s; 'shutdown' stops it there)", R, settingSays(ctx, b, R, "recovery_target_action", "pause"))
 		}
-		if o.PM.Accepting() && noRecoveryTarget(ctx, b, R) {
-			// A standby without a target never ends its recovery, so
-			// waiting out the deadline could only fail later, not differently.
-			return false, fmt.Errorf("%s runs on as a standby: no recovery target is set (recovery_target, recovery_target_lsn/name/time/xid are empty), so it cannot shut down at one: check %s_restore.conf", R, R)
+		if o.PM.Accepting() {
+			if none, read := noRecoveryTarget(ctx, b, R); none {
+				// A standby without a target never ends its recovery, so
+				// waiting out the deadline could only fail later, not differently.
+				return false, fmt.Errorf("%s runs on as a standby: no recovery target is set (recovery_target, recovery_target_lsn/name/time/xid are empty in %s), so it cannot shut down at one", R, read)
+			}
 		}
 		return false, nil
 	})
@@ -390,15 +392,32 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 
 // noRecoveryTarget reports whether none of node's config files
 // (postgresql.conf, its include_dir files, postgresql.auto.conf) sets a
-// recovery target; false when they cannot all be read. Read from the files,
-// not asked of the server: a connection while it shuts down at its target
-// would leave "the database system is shutting down" in its log.
-func noRecoveryTarget(ctx context.Context, b cluster.Backend, node cluster.Node) bool {
+// recovery target, and which files it read; false when they cannot all be
+// read. Read from the files, not asked of the server: a connection while
+// it shuts down at its target would leave "the database system is
+// shutting down" in its log.
+func noRecoveryTarget(ctx context.Context, b cluster.Backend, node cluster.Node) (bool, string) {
 	in := pg.InspectDataDir(ctx, b, node)
 	if in.Missing || in.Err != "" || in.IncludeErr != "" {
-		return false
+		return false, ""
 	}
-	return !in.SetsRecoveryTarget()
+	return !in.SetsRecoveryTarget(), strings.Join(in.ConfFiles(), ", ")
+}
+
+// settingSays is where node's config files set name, for a failure that
+// turns on it: the value and the file that sets it last, or that none
+// does and the server's default (def) holds. Read through the backend,
+// as the inspect view reads them: it names the files there are, whatever
+// the playbook called them.
+func settingSays(ctx context.Context, b cluster.Backend, node cluster.Node, name, def string) string {
+	in := pg.InspectDataDir(ctx, b, node)
+	if in.Missing || in.Err != "" {
+		return fmt.Sprintf("the %s's %s is unknown: its data dir cannot be read", node, name)
+	}
+	if v, file, ok := in.Setting(name); ok {
+		return fmt.Sprintf("the %s's %s is '%s', set in %s", node, name, v, file)
+	}
+	return fmt.Sprintf("none of the %s's config files sets %s, so it is PostgreSQL's default '%s'", node, name, def)
 }
 
 func anyOf(bs []bool) bool {

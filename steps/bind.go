@@ -26,6 +26,7 @@ func Bind(env *Env, doc *playbook.Doc) []Step {
 
 func bindWith(bd *bound, env *Env, doc *playbook.Doc) []Step {
 	out := make([]Step, 0, len(doc.Steps))
+	back := resetStep(doc)
 	for _, ps := range doc.Steps {
 		st := Step{
 			ID: ps.ID, Seed: ps.Number, Parent: ps.Parent, Title: ps.Title,
@@ -44,7 +45,7 @@ func bindWith(bd *bound, env *Env, doc *playbook.Doc) []Step {
 			made := st.Makes
 			st.Undo = func(ctx context.Context, w io.Writer) error {
 				for _, m := range made {
-					if err := removeDataDir(ctx, env, id, m.Node, w); err != nil {
+					if err := removeDataDir(ctx, env, id, back, m.Node, w); err != nil {
 						return err
 					}
 				}
@@ -54,6 +55,26 @@ func bindWith(bd *bound, env *Env, doc *playbook.Doc) []Step {
 		out = append(out, st)
 	}
 	return out
+}
+
+// resetStep is the ID of the playbook's step that resets the lab (the one
+// a pass starts again from), "" when it has none.
+func resetStep(doc *playbook.Doc) string {
+	for _, ps := range doc.Steps {
+		if ps.Resets() {
+			return ps.ID
+		}
+	}
+	return ""
+}
+
+// passFrom says where a new pass starts: " (step ID)" for the playbook's
+// reset step, "" when it has none.
+func passFrom(doc *playbook.Doc) string {
+	if id := resetStep(doc); id != "" {
+		return " (step " + id + ")"
+	}
+	return ""
 }
 
 // Made is a data dir a step creates.
@@ -439,7 +460,7 @@ func BindFile(env *Env, doc *playbook.Doc, path string) []Step {
 			}
 			j := d.Index(ps.ID)
 			if j < 0 {
-				readErr = fmt.Errorf("step %s is no longer in %s: it leaves the checklist at the next pass (step 0)", ps.ID, path)
+				readErr = fmt.Errorf("step %s is no longer in %s: it leaves the checklist at the next pass%s", ps.ID, path, passFrom(doc))
 				return ps.Command
 			}
 			ns := d.Steps[j]

@@ -37,8 +37,9 @@ func (e *Env) noteDataDir(ctx context.Context, id string, node cluster.Node) {
 // backup fetch) and did not end: the half-made dir goes, through the lab
 // guard, unless the step found it there already or a server runs on it.
 // A dir that is gone or empty by now (the user removed what was in the
-// way, as the refusal advises) leaves nothing to undo.
-func removeDataDir(ctx context.Context, env *Env, id string, node cluster.Node, out io.Writer) error {
+// way, as the refusal advises) leaves nothing to undo. back is the
+// playbook's reset step, offered as the other way out ("" for none).
+func removeDataDir(ctx context.Context, env *Env, id, back string, node cluster.Node, out io.Writer) error {
 	p := dataDirPath(env, node)
 	ents, err := env.Backend.ReadDir(ctx, node, cluster.AreaData, "")
 	if errors.Is(err, fs.ErrNotExist) {
@@ -49,14 +50,21 @@ func removeDataDir(ctx context.Context, env *Env, id string, node cluster.Node, 
 		fmt.Fprintf(out, "nothing to remove: %s is empty\n", p)
 		return nil
 	}
+	orBack := ""
+	if back != "" {
+		orBack = " or go back to step " + back
+	}
 	env.mu.Lock()
 	made := env.madeDir[id+"\x00"+string(node)]
 	env.mu.Unlock()
 	if !made {
-		return fmt.Errorf("%s was there before step %s ran, so it is not this step's to remove: remove it yourself or go back to step 0", p, id)
+		return fmt.Errorf("%s was there before step %s ran, so it is not this step's to remove: remove it yourself%s", p, id, orBack)
 	}
 	if st, err := env.Backend.State(ctx, node); err == nil && st.Running {
-		return fmt.Errorf("the %s runs on its data dir (%s): stop it first, or go back to step 0", node, st.Detail)
+		if orBack != "" {
+			orBack = "," + orBack
+		}
+		return fmt.Errorf("the %s runs on its data dir (%s): stop it first%s", node, st.Detail, orBack)
 	}
 	if err := env.Lab.Remove(env.remover(ctx), p); err != nil {
 		return err

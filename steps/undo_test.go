@@ -46,9 +46,13 @@ func TestUndoRemovesOnlyWhatTheStepMade(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.noteDataDir(context.Background(), "6b", cluster.Primary) // the dir holds a cluster already
-	err = removeDataDir(context.Background(), env, "6b", cluster.Primary, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "was there before step 6b ran") {
-		t.Fatalf("undo of a dir the step did not make: %v", err)
+	err = removeDataDir(context.Background(), env, "6b", "reset", cluster.Primary, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "was there before step 6b ran") || !strings.HasSuffix(err.Error(), "remove it yourself or go back to step reset") {
+		t.Fatalf("undo of a dir the step did not make: %v, want the playbook's reset step named", err)
+	}
+	// A playbook without a reset step offers none.
+	if err := removeDataDir(context.Background(), env, "6b", "", cluster.Primary, io.Discard); err == nil || !strings.HasSuffix(err.Error(), "remove it yourself") {
+		t.Fatalf("undo without a reset step: %v", err)
 	}
 	if _, err := os.Stat(keep); err != nil {
 		t.Fatalf("the earlier data dir was touched: %v", err)
@@ -64,7 +68,7 @@ func TestUndoRemovesOnlyWhatTheStepMade(t *testing.T) {
 	if err := os.WriteFile(keep, []byte("15\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := removeDataDir(context.Background(), env, "1", cluster.Primary, io.Discard); err != nil {
+	if err := removeDataDir(context.Background(), env, "1", "0", cluster.Primary, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dd); !os.IsNotExist(err) {
@@ -88,14 +92,14 @@ func TestUndoAfterTheUserRemovedTheDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.noteDataDir(context.Background(), "1", cluster.Primary)
-	if err := removeDataDir(context.Background(), env, "1", cluster.Primary, io.Discard); err == nil {
+	if err := removeDataDir(context.Background(), env, "1", "0", cluster.Primary, io.Discard); err == nil {
 		t.Fatal("the undo removed a dir the step did not make")
 	}
 	if err := os.RemoveAll(dd); err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if err := removeDataDir(context.Background(), env, "1", cluster.Primary, &out); err != nil {
+	if err := removeDataDir(context.Background(), env, "1", "0", cluster.Primary, &out); err != nil {
 		t.Fatalf("after rm -rf the undo still refuses: %v", err)
 	}
 	if !strings.Contains(out.String(), "nothing to remove") {
