@@ -152,6 +152,9 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 		}
 	}
 	keeper.Store.Wait()
+	if res.Resume {
+		keepForResume(context.WithoutCancel(ctx), s, r, keeper, stderr)
+	}
 	saveResume(s, r, stderr)
 	reportStopErr(stderr, s.Close(res.StopServers || ctx.Err() != nil), s.Lab.Dir)
 	if !res.StopServers && ctx.Err() == nil {
@@ -281,6 +284,31 @@ func resumeAt(s *headless.Session, r *steps.Runner) error {
 		}
 	}
 	return fmt.Errorf("--resume: the session quit before step %s, which the playbook no longer has", rs.ID)
+}
+
+// keepForResume stops the servers and keeps a checkpoint before the step
+// the session is at, so --resume restores it there without running the
+// steps before; not after a step that ran partly (cancelled or failed),
+// whose lab is no step's end.
+func keepForResume(ctx context.Context, s *headless.Session, r *steps.Runner, k *checkpoint.Keeper, stderr io.Writer) {
+	for _, n := range cluster.StopOrder {
+		if err := s.Backend.Stop(ctx, n, io.Discard); err != nil {
+			fmt.Fprintf(stderr, "walstep: no checkpoint kept to resume at: stop %s: %v\n", n, err)
+			return
+		}
+	}
+	snap, all := r.Snapshot(), r.Steps()
+	cur := snap.Cursor
+	if cur <= 0 || cur >= len(all) {
+		return
+	}
+	if st := snap.States[cur].Status; st == steps.Failed || st == steps.Running {
+		fmt.Fprintf(stderr, "walstep: no checkpoint kept before step %s: it ran partly, so --resume restores an earlier one and runs the steps between\n", all[cur].ID)
+		return
+	}
+	if line := k.KeepBefore(ctx, all, cur); line != "" {
+		fmt.Fprintf(stderr, "walstep: %s\n", line)
+	}
 }
 
 // saveResume records where the session is as it quits, for --resume.

@@ -12,7 +12,9 @@
 # 0: read the lines it prints.
 #
 # Environment: BACKEND=docker (IMAGE, default walstep-test-pg:15),
-# BENCH_DIR (default a fresh mktemp dir, removed at the end), KEEP=1.
+# BENCH_DIR (default a fresh mktemp dir, removed at the end), KEEP=1,
+# WITHOUT_P=1 (the lab's playbook without its last step P, whose marker
+# check waits its full 5 s for a diverged replica on both sides).
 set -uo pipefail
 
 N=${1:-20}
@@ -41,6 +43,10 @@ trap cleanup EXIT
 echo "== building walstep"
 (cd "$ROOT" && go build -o "$BIN" .) || { echo "from.sh: go build failed" >&2; exit 0; }
 "$BIN" init "$LAB" >/dev/null || { echo "from.sh: init failed" >&2; exit 0; }
+if [ -n "${WITHOUT_P:-}" ]; then
+	sed -i '/^## P\. /,$d' "$LAB/playbook.md"
+	echo "== the lab's playbook without step P"
+fi
 echo "== $(date -u '+%F %T UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), backend $BACKEND"
 
 verdicts() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(", ".join("%s %d/%d" % (k, v, len(r["runs"])) for k, v in sorted(r["verdicts"].items())))' "$1"; }
@@ -61,5 +67,8 @@ from=$(echo "$t3 - $t2" | bc -l)
 printf 'run --repeat %d:           %6.1f s  verdicts: %s\n' "$N" "$full" "$(verdicts "$BENCH_DIR/full.json")"
 printf 'run --from 12 --repeat %d: %6.1f s  verdicts: %s\n' "$N" "$from" "$(verdicts "$BENCH_DIR/from.json")"
 printf 'speed-up: %.1fx (budget: >= 5x)\n' "$(echo "$full / $from" | bc -l)"
-grep -m1 "restored the checkpoint" "$BENCH_DIR/from.err" || true
+grep -m2 "restored the checkpoint" "$BENCH_DIR/from.err" | tail -1 || true
+steps() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(" ".join("%s=%.0f" % (s["id"], 1000*s["median_seconds"]) for s in r["steps"]), "(median ms)")' "$1"; }
+echo "per step, run --repeat:  $(steps "$BENCH_DIR/full.json")"
+echo "per step, run --from 12: $(steps "$BENCH_DIR/from.json")"
 echo "== $(date -u '+%F %T UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"

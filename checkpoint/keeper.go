@@ -104,6 +104,11 @@ func (k *Keeper) After(ctx context.Context, all []steps.Step, i int, reading *pg
 	if next >= len(all) || (k.Want != nil && !k.Want(all, next)) || !k.quiet(ctx) {
 		return ""
 	}
+	return k.take(ctx, all, next)
+}
+
+// take keeps a checkpoint before step next and says so.
+func (k *Keeper) take(ctx context.Context, all []steps.Step, next int) string {
 	parts := k.Parts(all, next)
 	m := Meta{Before: steps.StepKey(all[next]), Index: next, Done: keys(all[:next]), Parts: parts, Key: Key(parts), Env: k.Env.State(), Readings: slices.Clone(k.readings)}
 	m, err := k.Store.Take(ctx, m)
@@ -111,6 +116,23 @@ func (k *Keeper) After(ctx context.Context, all []steps.Step, i int, reading *pg
 		return "no checkpoint kept: " + err.Error()
 	}
 	return fmt.Sprintf("checkpoint kept before step %s (%s in %s)", all[next].ID, m.size(), m.Took.Round(time.Millisecond))
+}
+
+// KeepBefore keeps a checkpoint before step i of all when none that holds
+// is there (a session quitting to be resumed at i), and says what it did:
+// only where the playbook and the servers leave no server running before
+// i; elsewhere a resume restores an earlier one and runs the steps between.
+func (k *Keeper) KeepBefore(ctx context.Context, all []steps.Step, i int) string {
+	if i <= 0 || i >= len(all) {
+		return ""
+	}
+	if _, at, _ := k.Nearest(all, i); at == i {
+		return fmt.Sprintf("a checkpoint before step %s is kept already", all[i].ID)
+	}
+	if !QuietBefore(k.Doc(), all)[i] || !k.quiet(ctx) {
+		return fmt.Sprintf("no checkpoint kept before step %s: servers run there, so --resume restores an earlier one and runs the steps between", all[i].ID)
+	}
+	return k.take(ctx, all, i)
 }
 
 // dropStale removes the checkpoints whose dependencies changed: a new pass

@@ -86,7 +86,7 @@ keys q
 deadline=$((SECONDS + 10))
 until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do
 	capture
-	if grep -qF "Stop the servers before quitting?" "$work/screen.txt"; then
+	if grep -qE "Stop the servers before quitting\?|Quit\? y: quit" "$work/screen.txt"; then
 		keys y
 		break
 	fi

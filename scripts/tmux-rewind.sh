@@ -8,7 +8,10 @@
 #   3. g on step 8 restores the checkpoint before step 3 and runs only
 #      steps 3–7: they are done, 0–2 restored, 8 next;
 #   4. an edited primary_restore.conf (read by step 8) makes g on 12 say
-#      the checkpoint before 12 is not used and why.
+#      the checkpoint before 12 is not used and why;
+#   5. walstep --resume brings the quit session back at step 12;
+#   6. q, r at step 8 keeps a checkpoint there, and --resume restores it
+#      without running a step.
 # BACKEND=docker runs it on the Docker backend (IMAGE, default
 # walstep-test-pg:15). Exits non-zero with the screen on any failure.
 set -euo pipefail
@@ -105,7 +108,7 @@ keys q
 deadline=$((SECONDS + 10))
 until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do
 	capture
-	if grep -qF "Stop the servers before quitting?" "$work/screen.txt"; then
+	if grep -qE "Stop the servers before quitting\?|Quit\? y: quit" "$work/screen.txt"; then
 		keys y
 		break
 	fi
@@ -126,11 +129,35 @@ wait_for "next 12 ·" 120
 grep -q "restored the checkpoint before step 12" "$work/screen.txt" || die "--resume did not restore the checkpoint before 12"
 [[ "$(row 11)" == *"restored"* ]] || die "step 11 is not marked restored after --resume: $(row 11)"
 echo "tmux-rewind: 5. --resume brought the session back at step 12 from its checkpoint"
+
+# --- 6. quit keeping step 8: --resume comes back there, nothing run ---------
+select_step 8 15
+keys g
+wait_for "next 8 ·" 300
+keys q
+wait_for "Quit? y: quit · r: quit keeping this step" 10
+keys r
+deadline=$((SECONDS + 120))
+until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do sleep 0.2; done
+[[ -s "$work/exit" ]] || die "walstep did not exit after q, r"
+grep -q "checkpoint kept before step 8" "$work/stderr" || die "q, r did not keep a checkpoint before step 8: $(cat "$work/stderr")"
+grep -q -- "--resume --lab .* brings this session back at step 8" "$work/stderr" || die "the quit does not say how to resume at 8"
+rm -f "$work/exit"
+tm kill-session -t t 2>/dev/null || true
+tm new-session -d -s t -x 160 -y 80 \
+	"cd '$work' && TERM=xterm-256color NO_COLOR=1 '$bin' --resume ${flags[*]} 2>'$work/stderr'; echo \$? >'$work/exit'"
+tm set-option -t t remain-on-exit on >/dev/null
+wait_for "next 8 ·" 120
+grep -q "restored the checkpoint before step 8" "$work/screen.txt" || die "--resume did not restore the checkpoint before 8"
+for id in 3 7; do
+	[[ "$(row "$id")" == *"restored"* ]] || die "step $id ran on --resume (want restored): $(row "$id")"
+done
+echo "tmux-rewind: 6. q, r at step 8 kept a checkpoint there; --resume restored it, steps 0–7 restored, none run"
 keys q
 deadline=$((SECONDS + 60))
 until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do
 	capture
-	if grep -qF "Stop the servers before quitting?" "$work/screen.txt"; then
+	if grep -qE "Stop the servers before quitting\?|Quit\? y: quit" "$work/screen.txt"; then
 		keys y
 	fi
 	sleep 0.2

@@ -65,11 +65,11 @@ last_text_row() { sed -n "3,$1p" "$work/screen.txt" | grep -v '^ *$' | tail -1; 
 
 quit_stopping() {
 	keys q
-	# The question comes only while a server runs.
+	# A question comes while a server runs, or to offer --resume.
 	local deadline=$((SECONDS + 10))
 	until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do
 		capture
-		if grep -qF "Stop the servers before quitting?" "$work/screen.txt"; then
+		if grep -qE "Stop the servers before quitting\?|Quit\? y: quit" "$work/screen.txt"; then
 			keys y
 			break
 		fi

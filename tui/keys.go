@@ -41,6 +41,7 @@ type keyMap struct {
 	Interrupt  key.Binding
 	Back       key.Binding
 	Yes        key.Binding
+	Resume     key.Binding
 	No         key.Binding
 }
 
@@ -81,6 +82,7 @@ func defaultKeys() keyMap {
 		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Yes:        key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
 		No:         key.NewBinding(key.WithKeys("n", "N"), key.WithHelp("n", "no")),
+		Resume:     key.NewBinding(key.WithKeys("r", "R"), key.WithHelp("r", "resume later")),
 	}
 }
 
@@ -170,11 +172,24 @@ func keyOf(b key.Binding) string {
 // FullHelp implements help.KeyMap.
 func (v viewKeys) FullHelp() [][]key.Binding { return [][]key.Binding{v.ShortHelp()} }
 
-// confirmKeys is the help shown while a question waits for an answer.
-type confirmKeys struct{ k keyMap }
+// confirmKeys is the help shown while a question waits for an answer;
+// quitting offers to keep the session for --resume.
+type confirmKeys struct {
+	k      keyMap
+	resume bool
+	noNo   bool // a question n does not answer
+}
 
 // ShortHelp implements help.KeyMap.
-func (c confirmKeys) ShortHelp() []key.Binding { return []key.Binding{c.k.Yes, c.k.No, c.k.Back} }
+func (c confirmKeys) ShortHelp() []key.Binding {
+	if c.noNo {
+		return []key.Binding{c.k.Yes, c.k.Resume, c.k.Back}
+	}
+	if c.resume {
+		return []key.Binding{c.k.Yes, c.k.No, c.k.Resume, c.k.Back}
+	}
+	return []key.Binding{c.k.Yes, c.k.No, c.k.Back}
+}
 
 // FullHelp implements help.KeyMap.
 func (c confirmKeys) FullHelp() [][]key.Binding { return [][]key.Binding{c.ShortHelp()} }

@@ -111,6 +111,9 @@ type Result struct {
 	// the program was killed. StopServers is then true, so nothing is left
 	// running behind a user who wanted out.
 	Interrupted bool
+	// Resume is set when the user quit to come back with walstep --resume:
+	// the servers are to be stopped and a checkpoint kept where it was.
+	Resume bool
 	// Watch is the history of the polls the debugger diagnosed, so a
 	// report made after it looks back on the same polls.
 	Watch pg.Watch
@@ -146,6 +149,7 @@ const (
 	askNone question = iota
 	askQuitRunning
 	askStopServers
+	askQuitResume // no server runs: quit, or quit keeping the step for --resume
 )
 
 // stepView is what the model knows of one step, from Runner events.

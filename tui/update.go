@@ -140,6 +140,9 @@ func (m Model) handleKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		switch {
 		case m.running >= 0:
 			m.ask = askQuitRunning
+		case m.polled && !anyServerRuns(m.snap) && m.cursor > 0 && m.cursor < len(m.steps):
+			// No server to ask about, but a session to come back to.
+			m.ask = askQuitResume
 		case m.polled && !anyServerRuns(m.snap):
 			// Nothing to ask about: the last reading found no server
 			// running. Stopping still runs, for one started since.
@@ -243,6 +246,14 @@ func (m Model) answer(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case m.ask == askStopServers && (key.Matches(k, m.keys.Yes) || key.Matches(k, m.keys.No)):
 		m.ask = askNone
 		m.result, m.decided = Result{StopServers: key.Matches(k, m.keys.Yes)}, true
+		return m, tea.Quit
+	case m.ask == askQuitResume && key.Matches(k, m.keys.Yes):
+		m.ask = askNone
+		m.result, m.decided = Result{StopServers: true}, true
+		return m, tea.Quit
+	case (m.ask == askStopServers || m.ask == askQuitResume) && key.Matches(k, m.keys.Resume):
+		m.ask = askNone
+		m.result, m.decided = Result{StopServers: true, Resume: true}, true
 		return m, tea.Quit
 	}
 	return m, nil

@@ -125,8 +125,20 @@ func (m Model) statusLines() []string {
 	switch m.ask {
 	case askQuitRunning:
 		return []string{st.Question.Render(fit(fmt.Sprintf("Step %s is still running. Quit and cancel it? (y/n)", m.steps[m.running].ID), m.width))}
-	case askStopServers:
-		return []string{st.Question.Render(fit("Stop the servers before quitting? (y: stop them, n: leave them running, esc: stay)", m.width))}
+	case askStopServers, askQuitResume:
+		back := "here"
+		if m.cursor > 0 && m.cursor < len(m.steps) {
+			back = "at step " + m.steps[m.cursor].ID
+		}
+		q := "Stop the servers before quitting? y: stop them · n: leave them running · r: stop them, walstep --resume comes back " + back
+		if m.ask == askQuitResume {
+			q = "Quit? y: quit · r: quit keeping this step, walstep --resume comes back " + back
+		}
+		var out []string
+		for _, l := range wrap(q+" · esc: stay", max(m.width, 1), 3) {
+			out = append(out, st.Question.Render(fit(l, m.width)))
+		}
+		return out
 	}
 	if m.notice != "" {
 		n := max(statusMaxLines, m.height/4)
@@ -145,7 +157,7 @@ func (m Model) statusLines() []string {
 // footer is the help: short, full with ?, or the answers to a question.
 func (m Model) footer() string {
 	if m.ask != askNone {
-		return m.help.ShortHelpView(confirmKeys{m.keys}.ShortHelp())
+		return m.help.ShortHelpView(confirmKeys{k: m.keys, resume: m.ask == askStopServers || m.ask == askQuitResume, noNo: m.ask == askQuitResume}.ShortHelp())
 	}
 	if m.screen == screenLog {
 		b := append([]key.Binding{m.keys.Back, m.keys.Switch}, m.logView.keys.ShortHelp()...)
