@@ -429,8 +429,8 @@ func (p *parser) check() error {
 					return p.errf(a.Line, "%s: node %q is not declared in the front matter", a.Verb, n)
 				}
 			}
-			if a.Verb == "wait streaming" && upstream(d, a.Node()) == "" {
-				return p.errf(a.Line, "wait streaming: node %s follows no node (declare it as standby of NODE)", a.Node())
+			if a.Verb == "wait streaming" && d.UpstreamAt(a.Line, a.Node()) == "" {
+				return p.errf(a.Line, "wait streaming: node %s follows no node (declare it as standby of NODE, or repoint it to one before)", a.Node())
 			}
 		}
 	}

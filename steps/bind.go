@@ -170,7 +170,7 @@ func (bd *bound) wait(ctx context.Context, id string, a playbook.Action, marks m
 		_, err := cluster.WaitExited(ctx, b, node, d)
 		return err
 	case "wait streaming":
-		return waitStreaming(ctx, env, node, cluster.Node(bd.doc.Upstream(a.Node())), out, mark, d)
+		return waitStreaming(ctx, env, node, cluster.Node(bd.doc.UpstreamAt(a.Line, a.Node())), out, mark, d)
 	case "wait log":
 		return waitLog(ctx, env, node, a.Args[0], out, mark, d)
 	case "wait sql":
@@ -324,6 +324,14 @@ func (bd *bound) do(ctx context.Context, id string, a playbook.Action, marks map
 	case "say":
 		fmt.Fprintln(out, a.Args[0])
 		return nil
+	case "pg_rewind":
+		return rewind(ctx, env, node, cluster.Node(a.Nodes[1]), out)
+	case "repoint":
+		return repoint(ctx, env, node, cluster.Node(a.Nodes[1]), out)
+	case "hold archive":
+		return holdArchive(ctx, env, node, out)
+	case "release archive":
+		return releaseArchive(ctx, env, node, out)
 	}
 	return fmt.Errorf("playbook line %d: walstep cannot run %s", a.Line, a.Verb)
 }
