@@ -2,7 +2,6 @@ package main
 
 import (
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,7 +48,7 @@ func TestE2EFieldScripts(t *testing.T) {
 		c := c
 		t.Run(c.script+"/"+c.variant, func(t *testing.T) {
 			t.Parallel()
-			out, err := exec.Command("bash", filepath.Join("testdata", "field", c.script+".sh"), c.variant).CombinedOutput()
+			out, err := fieldScript(c.script, c.variant)
 			m := outcome.FindSubmatch(out)
 			if err != nil || m == nil {
 				t.Fatalf("script failed (%v), no outcome:\n%s", err, out)

@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"walstep/cluster"
+	"walstep/explore"
 	"walstep/playbook"
 )
 
@@ -79,8 +81,16 @@ func cmdPlaybooks(args []string, stdout, stderr io.Writer) error {
 
 func writePlaybookList(w io.Writer) {
 	fmt.Fprintln(w, "built-in playbooks (walstep init --playbook NAME, or --playbook NAME for a session):")
-	for _, b := range playbook.Builtins() {
-		fmt.Fprintf(w, "  %-12s %2d steps  %s\n", b.Name, b.Steps, b.Title)
+	bs := playbook.Builtins()
+	width := 0
+	for _, b := range bs {
+		width = max(width, len(b.Name))
+	}
+	for _, b := range bs {
+		fmt.Fprintf(w, "  %-*s %2d steps  %s\n", width, b.Name, b.Steps, b.Title)
+		if vs := explore.FieldVariants(b.Name); len(vs) > 0 {
+			fmt.Fprintf(w, "  %-*s           explore's variants (walstep init --playbook %s): %s\n", width, "", b.Name, strings.Join(vs, ", "))
+		}
 	}
 	fmt.Fprintln(w, "a playbook is a Markdown document: docs/playbooks.md says how to write one")
 }

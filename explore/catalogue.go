@@ -53,15 +53,15 @@ func BuiltinNames() []string {
 	return out
 }
 
-// WriteCatalogue writes the built-in variants into the lab's variants/
-// directory. A variant directory that exists is left as it is, so a user's
+// WriteCatalogue writes the built-in variants of the lab's playbook into
+// its variants/ directory (the seed's for a playbook without its own). A variant directory that exists is left as it is, so a user's
 // edits survive a second init.
 func WriteCatalogue(lab *cluster.Lab) error {
 	root := lab.Path(VariantsDir)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return fmt.Errorf("create variants dir: %w", err)
 	}
-	for _, b := range catalogue {
+	for _, b := range catalogueFor(lab) {
 		dir := filepath.Join(root, b.name)
 		if _, err := os.Lstat(dir); err == nil {
 			continue

@@ -80,7 +80,7 @@ func check(o Options) (outcome, error) {
 	for _, st := range o.Doc.Steps {
 		for _, a := range st.Actions {
 			if a.Verb == "wait streaming" {
-				out = outcome{standby: a.Node(), upstream: o.Doc.Upstream(a.Node()), deadline: a.Deadline, step: st.ID}
+				out = outcome{standby: a.Node(), upstream: o.Doc.UpstreamAt(a.Line, a.Node()), deadline: a.Deadline, step: st.ID}
 			}
 		}
 	}

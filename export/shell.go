@@ -294,7 +294,7 @@ var shellForms = map[string]shellForm{
 		return nil
 	},
 	"wait streaming": func(g *shellGen, si, ai int, a playbook.Action) error {
-		up := g.o.Doc.Upstream(a.Node())
+		up := g.o.Doc.UpstreamAt(a.Line, a.Node())
 		g.p("# The outcome: %s streams from %s, or is refused.", a.Node(), up)
 		g.p("until_true %d '%s to stream from %s or be refused' outcome_of %s %s", seconds(a.Deadline), a.Node(), up, a.Node(), up)
 		g.p("echo \"outcome: $(cat \"$WORK/outcome\")\"")

@@ -91,6 +91,7 @@ my $restore_command = qq{cp "$archive/%f" "%p"};
 		h.WriteString("my $owner = getpwuid($<) . ':' . getgrgid((split ' ', $()[0]);\n")
 	}
 	h.WriteString("# Where each server's log stood when it was last started.\nmy %log_at;\n")
+	h.WriteString("# The last wait for a standby's streaming: the outcome asserted.\nmy $outcome;\n")
 	return h.String()
 }
 
@@ -290,9 +291,9 @@ var tapForms = map[string]tapForm{
 	},
 	"wait streaming": func(g *tapGen, si, ai int, a playbook.Action) error {
 		g.helpers["wait_outcome"] = true
-		up := g.o.Doc.Upstream(a.Node())
+		up := g.o.Doc.UpstreamAt(a.Line, a.Node())
 		g.p("# The outcome: %s streams from %s, or is refused.", a.Node(), up)
-		g.p("my $outcome = wait_outcome($%s, $%s, $log_at{%s}, %d);", a.Node(), up, a.Node(), seconds(a.Deadline))
+		g.p("$outcome = wait_outcome($%s, $%s, $log_at{%s}, %d);", a.Node(), up, a.Node(), seconds(a.Deadline))
 		g.p("note \"outcome: $outcome\";")
 		return nil
 	},

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fieldPlaybook is a built-in playbook that tells one variant of a field
+// script (testdata/field/) in walstep's words.
+type fieldPlaybook struct {
+	playbook        string
+	script, variant string
+	// as names, for each of the script's nodes, the walstep node playing it.
+	as map[string]string
+	// failed is the step that fails by design, with what its error says.
+	failed, failedErr string
+	// evidence is a regexp the diverged node's log or the diagnosis holds.
+	evidence string
+	// pastFork is a regexp the records past the fork match ("" for none).
+	pastFork string
+}
+
+// A, the old primary made to follow, is the replica: walstep's verdict
+// judges the replica against the primary.
+var aFollows = map[string]string{"A": "replica", "B": "primary"}
+
+var fieldPlaybooks = []fieldPlaybook{
+	{playbook: "double-promotion", script: "double-promotion", variant: "a-follows-b", as: aFollows,
+		evidence: `requested timeline 2 is not a child of this server's history`, pastFork: `replayed \d+ records of timeline 1 past the fork.*writing to t`},
+	{playbook: "double-promotion-b-follows-a", script: "double-promotion", variant: "b-follows-a", as: map[string]string{"A": "primary", "B": "replica"},
+		evidence: `highest timeline 1 of the primary is behind recovery timeline 2`},
+	{playbook: "double-promotion-both-promoted", script: "double-promotion", variant: "both-promoted", as: aFollows,
+		evidence: `requested starting point 0/5000000 is ahead of the WAL flush position`},
+	{playbook: "double-promotion-rewind", script: "double-promotion", variant: "rewind", as: aFollows},
+	{playbook: "double-promotion-rewind-no-checkpoint", script: "double-promotion", variant: "rewind-no-checkpoint", as: aFollows},
+	{playbook: "double-promotion-rewind-no-hints", script: "double-promotion", variant: "rewind-no-hints", as: aFollows,
+		failed: "5", failedErr: `target server needs to use either data checksums or "wal_log_hints = on"`,
+		pastFork: `replayed \d+ records of timeline 1 past the fork.*writing to t`},
+}
+
+// fieldReport is what the field tests read of `walstep run --json`.
+type fieldReport struct {
+	Steps []struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	} `json:"steps"`
+	Nodes []struct {
+		Node    string   `json:"node"`
+		LogTail []string `json:"log_tail"`
+	} `json:"nodes"`
+	Diagnosis struct {
+		Verdict     string   `json:"verdict"`
+		Evidence    []string `json:"evidence"`
+		Explanation string   `json:"explanation"`
+	} `json:"diagnosis"`
+	WALPastFork *struct {
+		Sentence string `json:"sentence"`
+	} `json:"wal_past_fork"`
+}
+
+// fieldRuns shares each variant's script run between the tests that need
+// its outcome: one run per variant per test binary.
+var fieldRuns sync.Map // "script/variant" → *fieldRun
+
+type fieldRun struct {
+	once sync.Once
+	out  []byte
+	err  error
+}
+
+// fieldScript runs the plain script of a variant once and returns its output.
+func fieldScript(script, variant string) ([]byte, error) {
+	v, _ := fieldRuns.LoadOrStore(script+"/"+variant, &fieldRun{})
+	r := v.(*fieldRun)
+	r.once.Do(func() {
+		r.out, r.err = exec.Command("bash", filepath.Join("testdata", "field", script+".sh"), variant).CombinedOutput()
+	})
+	return r.out, r.err
+}
+
+var scriptOutcome = regexp.MustCompile(`(?m)^OUTCOME: (.*)$`)
+
+// Each field playbook, run by walstep on the local backend with the cp
+// archiver, gives the verdict its plain script's marker row gives for the
+// same variant, and names the same node: the script runs beside it.
+func TestE2EFieldPlaybooks(t *testing.T) {
+	skipWithoutPostgres(t)
+	if _, err := exec.LookPath("runuser"); err != nil {
+		t.Skip("the field scripts run the servers as postgres with runuser")
+	}
+	for _, c := range fieldPlaybooks {
+		t.Run(c.playbook, func(t *testing.T) {
+			t.Parallel()
+			var sout []byte
+			var serr error
+			done := make(chan struct{})
+			go func() { // joined below
+				defer close(done)
+				sout, serr = fieldScript(c.script, c.variant)
+			}()
+			lab := filepath.Join(reachableTempDir(t), "lab")
+			var out, errb bytes.Buffer
+			code := realMain([]string{"run", "--json", "--lab", lab, "--backend", "local", "--archiver", "cp", "--playbook", c.playbook}, &out, &errb)
+			<-done
+			m := scriptOutcome.FindSubmatch(sout)
+			if serr != nil || m == nil {
+				t.Fatalf("script %s %s failed (%v), no outcome:\n%s", c.script, c.variant, serr, sout)
+			}
+			var rep fieldReport
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+				t.Fatalf("decode report: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
+			}
+			checkFieldRun(t, c, strings.TrimSpace(string(m[1])), rep, code, errb.String())
+		})
+	}
+}
+
+// checkFieldRun compares walstep's run of c with the script's outcome
+// ("healthy" or "diverged NODE…").
+func checkFieldRun(t *testing.T, c fieldPlaybook, outcome string, rep fieldReport, code int, stderr string) {
+	t.Helper()
+	verdict, nodes, _ := strings.Cut(outcome, " ")
+	if rep.Diagnosis.Verdict != verdict {
+		t.Errorf("walstep says %s, the script %q; diagnosis %+v", rep.Diagnosis.Verdict, outcome, rep.Diagnosis)
+	}
+	stopped := false // past the step that fails: not run
+	for _, s := range rep.Steps {
+		switch {
+		case s.ID == c.failed:
+			stopped = true
+			if s.Status != "failed" || !strings.Contains(s.Error, c.failedErr) {
+				t.Errorf("step %s: %s %q, want failed with %q", s.ID, s.Status, s.Error, c.failedErr)
+			}
+		case stopped && s.Status != "pending":
+			t.Errorf("step %s after the failed one: %s", s.ID, s.Status)
+		case !stopped && s.Status != "done":
+			t.Errorf("step %s: %s %s", s.ID, s.Status, s.Error)
+		}
+	}
+	if wantCode := map[bool]int{true: 1, false: 0}[c.failed != ""]; code != wantCode {
+		t.Errorf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if verdict != "diverged" {
+		return
+	}
+	// Two nodes: the diverged one is the replica, and the diagnosis says so.
+	for _, n := range strings.Fields(nodes) {
+		if c.as[n] != "replica" {
+			t.Errorf("the script's diverged node %s is walstep's %q: the verdict judges the replica", n, c.as[n])
+		}
+	}
+	if !strings.Contains(rep.Diagnosis.Explanation, "replica") {
+		t.Errorf("the diagnosis does not name the replica: %q", rep.Diagnosis.Explanation)
+	}
+	if c.evidence != "" {
+		re := regexp.MustCompile(c.evidence)
+		var tail []string
+		for _, n := range rep.Nodes {
+			if n.Node == "replica" {
+				tail = n.LogTail
+			}
+		}
+		if !re.MatchString(strings.Join(append(tail, rep.Diagnosis.Evidence...), "\n")) {
+			t.Errorf("neither the replica's log nor the evidence holds %q:\n%s\n%s", c.evidence, strings.Join(tail, "\n"), strings.Join(rep.Diagnosis.Evidence, "\n"))
+		}
+	}
+	if c.pastFork != "" {
+		if rep.WALPastFork == nil || !regexp.MustCompile(c.pastFork).MatchString(rep.WALPastFork.Sentence) {
+			t.Errorf("the records past the fork: %+v, want %q", rep.WALPastFork, c.pastFork)
+		}
+	}
+}

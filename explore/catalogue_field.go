@@ -1,0 +1,71 @@
+package explore
+
+import (
+	"os"
+
+	"walstep/cluster"
+	"walstep/playbook"
+)
+
+// fieldVariant is a variant of a built-in playbook told as a playbook of
+// its own: the orders that decide the outcome, and the fixes. Its runs
+// carry that document as their playbook.md.
+type fieldVariant struct {
+	name     string // the variant's, in explore's matrix
+	playbook string // the built-in playbook it runs ("" for the base's)
+	readme   string // what was measured, by walstep and by the plain script
+}
+
+// fieldCatalogues are the variants of the field's built-in playbooks,
+// each measured by walstep run (PG 15.18, local, cp) and by the plain
+// script of testdata/field/ it follows.
+var fieldCatalogues = map[string][]fieldVariant{
+	"double-promotion": {
+		{"default", "", "A (the replica) restarted as B's standby after B was promoted and A wrote on. Measured (PG 15, local, cp): diverged, as testdata/field/double-promotion.sh a-follows-b (5/5): requested timeline 2 is not a child of this server's history"},
+		{"b-follows-a", "double-promotion-b-follows-a", "B demoted to A's standby. Measured (PG 15, local, cp): diverged, as the script's b-follows-a (5/5): highest timeline 1 of the primary is behind recovery timeline 2"},
+		{"both-promoted", "double-promotion-both-promoted", "A restored from the archive and promoted while B's pushes are held back: both select timeline 2. Measured (PG 15, local, cp): diverged, as the script's both-promoted (5/5)"},
+		{"rewind", "double-promotion-rewind", "the fix: CHECKPOINT on B, pg_rewind A from B, A as B's standby. Measured (PG 15, local, cp): healthy, as the script's rewind (5/5)"},
+		{"rewind-no-checkpoint", "double-promotion-rewind-no-checkpoint", "pg_rewind as soon as A is down, no CHECKPOINT. Measured (PG 15, local, cp): healthy, as the script's rewind-no-checkpoint (5/5): B's promotion checkpoint had ended"},
+		{"rewind-no-hints", "double-promotion-rewind-no-hints", "A without wal_log_hints or checksums: pg_rewind refuses and the step fails. Measured (PG 15, local, cp): diverged (A stopped past the fork), as the script's rewind-no-hints (5/5)"},
+	},
+}
+
+// FieldVariants names the variants of a built-in playbook that has a
+// catalogue of its own, nil for the others.
+func FieldVariants(playbookName string) []string {
+	var out []string
+	for _, v := range fieldCatalogues[playbookName] {
+		out = append(out, v.name)
+	}
+	return out
+}
+
+// catalogueFor is the catalogue for the lab's playbook: a field
+// playbook's own variants, else the seed's.
+func catalogueFor(lab *cluster.Lab) []builtin {
+	raw, err := os.ReadFile(lab.Path(cluster.PlaybookFile))
+	if err != nil {
+		return catalogue
+	}
+	d, err := playbook.Parse(cluster.PlaybookFile, raw)
+	if err != nil {
+		return catalogue
+	}
+	vs, ok := fieldCatalogues[d.Name]
+	if !ok {
+		return catalogue
+	}
+	var out []builtin
+	for _, v := range vs {
+		b := builtin{name: v.name, readme: v.readme}
+		if v.playbook != "" {
+			src, err := playbook.BuiltinSource(v.playbook)
+			if err != nil {
+				continue // a missing built-in fails the catalogue's test
+			}
+			b.files = map[string]string{cluster.PlaybookFile: string(src)}
+		}
+		out = append(out, b)
+	}
+	return out
+}
