@@ -177,3 +177,69 @@ func checkFieldRun(t *testing.T, c fieldPlaybook, outcome string, rep fieldRepor
 		}
 	}
 }
+
+// The backend-specific parts of the field's verbs on Docker: pg_rewind in
+// a container on the lab's network while its target is stopped (cp), and
+// an archive held back and released through WAL-G's own wal-push, which
+// refuses the history another node archived first. Each gives its plain
+// script's outcome, as on the local backend.
+func TestE2EFieldPlaybooksDocker(t *testing.T) {
+	if _, err := exec.LookPath("runuser"); err != nil {
+		t.Skip("the field scripts run the servers as postgres with runuser")
+	}
+	for _, c := range []struct {
+		archiver string
+		fieldPlaybook
+		says string // in the run's output (-v on stderr)
+	}{
+		{"cp", fieldPlaybookNamed(t, "double-promotion-rewind"), "pg_rewind: Done!"},
+		{"wal-g", fieldPlaybookNamed(t, "double-promotion-both-promoted"), "already archived, contents differ, unable to overwrite"},
+	} {
+		t.Run(c.playbook+"/"+c.archiver, func(t *testing.T) {
+			t.Parallel()
+			img := requireDockerE2E(t)
+			if c.archiver == "wal-g" {
+				img = dockerWalGImage(t)
+			}
+			var sout []byte
+			var serr error
+			done := make(chan struct{})
+			go func() { // joined below
+				defer close(done)
+				sout, serr = fieldScript(c.script, c.variant)
+			}()
+			_, flags := dockerLab(t, img)
+			for i, f := range flags {
+				if f == "--archiver" {
+					flags[i+1] = c.archiver
+				}
+			}
+			var out, errb bytes.Buffer
+			code := realMain(append([]string{"run", "--json", "-v", "--playbook", c.playbook}, flags...), &out, &errb)
+			<-done
+			m := scriptOutcome.FindSubmatch(sout)
+			if serr != nil || m == nil {
+				t.Fatalf("script %s %s failed (%v), no outcome:\n%s", c.script, c.variant, serr, sout)
+			}
+			var rep fieldReport
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+				t.Fatalf("decode report: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
+			}
+			checkFieldRun(t, c.fieldPlaybook, strings.TrimSpace(string(m[1])), rep, code, errb.String())
+			if !strings.Contains(errb.String(), c.says) {
+				t.Errorf("the run's output lacks %q:\n%s", c.says, errb.String())
+			}
+		})
+	}
+}
+
+func fieldPlaybookNamed(t *testing.T, name string) fieldPlaybook {
+	t.Helper()
+	for _, c := range fieldPlaybooks {
+		if c.playbook == name {
+			return c
+		}
+	}
+	t.Fatalf("no field playbook %s", name)
+	return fieldPlaybook{}
+}
