@@ -57,6 +57,7 @@ type fieldReport struct {
 	} `json:"nodes"`
 	Diagnosis struct {
 		Verdict     string   `json:"verdict"`
+		Standby     string   `json:"standby"` // the node the verdict is about, when the report names it
 		Evidence    []string `json:"evidence"`
 		Explanation string   `json:"explanation"`
 	} `json:"diagnosis"`

@@ -29,7 +29,7 @@ var ownConfs = []string{"postgresql.conf", "postgresql.auto.conf", "pg_hba.conf"
 func peerAddr(b cluster.Backend, node cluster.Node) (string, string, error) {
 	p, ok := b.(cluster.Peers)
 	if !ok {
-		return "", "", fmt.Errorf("the %s backend cannot say how its servers reach the %s", b.Name(), node)
+		return "", "", fmt.Errorf("the %s backend cannot say how its servers reach %s", b.Name(), node)
 	}
 	h, port := p.PeerAddr(node)
 	return h, port, nil
@@ -120,10 +120,10 @@ func putBackConfs(ctx context.Context, b cluster.Backend, target, source cluster
 		differed = append(differed, name)
 	}
 	if len(differed) > 0 {
-		fmt.Fprintf(out, "walstep: put back the %s's own %s (pg_rewind had copied the %s's)\n", target, strings.Join(differed, ", "), source)
+		fmt.Fprintf(out, "walstep: put back %s's own %s (pg_rewind had copied %s's)\n", target, strings.Join(differed, ", "), source)
 	}
 	if len(same) > 0 {
-		fmt.Fprintf(out, "walstep: the %s's %s unchanged\n", target, strings.Join(same, ", "))
+		fmt.Fprintf(out, "walstep: %s's %s unchanged\n", target, strings.Join(same, ", "))
 	}
 	return nil
 }
@@ -164,7 +164,7 @@ func repoint(ctx context.Context, env *Env, node, up cluster.Node, out io.Writer
 	if err := Touch(ctx, b, node, "standby.signal", out); err != nil {
 		return fmt.Errorf("repoint %s to %s: %w", node, up, err)
 	}
-	return reloadIfRunning(ctx, env, node, out, fmt.Sprintf("a standby streams from the %s once it reads them; a primary at its next start", up))
+	return reloadIfRunning(ctx, env, node, out, fmt.Sprintf("a standby streams from %s once it reads them; a primary at its next start", up))
 }
 
 // setAutoConf sets each key in node's postgresql.auto.conf, replacing the
@@ -241,7 +241,7 @@ func reloadIfRunning(ctx context.Context, env *Env, node cluster.Node, out io.Wr
 	b := env.Backend
 	st, err := b.State(ctx, node)
 	if err != nil || !st.Running {
-		fmt.Fprintf(out, "the %s is not running: it reads the new settings when it starts (%s)\n", node, what)
+		fmt.Fprintf(out, "%s is not running: it reads the new settings when it starts (%s)\n", node, what)
 		return nil
 	}
 	var before time.Time
@@ -252,7 +252,7 @@ func reloadIfRunning(ctx context.Context, env *Env, node cluster.Node, out io.Wr
 	if !asked {
 		// Not accepting connections (still starting, or refused by its
 		// upstream): the signal is sent, and nothing can say when it read it.
-		fmt.Fprintf(out, "the %s was sent the reload but does not accept connections, so when it read it cannot be seen (%s)\n", node, what)
+		fmt.Fprintf(out, "%s was sent the reload but does not accept connections, so when it read it cannot be seen (%s)\n", node, what)
 		return nil
 	}
 	err = cluster.Until(ctx, 10*time.Second, "the "+string(node)+" to reload its configuration", func(ctx context.Context) (bool, error) {
@@ -265,7 +265,7 @@ func reloadIfRunning(ctx context.Context, env *Env, node cluster.Node, out io.Wr
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "the %s reloaded its configuration (%s)\n", node, what)
+	fmt.Fprintf(out, "%s reloaded its configuration (%s)\n", node, what)
 	return nil
 }
 
@@ -296,7 +296,7 @@ func holdArchive(ctx context.Context, env *Env, node cluster.Node, out io.Writer
 	if err := setAutoConf(ctx, b, node, out, [][2]string{{"archive_command", ConfString(holdCommand(dir))}}); err != nil {
 		return fmt.Errorf("hold archive %s: %w", node, err)
 	}
-	fmt.Fprintf(out, "the %s's pushes are held back in %s of the archive's root until release archive %s\n", node, rel, node)
+	fmt.Fprintf(out, "%s's pushes are held back in %s of the archive's root until release archive %s\n", node, rel, node)
 	return reloadIfRunning(ctx, env, node, out, "its archive_command holds its pushes back")
 }
 
@@ -318,7 +318,7 @@ func releaseArchive(ctx context.Context, env *Env, node cluster.Node, out io.Wri
 		return fmt.Errorf("release archive %s: %w", node, err)
 	}
 	if n == 0 {
-		fmt.Fprintf(out, "the %s's archive was not held (no hold archive %s before)\n", node, node)
+		fmt.Fprintf(out, "%s's archive was not held (no hold archive %s before)\n", node, node)
 	}
 	if err := reloadIfRunning(ctx, env, node, out, "its own archive_command again"); err != nil {
 		return err
@@ -328,7 +328,7 @@ func releaseArchive(ctx context.Context, env *Env, node cluster.Node, out io.Wri
 		return err
 	}
 	pushed, kept = pushed+p2, k2
-	fmt.Fprintf(out, "released the %s's archive: %d pushed", node, pushed)
+	fmt.Fprintf(out, "released %s's archive: %d pushed", node, pushed)
 	if kept > 0 {
 		fmt.Fprintf(out, ", %d kept in %s (the archive holds those names already)", kept, dir)
 	}
