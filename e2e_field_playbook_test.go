@@ -151,25 +151,34 @@ func checkFieldRun(t *testing.T, c fieldPlaybook, outcome string, rep fieldRepor
 	if verdict != "diverged" {
 		return
 	}
-	// Two nodes: the diverged one is the replica, and the diagnosis says so.
+	// The node the script found diverged is the one walstep names: the
+	// report's standby, or, in a report that names none, the replica.
 	for _, n := range strings.Fields(nodes) {
-		if c.as[n] != "replica" {
-			t.Errorf("the script's diverged node %s is walstep's %q: the verdict judges the replica", n, c.as[n])
+		want := c.as[n]
+		switch {
+		case rep.Diagnosis.Standby != "" && rep.Diagnosis.Standby != want:
+			t.Errorf("the script's diverged node %s is walstep's %s; walstep names %s", n, want, rep.Diagnosis.Standby)
+		case rep.Diagnosis.Standby == "" && want != "replica":
+			t.Errorf("the script's diverged node %s is walstep's %s; the report names no standby", n, want)
 		}
-	}
-	if !strings.Contains(rep.Diagnosis.Explanation, "replica") {
-		t.Errorf("the diagnosis does not name the replica: %q", rep.Diagnosis.Explanation)
-	}
-	if c.evidence != "" {
-		re := regexp.MustCompile(c.evidence)
-		var tail []string
-		for _, n := range rep.Nodes {
-			if n.Node == "replica" {
-				tail = n.LogTail
+		word := want
+		if want != "replica" {
+			word = "standby " + want
+		}
+		if !strings.Contains(rep.Diagnosis.Explanation, word) {
+			t.Errorf("the diagnosis does not name %s: %q", word, rep.Diagnosis.Explanation)
+		}
+		if c.evidence != "" {
+			re := regexp.MustCompile(c.evidence)
+			var tail []string
+			for _, nd := range rep.Nodes {
+				if nd.Node == want {
+					tail = nd.LogTail
+				}
 			}
-		}
-		if !re.MatchString(strings.Join(append(tail, rep.Diagnosis.Evidence...), "\n")) {
-			t.Errorf("neither the replica's log nor the evidence holds %q:\n%s\n%s", c.evidence, strings.Join(tail, "\n"), strings.Join(rep.Diagnosis.Evidence, "\n"))
+			if !re.MatchString(strings.Join(append(tail, rep.Diagnosis.Evidence...), "\n")) {
+				t.Errorf("neither %s's log nor the evidence holds %q:\n%s\n%s", want, c.evidence, strings.Join(tail, "\n"), strings.Join(rep.Diagnosis.Evidence, "\n"))
+			}
 		}
 	}
 	if c.pastFork != "" {
