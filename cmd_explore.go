@@ -22,7 +22,6 @@ import (
 	"walstep/headless"
 	"walstep/outfile"
 	"walstep/playbook"
-	"walstep/transcript"
 )
 
 // exploreOptions are explore's flags.
@@ -32,7 +31,7 @@ type exploreOptions struct {
 	repeat, jobs                                                        int
 	jsonOut, noShare, force, waitSet                                    bool
 	stepTO                                                              time.Duration
-	playbook                                                            string
+	playbook, from                                                      string
 }
 
 func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -58,6 +57,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&o.prefix, "prefix", "walstep-x", "Docker container and network name prefix of the runs")
 	fs.Var(&waitFlag{d: &o.stepTO, set: &o.waitSet}, "wait", "how long each wait of a step (start, promotion, shutdown) may take, a `duration` replacing the deadlines the playbook writes (the seed's: 60s)")
 	fs.BoolVar(&o.noShare, "no-share", false, "run every playbook from step 0 instead of from a shared copy of its first steps (those before the first that reads a conf: 0-7 in the seed's)")
+	fs.StringVar(&o.from, "from", "", "start every run at step `ID` from a checkpoint of the steps before it, kept once per column (and per variant where the steps before it read a file the variant changes): the nearest step at or before ID with no server running before it")
 	fs.StringVar(&o.shard, "shard", "", "run only the K-th of N slices of the matrix, K/N (cells sharing a prefix stay together); merge the shards' results with walstep explore merge")
 	fs.StringVar(&o.playbook, "playbook", "", playbookFlag+"; a variant's own playbook.md counts for its runs unless this is given")
 	if err := parseFlags(fs, args, stderr); err != nil {
@@ -129,10 +129,16 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	share := !o.noShare && res.CanShare()
+	if o.from != "" {
+		if err := checkExploreFrom(o, doc, share); err != nil {
+			return err
+		}
+	}
 	id, err := explore.NewIdentity(lab, variants, res, o.repeat, share, headless.WalstepVersion().Value, shard)
 	if err != nil {
 		return err
 	}
+	id.From = o.from
 	if o.playbook != "" {
 		// The runs follow --playbook, not the lab's: shards of other
 		// playbooks are other matrices.
@@ -144,7 +150,7 @@ func cmdExplore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		id.Playbook = "--playbook " + hex.EncodeToString(sum[:6])
 	}
 	ex := explore.New(explore.Plan{
-		Lab: lab, Variants: variants, Resolved: res, Repeat: o.repeat, Jobs: o.jobs, Share: share, Playbook: doc,
+		Lab: lab, Variants: variants, Resolved: res, Repeat: o.repeat, Jobs: o.jobs, Share: share, From: o.from, Playbook: doc,
 		Dir: dir, Name: o.prefix + "-" + filepath.Base(dir), Exec: exploreExec(o), Shard: shard, Identity: id,
 	})
 	fmt.Fprintf(progress, "walstep: %s\nwalstep: %d variants × %d columns × %d run(s), %d job(s); results in %s\n",
@@ -311,70 +317,4 @@ func writeMatrixJSON(m *explore.Matrix, dir string) error {
 		return fmt.Errorf("write matrix: %w", err)
 	}
 	return nil
-}
-
-// exploreExec runs one explore job as `walstep run` would: a session on the
-// job's lab, its steps between From and Until, a transcript and a JSON
-// report, the servers stopped.
-func exploreExec(o exploreOptions) explore.Executor {
-	return func(ctx context.Context, j explore.Job) (explore.Outcome, error) {
-		so := options{lab: j.Lab.Dir, backend: j.Backend, archiver: j.Column.Archiver, stepTO: o.stepTO, waitSet: o.waitSet, prefix: j.Name, playbook: o.playbook}
-		srv := j.Servers()
-		so.image, so.initImage, so.pgBin, so.walg = srv.Image, srv.InitImage, srv.PGBin, srv.WalG
-		s, err := openSession(ctx, so)
-		if err != nil {
-			return explore.Outcome{}, err
-		}
-		from, until := 0, len(s.Steps)
-		for i, st := range s.Steps {
-			if st.ID == j.From {
-				from = i
-			}
-			if st.ID == j.Until {
-				until = i
-			}
-		}
-		s.Steps = s.Steps[from:until]
-		notes := append(s.Why, j.Notes...)
-		tr, err := transcript.Create(j.Transcript, transcript.Header{Lab: s.Lab.Dir, Backend: s.Backend.Name(), Archiver: s.Archiver.Name(), Notes: notes, Started: time.Now()})
-		if err != nil {
-			_ = s.Close(true)
-			return explore.Outcome{}, err
-		}
-		defer tr.Close()
-		if j.Prepare != nil {
-			if err := j.Prepare(ctx, s.Env); err != nil {
-				_ = s.Close(true)
-				return explore.Outcome{}, err
-			}
-		}
-		res := headless.RunPlaybook(ctx, s, io.Discard, false, tr)
-		var checkErr error
-		if j.Check != nil && res.Failed < 0 && ctx.Err() == nil {
-			checkErr = j.Check(ctx, s.Env) // while the backend is open
-		}
-		rep := headless.BuildReport(ctx, s, res)
-		if j.Until == "" {
-			_ = headless.FinishTranscript(tr, rep)
-		}
-		stopErr := s.Close(true)
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := outfile.WriteFile(j.Report, append(b, '\n'), true); err != nil {
-			return explore.Outcome{}, fmt.Errorf("write run report: %w", err)
-		}
-		if stopErr != nil {
-			return explore.Outcome{}, fmt.Errorf("stop servers: %w", stopErr)
-		}
-		if checkErr != nil {
-			return explore.Outcome{}, checkErr
-		}
-		out := explore.Outcome{Verdict: headless.Verdict(rep)}
-		if res.Failed >= 0 {
-			out.FailedStep = s.Steps[res.Failed].ID
-			if err := res.Snap.States[res.Failed].Err; err != nil {
-				out.StepError = err.Error()
-			}
-		}
-		return out, nil
-	}
 }

@@ -32,7 +32,8 @@ type Identity struct {
 	Columns  []string    `json:"columns"` // "pg15 cp", in matrix order
 	Backend  string      `json:"backend"`
 	Repeat   int         `json:"repeat"`
-	Shared   bool        `json:"shared_prefix"` // it decides how cells are grouped into shards
+	Shared   bool        `json:"shared_prefix"`  // it decides how cells are grouped into shards
+	From     string      `json:"from,omitempty"` // explore --from: where the runs start
 	Playbook string      `json:"playbook"`
 	Walstep  string      `json:"walstep"` // version and commit of the binary
 	Shard    Shard       `json:"shard"`
@@ -65,6 +66,8 @@ func (a Identity) Differs(b Identity) string {
 		return fmt.Sprintf("runs per cell differ (--repeat %d vs %d)", a.Repeat, b.Repeat)
 	case a.Shared != b.Shared:
 		return fmt.Sprintf("shared prefixes differ (%v vs %v: one ran with --no-share)", a.Shared, b.Shared)
+	case a.From != b.From:
+		return fmt.Sprintf("where the runs start differs (--from %q vs %q)", a.From, b.From)
 	case a.Playbook != b.Playbook:
 		return fmt.Sprintf("playbooks differ (%s vs %s)", a.Playbook, b.Playbook)
 	case a.Walstep != b.Walstep:

@@ -32,7 +32,7 @@ func TestSharedPrefixFollowsThePlaybook(t *testing.T) {
 	if got := prefixRange(sw); got != "0–1" {
 		t.Errorf("switch-wal: shares %s, want 0–1 (its backup is fetched only after a conf is read)", got)
 	}
-	if prefixKey(lab, vs[0], col, seed) == prefixKey(lab, vs[0], col, sw) {
+	if prefixKey(lab, vs[0], col, prefixSteps(seed)) == prefixKey(lab, vs[0], col, prefixSteps(sw)) {
 		t.Error("two playbooks' prefixes share a key")
 	}
 	// A step of the prefix edited: another key.
@@ -40,7 +40,7 @@ func TestSharedPrefixFollowsThePlaybook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if prefixKey(lab, vs[0], col, seed) == prefixKey(lab, vs[0], col, edited) {
+	if prefixKey(lab, vs[0], col, prefixSteps(seed)) == prefixKey(lab, vs[0], col, prefixSteps(edited)) {
 		t.Error("an edited prefix step keeps the key")
 	}
 	dir := lab.Path(VariantsDir, "own-playbook")
@@ -54,7 +54,7 @@ func TestSharedPrefixFollowsThePlaybook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k := prefixKey(lab, v, col, seed); k != "" {
+	if k := prefixKey(lab, v, col, prefixSteps(seed)); k != "" {
 		t.Errorf("a variant with its own playbook.md shares prefix %s", k)
 	}
 }

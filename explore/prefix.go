@@ -22,9 +22,23 @@ func shareable(f string) bool { return f == cluster.WalgJSON }
 // shareUntil is the first step that may differ between variants, read
 // from the playbook: the steps before it read only shareable files and no
 // server runs at their end. "" when no step can be shared.
-func shareUntil(doc *playbook.Doc) string {
-	n := doc.SharedPrefix(shareable)
-	if n == 0 || n >= len(doc.Steps) {
+func shareUntil(doc *playbook.Doc) string { return stepAt(doc, doc.SharedPrefix(shareable)) }
+
+// prefixLen is how many first steps the plan's runs share: those before
+// --from's step (the nearest with no server running before it; variants
+// that differ in a file those steps read get prefixes of their own), else
+// those before the first that reads a file variants change.
+func (p Plan) prefixLen(doc *playbook.Doc) int {
+	if p.From != "" {
+		return doc.PrefixBefore(p.From)
+	}
+	return doc.SharedPrefix(shareable)
+}
+
+// stepAt is the ID of the step a prefix of n steps ends before, "" when
+// n shares nothing (or everything).
+func stepAt(doc *playbook.Doc, n int) string {
+	if n <= 0 || n >= len(doc.Steps) {
 		return ""
 	}
 	return doc.Steps[n].ID
@@ -36,8 +50,9 @@ func prefixSteps(doc *playbook.Doc) []playbook.Step {
 }
 
 // prefixRange is the shared steps as the matrix names them: "0–7".
-func prefixRange(doc *playbook.Doc) string {
-	ps := prefixSteps(doc)
+func prefixRange(doc *playbook.Doc) string { return rangeOf(doc.Steps[:doc.SharedPrefix(shareable)]) }
+
+func rangeOf(ps []playbook.Step) string {
 	if len(ps) == 0 {
 		return ""
 	}
@@ -49,7 +64,7 @@ func prefixRange(doc *playbook.Doc) string {
 // wal-g.json and the hooks that run in the prefix. Variants that agree on
 // them share one prefix; a variant with a playbook of its own shares none
 // ("").
-func prefixKey(base *cluster.Lab, v Variant, c Column, doc *playbook.Doc) string {
+func prefixKey(base *cluster.Lab, v Variant, c Column, prefix []playbook.Step) string {
 	for _, f := range v.Files {
 		if f == cluster.PlaybookFile {
 			return ""
@@ -80,7 +95,7 @@ func prefixKey(base *cluster.Lab, v Variant, c Column, doc *playbook.Doc) string
 	for n := range names {
 		hooks = append(hooks, n)
 	}
-	deps := checkpoint.PrefixDeps(c.slug(), prefixSteps(doc), hooks)
+	deps := checkpoint.PrefixDeps(c.slug(), prefix, hooks)
 	return checkpoint.Key(deps.Parts(effective))
 }
 
@@ -88,9 +103,9 @@ func prefixKey(base *cluster.Lab, v Variant, c Column, doc *playbook.Doc) string
 // prefix left what the rest of the playbook needs: each data dir it made
 // (restored from a backup, with the backup in the storage, or made by
 // initdb).
-func verifyPrefix(ctx context.Context, b cluster.Backend, doc *playbook.Doc) error {
+func verifyPrefix(ctx context.Context, b cluster.Backend, doc *playbook.Doc, n int) error {
 	fetched := false
-	for node, how := range doc.DataDirsAfter(doc.SharedPrefix(shareable)) {
+	for node, how := range doc.DataDirsAfter(n) {
 		d, file := dataDirName(node), "PG_VERSION"
 		if how == "backup fetch" {
 			file, fetched = "backup_label", true
@@ -133,11 +148,12 @@ func dataDirName(node string) string {
 }
 
 // clonePrefix returns the step that puts a verified prefix's state into a
-// run's lab: the lab's generated dirs copied as checkpoints copy them
-// (owners, modes and links kept; the archive copied too: a run's hook may
-// change an archive file in place, which must not reach the other runs),
-// then the lab-specific parts made for the run's own lab
-// and backend.
+// run's lab: the checkpoint the prefix kept of its lab (a prefix lab
+// without one, as a test makes by hand, as it stands) copied as
+// checkpoints copy (owners, modes and links kept; the archive copied too:
+// a run's hook may change an archive file in place, which must not reach
+// the other runs), the Env the prefix's steps left put back, then the
+// lab-specific parts made for the run's own lab and backend.
 func clonePrefix(src *cluster.Lab) func(ctx context.Context, env *steps.Env) error {
 	return func(ctx context.Context, env *steps.Env) error {
 		for _, name := range cluster.GeneratedNames() {
@@ -145,24 +161,41 @@ func clonePrefix(src *cluster.Lab) func(ctx context.Context, env *steps.Env) err
 				return err
 			}
 		}
-		if err := cluster.CopyGenerated(ctx, src.Dir, env.Lab.Dir, false); err != nil {
+		from := src.Dir
+		kept := (&checkpoint.Store{Lab: src}).List()
+		if len(kept) > 0 {
+			m := kept[len(kept)-1]
+			from = src.Path(cluster.CheckpointsDir, m.Name)
+			env.SetState(m.Env)
+		}
+		if err := cluster.CopyGenerated(ctx, from, env.Lab.Dir, false); err != nil {
 			return fmt.Errorf("copy shared prefix: %w", err)
 		}
-		return relocate(ctx, env)
+		return relocate(ctx, env, src.Dir)
 	}
 }
 
 // relocate makes a copied prefix belong to env's lab: the archive_command
 // the backup carries names the prefix lab's storage on the local backend,
-// and run/wal-g.json holds the prefix's ports. What else a copy carries of
-// the lab it came from is the backend's to rewrite (its config links, the
-// network in pg_hba.conf), through its one way of writing the servers'
-// files. The copy itself (cluster.CopyGenerated) follows no link and reads
-// no FIFO or device: a link the server user planted is copied as a link,
-// and the readers refuse it in the run as they do in any lab.
-func relocate(ctx context.Context, env *steps.Env) error {
+// a line a later step wrote into postgresql.conf may name the prefix lab
+// (the seed's restore_command, step 10), and run/wal-g.json holds the
+// prefix's ports. What else a copy carries of the lab it came from is the
+// backend's to rewrite (its config links, the network in pg_hba.conf),
+// through its one way of writing the servers' files. The copy itself
+// (cluster.CopyGenerated) follows no link and reads no FIFO or device: a
+// link the server user planted is copied as a link, and the readers refuse
+// it in the run as they do in any lab.
+func relocate(ctx context.Context, env *steps.Env, from string) error {
 	line := "archive_command = " + steps.ConfString(env.Archiver.ArchiveCommand(env.Backend.Paths(cluster.Primary)))
-	ours := func(l string) (string, bool) { return line, strings.HasPrefix(l, "archive_command = ") }
+	ours := func(l string) (string, bool) {
+		if strings.HasPrefix(l, "archive_command = ") {
+			return line, true
+		}
+		if from != env.Lab.Dir && strings.Contains(l, from+"/") {
+			return strings.ReplaceAll(l, from+"/", env.Lab.Dir+"/"), true
+		}
+		return l, false
+	}
 	for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData} {
 		if _, err := os.Lstat(env.Lab.Path(d)); os.IsNotExist(err) {
 			continue // the prefix made no such data dir

@@ -23,6 +23,9 @@ type Job struct {
 	Name    string // unique among concurrent jobs: Docker names its containers after it
 	From    string // the first step to run; "" from the start
 	Until   string // the first step not to run; "" to the end
+	// Keep asks for a checkpoint of the lab before Until once the steps
+	// ran (a shared prefix): the runs start from it.
+	Keep bool
 	// Prepare runs once the job's backend is open, before its first step.
 	Prepare func(ctx context.Context, env *steps.Env) error
 	// Check, when set, runs after the steps when none failed, while the
@@ -53,6 +56,11 @@ type Plan struct {
 	Repeat   int
 	Jobs     int
 	Share    bool // start runs from shared prefixes
+	// From is where runs start (explore --from): the prefix before it is
+	// kept once per column and variants that agree on what it reads;
+	// "" shares the steps before the first that reads a file variants
+	// change.
+	From string
 	// Playbook is what the runs run (the seed's when nil): it says which
 	// steps a prefix may share.
 	Playbook *playbook.Doc
@@ -169,7 +177,8 @@ func (e *Explorer) Run(ctx context.Context) *Matrix {
 	e.mu.Unlock()
 
 	doc := e.playbook()
-	share := p.Share && shareUntil(doc) != ""
+	shared := doc.Steps[:p.prefixLen(doc)]
+	share := p.Share && stepAt(doc, len(shared)) != ""
 	prefixes := map[string]*prefixState{}
 	var order []string
 	var queue []any
@@ -180,7 +189,7 @@ func (e *Explorer) Run(ctx context.Context) *Matrix {
 			}
 			k := ""
 			if share {
-				k = prefixKey(p.Lab, v, c, doc)
+				k = prefixKey(p.Lab, v, c, shared)
 				if _, ok := prefixes[k]; !ok && k != "" {
 					prefixes[k] = &prefixState{done: make(chan struct{})}
 					order = append(order, k)
@@ -199,7 +208,7 @@ func (e *Explorer) Run(ctx context.Context) *Matrix {
 			for n := 1; n <= p.Repeat; n++ {
 				k := ""
 				if share {
-					k = prefixKey(p.Lab, v, c, doc)
+					k = prefixKey(p.Lab, v, c, shared)
 				}
 				queue = append(queue, runJob{v: v, c: c, n: n, key: k})
 			}
@@ -282,14 +291,15 @@ func (e *Explorer) buildPrefix(ctx context.Context, ps *prefixState, j prefixJob
 	rel := filepath.Join("prefix", j.c.slug()+"-"+j.key)
 	dir := filepath.Join(e.plan.Dir, rel)
 	doc := e.playbook()
-	info := PrefixInfo{PG: j.c.PG, Archiver: j.c.Archiver, Key: j.key, Steps: prefixRange(doc), Transcript: filepath.Join(rel, "transcript.md")}
+	n := e.plan.prefixLen(doc)
+	info := PrefixInfo{PG: j.c.PG, Archiver: j.c.Archiver, Key: j.key, Steps: rangeOf(doc.Steps[:n]), Transcript: filepath.Join(rel, "transcript.md")}
 	begin := time.Now()
 	lab, err := newRunLab(dir, e.plan.Lab, j.v)
 	if err == nil {
 		var out Outcome
-		check := func(ctx context.Context, env *steps.Env) error { return verifyPrefix(ctx, env.Backend, doc) }
+		check := func(ctx context.Context, env *steps.Env) error { return verifyPrefix(ctx, env.Backend, doc, n) }
 		out, err = e.plan.Exec(ctx, Job{Lab: lab, Backend: e.plan.Resolved.Backend, Column: j.c, WalG: e.plan.Resolved.WalG, Name: name,
-			Until: shareUntil(doc), Check: check, Transcript: filepath.Join(dir, "transcript.md"), Report: filepath.Join(dir, "report.json")})
+			Until: stepAt(doc, n), Keep: true, Check: check, Transcript: filepath.Join(dir, "transcript.md"), Report: filepath.Join(dir, "report.json")})
 		if err == nil && out.FailedStep != "" {
 			err = fmt.Errorf("step %s failed (see %s)", out.FailedStep, info.Transcript)
 		}
@@ -323,7 +333,8 @@ func (e *Explorer) run(ctx context.Context, ps *prefixState, j runJob, name stri
 		if ps.err != nil {
 			err = fmt.Errorf("shared prefix failed: %w", ps.err)
 		} else {
-			job.From, job.Prepare = shareUntil(e.playbook()), clonePrefix(ps.lab)
+			doc := e.playbook()
+			job.From, job.Prepare = stepAt(doc, e.plan.prefixLen(doc)), clonePrefix(ps.lab)
 			link, _ := filepath.Rel(dir, filepath.Join(e.plan.Dir, ps.info.Transcript))
 			job.Notes = append(job.Notes, fmt.Sprintf("steps %s ran once for every run of this column in a shared prefix and were copied into this lab: see %s", ps.info.Steps, filepath.ToSlash(link)))
 		}
@@ -371,7 +382,7 @@ func (e *Explorer) run(ctx context.Context, ps *prefixState, j runJob, name stri
 // and the transcript and the report say what they held; logs and confs
 // stay.
 func removeData(lab *cluster.Lab) {
-	for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData, cluster.StorageDir} {
+	for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData, cluster.StorageDir, cluster.CheckpointsDir} {
 		_ = lab.Remove(nil, lab.Path(d))
 	}
 }

@@ -143,7 +143,8 @@ func shardCells(p Plan) map[CellKey]bool {
 		if !p.Share {
 			return ""
 		}
-		return prefixKey(p.Lab, vari[k.Variant], col[k], p.doc())
+		doc := p.doc()
+		return prefixKey(p.Lab, vari[k.Variant], col[k], doc.Steps[:p.prefixLen(doc)])
 	}
 	for _, k := range Partition(all, group, p.Shard.N)[p.Shard.K-1] {
 		out[k] = true

@@ -126,7 +126,7 @@ func TestPrefixKeySharedUnlessEarlyStepsChange(t *testing.T) {
 	col := Column{PG: 15, Archiver: "cp"}
 	key := map[string]string{}
 	for _, v := range vs {
-		key[v.Name] = prefixKey(lab, v, col, playbook.Seed())
+		key[v.Name] = prefixKey(lab, v, col, prefixSteps(playbook.Seed()))
 	}
 	for _, n := range BuiltinNames() {
 		early := n == "scram-password" // its hook runs after step 4c
@@ -134,7 +134,7 @@ func TestPrefixKeySharedUnlessEarlyStepsChange(t *testing.T) {
 			t.Errorf("built-in %s: shares default's prefix %v, want %v", n, key[n] == key["default"], !early)
 		}
 	}
-	if prefixKey(lab, vs[0], Column{PG: 15, Archiver: "wal-g"}, playbook.Seed()) == key["default"] {
+	if prefixKey(lab, vs[0], Column{PG: 15, Archiver: "wal-g"}, prefixSteps(playbook.Seed())) == key["default"] {
 		t.Error("two columns share a prefix")
 	}
 	mk := func(name, file, content string) Variant {
@@ -149,10 +149,10 @@ func TestPrefixKeySharedUnlessEarlyStepsChange(t *testing.T) {
 		}
 		return v
 	}
-	if prefixKey(lab, mk("walg-conf", cluster.WalgJSON, `{"WALG_COMPRESSION_METHOD": "brotli"}`), col, playbook.Seed()) == key["default"] {
+	if prefixKey(lab, mk("walg-conf", cluster.WalgJSON, `{"WALG_COMPRESSION_METHOD": "brotli"}`), col, prefixSteps(playbook.Seed())) == key["default"] {
 		t.Error("a variant with its own wal-g.json shares the default prefix")
 	}
-	if prefixKey(lab, mk("early-hook", "hooks/after-4c.primary.sql", "select 1;"), col, playbook.Seed()) == key["default"] {
+	if prefixKey(lab, mk("early-hook", "hooks/after-4c.primary.sql", "select 1;"), col, prefixSteps(playbook.Seed())) == key["default"] {
 		t.Error("a variant with a hook inside the prefix shares the default prefix")
 	}
 }

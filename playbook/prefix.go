@@ -59,3 +59,23 @@ func (d *Doc) DataDirsAfter(n int) map[string]string {
 	}
 	return out
 }
+
+// PrefixBefore is how many of the playbook's first steps a run starting
+// at step id may take from a kept state: the steps before the nearest
+// step at or before id with no server running and no backup pushed but
+// not yet fetched before it (what a copy of the lab can stand for). 0
+// when id is not a step or no such step precedes it.
+func (d *Doc) PrefixBefore(id string) int {
+	at := -1
+	for i, st := range d.Steps {
+		if st.ID == id {
+			at = i
+		}
+	}
+	if at <= 0 {
+		return 0
+	}
+	all := func(string) bool { return true }
+	sub := Doc{Steps: d.Steps[:at]}
+	return sub.SharedPrefix(all)
+}
