@@ -135,7 +135,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 		Config: tui.Config{
 			LabDir: s.Lab.Dir, Servers: s.Backend, Steps: s.Steps,
 			Poll: s.Poll, PollEvery: o.poll, Header: header, Why: s.Why,
-			StallAfter: o.stall, ReadWAL: s.ReadWAL,
+			StallAfter: o.stall, ReadWAL: s.ReadWAL, Proof: s.Env.ProofInput,
 			Present: o.present, PresentStops: stops, PresentPause: o.pause,
 		},
 		Runner: r, Stdout: stdout, Transcript: tr, Cast: rec,

@@ -146,6 +146,10 @@ func TestE2EExportTAPAndScript(t *testing.T) {
 			if err := json.Unmarshal([]byte(jout), &rep); err != nil || rep.Diagnosis == nil || rep.Diagnosis.Verdict != c.want {
 				t.Fatalf("walstep run (exit %d): want %s, got %+v (%v)\n%s", code, c.want, rep.Diagnosis, err, stderr)
 			}
+			// The diagnosis's proof reads the same marker the exports assert on.
+			if p := rep.Diagnosis.Proof; p == nil || p.Status != pg.ProofAgrees || p.Marker == nil || !strings.Contains(stderr, "wrote marker row "+p.Marker.ID) {
+				t.Errorf("the diagnosis's proof %+v is not of the proof step's marker", p)
+			}
 			report := filepath.Join(work, "report.json")
 			if err := os.WriteFile(report, []byte(jout), 0o600); err != nil {
 				t.Fatal(err)

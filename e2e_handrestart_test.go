@@ -139,6 +139,7 @@ func assertDivergedAfterRestart(t *testing.T, rep jsonReport) {
 	if tail := rep.Nodes[1].LogTail; !hasLine(tail, "does not contain minimum recovery point 0/3000000") && !hasLine(tail, "is ahead of") {
 		t.Errorf("replica log lacks PostgreSQL's refusal:\n%s", strings.Join(tail, "\n"))
 	}
+	assertProof(t, rep, "absent")
 }
 
 // openLocal opens a local backend on a lab a run left running.

@@ -70,6 +70,8 @@ func TestTranscriptAfterRealRun(t *testing.T) {
 		"Readings when this step ended, before the next one started:", // the panel's readings
 		"- primary: up · primary, timeline 2",                         // after a step late in the run
 		"**Verdict: diverged.**",                                      // the final verdict
+		"Proof from the data (agrees with the positions and logs):",   // the proof from the data
+		"did not reach the replica within 5s, so the replica does not follow the primary",
 		"timeline 1 ended at 0/2000100 (reached consistency)",
 		"fork 0/2000100", // the timeline picture
 		"requested starting point 0/3000000 is ahead of the WAL flush position",

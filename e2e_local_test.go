@@ -228,6 +228,44 @@ func assertDiverged(t *testing.T, rep jsonReport) {
 	if f, r := rep.Diagnosis["fork_lsn"], rep.Diagnosis["replica_lsn"]; f != "0/2000100" || r != "0/3000000" {
 		t.Errorf("diagnosis fork_lsn %v replica_lsn %v, want 0/2000100 and 0/3000000", f, r)
 	}
+	assertProof(t, rep, "absent")
+}
+
+// assertProof checks the proof from the data of a run of the seed (its
+// step P): the marker written and flushed on the primary has fate on the
+// replica (absent when diverged, found when healthy), the data agrees
+// with the verdict, and a diverged replica's records past the fork are
+// named. A playbook without step P is not checked.
+func assertProof(t *testing.T, rep jsonReport, fate string) {
+	t.Helper()
+	if len(rep.Steps) == 0 || rep.Steps[len(rep.Steps)-1].ID != "P" {
+		return
+	}
+	p, _ := rep.Diagnosis["proof"].(map[string]any)
+	if p == nil {
+		t.Fatalf("the diagnosis has no proof: %v", rep.Diagnosis)
+	}
+	if p["status"] != "agrees" {
+		t.Errorf("proof status %v, want agrees: %v", p["status"], p["conclusion"])
+	}
+	m, _ := p["marker"].(map[string]any)
+	if m == nil || m["node"] != "primary" || m["lsn"] == "" || m["step"] != "P" {
+		t.Errorf("proof marker %v", p["marker"])
+	}
+	fates := map[string]string{}
+	nodes, _ := p["nodes"].([]any)
+	for _, n := range nodes {
+		if n, ok := n.(map[string]any); ok {
+			fates[n["node"].(string)] = n["fate"].(string)
+		}
+	}
+	if fates["primary"] != "written" || fates["replica"] != fate {
+		t.Errorf("marker fates %v, want written on the primary, %s on the replica", fates, fate)
+	}
+	if pf, _ := p["past_fork"].(string); fate == "absent" && !strings.Contains(pf, "past the fork at 0/2000100") {
+		t.Errorf("proof's records past the fork: %q", pf)
+	}
+	t.Logf("proof: %v", p["conclusion"])
 }
 
 // assertHealthy checks a report of a lab without a recovery target: the
@@ -247,6 +285,7 @@ func assertHealthy(t *testing.T, rep jsonReport) {
 	if v, _ := rep.Diagnosis["verdict"].(string); v != "healthy" {
 		t.Errorf("diagnosis verdict %q, want healthy", v)
 	}
+	assertProof(t, rep, "found")
 }
 
 // listTree returns every path under dir with its size, for before/after

@@ -132,6 +132,9 @@ func TestE2EWalGLocal(t *testing.T) {
 			rep, code, stderr := runJSON(t, "--lab", lab, "--backend", "local", "--archiver", "wal-g", "--wal-g", bin, "--markdown", md)
 			assertWalGRun(t, c, rep, code, stderr)
 			assertWalGVersion(t, md)
+			if b, _ := os.ReadFile(md); !strings.Contains(string(b), "Proof from the data (agrees with the positions and logs):") {
+				t.Errorf("the Markdown report lacks the proof from the data")
+			}
 			if left := postgresOf(t, lab); len(left) > 0 {
 				t.Errorf("postgres left running after run: %v", left)
 			}

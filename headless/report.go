@@ -83,6 +83,7 @@ func BuildReport(ctx context.Context, s *Session, res RunResult) Report {
 	_, d := res.Watch.Observe(snap)
 	rep.Diagnosis = &d
 	addWAL(ctx, s, &rep)
+	pg.ApplyProof(rep.Diagnosis, snap.Replica.Node, rep.WALPastFork, s.Env.ProofInput(s.Steps, res.Snap.States))
 	return rep
 }
 

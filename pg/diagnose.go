@@ -64,6 +64,9 @@ type Diagnosis struct {
 	// Cause is why the replica went past the fork, when the archive or
 	// the logs show it.
 	Cause string `json:"cause,omitempty"`
+	// Proof is the proof from the data (see ApplyProof), when the front
+	// end applied it.
+	Proof *Proof `json:"proof,omitempty"`
 
 	ForkTimeline    uint32      `json:"fork_timeline,omitempty"`        // the timeline that forked off at ForkLSN
 	ForkParent      uint32      `json:"fork_parent_timeline,omitempty"` // the timeline it left

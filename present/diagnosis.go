@@ -1,6 +1,7 @@
 package present
 
 import (
+	"fmt"
 	"strings"
 
 	"walstep/pg"
@@ -31,10 +32,14 @@ type DiagnosisForm struct {
 	Item                  func(string) string
 	// Findings, when set, draws the log lines that matter as a part.
 	Findings func([]pg.Finding) string
+	// ProofTitle heads the proof from the data ("" for the plain
+	// "Proof from the data"); its items take Bullet.
+	ProofTitle string
 }
 
 // Diagnosis is the diagnosis block: the verdict, the explanation, the
-// cause, the evidence and the log lines that matter, in f's form. Every
+// cause, the evidence, the proof from the data and the log lines that
+// matter, in f's form. Every
 // front end draws it here: the text and Markdown reports, the transcript
 // and the debugger's d view.
 func Diagnosis(d pg.Diagnosis, f DiagnosisForm) string {
@@ -56,8 +61,38 @@ func Diagnosis(d pg.Diagnosis, f DiagnosisForm) string {
 		}
 		parts = append(parts, f.EvidenceTitle+strings.Join(items, "\n"))
 	}
+	if d.Proof != nil {
+		parts = append(parts, Proof(*d.Proof, f.ProofTitle, f.Bullet))
+	}
 	if f.Findings != nil && len(d.Findings) > 0 {
 		parts = append(parts, f.Findings(d.Findings))
 	}
 	return strings.Join(parts, f.Sep) + f.End
+}
+
+// Proof is the proof from the data as a part of the diagnosis: a title
+// with its status, the records past the fork, the marker's fate on each
+// node, then the conclusion.
+func Proof(p pg.Proof, title, bullet string) string {
+	if title == "" {
+		title = "Proof from the data"
+	}
+	lines := []string{fmt.Sprintf("%s (%s):", title, proofStatus(p.Status))}
+	if p.PastFork != "" {
+		lines = append(lines, bullet+"past the fork: "+p.PastFork)
+	}
+	for _, n := range p.Nodes {
+		lines = append(lines, bullet+n.Node+": "+n.Text)
+	}
+	return strings.Join(lines, "\n") + "\n\n" + p.Conclusion
+}
+
+func proofStatus(s pg.ProofStatus) string {
+	switch s {
+	case pg.ProofAgrees:
+		return "agrees with the positions and logs"
+	case pg.ProofDisagrees:
+		return "DISAGREES with the positions and logs"
+	}
+	return "unknown"
 }

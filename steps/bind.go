@@ -315,9 +315,12 @@ func (bd *bound) do(ctx context.Context, id string, a playbook.Action, marks map
 	case "switch-wal":
 		return PSQL(ctx, b, node, "select pg_switch_wal();", out)
 	case "marker write":
-		return writeMarker(ctx, env, node, out)
+		return writeMarker(ctx, env, id, node, out)
 	case "marker check":
-		return checkMarker(ctx, env, node, bd.deadline(a), out)
+		// The playbook's deadline, not --wait's: it is how long a standby
+		// that follows may take, and a diverged one is looked at for all
+		// of it.
+		return checkMarker(ctx, env, id, node, a.Deadline, out)
 	case "archive-failures":
 		reportArchiveFailures(ctx, b, node, out)
 		return nil
@@ -397,6 +400,7 @@ func configDirName(node cluster.Node) string {
 // lab's dirs again, keeping its editable files.
 func resetLab(ctx context.Context, env *Env, out io.Writer) error {
 	b, lab, arc := env.Backend, env.Lab, env.Archiver
+	env.clearProof() // a new pass: no marker written in it yet
 	for _, n := range cluster.StopOrder {
 		if err := b.Stop(ctx, n, out); err != nil {
 			return fmt.Errorf("stop leftover %s: %w", n, err)

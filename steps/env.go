@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"walstep/cluster"
+	"walstep/pg"
 )
 
 // Timeouts bound what a step waits for.
@@ -31,7 +32,9 @@ type Env struct {
 	laterHooks map[string][]string
 	backup     string       // the name the last backup find found
 	lister     cluster.Node // where it was found
-	marker     string       // the id of the last marker row written
+	// proof is the last marker row written in this pass and the looks
+	// for it: what the diagnosis's proof from the data reads.
+	proof pg.ProofInput
 }
 
 // LaterHooks lists the hooks that run after step id, in run order.

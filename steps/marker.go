@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"walstep/cluster"
+	"walstep/pg"
 )
 
 // MarkerTable is the table the marker actions write and read.
@@ -16,7 +17,7 @@ const MarkerTable = "walstep_marker"
 // writeMarker commits a marker row on node and waits until node has
 // flushed it, so that a standby that follows node can only miss it by not
 // following.
-func writeMarker(ctx context.Context, env *Env, node cluster.Node, out io.Writer) error {
+func writeMarker(ctx context.Context, env *Env, step string, node cluster.Node, out io.Writer) error {
 	b := env.Backend
 	id := "walstep-" + time.Now().UTC().Format("20060102T150405.000000000")
 	conn := b.ConnString(node)
@@ -37,8 +38,9 @@ func writeMarker(ctx context.Context, env *Env, node cluster.Node, out io.Writer
 	if err != nil {
 		return fmt.Errorf("write marker: %w", err)
 	}
+	at, _ := pg.ParseLSN(lsn)
 	env.mu.Lock()
-	env.marker = id
+	env.proof = pg.ProofInput{Write: &pg.MarkerWrite{ID: id, Node: string(node), LSN: at, Step: step}}
 	env.mu.Unlock()
 	fmt.Fprintf(out, "wrote marker row %s into %s on the %s (its WAL up to %s, flushed there)\n", id, MarkerTable, node, lsn)
 	return nil
@@ -46,9 +48,12 @@ func writeMarker(ctx context.Context, env *Env, node cluster.Node, out io.Writer
 
 // checkMarker looks for the last marker on node until the deadline and
 // says whether it arrived; it fails only when no marker was written.
-func checkMarker(ctx context.Context, env *Env, node cluster.Node, d time.Duration, out io.Writer) error {
+func checkMarker(ctx context.Context, env *Env, step string, node cluster.Node, d time.Duration, out io.Writer) error {
 	env.mu.Lock()
-	id := env.marker
+	id := ""
+	if env.proof.Write != nil {
+		id = env.proof.Write.ID
+	}
 	env.mu.Unlock()
 	if id == "" {
 		return fmt.Errorf("check marker: no marker was written (marker write NODE first)")
@@ -74,17 +79,48 @@ func checkMarker(ctx context.Context, env *Env, node cluster.Node, d time.Durati
 		}
 		return false, nil
 	})
+	c := pg.MarkerCheck{ID: id, Node: string(node), Deadline: d.String(), Step: step}
 	switch {
 	case err == nil:
-		fmt.Fprintf(out, "marker %s reached the %s after %s\n", id, node, time.Since(start).Round(10*time.Millisecond))
+		c.Fate, c.After = pg.MarkerFound, time.Since(start).Round(10*time.Millisecond).String()
+		fmt.Fprintf(out, "marker %s reached the %s after %s\n", id, node, c.After)
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case !answered:
+		c.Fate = pg.MarkerNoAnswer
+		if last != nil {
+			c.Err = last.Error()
+		}
 		fmt.Fprintf(out, "marker %s: cannot tell whether it reached the %s, which did not answer within %s: %v\n", id, node, d, last)
 	default:
+		c.Fate = pg.MarkerAbsent
 		fmt.Fprintf(out, "marker %s did not reach the %s within %s\n", id, node, d)
 	}
+	env.noteCheck(c)
 	return nil
+}
+
+// clearProof forgets the markers written so far.
+func (e *Env) clearProof() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.proof = pg.ProofInput{}
+}
+
+// noteCheck keeps a look for the current marker, the last one per node.
+func (e *Env) noteCheck(c pg.MarkerCheck) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.proof.Write == nil || e.proof.Write.ID != c.ID {
+		return // a marker written since: this look is of an older one
+	}
+	checks := e.proof.Checks[:0:0]
+	for _, o := range e.proof.Checks {
+		if o.Node != c.Node {
+			checks = append(checks, o)
+		}
+	}
+	e.proof.Checks = append(checks, c)
 }
 
 // isUndefinedTable reports a query that failed because the marker table

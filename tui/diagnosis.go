@@ -7,6 +7,7 @@ import (
 
 	"walstep/pg"
 	"walstep/present"
+	"walstep/steps"
 	"walstep/untrusted"
 )
 
@@ -15,6 +16,17 @@ import (
 func (m *Model) diagnose(s pg.Snapshot) {
 	m.watch, m.diag = m.watch.Observe(s)
 	m.diagnosed = true
+	if m.cfg.Proof != nil {
+		states := make([]steps.StepState, len(m.views))
+		for i, v := range m.views {
+			states[i] = steps.StepState{Status: v.status, Err: v.err}
+		}
+		standby := s.Replica.Node
+		if standby == "" {
+			standby = "replica"
+		}
+		pg.ApplyProof(&m.diag, standby, m.wal.dataFor(m.diag), m.cfg.Proof(m.steps, states))
+	}
 	if m.marked == "" {
 		m.marked = pg.VerdictUnknown // the start is no verdict to mark
 	}

@@ -83,6 +83,10 @@ type Config struct {
 	// ReadWAL reads the WAL at the fork for the WAL view (key w); nil
 	// leaves the view saying it cannot read.
 	ReadWAL WALReader
+	// Proof, if set, is what the steps did towards the proof from the
+	// data (steps.Env.ProofInput), asked at each diagnosis with the
+	// steps and their states as the screen shows them; nil: no proof.
+	Proof func(all []steps.Step, states []steps.StepState) pg.ProofInput
 	// Mark, if set, is called in Update with a label at each step's
 	// start ("step 12 · Start both servers at once") and when the verdict
 	// changes ("verdict: DIVERGED · …"), before the frame that shows it:

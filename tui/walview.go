@@ -88,10 +88,18 @@ func (v walView) follow(ctx context.Context, s pg.Snapshot, d pg.Diagnosis) (wal
 
 // sentenceFor is the read's sentence when it was made for d's fork.
 func (v walView) sentenceFor(d pg.Diagnosis) string {
-	if v.data == nil || !d.ForkLSN.Valid() || v.data.ForkLSN != d.ForkLSN || v.data.Timeline != d.ForkParent {
-		return ""
+	if w := v.dataFor(d); w != nil {
+		return w.Sentence
 	}
-	return v.data.Sentence
+	return ""
+}
+
+// dataFor is the read when it was made for d's fork, else nil.
+func (v walView) dataFor(d pg.Diagnosis) *pg.WALAtFork {
+	if v.data == nil || !d.ForkLSN.Valid() || v.data.ForkLSN != d.ForkLSN || v.data.Timeline != d.ForkParent {
+		return nil
+	}
+	return v.data
 }
 
 // walMsg carries a finished read; gen drops reads the view no longer waits
