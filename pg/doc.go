@@ -9,6 +9,8 @@
 // keeps those earlier polls so that the debugger and `walstep run` fold the
 // same history the same way. ReadWALAtFork reads the WAL at the fork with
 // the server's own pg_waldump (through the backend, from the archive or
-// pg_wal) and names the relations on the primary. It knows nothing about
-// terminals.
+// pg_wal) and names the relations on the primary. ApplyProof adds the
+// proof from the data to a diagnosis (a marker row's fate on each node,
+// the records past the fork) and makes the verdict unknown, saying why,
+// where that data contradicts it. It knows nothing about terminals.
 package pg

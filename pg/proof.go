@@ -208,10 +208,11 @@ func pastFork(w *WALAtFork, standby string) (string, []ProofTransaction) {
 		}
 	}
 	s := fmt.Sprintf("The %s replayed %s of timeline %d past the fork at %s, up to %s, which the new timeline does not have", standby, plural(w.Total, "record"), w.Timeline, w.ForkLSN, w.ReplicaLSN)
+	them := map[bool]string{true: "it", false: "them"}[w.Total == 1]
 	if w.Transactions == 0 {
-		return s + "; no transaction wrote in them.", nil
+		return s + "; no transaction wrote in " + them + ".", nil
 	}
-	s += fmt.Sprintf("; %s wrote in them (%d committed)", plural(w.Transactions, "transaction"), w.Committed)
+	s += fmt.Sprintf("; %s wrote in %s (%d committed)", plural(w.Transactions, "transaction"), them, w.Committed)
 	var each []string
 	for i, t := range txs {
 		if i == 4 {
