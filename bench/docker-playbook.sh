@@ -9,7 +9,9 @@
 # network of their own with the seed's bind mounts, both servers of step 12
 # started together (compose's `up -d`), backups fetched in `docker run
 # --rm`, through F6 (the replica started as a streaming standby until it
-# streams or logs a FATAL/PANIC/ERROR); then it stops and removes both.
+# streams or logs a FATAL/PANIC/ERROR) and the proof step P (a marker row
+# committed on the primary, looked for on the replica for up to 5 s); then
+# it stops and removes both.
 #
 # Waits read postmaster.pid's status line through the bind mount and the
 # container state (as walstep does) every $POLL seconds (default 0.025, as
@@ -55,7 +57,7 @@ mounts() { # the seed's bind mounts for node $1
 
 exec 3>&1 4>&2
 [ "$VERBOSE" = 1 ] || exec >/dev/null 2>&1
-NSTEPS=27 I=0 STEP_T0=0 STEP_ID=-
+NSTEPS=28 I=0 STEP_T0=0 STEP_ID=-
 now_us() { NOW=${EPOCHREALTIME/[.,]/}; }
 step() { I=$((I + 1)); now_us; STEP_T0=$NOW; STEP_ID=$1 STEP_TITLE=$2; printf '[%2d/%d] %-4s %s ...\n' "$I" "$NSTEPS" "$1" "$2" >&3; }
 done_step() { now_us; printf '[%2d/%d] %-4s %s: done in %dms\n' "$I" "$NSTEPS" "$STEP_ID" "$STEP_TITLE" $(((NOW - STEP_T0) / 1000)) >&3; }
@@ -236,6 +238,22 @@ outcome() {
 	ready replica && [ "$(psql_in replica -Atc 'select status from pg_stat_wal_receiver')" = streaming ]
 }
 until_ok "the replica's outcome" outcome
+done_step
+step P "Proof: walstep writes a marker row and looks for it on the replica"
+# walstep's marker write and check: a row committed on the primary and
+# flushed there, then looked for on the replica for up to 5 s.
+psql_in primary -c "create table if not exists walstep_marker (id text primary key, written timestamptz not null default now());"
+MARKER_LSN=$(psql_in primary -Atqc "insert into walstep_marker (id) values ('bench-$$') returning pg_current_wal_insert_lsn()")
+marker_flushed() { [ "$(psql_in primary -Atc "select pg_current_wal_flush_lsn() >= '$MARKER_LSN'")" = t ]; }
+marker_seen() { running replica && [ "$(psql_in replica -Atc "select count(*) from walstep_marker where id = 'bench-$$'" 2>/dev/null)" = 1 ]; }
+until_ok "the primary to flush the marker" marker_flushed
+now_us
+MARKER_END=$((NOW + 5000000))
+until marker_seen; do
+	now_us
+	[ "$NOW" -lt "$MARKER_END" ] || break
+	sleep "$POLL"
+done
 done_step
 
 down

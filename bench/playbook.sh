@@ -8,7 +8,8 @@
 # restore_command, pg_basebackup -X none --checkpoint=fast stored as
 # base_<start segment>, the same conf appends and the same waits, through F6
 # (the replica started as a streaming standby until it streams or logs a
-# FATAL/PANIC/ERROR), then stops both servers.
+# FATAL/PANIC/ERROR) and the proof step P (a marker row committed on the
+# primary, looked for on the replica for up to 5 s), then stops both servers.
 #
 # Waits poll with pg_isready/psql every $POLL seconds (default 0.1, the same
 # as walstep's cluster.PollInterval) up to $WAIT seconds (default 60).
@@ -140,7 +141,7 @@ handover() { mkdir -p "$@"; [ "$UID0" -ne 0 ] || chown postgres:postgres "$@"; }
 # is discarded unless VERBOSE=1 (walstep run keeps it in memory, prints it with -v).
 exec 3>&1 4>&2
 [ "$VERBOSE" = 1 ] || exec >/dev/null 2>&1
-NSTEPS=27
+NSTEPS=28
 I=0
 STEP_T0=0
 # Clock without forking date: bash 5's EPOCHREALTIME, in microseconds.
@@ -422,6 +423,23 @@ LOG_MARK=$(wc -l <"$LAB/logs/replica.log")
 start replica
 WAIT=30 until_ok "the replica to stream or report an error" replica_outcome
 echo "$OUTCOME"
+done_step
+
+step P "Proof: walstep writes a marker row and looks for it on the replica"
+# walstep's marker write and check: a row committed on the primary and
+# flushed there, then looked for on the replica for up to 5 s.
+psql_pg primary "create table if not exists walstep_marker (id text primary key, written timestamptz not null default now());"
+MARKER_LSN=$(query primary "insert into walstep_marker (id) values ('bench-$$') returning pg_current_wal_insert_lsn()")
+marker_flushed() { [ "$(query primary "select pg_current_wal_flush_lsn() >= '$MARKER_LSN'")" = t ]; }
+marker_seen() { [ "$(query replica "select count(*) from walstep_marker where id = 'bench-$$'")" = 1 ]; }
+WAIT=30 until_ok "the primary to flush the marker" marker_flushed
+now_us
+MARKER_END=$((NOW + 5000000))
+until marker_seen; do
+	now_us
+	[ "$NOW" -lt "$MARKER_END" ] || break
+	sleep "$POLL"
+done
 done_step
 
 stop_all
