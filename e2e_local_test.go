@@ -265,6 +265,10 @@ func assertProof(t *testing.T, rep jsonReport, fate, status string) {
 	if pf, _ := p["past_fork"].(string); fate != "found" && !strings.Contains(pf, "past the fork at 0/2000100") {
 		t.Errorf("proof's records past the fork: %q", pf)
 	}
+	// Looking for the marker leaves no error in a standby's log.
+	if hasLine(rep.Nodes[1].LogTail, `relation "walstep_marker" does not exist`) {
+		t.Errorf("the marker check left errors in the replica's log:\n%s", strings.Join(rep.Nodes[1].LogTail, "\n"))
+	}
 	t.Logf("proof: %v", p["conclusion"])
 }
 
