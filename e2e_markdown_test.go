@@ -56,7 +56,7 @@ func TestE2EMarkdownReportOfADefaultRun(t *testing.T) {
 		{"Diagnosis: diverged", "SWITCH"},
 		{"Diagnosis: diverged", "past the fork point 0/2000100"},
 		{"Diagnosis: diverged", "Proof from the data (agrees with the positions and logs):\n- past the fork: The replica replayed "},
-		{"Diagnosis: diverged", "- replica: absent within 5s: it answered, without the row (step P)"},
+		{"Diagnosis: diverged", "- replica: absent within 5s: it answered, without the row (step P, "},
 		{"Steps", "| P | Proof: walstep writes a marker row and looks for it on the replica | done |"},
 		{"Diagnosis: diverged", "requested starting point 0/3000000 is ahead of the WAL flush position"},
 		{"Diagnosis: diverged", "`00000002.history`: timeline 1 ended at 0/2000100 (reached consistency)"},

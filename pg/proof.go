@@ -33,6 +33,9 @@ type MarkerCheck struct {
 	After    string     `json:"after,omitempty"` // how long it took to show, when found
 	Err      string     `json:"error,omitempty"` // why the node did not answer
 	Step     string     `json:"step,omitempty"`
+	// At is when the look ended (UTC, 15:04:05): the proof is of that
+	// moment, while the positions are the latest poll's.
+	At string `json:"at,omitempty"`
 }
 
 // ProofInput is what a run did towards the proof from the data: the last
@@ -161,13 +164,17 @@ func ApplyProof(d *Diagnosis, standby string, w *WALAtFork, in ProofInput) {
 
 // checkText is a marker check's result in a line.
 func checkText(c MarkerCheck) string {
+	step := "step " + c.Step
+	if c.At != "" {
+		step += ", " + c.At
+	}
 	switch c.Fate {
 	case MarkerFound:
-		return fmt.Sprintf("found after %s (step %s)", c.After, c.Step)
+		return fmt.Sprintf("found after %s (%s)", c.After, step)
 	case MarkerAbsent:
-		return fmt.Sprintf("absent within %s: it answered, without the row (step %s)", c.Deadline, c.Step)
+		return fmt.Sprintf("absent within %s: it answered, without the row (%s)", c.Deadline, step)
 	}
-	s := fmt.Sprintf("no answer within %s (step %s)", c.Deadline, c.Step)
+	s := fmt.Sprintf("no answer within %s (%s)", c.Deadline, step)
 	if c.Err != "" {
 		s += ": " + c.Err
 	}

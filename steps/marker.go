@@ -89,7 +89,7 @@ func checkMarker(ctx context.Context, env *Env, step string, node cluster.Node, 
 		}
 		return false, nil
 	})
-	c := pg.MarkerCheck{ID: id, Node: string(node), Deadline: d.String(), Step: step}
+	c := pg.MarkerCheck{ID: id, Node: string(node), Deadline: d.String(), Step: step, At: time.Now().UTC().Format("15:04:05")}
 	switch {
 	case err == nil:
 		c.Fate, c.After = pg.MarkerFound, time.Since(start).Round(10*time.Millisecond).String()
