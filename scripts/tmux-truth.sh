@@ -18,7 +18,8 @@
 #   7. at 80x24, at the end of a run, the verdict, the fork LSN and the
 #      replica's position show uncut in the side panel, in the normal
 #      layout and in presenter mode (the timeline picture included), and
-#      the primary's repeated refusals read as one line with a count.
+#      the primary's repeated refusals read as one line with a count, and
+#      the d view shows the proof from the data (agreeing with the verdict).
 # Exits non-zero with the screen on any failure.
 #
 #   scripts/tmux-truth.sh          # needs tmux, Go, PostgreSQL server binaries
@@ -300,7 +301,28 @@ for mode in normal presenter; do
 		grep -qE "recv 0/[0-9A-F]+ *$" <<<"$p" || die "the replica's receive position is cut"
 	fi
 done
+# The d view holds the proof from the data (step P's marker never reached
+# the replica); page down to it.
+keys d
+wait_for "Verdict: DIVERGED" 10
+title= conclusion=
+for _ in $(seq 1 15); do
+	capture
+	grep -qF "Proof from the data (agrees with the positions and logs):" "$work/screen.txt" && title=1
+	grep -qF "The data agrees with the verdict: the marker row committed" "$work/screen.txt" && conclusion=1
+	[[ -n $title && -n $conclusion ]] && break
+	prev=$(md5sum <"$work/screen.txt")
+	keys NPage
+	deadline=$((SECONDS + 3))
+	while ((SECONDS < deadline)); do
+		capture
+		[[ "$(md5sum <"$work/screen.txt")" == "$prev" ]] || break
+		sleep 0.1
+	done
+done
+[[ -n $title && -n $conclusion ]] || die "the d view does not show the proof from the data (title: ${title:-no}, conclusion: ${conclusion:-no})"
+keys Escape
 quit_stopping
-echo "tmux-truth: 7. at 80x24 the verdict, fork and replica's position showed whole, normal and presenter"
+echo "tmux-truth: 7. at 80x24 the verdict, fork and replica's position showed whole, normal and presenter; the d view showed the proof from the data"
 fi
 echo "tmux-truth: PASS"
