@@ -145,6 +145,11 @@ func TestRestoreCopiesBackWhatChanged(t *testing.T) {
 	must(t, os.Remove(filepath.Join(data, "fifo")))
 	must(t, os.WriteFile(filepath.Join(data, "fifo"), []byte("a file now"), 0o600))
 	must(t, os.WriteFile(lab.Path(cluster.StorageDir, "wal", "000000010000000000000002"), []byte("new"), 0o644))
+	// An archive file the lab no longer shares with the checkpoint (a
+	// copy of the same bytes): hard-linked again.
+	seg := lab.Path(cluster.StorageDir, "wal", "000000010000000000000001")
+	must(t, os.Remove(seg))
+	must(t, os.WriteFile(seg, []byte("segment"), 0o644))
 	must(t, os.RemoveAll(lab.Path(cluster.PrimaryConfig)))
 
 	how, err := s.Restore(context.Background(), m)
@@ -157,6 +162,11 @@ func TestRestoreCopiesBackWhatChanged(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(outside); len(ents) != 0 {
 		t.Errorf("the restore wrote through the planted link: %d entries in its target", len(ents))
+	}
+	a, _ := os.Stat(seg)
+	b, _ := os.Stat(filepath.Join(s.dir(), m.Name, cluster.StorageDir, "wal", "000000010000000000000001"))
+	if !os.SameFile(a, b) || !strings.Contains(how, "1 linked") {
+		t.Errorf("the archive file is not the checkpoint's again by a hard link (%s)", how)
 	}
 	t.Log(how)
 
