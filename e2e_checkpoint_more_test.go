@@ -160,3 +160,54 @@ func ordinaryDockerUser(t *testing.T) (func(args ...string) (string, string, err
 		return out.String(), errb.String(), err
 	}, dir
 }
+
+// A full disk while the root container copies a checkpoint (Docker
+// without root on this host): one line per run naming it, nothing left of
+// the copy, and the lab stays usable: every run reaches its verdict.
+func TestE2EDockerWithoutRootCheckpointFullDisk(t *testing.T) {
+	t.Parallel()
+	img := requireDockerE2E(t)
+	if os.Geteuid() != 0 {
+		t.Skip("runs walstep as another user and mounts a tmpfs, which take root")
+	}
+	asUser, dir := ordinaryDockerUser(t)
+	lab := filepath.Join(dir, "lab")
+	images := []string{"--image", img, "--init-image", img, "--prefix", "wse2eckf-" + randSuffix()}
+	if _, stderr, err := asUser("init", lab); err != nil {
+		t.Fatalf("init: %v\n%s", err, stderr)
+	}
+	t.Cleanup(func() {
+		if _, stderr, err := asUser(append([]string{"clean", "--lab", lab}, images...)...); err != nil {
+			t.Errorf("walstep clean: %v\n%s", err, stderr)
+		}
+	})
+	ck := filepath.Join(lab, cluster.CheckpointsDir)
+	if err := os.Mkdir(ck, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8M,mode=0700,uid=23456,gid=23456", "tmpfs", ck).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs to fill: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", ck).Run() })
+	args := append([]string{"run", "--json", "--from", "12", "--repeat", "2", "--lab", lab, "--backend", "docker", "--archiver", "cp"}, images...)
+	stdout, stderr, err := asUser(args...)
+	var rr headless.RepeatReport
+	if jerr := json.Unmarshal([]byte(stdout), &rr); jerr != nil || err != nil || rr.Verdicts["diverged"] != 2 {
+		t.Fatalf("run: %v, decode: %v, verdicts %v: the lab did not stay usable\n%s", err, jerr, rr.Verdicts, stderr)
+	}
+	var lines []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "no checkpoint kept") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 0 {
+		t.Log(lines[0])
+	}
+	if len(lines) != 2 || !strings.Contains(lines[0], "No space left on device") || !strings.Contains(lines[0], "root container") {
+		t.Errorf("want one line per run naming the full disk in the root container's copy, got %q", lines)
+	}
+	if ents, _ := os.ReadDir(ck); len(ents) != 0 {
+		t.Errorf("the failed copies left %d entries in checkpoints/", len(ents))
+	}
+}
