@@ -55,4 +55,8 @@ func TestProofInputSaysWhyThereIsNone(t *testing.T) {
 	if in := env.ProofInput(all, states); in.Write != nil {
 		t.Errorf("after a reset the marker is still there: %+v", in)
 	}
+	var none *Env
+	if in := none.ProofInput(all, states); in.Write != nil || !strings.HasPrefix(in.Missing, "step P, the proof step, was skipped") {
+		t.Errorf("no Env: %+v", in)
+	}
 }
