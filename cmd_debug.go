@@ -291,7 +291,7 @@ func resumeAt(s *headless.Session, r *steps.Runner) error {
 // steps before; not after a step that ran partly (cancelled or failed),
 // whose lab is no step's end.
 func keepForResume(ctx context.Context, s *headless.Session, r *steps.Runner, k *checkpoint.Keeper, stderr io.Writer) {
-	for _, n := range cluster.StopOrder {
+	for _, n := range s.Lab.Topology().StopOrder() {
 		if err := s.Backend.Stop(ctx, n, io.Discard); err != nil {
 			fmt.Fprintf(stderr, "walstep: no checkpoint kept to resume at: stop %s: %v\n", n, err)
 			return

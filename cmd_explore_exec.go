@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"walstep/checkpoint"
-	"walstep/cluster"
 	"walstep/explore"
 	"walstep/headless"
 	"walstep/outfile"
@@ -112,7 +111,7 @@ func exploreExec(o exploreOptions) explore.Executor {
 // keepPrefix keeps the checkpoint a shared prefix's runs start from: its
 // lab before step until of all, with the Env its steps left.
 func keepPrefix(ctx context.Context, s *headless.Session, all []steps.Step, until int) error {
-	for _, n := range cluster.StopOrder {
+	for _, n := range s.Lab.Topology().StopOrder() {
 		if err := s.Backend.Stop(ctx, n, io.Discard); err != nil {
 			return fmt.Errorf("keep the shared prefix: stop %s: %w", n, err)
 		}

@@ -47,7 +47,7 @@ func checkpointLab(t *testing.T, backend string) (string, []string, options) {
 func treeManifest(t *testing.T, root string) []string {
 	t.Helper()
 	var out []string
-	for _, name := range cluster.GeneratedNames() {
+	for _, name := range (&cluster.Lab{}).GeneratedNames() {
 		base := filepath.Join(root, name)
 		if _, err := os.Lstat(base); err != nil {
 			continue
@@ -252,7 +252,7 @@ func testCheckpointRestoresTheLab(t *testing.T, backend string) {
 	// Docker without root on this host copies in a root container: the
 	// same tree again.
 	if cp, ok := s.Env.Backend.(cluster.LabCopier); ok {
-		for _, n := range cluster.StopOrder {
+		for _, n := range cluster.SeedTopology().StopOrder() {
 			if err := s.Env.Backend.Stop(t.Context(), n, io_discard{}); err != nil {
 				t.Fatal(err)
 			}

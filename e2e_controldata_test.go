@@ -45,7 +45,7 @@ func TestE2ELocalControlDataFollowsTheFile(t *testing.T) {
 		}
 		return r.Control.Raw["Latest checkpoint location"]
 	}
-	before := checkpoint(p.Poll(t.Context()).Primary)
+	before := checkpoint(p.Poll(t.Context()).Nodes[0])
 
 	// By hand, as the server user, with the config's own settings.
 	dd := filepath.Join(lab, cluster.PrimaryData)
@@ -71,7 +71,7 @@ func TestE2ELocalControlDataFollowsTheFile(t *testing.T) {
 	if truth == before {
 		t.Fatalf("the start and stop by hand did not move the checkpoint (%s): nothing to tell apart", truth)
 	}
-	if got := checkpoint(p.Poll(t.Context()).Primary); got != truth {
+	if got := checkpoint(p.Poll(t.Context()).Nodes[0]); got != truth {
 		t.Errorf("poll after the restart by hand: latest checkpoint %s, pg_controldata says %s (before it: %s)", got, truth, before)
 	}
 }

@@ -192,7 +192,7 @@ func awaitVerdict(t *testing.T, s *headless.Session, w pg.Watch, want pg.Verdict
 			return d
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("verdict %s after %s, want %s: %s (replica %s/%s)", d.Verdict, within, want, d.Explanation, snap.Replica.Process, snap.Replica.Role)
+			t.Fatalf("verdict %s after %s, want %s: %s (replica %s/%s)", d.Verdict, within, want, d.Explanation, snap.Nodes[1].Process, snap.Nodes[1].Role)
 		}
 	}
 }

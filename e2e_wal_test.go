@@ -205,7 +205,7 @@ func TestE2EWALDataPastFork(t *testing.T) {
 	}
 	far := d
 	far.ReplicaLSN = pg.LSN(0x9000000)
-	s.Replica.ReceiveLSN = pg.InvalidLSN
+	s.Nodes[1].ReceiveLSN = pg.InvalidLSN
 	t0 := time.Now()
 	missing := pg.ReadWALAtFork(ctx, b, s, far, pg.WALOptions{TempDir: l.Path(cluster.RunDir)})
 	if !strings.Contains(missing.Err, "segment 000000010000000000000004 is neither in the archive nor in pg_wal") || strings.Contains(missing.Err, "\n") {

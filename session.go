@@ -77,6 +77,8 @@ func openSession(ctx context.Context, o options) (*headless.Session, error) {
 	if err := lab.CheckOwnFiles(); err != nil {
 		return nil, err
 	}
+	// The backends run the playbook's nodes.
+	oo.Topology = doc.Topology()
 	b, arc, why, err := cluster.Open(ctx, lab, oo)
 	if err != nil {
 		return nil, err
@@ -98,7 +100,7 @@ func openSession(ctx context.Context, o options) (*headless.Session, error) {
 		s.Why = append(s.Why, fmt.Sprintf("hook %s runs after step %s", filepath.Base(h.Path), h.After))
 	}
 	s.Why = append(s.Why, warnings...)
-	s.Poller = pg.NewPoller(s.Backend, pg.PollerOptions{})
+	s.Poller = pg.NewPoller(s.Backend, pg.PollerOptions{Topology: lab.Topology()})
 	s.Poll, s.Stall = s.Poller.Poll, o.stall
 	opened = true
 	return s, nil

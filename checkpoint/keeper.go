@@ -80,7 +80,7 @@ func keys(all []steps.Step) []string {
 
 // quiet reports whether no server of the lab runs now.
 func (k *Keeper) quiet(ctx context.Context) bool {
-	for _, n := range cluster.StopOrder {
+	for _, n := range k.Env.Lab.Topology().StopOrder() {
 		st, err := k.Env.Backend.State(ctx, n)
 		if err != nil || st.Running {
 			return false
@@ -191,7 +191,7 @@ func (k *Keeper) Restore(ctx context.Context, all []steps.Step, i int) (int, []p
 	if at < 0 {
 		return -1, nil, why + "no checkpoint at or before step " + all[i].ID + ": the steps run from where they are", nil
 	}
-	for _, n := range cluster.StopOrder {
+	for _, n := range k.Env.Lab.Topology().StopOrder() {
 		if err := k.Env.Backend.Stop(ctx, n, discard{}); err != nil {
 			return -1, nil, "", fmt.Errorf("stop %s before restoring: %w", n, err)
 		}

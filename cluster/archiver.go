@@ -189,17 +189,17 @@ func WriteWalgConfig(lab *Lab, b Backend) error {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return fmt.Errorf("parse %s: %w (fix the JSON or delete the file and run walstep init)", lab.Path(WalgJSON), err)
 	}
-	if err := checkPrefetchDir(cfg["WALG_PREFETCH_DIR"], b); err != nil {
+	if err := checkPrefetchDir(cfg["WALG_PREFETCH_DIR"], b, lab.Topology().Nodes()); err != nil {
 		return fmt.Errorf("%s: %w", lab.Path(WalgJSON), err)
 	}
-	p := b.Paths(Primary)
+	p := b.Paths(lab.Topology().Primary())
 	cfg["WALG_FILE_PREFIX"] = p.Storage
-	cfg["PGHOST"] = p.PrimaryHost
-	cfg["PGPORT"] = p.PrimaryPort
+	cfg["PGHOST"] = p.Host
+	cfg["PGPORT"] = p.Port
 	out, _ := json.MarshalIndent(cfg, "", "  ")
 	// The server user's alone: it may hold storage keys or a password.
 	f := ServerFile{Area: AreaRun, Name: WalgJSON, Mode: ReplaceFile, Data: append(out, '\n')}
-	if err := b.WriteFile(context.Background(), Primary, f); err != nil {
+	if err := b.WriteFile(context.Background(), lab.Topology().Primary(), f); err != nil {
 		return fmt.Errorf("write effective wal-g.json: %w", err)
 	}
 	return nil
@@ -341,7 +341,7 @@ func commandPath(p string) string {
 // the lab is what walstep resets and cleans. Relative to the data dir
 // (where restore_command runs), or under a data dir or the archive, is
 // fine; unset is WAL-G's default, inside pg_wal.
-func checkPrefetchDir(v any, b Backend) error {
+func checkPrefetchDir(v any, b Backend, nodes []Node) error {
 	if v == nil {
 		return nil
 	}
@@ -361,7 +361,7 @@ func checkPrefetchDir(v any, b Backend) error {
 		return nil
 	}
 	clean := filepath.Clean(dir)
-	for _, n := range []Node{Primary, Replica} {
+	for _, n := range nodes {
 		p := b.Paths(n)
 		for _, root := range []string{p.Data, p.Storage} {
 			if root != "" && (clean == root || strings.HasPrefix(clean, filepath.Clean(root)+"/")) {

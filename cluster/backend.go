@@ -6,7 +6,7 @@ import (
 	"io"
 )
 
-// Node names one of the two servers of the repro.
+// Node names one of the lab's servers (see Topology).
 type Node string
 
 // The two servers of the seed.
@@ -15,27 +15,22 @@ const (
 	Replica Node = "replica"
 )
 
-// Nodes lists both servers in a fixed order.
-var Nodes = []Node{Primary, Replica}
-
-// StopOrder is the order to stop both in: the standby first, so its wal
-// receiver does not knock on a primary that is shutting down (which leaves
-// "the database system is shutting down" in both logs).
-var StopOrder = []Node{Replica, Primary}
-
 // ServerPaths are paths as the server's own environment sees them: host paths
 // for the local backend, container paths (/data, /wal-g-storage, ...) for
 // Docker. Archive and restore commands are written with these.
 type ServerPaths struct {
-	Data        string // the data directory (the seed's /data)
-	Config      string // the include_dir (the seed's /custom-pg-configs)
-	ConfigDir   string // the config dir as commands run by Exec see it
-	Storage     string // the archive root (the seed's /wal-g-storage)
-	WalgConfig  string // wal-g.json (the seed's /wal-g.json)
-	WalgBin     string // the wal-g binary (the seed's /usr/local/bin/wal-g)
-	PrimaryHost string // how the replica reaches the primary
-	PrimaryPort string
-	Owner       string // user:group that owns server files (seed step 4a)
+	Data       string // the data directory (the seed's /data)
+	Config     string // the include_dir (the seed's /custom-pg-configs)
+	ConfigDir  string // the config dir as commands run by Exec see it
+	Storage    string // the archive root (the seed's /wal-g-storage)
+	WalgConfig string // wal-g.json (the seed's /wal-g.json)
+	WalgBin    string // the wal-g binary (the seed's /usr/local/bin/wal-g)
+	// Host and Port are how the other servers reach this one (its
+	// network alias and 5432 in Docker, 127.0.0.1 and its port locally):
+	// what a standby's primary_conninfo names.
+	Host  string
+	Port  string
+	Owner string // user:group that owns server files (seed step 4a)
 }
 
 // ProcState is what a backend knows about a server's process or container.
@@ -46,7 +41,7 @@ type ProcState struct {
 	Detail   string
 }
 
-// Backend is where the two servers run. Implementations: Local (postgres
+// Backend is where the lab's servers run (its Topology). Implementations: Local (postgres
 // processes) and Docker (containers through the Engine API).
 type Backend interface {
 	// Name is "local" or "docker".

@@ -236,32 +236,22 @@ func imageMissing(name, flag string) error {
 // Paths implements Backend: the seed's paths inside the containers.
 func (d *Docker) Paths(node Node) ServerPaths {
 	return ServerPaths{
-		Data:        containerData,
-		Config:      containerConfig,
-		ConfigDir:   containerConfig,
-		Storage:     containerStorage,
-		WalgConfig:  containerWalgCfg,
-		WalgBin:     containerWalgBin,
-		PrimaryHost: string(Primary), // the primary's network alias
-		PrimaryPort: containerPGPort,
-		Owner:       "postgres:postgres",
+		Data:       containerData,
+		Config:     containerConfig,
+		ConfigDir:  containerConfig,
+		Storage:    containerStorage,
+		WalgConfig: containerWalgCfg,
+		WalgBin:    containerWalgBin,
+		Host:       string(node), // its network alias
+		Port:       containerPGPort,
+		Owner:      "postgres:postgres",
 	}
 }
 
 // DataDir implements Backend: the host side of the node's /data mount.
-func (d *Docker) DataDir(node Node) string {
-	if node == Replica {
-		return d.lab.Path(ReplicaData)
-	}
-	return d.lab.Path(PrimaryData)
-}
+func (d *Docker) DataDir(node Node) string { return d.lab.Path(DataDirName(node)) }
 
-func (d *Docker) configDir(node Node) string {
-	if node == Replica {
-		return d.lab.Path(ReplicaConfig)
-	}
-	return d.lab.Path(PrimaryConfig)
-}
+func (d *Docker) configDir(node Node) string { return d.lab.Path(ConfigDirName(node)) }
 
 // Port is the node's published loopback port, 0 when unknown.
 func (d *Docker) Port(node Node) int {

@@ -18,7 +18,7 @@ func (d *Docker) AdoptCopiedData(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range Nodes {
+	for _, n := range d.lab.Topology().Nodes() {
 		if _, err := os.Lstat(d.DataDir(n) + "/pg_hba.conf"); os.IsNotExist(err) {
 			continue
 		}

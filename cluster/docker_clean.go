@@ -84,7 +84,7 @@ func (d *Docker) Close(ctx context.Context, stopServers bool) error {
 	d.mu.Unlock()
 	var errs []error
 	if stopServers {
-		for _, n := range StopOrder {
+		for _, n := range d.lab.Topology().StopOrder() {
 			if err := d.stop(ctx, n, io.Discard, d.notes); err != nil {
 				errs = append(errs, err)
 			}

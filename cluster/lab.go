@@ -35,9 +35,6 @@ const (
 	PlaybookFile   = "playbook.md"
 )
 
-// generated lists what a run creates and a reset removes.
-var generated = []string{PrimaryData, ReplicaData, StorageDir, PrimaryConfig, ReplicaConfig, LogsDir, RunDir}
-
 // Marker is the content of MarkerFile.
 type Marker struct {
 	Tool    string    `json:"tool"`
@@ -47,7 +44,8 @@ type Marker struct {
 
 // Lab is a walstep lab directory.
 type Lab struct {
-	Dir string // absolute, symlinks resolved
+	Dir  string   // absolute, symlinks resolved
+	topo Topology // this session's servers (SetTopology); the seed's when unset
 }
 
 // Default file contents written by InitLab; they reproduce the bug.
@@ -270,7 +268,7 @@ func (l *Lab) Remove(remover func(string) error, p string) error {
 
 // Reset removes everything a run generated, keeping the editable files.
 func (l *Lab) Reset(remover func(string) error) error {
-	for _, name := range generated {
+	for _, name := range l.GeneratedNames() {
 		if err := l.Remove(remover, l.Path(name)); err != nil {
 			return err
 		}
@@ -281,7 +279,7 @@ func (l *Lab) Reset(remover func(string) error) error {
 // Generated returns the absolute paths a run generates.
 func (l *Lab) Generated() []string {
 	var out []string
-	for _, name := range generated {
+	for _, name := range l.GeneratedNames() {
 		out = append(out, l.Path(name))
 	}
 	return out

@@ -10,7 +10,7 @@ import (
 // with their content.
 func labPopulate(t *testing.T, lab *Lab) map[string]string {
 	t.Helper()
-	for _, d := range generated {
+	for _, d := range lab.GeneratedNames() {
 		labWriteFile(t, lab.Path(d, "sub", "file"), d)
 	}
 	keep := map[string]string{
@@ -41,7 +41,7 @@ func TestLabResetKeepsEditableFiles(t *testing.T) {
 			t.Errorf("Reset left %s", p)
 		}
 	}
-	if len(removed) != len(generated) {
+	if len(removed) != len(lab.GeneratedNames()) {
 		t.Errorf("remover called for %v", removed)
 	}
 	for _, p := range removed {
@@ -64,7 +64,7 @@ func TestLabResetKeepsEditableFiles(t *testing.T) {
 }
 
 func TestLabResetRefusesSymlinkedGeneratedDir(t *testing.T) {
-	for _, name := range generated {
+	for _, name := range (&Lab{}).GeneratedNames() {
 		t.Run(name, func(t *testing.T) {
 			lab := labT(t)
 			outside := t.TempDir()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -63,16 +64,42 @@ func firstLine(s string) string {
 	return s
 }
 
-// GeneratedNames are the names (relative to the lab) of what a run
-// generates, in the order a copy of the lab's state takes them.
-func GeneratedNames() []string { return append([]string(nil), generated...) }
+// GeneratedNames are the names (relative to the lab) of what a run of
+// the seed's nodes generates, in the order a copy of the lab's state
+// takes them; Lab.GeneratedNames adds the lab's other nodes, and
+// GeneratedIn those a copy holds.
+func GeneratedNames() []string { return SeedLab().GeneratedNames() }
+
+// SeedLab is a lab value that knows only the seed's nodes, for the names
+// of a lab's dirs where no lab is at hand.
+func SeedLab() *Lab { return &Lab{} }
+
+// GeneratedIn are the generated names a lab or a copy of one at dir holds:
+// the seed's, and the data and config dirs of any other node found there.
+func GeneratedIn(dir string) []string {
+	out := GeneratedNames()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return out
+	}
+	for _, e := range ents {
+		name := e.Name()
+		for _, suffix := range []string{"-data", "-config"} {
+			n, ok := strings.CutSuffix(name, suffix)
+			if ok && e.IsDir() && CheckNodeName(n) == nil && !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
 
 // CopyGenerated copies the generated dirs of the lab at from into the
 // directory to (a run's lab, or a checkpoint), each with CopyTree: the
 // archive hard-linked when linkArchive is set (its files are written once),
 // the rest cloned. A dir from does not have is left out.
 func CopyGenerated(ctx context.Context, from, to string, linkArchive bool) error {
-	for _, name := range generated {
+	for _, name := range GeneratedIn(from) {
 		src := filepath.Join(from, name)
 		if _, err := os.Lstat(src); err != nil {
 			continue

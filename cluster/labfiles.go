@@ -48,7 +48,7 @@ func (l *Lab) resolveOwn(name string) (string, error) {
 	if err != nil || !filepath.IsLocal(rel) {
 		return "", fmt.Errorf("lab file %s is a symbolic link to %s, outside the lab: %w (put the file itself in the lab)", name, real, ErrLabLink)
 	}
-	if first := strings.Split(rel, string(filepath.Separator))[0]; slices.Contains(generated, first) {
+	if first := strings.Split(rel, string(filepath.Separator))[0]; slices.Contains(l.GeneratedNames(), first) {
 		return "", fmt.Errorf("lab file %s is a symbolic link into %s/, which the servers own: %w (put the file itself in the lab)", name, first, ErrLabLink)
 	}
 	return rel, nil

@@ -169,8 +169,8 @@ func (l *Lab) ForceLock(command string, wait time.Duration, out io.Writer) (*Lab
 func (l *Lab) endHolderLeft(pid int, out io.Writer) {
 	prefix := []byte(markVar + "=" + strconv.Itoa(pid) + "-")
 	var servers []int
-	for _, d := range []string{PrimaryData, ReplicaData} {
-		if pm := PostmasterPID(l.Path(d)); pm > 0 {
+	for _, n := range l.KnownNodes() {
+		if pm := PostmasterPID(l.Path(DataDirName(n))); pm > 0 {
 			servers = append(servers, pm)
 		}
 	}

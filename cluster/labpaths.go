@@ -9,7 +9,7 @@ import (
 
 // labOwnFiles are the lab's editable files and walstep's markers: a file
 // written for the user (a transcript) must not replace one of them.
-var labOwnFiles = []string{PrimaryRestore, ReplicaRestore, ReplicaStandby, WalgJSON, LabReadme, PlaybookFile, MarkerFile, LockFile, DockerUsedFile, HooksDir}
+var labOwnFiles = []string{PrimaryRestore, ReplicaRestore, ReplicaStandby, WalgJSON, LabReadme, PlaybookFile, MarkerFile, LockFile, DockerUsedFile, NodesFile, HooksDir}
 
 // CheckOutputPath refuses p as the path of a file walstep writes for the
 // user (a transcript) when it lies in the lab's generated dirs, which a
@@ -37,7 +37,7 @@ func (l *Lab) CheckOutputPath(p string) error {
 	if first == CheckpointsDir {
 		return fmt.Errorf("%s is inside the lab's %s/, which walstep replaces and clean deletes: write it elsewhere (next to the lab, say)", p, first)
 	}
-	if slices.Contains(generated, first) {
+	if slices.Contains(l.GeneratedNames(), first) {
 		return fmt.Errorf("%s is inside the lab's %s/, which each run deletes: write it elsewhere (next to the lab, say)", p, first)
 	}
 	if slices.Contains(labOwnFiles, first) {

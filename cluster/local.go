@@ -90,7 +90,8 @@ func pgMajor(dir string) int {
 	return n
 }
 
-// NewLocal makes a local backend; it picks two free loopback ports.
+// NewLocal makes a local backend; it picks a free loopback port for each
+// of the lab's nodes.
 func NewLocal(opts LocalOptions) (*Local, error) {
 	bin, err := FindPGBin(opts.PGBin)
 	if err != nil {
@@ -115,7 +116,7 @@ func NewLocal(opts LocalOptions) (*Local, error) {
 	} else {
 		l.owner = fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid())
 	}
-	for _, n := range Nodes {
+	for _, n := range opts.Lab.Topology().Nodes() {
 		// A server left running by an earlier session keeps its port,
 		// so the poller and the steps reach it.
 		if p := keptPort(l.DataDir(n)); p > 0 {
@@ -192,14 +193,14 @@ func (l *Local) Paths(node Node) ServerPaths {
 		// Relative, so the include_dir line the backup carries from the
 		// primary to the replica resolves per node, as /custom-pg-configs
 		// does in the seed's per-container mounts (see linkConfig).
-		Config:      ConfigLink,
-		ConfigDir:   l.ConfigDir(node),
-		Storage:     l.lab.Path(StorageDir),
-		WalgConfig:  l.lab.Path(RunDir, WalgJSON),
-		WalgBin:     l.walgBin,
-		PrimaryHost: "127.0.0.1",
-		PrimaryPort: strconv.Itoa(l.ports[Primary]),
-		Owner:       l.owner,
+		Config:     ConfigLink,
+		ConfigDir:  l.ConfigDir(node),
+		Storage:    l.lab.Path(StorageDir),
+		WalgConfig: l.lab.Path(RunDir, WalgJSON),
+		WalgBin:    l.walgBin,
+		Host:       "127.0.0.1",
+		Port:       strconv.Itoa(l.ports[node]),
+		Owner:      l.owner,
 	}
 }
 
@@ -208,12 +209,7 @@ func (l *Local) Paths(node Node) ServerPaths {
 const ConfigLink = "custom-pg-configs"
 
 // ConfigDir is the node's include_dir target on the host.
-func (l *Local) ConfigDir(node Node) string {
-	if node == Replica {
-		return l.lab.Path(ReplicaConfig)
-	}
-	return l.lab.Path(PrimaryConfig)
-}
+func (l *Local) ConfigDir(node Node) string { return l.lab.Path(ConfigDirName(node)) }
 
 // linkConfig points dataDir/custom-pg-configs at the node's own config dir,
 // replacing the primary's link that a restored backup carries. The data
@@ -255,7 +251,7 @@ func (l *Local) relinkConfig(node Node, always bool) error {
 // is made anew for this lab's (a server a hook starts with pg_ctl, not
 // through Start, reads its confs through it).
 func (l *Local) AdoptCopiedData(context.Context) error {
-	for _, n := range Nodes {
+	for _, n := range l.lab.Topology().Nodes() {
 		if _, err := os.Lstat(l.DataDir(n)); os.IsNotExist(err) {
 			continue
 		}
@@ -270,12 +266,7 @@ func (l *Local) AdoptCopiedData(context.Context) error {
 func (l *Local) SetWalgBin(bin string) { l.walgBin = bin }
 
 // DataDir implements Backend.
-func (l *Local) DataDir(node Node) string {
-	if node == Replica {
-		return l.lab.Path(ReplicaData)
-	}
-	return l.lab.Path(PrimaryData)
-}
+func (l *Local) DataDir(node Node) string { return l.lab.Path(DataDirName(node)) }
 
 // Port is the node's loopback port.
 func (l *Local) Port(node Node) int { return l.ports[node] }
@@ -293,7 +284,7 @@ func (l *Local) ConnString(node Node) string {
 }
 
 // LogPath is the node's server log file.
-func (l *Local) LogPath(node Node) string { return l.lab.Path(LogsDir, string(node)+".log") }
+func (l *Local) LogPath(node Node) string { return l.lab.Path(LogsDir, LogName(node)) }
 
 func (l *Local) env(node Node) []string {
 	host, port := l.clientHostPort(node)

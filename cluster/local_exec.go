@@ -117,7 +117,7 @@ func (l *Local) Close(ctx context.Context, stopServers bool) error {
 		return nil
 	}
 	var errs []error
-	for _, n := range StopOrder {
+	for _, n := range l.lab.Topology().StopOrder() {
 		if err := l.stop(ctx, n, io.Discard, l.notes); err != nil {
 			errs = append(errs, err)
 		}

@@ -67,7 +67,7 @@ func TestLocalNewSessionReachesKeptServer(t *testing.T) {
 	if got, want := l2.Addr(Primary), l.Addr(Primary); got != want {
 		t.Errorf("new session's address of the kept primary: %s, want %s", got, want)
 	}
-	if got, want := l2.Paths(Replica).PrimaryPort, strings.TrimPrefix(l.Addr(Primary), "127.0.0.1:"); got != want {
+	if got, want := l2.Paths(Primary).Port, strings.TrimPrefix(l.Addr(Primary), "127.0.0.1:"); got != want {
 		t.Errorf("primary port for the replica's conninfo: %s, want %s", got, want)
 	}
 	res, _, err := WaitReady(ctx, l2, Primary, 5*time.Second)

@@ -102,7 +102,7 @@ func (l *Local) runCmd(ctx context.Context, cmd *exec.Cmd) error {
 // stop as it stops the others.
 func (l *Local) serverPIDs() []int {
 	var pids []int
-	for _, n := range Nodes {
+	for _, n := range l.lab.KnownNodes() {
 		if pid := PostmasterPID(l.DataDir(n)); pid > 0 {
 			pids = append(pids, pid)
 		}

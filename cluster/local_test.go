@@ -165,8 +165,8 @@ func TestLocalNewAndCheck(t *testing.T) {
 	if l.DataDir(Primary) != lab.Path(PrimaryData) || l.DataDir(Replica) != lab.Path(ReplicaData) {
 		t.Fatal("data dirs not in the lab")
 	}
-	p := l.Paths(Replica)
-	if p.PrimaryHost != "127.0.0.1" || p.PrimaryPort != strconv.Itoa(l.Port(Primary)) || p.Storage != lab.Path(StorageDir) {
+	p := l.Paths(Primary)
+	if p.Host != "127.0.0.1" || p.Port != strconv.Itoa(l.Port(Primary)) || p.Storage != lab.Path(StorageDir) {
 		t.Fatalf("paths %+v", p)
 	}
 	if !strings.Contains(l.ConnString(Primary), "port="+strconv.Itoa(l.Port(Primary))) || l.Addr(Replica) != fmt.Sprintf("127.0.0.1:%d", l.Port(Replica)) {

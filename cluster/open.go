@@ -25,6 +25,9 @@ type OpenOptions struct {
 	// StopNotes gets the lines of a stop at Close that the user must
 	// know of (an immediate shutdown); nil drops them.
 	StopNotes io.Writer
+	// Topology is the servers the session runs (the playbook's nodes);
+	// nil runs the seed's primary and replica.
+	Topology Topology
 }
 
 // OpenOrInitLab opens dir as a lab, creating it with defaults when it does
@@ -91,6 +94,11 @@ type hostWalG interface {
 // why each was chosen, one line each. A backend that cannot work is a
 // one-line error. The caller closes the backend.
 func Open(ctx context.Context, lab *Lab, o OpenOptions) (Backend, Archiver, []string, error) {
+	if o.Topology != nil {
+		if err := lab.SetTopology(o.Topology); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	b, why, err := openBackend(ctx, lab, o)
 	if err != nil {
 		return nil, nil, nil, err
@@ -248,7 +256,8 @@ func CleanLab(ctx context.Context, lab *Lab, o CleanOptions) error {
 
 // stopLocalServers stops any postmaster whose data dir is in this lab.
 func stopLocalServers(ctx context.Context, lab *Lab, out io.Writer) error {
-	for _, d := range []string{PrimaryData, ReplicaData} {
+	for _, n := range lab.KnownStopOrder() {
+		d := DataDirName(n)
 		if pid := PostmasterPID(lab.Path(d)); pid > 0 {
 			fmt.Fprintf(out, "stopping postgres pid %d (%s)\n", pid, d)
 			if err := StopPID(ctx, pid, 60*time.Second); err != nil {

@@ -76,14 +76,10 @@ func areaDir(node Node, area FileArea) string {
 		return StorageDir
 	case area == AreaRun:
 		return RunDir
-	case area == AreaConfig && node == Replica:
-		return ReplicaConfig
 	case area == AreaConfig:
-		return PrimaryConfig
-	case node == Replica:
-		return ReplicaData
+		return ConfigDirName(node)
 	default:
-		return PrimaryData
+		return DataDirName(node)
 	}
 }
 

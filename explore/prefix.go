@@ -156,7 +156,7 @@ func dataDirName(node string) string {
 // lab-specific parts made for the run's own lab and backend.
 func clonePrefix(src *cluster.Lab) func(ctx context.Context, env *steps.Env) error {
 	return func(ctx context.Context, env *steps.Env) error {
-		for _, name := range cluster.GeneratedNames() {
+		for _, name := range env.Lab.GeneratedNames() {
 			if err := env.Lab.CheckRemovable(env.Lab.Path(name)); err != nil {
 				return err
 			}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"walstep/cluster"
 	"walstep/pg"
 	"walstep/present"
 	"walstep/steps"
@@ -32,7 +31,7 @@ type Report struct {
 	Backend   string            `json:"backend"`
 	Archiver  string            `json:"archiver"`
 	Steps     []StepReport      `json:"steps"`
-	Nodes     [2]pg.Reading     `json:"nodes"`
+	Nodes     []pg.Reading      `json:"nodes"` // every server, in the playbook's order
 	Archive   pg.Archive        `json:"archive"`
 	Histories []pg.History      `json:"histories"`
 	Addrs     map[string]string `json:"addresses"`
@@ -51,8 +50,8 @@ const VerdictInterrupted = "interrupted"
 // AddrList is the servers' addresses, "node addr" each.
 func (r Report) AddrList() []string {
 	var out []string
-	for _, n := range cluster.Nodes {
-		out = append(out, string(n)+" "+r.Addrs[string(n)])
+	for _, n := range r.Nodes {
+		out = append(out, n.Node+" "+r.Addrs[n.Node])
 	}
 	return out
 }
@@ -73,17 +72,17 @@ func BuildReport(ctx context.Context, s *Session, res RunResult) Report {
 	defer cancel()
 	snap := s.Poll(pctx)
 	rep.Snapshot = snap
-	rep.Nodes = [2]pg.Reading{snap.Primary, snap.Replica}
+	rep.Nodes = snap.Nodes
 	rep.Archive = snap.Archive
 	rep.Histories = snap.Histories
 	rep.Addrs = map[string]string{}
-	for _, n := range cluster.Nodes {
+	for _, n := range s.Lab.Topology().Nodes() {
 		rep.Addrs[string(n)] = s.Backend.Addr(n)
 	}
 	_, d := res.Watch.Observe(snap)
 	rep.Diagnosis = &d
 	addWAL(ctx, s, &rep)
-	pg.ApplyProof(rep.Diagnosis, snap.Replica.Node, rep.WALPastFork, s.Env.ProofInput(s.Steps, res.Snap.States))
+	pg.ApplyProof(rep.Diagnosis, rep.Diagnosis.StandbyName(), rep.WALPastFork, s.Env.ProofInput(s.Steps, res.Snap.States))
 	return rep
 }
 

@@ -76,10 +76,30 @@ type Diagnosis struct {
 	StalledFor      string      `json:"stalled_for,omitempty"` // how long replay has stood still, when stalled
 	Findings        []Finding   `json:"findings,omitempty"`    // log lines that matter, problems and divergences only
 	Next            []NextFiles `json:"next_files,omitempty"`  // what each server asks the archive for next
+
+	// Standby is the node this verdict judges, Upstream the node it was
+	// judged against and UpstreamFrom how that was told (see Pair). With
+	// more than one standby the verdict is the worst of theirs, and
+	// Standbys holds each one's.
+	Standby      string           `json:"standby,omitempty"`
+	Upstream     string           `json:"upstream,omitempty"`
+	UpstreamFrom string           `json:"upstream_from,omitempty"`
+	Standbys     []StandbyVerdict `json:"standbys,omitempty"`
 }
 
-// Diagnose decides whether the replica follows the primary. It is pure:
-// everything it needs is in in.
+// StandbyVerdict is one standby's verdict against the node it follows.
+type StandbyVerdict struct {
+	Pair
+	Verdict     Verdict `json:"verdict"`
+	Explanation string  `json:"explanation"`
+	ForkLSN     LSN     `json:"fork_lsn,omitempty"`
+	StandbyLSN  LSN     `json:"standby_lsn,omitempty"`
+	Cause       string  `json:"cause,omitempty"`
+}
+
+// Diagnose decides whether each standby follows the node it follows (see
+// Snapshot.Pairs); the verdict is the worst of theirs, naming the standby
+// it is about. It is pure: everything it needs is in in.
 func Diagnose(in DiagnoseInput) Diagnosis {
 	if in.Options.StallAfter <= 0 {
 		in.Options.StallAfter = DefaultStallAfter
@@ -87,7 +107,113 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 	if in.Now.IsZero() {
 		in.Now = in.Snapshot.At
 	}
-	j := newJudge(in)
+	pairs := in.Snapshot.Pairs()
+	if len(in.Snapshot.Nodes) == 0 {
+		// Nothing read yet: the seed's words until a poll names the nodes.
+		pairs = []Pair{{Upstream: "primary", Standby: "replica", From: FromPlaybook}}
+	}
+	switch len(pairs) {
+	case 0:
+		return noStandby(in.Snapshot)
+	case 1:
+		return judgePair(in, pairs[0])
+	}
+	var worst Diagnosis
+	var all []StandbyVerdict
+	for i, pr := range pairs {
+		d := judgePair(in, pr)
+		all = append(all, StandbyVerdict{Pair: pr, Verdict: d.Verdict, Explanation: d.Explanation, ForkLSN: d.ForkLSN, StandbyLSN: d.ReplicaLSN, Cause: d.Cause})
+		if i == 0 || severity(d.Verdict) > severity(worst.Verdict) {
+			worst = d
+		}
+	}
+	worst.Standbys = all
+	worst.Explanation = overall(worst, all)
+	return worst
+}
+
+// overall is the explanation of a verdict over several standbys: the
+// standby it is about named first, then each other standby's verdict.
+func overall(worst Diagnosis, all []StandbyVerdict) string {
+	var others []string
+	for _, sv := range all {
+		if sv.Standby != worst.Standby {
+			others = append(others, fmt.Sprintf("%s %s (following %s)", sv.Standby, sv.Verdict, sv.Upstream))
+		}
+	}
+	rest := "The other standbys: " + strings.Join(others, ", ") + "."
+	if worst.Verdict == VerdictHealthy {
+		var each []string
+		for _, sv := range all {
+			each = append(each, sv.Explanation)
+		}
+		return fmt.Sprintf("All %d standbys follow their upstreams without passing a fork point. %s", len(all), strings.Join(each, " "))
+	}
+	return fmt.Sprintf("%s is %s (of %d standbys, judged against %s). %s %s", worst.Standby, worst.Verdict, len(all), worst.Upstream, worst.Explanation, rest)
+}
+
+// severity orders verdicts for the overall one: a standby that diverged
+// outweighs one that stalled, which outweighs one not yet known, which
+// outweighs a healthy one.
+func severity(v Verdict) int {
+	switch v {
+	case VerdictDiverged:
+		return 3
+	case VerdictStalled:
+		return 2
+	case VerdictUnknown:
+		return 1
+	}
+	return 0
+}
+
+// noStandby is the verdict of a lab that runs no standby.
+func noStandby(s Snapshot) Diagnosis {
+	return Diagnosis{Verdict: VerdictUnknown, Evidence: []string{}, Next: NextWanted(s),
+		Explanation: "The playbook declares no standby, so there is no server to judge against another."}
+}
+
+// judgePair is the verdict on one standby against the node it follows:
+// the seed's rules, worded with the pair's names.
+func judgePair(in DiagnoseInput, pr Pair) Diagnosis {
+	j := newJudge(in, pr)
+	d := j.judge()
+	d.Standby, d.Upstream, d.UpstreamFrom = pr.Standby, pr.Upstream, pr.From
+	w := pairWords(in.Snapshot, pr)
+	d.Explanation, d.Cause = w.Replace(d.Explanation), w.Replace(d.Cause)
+	return d
+}
+
+// pairWords rewords the judge's sentences, which call the pair the
+// primary and the replica, for a pair with other names: "standby c",
+// "primary a" (a node that follows none) or "upstream b". The seed's
+// pair keeps its words.
+func pairWords(s Snapshot, pr Pair) *strings.Replacer {
+	sb, up := pr.Standby, pr.Upstream
+	sbW, upW := "replica", "primary"
+	if sb != "replica" {
+		sbW = "standby " + sb
+	}
+	if up != "primary" {
+		upW = "primary " + up
+		if s.Node(up).Upstream != "" {
+			upW = "upstream " + up
+		}
+	}
+	if sbW == "replica" && upW == "primary" {
+		return strings.NewReplacer()
+	}
+	title := func(w string) string { return strings.ToUpper(w[:1]) + w[1:] }
+	return strings.NewReplacer(
+		"The replica", map[bool]string{true: "The replica", false: title(sbW)}[sbW == "replica"],
+		"the replica", map[bool]string{true: "the replica", false: sbW}[sbW == "replica"],
+		"The primary", map[bool]string{true: "The primary", false: title(upW)}[upW == "primary"],
+		"the primary", map[bool]string{true: "the primary", false: upW}[upW == "primary"],
+	)
+}
+
+// judge runs the seed's rules over the pair.
+func (j *judge) judge() Diagnosis {
 	j.readLogs()
 	j.placeFork()
 	if why := j.positionsDiverge(); len(why) > 0 || len(j.diverging) > 0 {
@@ -99,10 +225,12 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 	return j.following()
 }
 
-// judge is what Diagnose has worked out so far about one snapshot.
+// judge is what Diagnose has worked out so far about one standby (R) and
+// the node it follows (P) in one snapshot.
 type judge struct {
 	in         DiagnoseInput
 	s          Snapshot
+	pr         Pair
 	P, R       Reading
 	pPos, rPos LSN
 	pTLI, rTLI uint32
@@ -113,9 +241,9 @@ type judge struct {
 	d          Diagnosis
 }
 
-func newJudge(in DiagnoseInput) *judge {
+func newJudge(in DiagnoseInput, pr Pair) *judge {
 	s := in.Snapshot
-	j := &judge{in: in, s: s, P: s.Primary, R: s.Replica}
+	j := &judge{in: in, s: s, pr: pr, P: s.Node(pr.Upstream), R: s.Node(pr.Standby)}
 	j.pPos, j.pTLI = PositionOf(j.P)
 	j.rPos, j.rTLI = PositionOf(j.R)
 	j.d = Diagnosis{Evidence: []string{}, ReplicaLSN: j.rPos, ReplicaTimeline: j.rTLI, PrimaryLSN: j.pPos, PrimaryTimeline: j.pTLI}
@@ -186,10 +314,10 @@ func (j *judge) placeFork() {
 			d.ForkTimeline, d.ForkTimeline, d.ForkParent, d.ForkLSN, reason))
 	}
 	if pPos.Valid() || pTLI != 0 {
-		d.Evidence = append(d.Evidence, "primary: "+describe(P, pPos, pTLI))
+		d.Evidence = append(d.Evidence, P.Node+": "+describe(P, pPos, pTLI))
 	}
 	if rPos.Valid() || rTLI != 0 {
-		d.Evidence = append(d.Evidence, "replica: "+describe(R, rPos, rTLI))
+		d.Evidence = append(d.Evidence, R.Node+": "+describe(R, rPos, rTLI))
 	}
 	j.target, j.hist, j.haveHist = target, hist, haveHist
 }
@@ -209,7 +337,7 @@ func (j *judge) positionsDiverge() []string {
 			why = append(why, fmt.Sprintf("The primary forked timeline %d off timeline %d at %s, and the replica has replayed timeline %d up to %s, past that point. "+
 				"Its data holds WAL of timeline %d that timeline %d does not have, so it cannot follow the primary.",
 				d.ForkTimeline, d.ForkParent, d.ForkLSN, rTLI, rPos, rTLI, d.ForkTimeline))
-			d.Evidence = append(d.Evidence, fmt.Sprintf("replica position %s on timeline %d is past the fork point %s", rPos, rTLI, d.ForkLSN))
+			d.Evidence = append(d.Evidence, fmt.Sprintf("%s position %s on timeline %d is past the fork point %s", R.Node, rPos, rTLI, d.ForkLSN))
 		} else {
 			why = append(why, fmt.Sprintf("The replica is on timeline %d, which is not part of the primary's timeline %d history: the two servers have split.", rTLI, target))
 			d.Evidence = append(d.Evidence, fmt.Sprintf("timeline %d is not in %s", rTLI, histFile(target)))
@@ -217,12 +345,12 @@ func (j *judge) positionsDiverge() []string {
 	}
 	if R.Up && !R.InRecovery && P.Up && !P.InRecovery {
 		why = append(why, fmt.Sprintf("The replica has left recovery and runs as a primary on timeline %d: it no longer follows anything.", rTLI))
-		d.Evidence = append(d.Evidence, "replica: not in recovery (promoted)")
+		d.Evidence = append(d.Evidence, R.Node+": not in recovery (promoted)")
 	}
-	if a, ok := aheadProof(s, in.Earlier, diverging); ok && len(why) == 0 {
+	if a, ok := aheadProof(s, j.pr, in.Earlier, diverging); ok && len(why) == 0 {
 		why = append(why, fmt.Sprintf("The replica is ahead of the primary on timeline %d: it replayed up to %s while the primary has written only up to %s, so it replayed WAL the primary never wrote.",
 			rTLI, a.replica, a.primary))
-		d.Evidence = append(d.Evidence, fmt.Sprintf("replica %s is ahead of the primary's flush position %s (primary read after the replica)", a.replica, a.primary))
+		d.Evidence = append(d.Evidence, fmt.Sprintf("%[1]s %[3]s is ahead of the %[2]s's flush position %[4]s (%[2]s read after the %[1]s)", R.Node, P.Node, a.replica, a.primary))
 	}
 	for _, f := range diverging {
 		e := f.Node + " log: " + f.Message()
@@ -244,7 +372,7 @@ func (j *judge) diverged(why []string) Diagnosis {
 	if f, ok := streamFailure(j.R); ok {
 		// The line the user reads in the replica's log: it could not
 		// stream anyway, whatever the positions say.
-		e := "replica log: " + f.Message()
+		e := j.R.Node + " log: " + f.Message()
 		if f.Repeats > 1 {
 			e += fmt.Sprintf(" (x%d)", f.Repeats)
 		}
@@ -252,7 +380,7 @@ func (j *judge) diverged(why []string) Diagnosis {
 		why = append(why, fmt.Sprintf("Its wal receiver cannot stream in any case: its log says “%s”. %s", f.Message(), f.Explanation))
 	}
 	d.Explanation = strings.Join(why, " ")
-	d.Cause = findCause(s, in.Earlier, *d) // shown once, by whoever prints Cause
+	d.Cause = findCause(s, j.pr, in.Earlier, *d) // shown once, by whoever prints Cause
 	// pg_rewind is not offered: it needs data checksums or
 	// wal_log_hints = on, which initdb's defaults (the lab's) lack.
 	d.Explanation += " To follow the primary again it must be rebuilt from a new backup taken after the fork."
@@ -280,11 +408,11 @@ func (j *judge) cannotTell() (Diagnosis, bool) {
 		return *d, true
 	}
 
-	if st, ok := stalled(s, in.Earlier, in.Now, in.Options.StallAfter); ok {
+	if st, ok := stalled(s, j.pr, in.Earlier, in.Now, in.Options.StallAfter); ok {
 		d.Verdict = VerdictStalled
 		d.StalledFor = st.dur.Round(time.Second).String()
-		d.Evidence = append(d.Evidence, fmt.Sprintf("replica replay has stayed at %s since %s (%s) while the primary moved from %s to %s",
-			rPos, st.since.UTC().Format("15:04:05"), d.StalledFor, st.pFrom, st.pTo))
+		d.Evidence = append(d.Evidence, fmt.Sprintf("%s replay has stayed at %s since %s (%s) while the %s moved from %s to %s",
+			R.Node, rPos, st.since.UTC().Format("15:04:05"), d.StalledFor, j.P.Node, st.pFrom, st.pTo))
 		d.Explanation = fmt.Sprintf("The replica has not replayed anything for %s while the primary wrote WAL from %s to %s.", d.StalledFor, st.pFrom, st.pTo)
 		if !R.Streams() {
 			d.Explanation += " It does not stream from the primary"
@@ -326,7 +454,7 @@ func (j *judge) following() Diagnosis {
 	if !R.Streams() {
 		if f, ok := streamFailure(R); ok {
 			d.Verdict = VerdictUnknown
-			e := "replica log: " + f.Message()
+			e := R.Node + " log: " + f.Message()
 			if f.Repeats > 1 {
 				e += fmt.Sprintf(" (x%d)", f.Repeats)
 			}
@@ -337,7 +465,7 @@ func (j *judge) following() Diagnosis {
 		}
 		if why, ok := unconfirmedStream(R); ok {
 			d.Verdict = VerdictUnknown
-			d.Evidence = append(d.Evidence, "replica: "+why)
+			d.Evidence = append(d.Evidence, R.Node+": "+why)
 			d.Explanation = fmt.Sprintf("The replica's wal receiver %s, but nothing shows it streaming: the primary has no walsender streaming to it and it has received no WAL. It is at %s, %s; whether it follows the primary shows once it streams or PostgreSQL says why not.",
 				why, rPos, onHistory)
 			return *d
@@ -350,4 +478,13 @@ func (j *judge) following() Diagnosis {
 	}
 	d.Explanation = fmt.Sprintf("The replica %s at %s, %s; the primary is at %s. It has not passed any fork point.", how, rPos, onHistory, pPos)
 	return *d
+}
+
+// StandbyName is the standby the verdict is about; the seed's replica
+// for a diagnosis that names none.
+func (d Diagnosis) StandbyName() string {
+	if d.Standby == "" {
+		return "replica"
+	}
+	return d.Standby
 }

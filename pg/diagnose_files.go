@@ -239,11 +239,11 @@ func wantedNote(nf NextFiles) string {
 
 func mustFileTLI(name string) uint32 { t, _ := fileTimeline(name); return t }
 
-// NextWanted is WantedBy for both servers of s, the primary first; a
-// server whose position is unknown is left out.
+// NextWanted is WantedBy for every server of s, in order; a server whose
+// position is unknown is left out.
 func NextWanted(s Snapshot) []NextFiles {
 	var out []NextFiles
-	for _, r := range []Reading{s.Primary, s.Replica} {
+	for _, r := range s.Nodes {
 		if nf, ok := WantedBy(r, s.Histories, s.Archive); ok {
 			out = append(out, nf)
 		}

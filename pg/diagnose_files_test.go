@@ -7,7 +7,7 @@ import (
 
 func TestWantedByDefaultLab(t *testing.T) {
 	s := loadSnap(t, "default_end.json")
-	nf, ok := WantedBy(s.Replica, s.Histories, s.Archive)
+	nf, ok := WantedBy(s.Nodes[1], s.Histories, s.Archive)
 	if !ok || !nf.Asks || nf.Target != 2 || nf.Timeline != 1 {
 		t.Fatalf("got %+v", nf)
 	}
@@ -19,7 +19,7 @@ func TestWantedByDefaultLab(t *testing.T) {
 		t.Errorf("history %+v", nf.History)
 	}
 
-	p, ok := WantedBy(s.Primary, s.Histories, s.Archive)
+	p, ok := WantedBy(s.Nodes[0], s.Histories, s.Archive)
 	if !ok || p.Asks || len(p.Segments) != 1 || p.Segments[0].Name != "000000020000000000000002" || p.Segments[0].InArchive {
 		t.Errorf("primary %+v", p)
 	}
@@ -27,7 +27,7 @@ func TestWantedByDefaultLab(t *testing.T) {
 	// Stopped at its target (F2): on its next start it asks for timeline
 	// 2's segment 2, does not find it, and takes timeline 1's instead.
 	f2 := loadSnap(t, "default_after_f2.json")
-	nf, ok = WantedBy(f2.Replica, f2.Histories, f2.Archive)
+	nf, ok = WantedBy(f2.Nodes[1], f2.Histories, f2.Archive)
 	if !ok || nf.Position != 0x2000028 || len(nf.Segments) != 2 || nf.Uses != "000000010000000000000002" {
 		t.Fatalf("after F2: %+v", nf)
 	}

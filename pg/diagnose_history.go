@@ -14,12 +14,13 @@ type ahead struct{ replica, primary LSN }
 // wrote in between; only a replica position beyond a primary position
 // read later is proof. An earlier snapshot's replica against the current
 // primary gives that order; so does PostgreSQL's own refusal.
-func aheadProof(s Snapshot, earlier []Snapshot, diverging []Finding) (ahead, bool) {
-	pPos, pTLI := PositionOf(s.Primary)
-	if !s.Primary.Up || s.Primary.InRecovery || !pPos.Valid() {
+func aheadProof(s Snapshot, pr Pair, earlier []Snapshot, diverging []Finding) (ahead, bool) {
+	P, R := s.Node(pr.Upstream), s.Node(pr.Standby)
+	pPos, pTLI := PositionOf(P)
+	if !P.Up || P.InRecovery || !pPos.Valid() {
 		return ahead{}, false
 	}
-	rPos, rTLI := PositionOf(s.Replica)
+	rPos, rTLI := PositionOf(R)
 	if rTLI != pTLI || rPos <= pPos {
 		return ahead{}, false
 	}
@@ -29,8 +30,9 @@ func aheadProof(s Snapshot, earlier []Snapshot, diverging []Finding) (ahead, boo
 		}
 	}
 	for _, e := range earlier {
-		ePos, eTLI := PositionOf(e.Replica)
-		if e.Replica.At.Before(s.Primary.At) && eTLI == pTLI && ePos > pPos {
+		eR := e.Node(pr.Standby)
+		ePos, eTLI := PositionOf(eR)
+		if eR.At.Before(P.At) && eTLI == pTLI && ePos > pPos {
 			return ahead{ePos, pPos}, true
 		}
 	}
@@ -45,12 +47,13 @@ type stall struct {
 
 // stalled reports whether the replica's replay position has stood still
 // for longer than after while the primary's moved.
-func stalled(s Snapshot, earlier []Snapshot, now time.Time, after time.Duration) (stall, bool) {
-	if !s.Replica.Up || !s.Replica.InRecovery {
+func stalled(s Snapshot, pr Pair, earlier []Snapshot, now time.Time, after time.Duration) (stall, bool) {
+	R := s.Node(pr.Standby)
+	if !R.Up || !R.InRecovery {
 		return stall{}, false
 	}
-	rPos, rTLI := PositionOf(s.Replica)
-	pTo, pTLI := PositionOf(s.Primary)
+	rPos, rTLI := PositionOf(R)
+	pTo, pTLI := PositionOf(s.Node(pr.Upstream))
 	snaps := append([]Snapshot(nil), earlier...)
 	sort.Slice(snaps, func(i, j int) bool { return snaps[i].At.Before(snaps[j].At) })
 	st := stall{since: s.At, pFrom: pTo, pTo: pTo}
@@ -60,12 +63,13 @@ func stalled(s Snapshot, earlier []Snapshot, now time.Time, after time.Duration)
 		if !e.At.Before(s.At) {
 			continue
 		}
-		pos, tli := PositionOf(e.Replica)
-		if !e.Replica.Up || !e.Replica.InRecovery || pos != rPos || tli != rTLI {
+		eR := e.Node(pr.Standby)
+		pos, tli := PositionOf(eR)
+		if !eR.Up || !eR.InRecovery || pos != rPos || tli != rTLI {
 			break
 		}
 		st.since = e.At
-		if p, t := PositionOf(e.Primary); p.Valid() {
+		if p, t := PositionOf(e.Node(pr.Upstream)); p.Valid() {
 			st.pFrom, fromTLI = p, t
 		}
 	}
@@ -79,7 +83,7 @@ func stalled(s Snapshot, earlier []Snapshot, now time.Time, after time.Duration)
 // point whole but not the new timeline's, so recovery took the old one.
 // The current archive is checked first, then earlier snapshots' (the
 // primary archives the new segment later), then the replica's log.
-func findCause(s Snapshot, earlier []Snapshot, d Diagnosis) string {
+func findCause(s Snapshot, pr Pair, earlier []Snapshot, d Diagnosis) string {
 	if !d.ForkLSN.Valid() || d.ForkParent == 0 || d.ForkTimeline == 0 {
 		return ""
 	}
@@ -110,7 +114,8 @@ func findCause(s Snapshot, earlier []Snapshot, d Diagnosis) string {
 	}
 	// The replica's log: newSeg missing, then oldSeg restored.
 	missing := false
-	for _, f := range ExplainLog(s.Replica.Node, s.Replica.LogTail) {
+	R := s.Node(pr.Standby)
+	for _, f := range ExplainLog(R.Node, R.LogTail) {
 		switch {
 		case f.Kind == FindMissingInArchive && f.File == newSeg:
 			missing = true

@@ -13,7 +13,7 @@ func TestDivergingQuotesTheNewestRefusal(t *testing.T) {
 		"2026-12-01 20:59:58.636 UTC [101] FATAL:  could not receive data from WAL stream: ERROR:  requested starting point 0/3000000 is ahead of the WAL flush position of this server 0/2000178",
 		"2026-12-01 21:00:03.636 UTC [102] FATAL:  could not receive data from WAL stream: ERROR:  requested starting point 0/3000000 is ahead of the WAL flush position of this server 0/2A01000",
 	}
-	j := newJudge(DiagnoseInput{Snapshot: Snapshot{Primary: Reading{Node: "primary"}, Replica: Reading{Node: "replica", LogTail: tail}}})
+	j := newJudge(DiagnoseInput{Snapshot: Snapshot{Nodes: SeedNodes(Reading{}, Reading{LogTail: tail})}}, Pair{Upstream: "primary", Standby: "replica"})
 	j.readLogs()
 	if len(j.diverging) != 1 {
 		t.Fatalf("diverging findings %d, want one per node and kind: %+v", len(j.diverging), j.diverging)

@@ -152,9 +152,9 @@ func TestDiagnoseReplicaCannotStream(t *testing.T) {
 		}
 		// Once it streams (the conf fixed, the replica restarted), the old
 		// lines of its log no longer count.
-		s.Replica.LogTail = append(s.Replica.LogTail, readLog(t, "healthy_replica.log")...)
-		s.Replica.Receiver = &WalReceiver{Status: "streaming", ReceivedTLI: 2, Streaming: true, Proof: "the primary's walsender streams to it"}
-		s.Replica.Timeline = 2
+		s.Nodes[1].LogTail = append(s.Nodes[1].LogTail, readLog(t, "healthy_replica.log")...)
+		s.Nodes[1].Receiver = &WalReceiver{Status: "streaming", ReceivedTLI: 2, Streaming: true, Proof: "the primary's walsender streams to it"}
+		s.Nodes[1].Timeline = 2
 		if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictHealthy {
 			t.Errorf("%s streaming again: verdict %s: %s", tc.snap, d.Verdict, d.Explanation)
 		}
@@ -162,7 +162,7 @@ func TestDiagnoseReplicaCannotStream(t *testing.T) {
 	// A restart without primary_conninfo, restoring from the archive only:
 	// the failures of the previous start are history.
 	s := loadSnap(t, "badslot_end.json")
-	s.Replica.LogTail = append(s.Replica.LogTail,
+	s.Nodes[1].LogTail = append(s.Nodes[1].LogTail,
 		"2026-11-25 22:58:41.748 UTC [16315] LOG:  starting PostgreSQL 15.18 (Debian 15.18-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14+deb12u1) 12.2.0, 64-bit",
 		"2026-11-25 22:58:41.755 UTC [16318] LOG:  entering standby mode")
 	if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictHealthy {
@@ -172,7 +172,7 @@ func TestDiagnoseReplicaCannotStream(t *testing.T) {
 
 func TestDiagnoseReplicaStoppedIsUnknown(t *testing.T) {
 	s := loadSnap(t, "default_after_f2.json")
-	s.Replica.Process, s.Replica.ProcDetail = ProcStopped, "exited with code 0"
+	s.Nodes[1].Process, s.Nodes[1].ProcDetail = ProcStopped, "exited with code 0"
 	d := Diagnose(DiagnoseInput{Snapshot: s})
 	if d.Verdict != VerdictUnknown {
 		t.Fatalf("verdict %s: %s", d.Verdict, d.Explanation)
@@ -186,7 +186,7 @@ func TestDiagnoseReplicaStoppedIsUnknown(t *testing.T) {
 // running": it runs, it only does not accept connections yet.
 func TestDiagnoseReplicaStartingSaysStarting(t *testing.T) {
 	s := loadSnap(t, "default_after_f2.json")
-	s.Replica.Process = ProcStarting
+	s.Nodes[1].Process = ProcStarting
 	d := Diagnose(DiagnoseInput{Snapshot: s})
 	if d.Verdict != VerdictUnknown || !strings.Contains(d.Explanation, "The replica is starting") || strings.Contains(d.Explanation, "not running") {
 		t.Errorf("verdict %s, explanation %q", d.Verdict, d.Explanation)
@@ -236,7 +236,7 @@ func TestDiagnoseCauseFromEarlierArchive(t *testing.T) {
 		t.Errorf("cause %q", d.Cause)
 	}
 	// Nothing shows it: no cause rather than a guess.
-	now.Replica.LogTail = nil
+	now.Nodes[1].LogTail = nil
 	d = Diagnose(DiagnoseInput{Snapshot: now})
 	if d.Verdict != VerdictDiverged || d.Cause != "" {
 		t.Errorf("verdict %s cause %q", d.Verdict, d.Cause)
@@ -247,7 +247,7 @@ func TestDiagnoseLogAloneProvesDivergence(t *testing.T) {
 	// Positions that look fine (replica reported on timeline 2 and not
 	// ahead), but the replica's log says the primary refused it.
 	s := loadSnap(t, "healthy_end.json")
-	s.Replica.LogTail = readLog(t, "notinhistory_replica.log")
+	s.Nodes[1].LogTail = readLog(t, "notinhistory_replica.log")
 	d := Diagnose(DiagnoseInput{Snapshot: s})
 	if d.Verdict != VerdictDiverged || !strings.Contains(d.Explanation, "PostgreSQL reports") {
 		t.Fatalf("verdict %s: %s", d.Verdict, d.Explanation)
@@ -256,12 +256,12 @@ func TestDiagnoseLogAloneProvesDivergence(t *testing.T) {
 		t.Errorf("evidence %q", d.Evidence)
 	}
 	for _, name := range []string{"forked_replica.log", "minrecovery_replica.log", "notachild_replica.log"} {
-		s.Replica.LogTail = readLog(t, name)
+		s.Nodes[1].LogTail = readLog(t, name)
 		if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictDiverged {
 			t.Errorf("%s: verdict %s", name, d.Verdict)
 		}
 	}
-	s.Replica.LogTail = readLog(t, "notreached_primary.log")
+	s.Nodes[1].LogTail = readLog(t, "notreached_primary.log")
 	if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictHealthy || len(d.Findings) == 0 {
 		t.Errorf("recovery target not reached: verdict %s, findings %d", d.Verdict, len(d.Findings))
 	}
@@ -269,8 +269,8 @@ func TestDiagnoseLogAloneProvesDivergence(t *testing.T) {
 
 func TestDiagnoseSameNewTimeline(t *testing.T) {
 	s := loadSnap(t, "healthy_end.json")
-	s.Primary.LogTail = readLog(t, "promote_primary.log")
-	s.Replica.LogTail = readLog(t, "promote_replica.log")[:3] // before its refused stream
+	s.Nodes[0].LogTail = readLog(t, "promote_primary.log")
+	s.Nodes[1].LogTail = readLog(t, "promote_replica.log")[:3] // before its refused stream
 	d := Diagnose(DiagnoseInput{Snapshot: s})
 	if d.Verdict != VerdictDiverged {
 		t.Fatalf("verdict %s", d.Verdict)
@@ -283,7 +283,7 @@ func TestDiagnoseSameNewTimeline(t *testing.T) {
 
 func TestDiagnosePromotedReplica(t *testing.T) {
 	s := loadSnap(t, "healthy_end.json")
-	s.Replica.InRecovery, s.Replica.FlushLSN, s.Replica.Timeline = false, 0x3000100, 3
+	s.Nodes[1].InRecovery, s.Nodes[1].FlushLSN, s.Nodes[1].Timeline = false, 0x3000100, 3
 	d := Diagnose(DiagnoseInput{Snapshot: s})
 	if d.Verdict != VerdictDiverged || !strings.Contains(d.Explanation, "left recovery") {
 		t.Fatalf("verdict %s: %s", d.Verdict, d.Explanation)
@@ -295,10 +295,10 @@ func TestDiagnosePromotedReplica(t *testing.T) {
 
 func TestDiagnoseAheadNeedsOrderedReadings(t *testing.T) {
 	s := loadSnap(t, "healthy_end.json")
-	s.Primary.LogTail, s.Replica.LogTail = nil, nil
+	s.Nodes[0].LogTail, s.Nodes[1].LogTail = nil, nil
 	t0 := s.At
-	s.Primary.At, s.Replica.At = t0, t0.Add(10*time.Millisecond)
-	s.Primary.FlushLSN, s.Replica.ReplayLSN = 0x3000100, 0x3000180
+	s.Nodes[0].At, s.Nodes[1].At = t0, t0.Add(10*time.Millisecond)
+	s.Nodes[0].FlushLSN, s.Nodes[1].ReplayLSN = 0x3000100, 0x3000180
 	// Read after the primary: the replica may have caught up with WAL the
 	// primary wrote in between. Not proof.
 	if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict == VerdictDiverged {
@@ -307,7 +307,7 @@ func TestDiagnoseAheadNeedsOrderedReadings(t *testing.T) {
 	// An earlier replica reading beyond a later primary reading is proof.
 	e := s
 	e.At = t0.Add(-time.Second)
-	e.Replica.At = t0.Add(-time.Second)
+	e.Nodes[1].At = t0.Add(-time.Second)
 	d := Diagnose(DiagnoseInput{Snapshot: s, Earlier: []Snapshot{e}})
 	if d.Verdict != VerdictDiverged || !strings.Contains(d.Explanation, "ahead of the primary") {
 		t.Fatalf("verdict %s: %s", d.Verdict, d.Explanation)
@@ -319,13 +319,13 @@ func TestDiagnoseUnknowns(t *testing.T) {
 		t.Errorf("empty: %s %q", d.Verdict, d.Explanation)
 	}
 	s := loadSnap(t, "default_end.json")
-	s.Replica = Reading{Node: "replica", Process: ProcNone}
-	s.Primary.LogTail = nil
+	s.Nodes[1] = Reading{Node: "replica", Upstream: "primary", Process: ProcNone}
+	s.Nodes[0].LogTail = nil
 	if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictUnknown || !strings.Contains(d.Explanation, "replica") {
 		t.Errorf("no replica: %s %q", d.Verdict, d.Explanation)
 	}
 	s = loadSnap(t, "default_end.json")
-	s.Histories, s.Replica.LogTail, s.Primary.LogTail = nil, nil, nil
+	s.Histories, s.Nodes[1].LogTail, s.Nodes[0].LogTail = nil, nil, nil
 	if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict != VerdictUnknown || !strings.Contains(d.Explanation, "00000002.history") {
 		t.Errorf("no history: %s %q", d.Verdict, d.Explanation)
 	}

@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -31,9 +32,18 @@ type PollerOptions struct {
 	LogLines     int           // log lines kept per server; default 200
 	QueryTimeout time.Duration // per server and poll; default 1s
 	ControlEvery time.Duration // re-run pg_controldata of a down server at most this often; default 2s
+	// Topology is the servers to read, in order, with the upstreams the
+	// playbook declares; nil reads the seed's primary and replica.
+	Topology cluster.Topology
 }
 
-// Poller reads both servers. Poll may be called from any goroutine, one
+// reacher is a Source that says how the servers reach each other (a
+// cluster.Backend does): what tells which node a standby follows.
+type reacher interface {
+	Paths(node cluster.Node) cluster.ServerPaths
+}
+
+// Poller reads every server of its topology. Poll may be called from any goroutine, one
 // call at a time is typical; calls are serialised.
 type Poller struct {
 	src  Source
@@ -81,9 +91,41 @@ func NewPoller(src Source, opts PollerOptions) *Poller {
 	if opts.ControlEvery == 0 {
 		opts.ControlEvery = 2 * time.Second
 	}
-	return &Poller{src: src, opts: opts, turn: make(chan struct{}, 1), nodes: map[cluster.Node]*nodeState{
-		cluster.Primary: {}, cluster.Replica: {},
-	}}
+	if len(opts.Topology) == 0 {
+		opts.Topology = cluster.SeedTopology()
+	}
+	p := &Poller{src: src, opts: opts, turn: make(chan struct{}, 1), nodes: map[cluster.Node]*nodeState{}}
+	for _, n := range opts.Topology.Nodes() {
+		p.nodes[n] = &nodeState{}
+	}
+	return p
+}
+
+// addrs is each node's host:port as the other servers reach it, when the
+// source can say.
+func (p *Poller) addrs() map[string]string {
+	rc, ok := p.src.(reacher)
+	if !ok {
+		return nil
+	}
+	out := map[string]string{}
+	for _, n := range p.opts.Topology.Nodes() {
+		if sp := rc.Paths(n); sp.Host != "" && sp.Port != "" {
+			out[string(n)] = net.JoinHostPort(sp.Host, sp.Port)
+		}
+	}
+	return out
+}
+
+// newSnapshot is a snapshot with a reading per node, in order, each
+// carrying its declared upstream.
+func (p *Poller) newSnapshot(at time.Time, read func(cluster.Node) Reading) Snapshot {
+	s := Snapshot{At: at, Nodes: make([]Reading, len(p.opts.Topology))}
+	for i, n := range p.opts.Topology {
+		s.Nodes[i] = read(n.Name)
+		s.Nodes[i].Upstream = string(n.Upstream)
+	}
+	return s
 }
 
 // Close closes the poller's connections. It waits at most closeWait for
@@ -112,7 +154,7 @@ func (p *Poller) lock(ctx context.Context) bool {
 
 func (p *Poller) unlock() { <-p.turn }
 
-// Poll reads both servers concurrently, then the archive and the history
+// Poll reads every server concurrently, then the archive and the history
 // files. It never fails: what cannot be read is reported in the Reading.
 // It returns soon after ctx ends, even while an earlier poll is stuck.
 func (p *Poller) Poll(ctx context.Context) Snapshot {
@@ -121,25 +163,28 @@ func (p *Poller) Poll(ctx context.Context) Snapshot {
 		unread := func(n cluster.Node) Reading {
 			return Reading{Node: string(n), At: at, Process: ProcUnknown, Role: RoleUnknown, Err: "not read: an earlier reading had not ended"}
 		}
-		return Snapshot{At: at, Primary: unread(cluster.Primary), Replica: unread(cluster.Replica)}
+		return p.newSnapshot(at, unread)
 	}
 	defer p.unlock()
 	p.seq++
-	s := Snapshot{Seq: p.seq, At: time.Now()}
+	at := time.Now()
+	read := make(map[cluster.Node]Reading, len(p.nodes))
+	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, n := range cluster.Nodes {
+	for _, n := range p.opts.Topology.Nodes() {
 		wg.Add(1)
 		go func() { // joined below, before Poll returns
 			defer wg.Done()
 			r := p.readNode(ctx, n)
-			if n == cluster.Primary {
-				s.Primary = r
-			} else {
-				s.Replica = r
-			}
+			mu.Lock()
+			read[n] = r
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	s := p.newSnapshot(at, func(n cluster.Node) Reading { return read[n] })
+	s.Seq = p.seq
+	s.resolveUpstreams(p.addrs())
 	s.confirmStreaming()
 	s.Archive = ListArchive(ctx, p.src)
 	s.Histories = p.histories(ctx)
@@ -249,8 +294,9 @@ func (p *Poller) histories(ctx context.Context) []History {
 		area cluster.FileArea
 		name string
 	}
-	dirs := []dir{{cluster.Primary, cluster.AreaStorage, cluster.WALDir}}
-	for _, n := range cluster.Nodes {
+	nodes := p.opts.Topology.Nodes()
+	dirs := []dir{{nodes[0], cluster.AreaStorage, cluster.WALDir}}
+	for _, n := range nodes {
 		dirs = append(dirs, dir{n, cluster.AreaData, "pg_wal"})
 	}
 	for _, d := range dirs {
@@ -275,7 +321,7 @@ func (p *Poller) histories(ctx context.Context) []History {
 			}
 		}
 	}
-	for _, n := range cluster.Nodes {
+	for _, n := range nodes {
 		for tli, content := range p.nodes[n].hist {
 			if _, dup := seen[tli]; dup {
 				continue

@@ -179,7 +179,7 @@ func TestPollHistories(t *testing.T) {
 		t.Errorf("histories:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// The data dirs exist but nothing runs: both read as stopped, no error.
-	for _, r := range []Reading{s.Primary, s.Replica} {
+	for _, r := range []Reading{s.Nodes[0], s.Nodes[1]} {
 		if r.Up || r.Process != ProcNone || r.Role != RoleUnknown {
 			t.Errorf("%s reads %q role %q", r.Node, r.Process, r.Role)
 		}
@@ -223,7 +223,7 @@ func TestPollMemoryFlat(t *testing.T) {
 
 	p := NewPoller(l.b, PollerOptions{})
 	defer p.Close()
-	pollUntil(t, p, 30*time.Second, "streaming standby", func(s Snapshot) bool { return s.Replica.Role == RoleStreaming })
+	pollUntil(t, p, 30*time.Second, "streaming standby", func(s Snapshot) bool { return s.Nodes[1].Role == RoleStreaming })
 
 	var last Snapshot // what a UI keeps: the latest snapshot
 	for range 100 {   // warm up: connections, caches, pgx statement cache
@@ -248,8 +248,8 @@ func TestPollMemoryFlat(t *testing.T) {
 	}
 	took := time.Since(t0)
 	end := heapInUse()
-	if !last.Primary.Up || !last.Replica.Up || len(last.Primary.LogTail) != 200 {
-		t.Fatalf("last poll: primary %s (%d log lines), replica %s", last.Primary.Summary(), len(last.Primary.LogTail), last.Replica.Summary())
+	if !last.Nodes[0].Up || !last.Nodes[1].Up || len(last.Nodes[0].LogTail) != 200 {
+		t.Fatalf("last poll: primary %s (%d log lines), replica %s", last.Nodes[0].Summary(), len(last.Nodes[0].LogTail), last.Nodes[1].Summary())
 	}
 	grew := logSize() - log0
 	growth := int64(end) - int64(base)

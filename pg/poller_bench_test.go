@@ -23,7 +23,7 @@ func BenchmarkPoll(b *testing.B) {
 	l.startStandby(b)
 	p := NewPoller(l.b, PollerOptions{})
 	defer p.Close()
-	pollUntil(b, p, 30*time.Second, "streaming standby", func(s Snapshot) bool { return s.Replica.Role == RoleStreaming })
+	pollUntil(b, p, 30*time.Second, "streaming standby", func(s Snapshot) bool { return s.Nodes[1].Role == RoleStreaming })
 	fillLogs(b, l)
 	b.ReportAllocs()
 	ctx := context.Background()
@@ -31,8 +31,8 @@ func BenchmarkPoll(b *testing.B) {
 	for b.Loop() {
 		s = p.Poll(ctx)
 	}
-	if !s.Primary.Up || !s.Replica.Up {
-		b.Fatalf("a server was down during the benchmark: primary %s (%s), replica %s (%s)", s.Primary.Summary(), s.Primary.Err, s.Replica.Summary(), s.Replica.Err)
+	if !s.Nodes[0].Up || !s.Nodes[1].Up {
+		b.Fatalf("a server was down during the benchmark: primary %s (%s), replica %s (%s)", s.Nodes[0].Summary(), s.Nodes[0].Err, s.Nodes[1].Summary(), s.Nodes[1].Err)
 	}
 }
 
@@ -55,8 +55,8 @@ func BenchmarkPollStandbyDown(b *testing.B) {
 	for b.Loop() {
 		s = p.Poll(ctx)
 	}
-	if !s.Primary.Up || s.Replica.Control == nil {
-		b.Fatalf("primary %s (%s), replica %s (%s)", s.Primary.Summary(), s.Primary.Err, s.Replica.Summary(), s.Replica.Err)
+	if !s.Nodes[0].Up || s.Nodes[1].Control == nil {
+		b.Fatalf("primary %s (%s), replica %s (%s)", s.Nodes[0].Summary(), s.Nodes[0].Err, s.Nodes[1].Summary(), s.Nodes[1].Err)
 	}
 }
 
@@ -64,7 +64,7 @@ func BenchmarkPollStandbyDown(b *testing.B) {
 // carries a full tail (LogLines, 200 by default) as in a long session.
 func fillLogs(b *testing.B, l *pgLab) {
 	b.Helper()
-	for _, n := range cluster.Nodes {
+	for _, n := range cluster.SeedTopology().Nodes() {
 		f, err := os.OpenFile(l.b.LogPath(n), os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {
 			b.Fatal(err)

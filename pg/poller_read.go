@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"walstep/cluster"
+	"walstep/untrusted"
 )
 
 // pauseStateSQL is the recovery pause state as pg_get_wal_replay_pause_state()
@@ -42,8 +43,8 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 	}
 	c := ns.conn
 	var (
-		flush, replay, receive, walfile, pause, sysID *string
-		ckptTLI, segSize                              *int64
+		flush, replay, receive, walfile, pause, sysID, conninfo *string
+		ckptTLI, segSize                                        *int64
 	)
 	err := c.QueryRow(ctx, `select pg_is_in_recovery(),
   case when pg_is_in_recovery() then null else pg_current_wal_flush_lsn()::text end,
@@ -53,8 +54,9 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
   (select timeline_id::bigint from pg_control_checkpoint()),
   case when pg_is_in_recovery() then null else pg_walfile_name(pg_current_wal_lsn()) end,
   (select system_identifier::text from pg_control_system()),
-  (select setting::bigint from pg_settings where name = 'wal_segment_size')`).
-		Scan(&r.InRecovery, &flush, &replay, &receive, &pause, &ckptTLI, &walfile, &sysID, &segSize)
+  (select setting::bigint from pg_settings where name = 'wal_segment_size'),
+  case when pg_is_in_recovery() then current_setting('primary_conninfo', true) end`).
+		Scan(&r.InRecovery, &flush, &replay, &receive, &pause, &ckptTLI, &walfile, &sysID, &segSize, &conninfo)
 	if err != nil {
 		return fmt.Errorf("query status: %w", err)
 	}
@@ -67,6 +69,10 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 	}
 	r.FlushLSN, r.ReplayLSN, r.ReceiveLSN = lsn(flush), lsn(replay), lsn(receive)
 	r.Paused = pause != nil && *pause != "not paused"
+	if conninfo != nil {
+		h, p := conninfoHostPort(*conninfo)
+		r.ConnHost, r.ConnPort = untrusted.Text(h), untrusted.Text(p)
+	}
 	if walfile != nil {
 		if t, _, ok := ParseWALFileName(*walfile); ok {
 			r.Timeline, r.TLISource = t, SrcCurrentWAL
@@ -98,10 +104,9 @@ func (p *Poller) query(ctx context.Context, node cluster.Node, ns *nodeState, r 
 	if r.Timeline == 0 && ckptTLI != nil {
 		r.Timeline, r.TLISource = uint32(*ckptTLI), SrcCheckpoint
 	}
-	if !r.InRecovery {
-		if r.WalSenders, err = readWalSenders(ctx, c); err != nil {
-			return err
-		}
+	// A standby has walsenders too when another standby follows it.
+	if r.WalSenders, err = readWalSenders(ctx, c); err != nil {
+		return err
 	}
 	if sysID != nil {
 		ns.keepHistoriesOf(*sysID)

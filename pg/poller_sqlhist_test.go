@@ -41,7 +41,7 @@ func (h hiddenDirs) area(n cluster.Node, a cluster.FileArea) string {
 func newHiddenDirs(t *testing.T, l *cluster.Local) hiddenDirs {
 	t.Helper()
 	h := hiddenDirs{Local: l, shadow: t.TempDir()}
-	for _, n := range cluster.Nodes {
+	for _, n := range cluster.SeedTopology().Nodes() {
 		if err := os.Mkdir(h.DataDir(n), 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -78,8 +78,8 @@ func TestPollHistoriesThroughSQL(t *testing.T) {
 	if err := l.b.Stop(context.Background(), cluster.Primary, os.Stderr); err != nil {
 		t.Fatal(err)
 	}
-	if s := p.Poll(context.Background()); len(s.Histories) != 1 || s.Primary.Up {
-		t.Errorf("after stop: up %v, histories %+v; want the history kept", s.Primary.Up, s.Histories)
+	if s := p.Poll(context.Background()); len(s.Histories) != 1 || s.Nodes[0].Up {
+		t.Errorf("after stop: up %v, histories %+v; want the history kept", s.Nodes[0].Up, s.Histories)
 	}
 }
 

@@ -45,8 +45,8 @@ func TestPollerStuckReadDoesNotBlockShutdown(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("a poll behind a stuck one returned after %s", d)
 	}
-	if s.Primary.Process != ProcUnknown || s.Primary.Err == "" {
-		t.Errorf("a poll that could not read says %+v", s.Primary)
+	if s.Nodes[0].Process != ProcUnknown || s.Nodes[0].Err == "" {
+		t.Errorf("a poll that could not read says %+v", s.Nodes[0])
 	}
 	start = time.Now()
 	p.Close()

@@ -98,7 +98,7 @@ psql -X -q -c "alter user postgres password 'postgres'"
 PGPASSWORD=postgres pg_basebackup -D "$1" -X stream -R -C -S replica -h 127.0.0.1 -p "$2" -U postgres
 chown -R "$3" "$1"
 chmod 700 "$1"`
-	argv := []string{"sh", "-c", script, "sh", p.Data, p.PrimaryPort, p.Owner}
+	argv := []string{"sh", "-c", script, "sh", p.Data, l.b.Paths(cluster.Primary).Port, p.Owner}
 	if err := l.b.Exec(ctx, cluster.Primary, "root", argv, &out); err != nil {
 		tb.Fatalf("clone the primary: %v\n%s", err, out.String())
 	}
@@ -119,7 +119,7 @@ func pollUntil(tb testing.TB, p *Poller, timeout time.Duration, what string, con
 		}
 		if time.Now().After(deadline) {
 			tb.Fatalf("no %s after %s; primary: %s (%s); replica: %s (%s)", what, timeout,
-				s.Primary.Summary(), s.Primary.Err, s.Replica.Summary(), s.Replica.Err)
+				s.Nodes[0].Summary(), s.Nodes[0].Err, s.Nodes[1].Summary(), s.Nodes[1].Err)
 		}
 		<-tick.C
 	}
@@ -147,7 +147,7 @@ func TestPollRunningPrimaryAndStandby(t *testing.T) {
 	defer p.Close()
 
 	s := p.Poll(context.Background())
-	pr := s.Primary
+	pr := s.Nodes[0]
 	if !pr.Up || pr.Process != ProcUp || pr.Role != RolePrimary || pr.InRecovery || pr.Err != "" {
 		t.Fatalf("primary reads %q: up=%v process=%q role=%q in_recovery=%v err=%q", pr.Summary(), pr.Up, pr.Process, pr.Role, pr.InRecovery, pr.Err)
 	}
@@ -169,25 +169,25 @@ func TestPollRunningPrimaryAndStandby(t *testing.T) {
 	if len(pr.LogTail) == 0 || len(pr.LogTail) > 5 {
 		t.Errorf("primary log tail has %d lines, want 1..5 (LogLines)", len(pr.LogTail))
 	}
-	if s.Replica.Process != ProcNone || s.Replica.Up {
-		t.Errorf("replica without a data dir reads %q (%s), want %q", s.Replica.Process, s.Replica.Summary(), ProcNone)
+	if s.Nodes[1].Process != ProcNone || s.Nodes[1].Up {
+		t.Errorf("replica without a data dir reads %q (%s), want %q", s.Nodes[1].Process, s.Nodes[1].Summary(), ProcNone)
 	}
 
 	// A slot shows up, inactive, with its reserved restart LSN.
 	var name string
 	exec1(t, l, cluster.Primary, "select slot_name::text from pg_create_physical_replication_slot('walstep_test', true)", &name)
 	s = p.Poll(context.Background())
-	if len(s.Primary.Slots) != 1 || s.Primary.Slots[0].Name != "walstep_test" || s.Primary.Slots[0].Active || !s.Primary.Slots[0].RestartLSN.Valid() {
-		t.Fatalf("slots %+v, want walstep_test inactive with a restart LSN", s.Primary.Slots)
+	if len(s.Nodes[0].Slots) != 1 || s.Nodes[0].Slots[0].Name != "walstep_test" || s.Nodes[0].Slots[0].Active || !s.Nodes[0].Slots[0].RestartLSN.Valid() {
+		t.Fatalf("slots %+v, want walstep_test inactive with a restart LSN", s.Nodes[0].Slots)
 	}
 
 	// A streaming standby: its timeline from the wal receiver, its slot
 	// active on the primary.
 	l.startStandby(t)
 	s = pollUntil(t, p, 30*time.Second, "streaming standby", func(s Snapshot) bool {
-		return s.Replica.Role == RoleStreaming
+		return s.Nodes[1].Role == RoleStreaming
 	})
-	r := s.Replica
+	r := s.Nodes[1]
 	if !r.Up || !r.InRecovery || r.Timeline != 1 || r.TLISource != SrcReceiver {
 		t.Errorf("standby reads %s (up=%v in_recovery=%v), want up in recovery on timeline 1 from %q", r.Summary(), r.Up, r.InRecovery, SrcReceiver)
 	}
@@ -199,21 +199,21 @@ func TestPollRunningPrimaryAndStandby(t *testing.T) {
 	if !r.Streams() || !strings.Contains(r.Receiver.Proof, "walsender") {
 		t.Errorf("standby streams %v with proof %q, want the primary's walsender as proof", r.Streams(), r.Receiver.Proof)
 	}
-	if ws := s.Primary.WalSenders; len(ws) != 1 || ws[0].State != "streaming" || ws[0].ClientAddr != "127.0.0.1" || !ws[0].SentLSN.Valid() {
+	if ws := s.Nodes[0].WalSenders; len(ws) != 1 || ws[0].State != "streaming" || ws[0].ClientAddr != "127.0.0.1" || !ws[0].SentLSN.Valid() {
 		t.Errorf("primary's walsenders %+v, want one streaming to 127.0.0.1", ws)
 	}
-	if !r.ReplayLSN.Valid() || r.ReplayLSN > s.Primary.FlushLSN+WALSegSize {
-		t.Errorf("standby replay %s against primary flush %s", r.ReplayLSN, s.Primary.FlushLSN)
+	if !r.ReplayLSN.Valid() || r.ReplayLSN > s.Nodes[0].FlushLSN+WALSegSize {
+		t.Errorf("standby replay %s against primary flush %s", r.ReplayLSN, s.Nodes[0].FlushLSN)
 	}
 	s = pollUntil(t, p, 30*time.Second, "active slot replica", func(s Snapshot) bool {
-		for _, sl := range s.Primary.Slots {
+		for _, sl := range s.Nodes[0].Slots {
 			if sl.Name == "replica" && sl.Active {
 				return true
 			}
 		}
 		return false
 	})
-	if got := fmt.Sprint(s.Primary.Slots); !strings.Contains(got, "{replica true") || !strings.Contains(got, "{walstep_test false") {
+	if got := fmt.Sprint(s.Nodes[0].Slots); !strings.Contains(got, "{replica true") || !strings.Contains(got, "{walstep_test false") {
 		t.Errorf("slots %s, want replica (active) and walstep_test (inactive)", got)
 	}
 }
@@ -226,8 +226,8 @@ func TestPollStoppedServer(t *testing.T) {
 	l.startPrimary(t)
 	p := NewPoller(l.b, PollerOptions{})
 	defer p.Close()
-	if s := p.Poll(context.Background()); !s.Primary.Up {
-		t.Fatalf("primary not up before the stop: %s (%s)", s.Primary.Summary(), s.Primary.Err)
+	if s := p.Poll(context.Background()); !s.Nodes[0].Up {
+		t.Fatalf("primary not up before the stop: %s (%s)", s.Nodes[0].Summary(), s.Nodes[0].Err)
 	}
 	// A restart that no poll saw: the kept connection is stale, the next
 	// poll still reads the server as up.
@@ -235,14 +235,14 @@ func TestPollStoppedServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.start(t, cluster.Primary)
-	if r := p.Poll(context.Background()).Primary; !r.Up || r.Err != "" || r.Timeline != 1 {
+	if r := p.Poll(context.Background()).Nodes[0]; !r.Up || r.Err != "" || r.Timeline != 1 {
 		t.Fatalf("primary restarted between polls reads %s (err %q), want up on timeline 1", r.Summary(), r.Err)
 	}
 	if err := l.b.Stop(context.Background(), cluster.Primary, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	// Stop returns once the process has exited: the next poll sees it.
-	r := p.Poll(context.Background()).Primary
+	r := p.Poll(context.Background()).Nodes[0]
 	if r.Up || r.Process != ProcStopped || r.Err != "" {
 		t.Fatalf("stopped primary reads %s: up=%v process=%q err=%q", r.Summary(), r.Up, r.Process, r.Err)
 	}
@@ -321,8 +321,8 @@ func TestPollKilledServer(t *testing.T) {
 			return Snapshot{}
 		}
 	}
-	if s := next(); !s.Primary.Up {
-		t.Fatalf("primary not up before the kill: %s (%s)", s.Primary.Summary(), s.Primary.Err)
+	if s := next(); !s.Nodes[0].Up {
+		t.Fatalf("primary not up before the kill: %s (%s)", s.Nodes[0].Summary(), s.Nodes[0].Err)
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -331,7 +331,7 @@ func TestPollKilledServer(t *testing.T) {
 	var r Reading
 	polls := 0
 	for {
-		r = next().Primary
+		r = next().Nodes[0]
 		polls++
 		if r.Process == ProcCrashed || time.Now().After(deadline) {
 			break

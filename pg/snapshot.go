@@ -1,6 +1,9 @@
 package pg
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Process is what a server's process or container is doing.
 type Process string
@@ -89,6 +92,17 @@ type Reading struct {
 	WalSenders []WalSender  `json:"wal_senders,omitempty"` // a primary's pg_stat_replication
 	Control    *ControlData `json:"controldata,omitempty"`
 	LogTail    []string     `json:"log_tail,omitempty"`
+	// Upstream is the node the playbook says this one follows ("" for a
+	// primary); Follows is the node it is found to follow and FollowsFrom
+	// how that was told (see Snapshot.resolveUpstreams).
+	Upstream    string `json:"upstream,omitempty"`
+	Follows     string `json:"follows,omitempty"`
+	FollowsFrom string `json:"follows_from,omitempty"`
+	// ConnHost and ConnPort are the host and port of a standby's
+	// primary_conninfo (nothing else of it is kept: it may hold a
+	// password).
+	ConnHost string `json:"conninfo_host,omitempty"`
+	ConnPort string `json:"conninfo_port,omitempty"`
 }
 
 // Position is the server's most telling WAL position: flush for a primary,
@@ -124,13 +138,85 @@ type Archive struct {
 	Backups []string      `json:"backups"`
 }
 
-// Snapshot is one poll of both servers plus the archive and the timeline
-// history files.
+// Snapshot is one poll of every server (in the playbook's order) plus the
+// archive and the timeline history files.
 type Snapshot struct {
 	Seq       uint64    `json:"seq"`
 	At        time.Time `json:"at"`
-	Primary   Reading   `json:"primary"`
-	Replica   Reading   `json:"replica"`
+	Nodes     []Reading `json:"nodes"`
 	Archive   Archive   `json:"archive"`
 	Histories []History `json:"histories"`
+}
+
+// Node is the reading of the node named name; a reading of nothing (no
+// process known) when the snapshot has none.
+func (s Snapshot) Node(name string) Reading {
+	for _, r := range s.Nodes {
+		if r.Node == name {
+			return r
+		}
+	}
+	return Reading{Node: name}
+}
+
+// Nth is the i-th node's reading, a reading of nothing past the end: the
+// front ends that draw two servers draw the first two.
+func (s Snapshot) Nth(i int) Reading {
+	if i >= 0 && i < len(s.Nodes) {
+		return s.Nodes[i]
+	}
+	return Reading{}
+}
+
+// ref is the node's reading to change in place, nil when absent.
+func (s *Snapshot) ref(name string) *Reading {
+	for i := range s.Nodes {
+		if s.Nodes[i].Node == name {
+			return &s.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// SeedNodes is the seed's two readings as a snapshot's Nodes: named
+// primary and replica where a reading has no name, the replica following
+// the primary.
+func SeedNodes(primary, replica Reading) []Reading {
+	if primary.Node == "" {
+		primary.Node = "primary"
+	}
+	if replica.Node == "" {
+		replica.Node = "replica"
+	}
+	if replica.Upstream == "" {
+		replica.Upstream = primary.Node
+	}
+	return []Reading{primary, replica}
+}
+
+// UnmarshalJSON reads a snapshot, also as walstep wrote it when it ran
+// only the seed's two servers ("primary" and "replica" objects instead of
+// "nodes"), so recorded polls still read.
+func (s *Snapshot) UnmarshalJSON(b []byte) error {
+	type plain Snapshot
+	var v struct {
+		plain
+		Primary *Reading `json:"primary"`
+		Replica *Reading `json:"replica"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = Snapshot(v.plain)
+	if s.Nodes == nil && (v.Primary != nil || v.Replica != nil) {
+		var p, r Reading
+		if v.Primary != nil {
+			p = *v.Primary
+		}
+		if v.Replica != nil {
+			r = *v.Replica
+		}
+		s.Nodes = SeedNodes(p, r)
+	}
+	return nil
 }

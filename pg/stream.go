@@ -123,19 +123,29 @@ func StreamProof(rc *WalReceiver, senders []WalSender, slots []Slot) string {
 	return ""
 }
 
-// confirmStreaming is the one place a replica is called streaming: once
-// both servers are read, the replica's wal receiver counts only with proof
-// from StreamProof. Only then are its role and timeline the receiver's.
+// confirmStreaming is the one place a standby is called streaming: once
+// every server is read, each standby's wal receiver counts only with
+// proof from StreamProof against the node it follows. Only then are its
+// role and timeline the receiver's.
 func (s *Snapshot) confirmStreaming() {
-	r := &s.Replica
+	for _, pr := range s.Pairs() {
+		if r := s.ref(pr.Standby); r != nil {
+			confirmStream(r, s.Node(pr.Upstream))
+		}
+	}
+}
+
+// confirmStream confirms r's stream from up, its upstream. A cascading
+// upstream (itself in recovery) has walsenders too.
+func confirmStream(r *Reading, up Reading) {
 	rc := r.Receiver
 	if rc == nil || !r.Up {
 		return
 	}
 	var senders []WalSender
 	var slots []Slot
-	if s.Primary.Up && !s.Primary.InRecovery {
-		senders, slots = s.Primary.WalSenders, s.Primary.Slots
+	if up.Up && (!up.InRecovery || up.Upstream != "") {
+		senders, slots = up.WalSenders, up.Slots
 	}
 	rc.Proof = StreamProof(rc, senders, slots)
 	rc.Streaming = rc.Proof != ""

@@ -14,30 +14,30 @@ func refusedWindow(t *testing.T) Snapshot {
 	t.Helper()
 	s := loadSnap(t, "default_end.json")
 	var tail []string
-	for _, l := range s.Replica.LogTail {
+	for _, l := range s.Nodes[1].LogTail {
 		if strings.Contains(l, "could not receive data from WAL stream") {
 			break
 		}
 		tail = append(tail, l)
 	}
-	s.Replica.LogTail = tail
-	s.Replica.Role = RoleStandbyNoStream // as classify leaves it
-	s.Replica.Timeline, s.Replica.TLISource = 1, SrcRestored
-	s.Replica.ReplayLSN, s.Replica.ReceiveLSN = 0x3000000, 0x3000000
-	s.Replica.Receiver = &WalReceiver{Status: "streaming", ReceivedTLI: 2, FlushedLSN: 0x3000000,
+	s.Nodes[1].LogTail = tail
+	s.Nodes[1].Role = RoleStandbyNoStream // as classify leaves it
+	s.Nodes[1].Timeline, s.Nodes[1].TLISource = 1, SrcRestored
+	s.Nodes[1].ReplayLSN, s.Nodes[1].ReceiveLSN = 0x3000000, 0x3000000
+	s.Nodes[1].Receiver = &WalReceiver{Status: "streaming", ReceivedTLI: 2, FlushedLSN: 0x3000000,
 		StartLSN: 0x3000000, StartTLI: 2, SenderHost: "127.0.0.1", SlotName: "replica"}
-	s.Primary.WalSenders = []WalSender{{PID: 4242, State: "catchup", AppName: "walreceiver", ClientAddr: "127.0.0.1"}}
-	s.Primary.Slots = []Slot{{Name: "replica", Active: true, ActivePID: 4242}}
+	s.Nodes[0].WalSenders = []WalSender{{PID: 4242, State: "catchup", AppName: "walreceiver", ClientAddr: "127.0.0.1"}}
+	s.Nodes[0].Slots = []Slot{{Name: "replica", Active: true, ActivePID: 4242}}
 	return s
 }
 
 func TestStreamingNeedsThePrimarysWalsender(t *testing.T) {
 	s := refusedWindow(t)
-	if !strings.Contains(strings.Join(s.Replica.LogTail, "\n"), "started streaming WAL from primary at 0/3000000 on timeline 2") {
+	if !strings.Contains(strings.Join(s.Nodes[1].LogTail, "\n"), "started streaming WAL from primary at 0/3000000 on timeline 2") {
 		t.Fatalf("test data: the replica's log lacks the started streaming line")
 	}
 	s.confirmStreaming()
-	r := s.Replica
+	r := s.Nodes[1]
 	if r.Streams() || r.Role == RoleStreaming || r.Timeline == 2 || r.TLISource == SrcReceiver {
 		t.Fatalf("refused receiver taken for streaming: streams %v role %s timeline %d (%s)", r.Streams(), r.Role, r.Timeline, r.TLISource)
 	}
@@ -52,7 +52,7 @@ func TestStreamingNeedsThePrimarysWalsender(t *testing.T) {
 	// Even with the receiver's timeline (as a poll before this fix read
 	// it), an unconfirmed receiver does not make the replica healthy.
 	s = refusedWindow(t)
-	s.Replica.Timeline, s.Replica.TLISource = 2, SrcReceiver
+	s.Nodes[1].Timeline, s.Nodes[1].TLISource = 2, SrcReceiver
 	s.confirmStreaming()
 	if d := Diagnose(DiagnoseInput{Snapshot: s}); d.Verdict == VerdictHealthy {
 		t.Fatalf("verdict healthy for a receiver the primary has not accepted: %s", d.Explanation)
@@ -60,9 +60,9 @@ func TestStreamingNeedsThePrimarysWalsender(t *testing.T) {
 
 	// The primary's walsender in state streaming is the proof.
 	s = refusedWindow(t)
-	s.Primary.WalSenders[0].State, s.Primary.WalSenders[0].SentLSN = "streaming", 0x30000A0
+	s.Nodes[0].WalSenders[0].State, s.Nodes[0].WalSenders[0].SentLSN = "streaming", 0x30000A0
 	s.confirmStreaming()
-	if r := s.Replica; !r.Streams() || r.Role != RoleStreaming || r.Timeline != 2 || r.TLISource != SrcReceiver {
+	if r := s.Nodes[1]; !r.Streams() || r.Role != RoleStreaming || r.Timeline != 2 || r.TLISource != SrcReceiver {
 		t.Errorf("confirmed stream: streams %v role %s timeline %d (%s)", r.Streams(), r.Role, r.Timeline, r.TLISource)
 	}
 }
@@ -98,9 +98,9 @@ func TestStreamProof(t *testing.T) {
 // seen between, is not healthy either.
 func TestReceiverThatKeepsDyingIsNotHealthy(t *testing.T) {
 	s := loadSnap(t, "healthy_end.json")
-	s.Replica.Receiver = nil
-	s.Replica.Role = RoleStandbyNoStream
-	s.Replica.LogTail = append(s.Replica.LogTail,
+	s.Nodes[1].Receiver = nil
+	s.Nodes[1].Role = RoleStandbyNoStream
+	s.Nodes[1].LogTail = append(s.Nodes[1].LogTail,
 		"2026-11-25 21:50:41.100 UTC [27700] LOG:  started streaming WAL from primary at 0/3000000 on timeline 2",
 		"2026-11-25 21:50:41.140 UTC [27700] FATAL:  could not receive data from WAL stream: server closed the connection unexpectedly",
 		"2026-11-25 21:50:46.100 UTC [27701] LOG:  started streaming WAL from primary at 0/3000000 on timeline 2",

@@ -78,9 +78,11 @@ func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opt
 			}
 		}
 	}
+	upNode, sbNode := d.pairNodes()
+	P, R := s.Node(string(upNode)), s.Node(string(sbNode))
 	names := opts.Names
-	if names == nil && s.Primary.Up {
-		conn := env.ConnString(cluster.Primary)
+	if names == nil && P.Up {
+		conn := env.ConnString(upNode)
 		names = func(ctx context.Context, rels []RelFile) (map[RelFile]string, error) {
 			return ResolveRelations(ctx, conn, rels)
 		}
@@ -89,11 +91,11 @@ func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opt
 	// The old timeline, from the fork to the replica's position.
 	w.Timeline, w.From = d.ForkParent, d.ForkLSN
 	rPos := d.ReplicaLSN
-	if r := s.Replica; r.ReceiveLSN > rPos && d.ReplicaTimeline == d.ForkParent && r.Streams() && r.Receiver.ReceivedTLI == d.ForkParent {
+	if r := R; r.ReceiveLSN > rPos && d.ReplicaTimeline == d.ForkParent && r.Streams() && r.Receiver.ReceivedTLI == d.ForkParent {
 		rPos = r.ReceiveLSN
 	}
 	w.ReplicaLSN = rPos
-	if !rPos.Valid() || rPos <= d.ForkLSN || !onOldTimeline(s, d, rPos) {
+	if !rPos.Valid() || rPos <= d.ForkLSN || !onOldTimeline(P, d, rPos) {
 		w.Note = fmt.Sprintf("the replica has not replayed timeline %d past the fork %s", d.ForkParent, d.ForkLSN)
 		if rPos.Valid() && d.ReplicaTimeline != 0 {
 			w.Note += fmt.Sprintf(" (it is at %s on timeline %d)", rPos, d.ReplicaTimeline)
@@ -107,7 +109,7 @@ func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opt
 			w.Capped = fmt.Sprintf("range too large: read %d of its %d segments, up to %s; the rest up to %s is not shown", opts.MaxSegments, n, w.To, rPos)
 		}
 		args := []string{"-t", strconv.FormatUint(uint64(w.Timeline), 10), "-s", w.From.String(), "-e", w.To.String(), "-n", strconv.Itoa(opts.MaxRecords + 1)}
-		out := runWALDump(ctx, env, cluster.Replica, opts, w.Timeline, first, last, args)
+		out := runWALDump(ctx, env, sbNode, opts, w.Timeline, first, last, args)
 		recs := out.Records
 		if len(recs) > opts.MaxRecords {
 			recs = recs[:opts.MaxRecords]
@@ -123,11 +125,11 @@ func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opt
 	nt.Timeline, nt.From = d.ForkTimeline, d.ForkLSN
 	first := d.ForkLSN.Segment()
 	last := first
-	if pPos, pTLI := PositionOf(s.Primary); pTLI == d.ForkTimeline && pPos.Valid() && pPos.Segment() > first {
+	if pPos, pTLI := PositionOf(P); pTLI == d.ForkTimeline && pPos.Valid() && pPos.Segment() > first {
 		last = first + 1
 	}
 	args := []string{"-t", strconv.FormatUint(uint64(nt.Timeline), 10), "-s", nt.From.String(), "-n", strconv.Itoa(opts.NewRecords)}
-	out := runWALDump(ctx, env, cluster.Primary, opts, nt.Timeline, first, last, args)
+	out := runWALDump(ctx, env, upNode, opts, nt.Timeline, first, last, args)
 	nameRecords(ctx, names, out.Records)
 	nt.setRecords(out.Records)
 	nt.Source, nt.Err = out.source, out.Err
@@ -140,12 +142,26 @@ func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opt
 // the new one (a wal receiver that asked for it a moment ago) at a
 // position the primary has not written on the new timeline, so what it
 // replayed past the fork cannot have come from there.
-func onOldTimeline(s Snapshot, d Diagnosis, rPos LSN) bool {
+func onOldTimeline(P Reading, d Diagnosis, rPos LSN) bool {
 	if d.ReplicaTimeline == d.ForkParent {
 		return true
 	}
-	pPos, pTLI := PositionOf(s.Primary)
-	return d.ReplicaTimeline == d.ForkTimeline && pTLI == d.ForkTimeline && s.Primary.Up && pPos.Valid() && rPos > pPos
+	pPos, pTLI := PositionOf(P)
+	return d.ReplicaTimeline == d.ForkTimeline && pTLI == d.ForkTimeline && P.Up && pPos.Valid() && rPos > pPos
+}
+
+// pairNodes are the nodes d judged: the upstream, whose new timeline is
+// read, and the standby, whose WAL past the fork is; the seed's when d
+// does not say (a diagnosis from before it did).
+func (d Diagnosis) pairNodes() (up, sb cluster.Node) {
+	up, sb = cluster.Primary, cluster.Replica
+	if d.Upstream != "" {
+		up = cluster.Node(d.Upstream)
+	}
+	if d.Standby != "" {
+		sb = cluster.Node(d.Standby)
+	}
+	return up, sb
 }
 
 // nameRecords fills each record's Relations from names (best effort).

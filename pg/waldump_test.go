@@ -168,16 +168,16 @@ func TestReadStaged(t *testing.T) {
 // replica read as on timeline 2 at 0/3000000, where the primary has
 // written only to 0/2000178: what it replayed past the fork is timeline 1's.
 func TestOnOldTimeline(t *testing.T) {
-	s := Snapshot{Primary: Reading{Up: true, Timeline: 2, FlushLSN: mustLSN("0/2000178")}}
+	s := Snapshot{Nodes: SeedNodes(Reading{Up: true, Timeline: 2, FlushLSN: mustLSN("0/2000178")}, Reading{})}
 	d := Diagnosis{ForkLSN: mustLSN("0/2000100"), ForkParent: 1, ForkTimeline: 2, ReplicaTimeline: 2}
-	if !onOldTimeline(s, d, mustLSN("0/3000000")) {
+	if !onOldTimeline(s.Nodes[0], d, mustLSN("0/3000000")) {
 		t.Error("0/3000000 on timeline 2 beyond the primary's 0/2000178 is timeline 1's WAL")
 	}
-	if onOldTimeline(s, d, mustLSN("0/2000150")) {
+	if onOldTimeline(s.Nodes[0], d, mustLSN("0/2000150")) {
 		t.Error("a replica within what the primary wrote on timeline 2 follows it")
 	}
 	d.ReplicaTimeline = 1
-	if !onOldTimeline(s, d, mustLSN("0/2000150")) {
+	if !onOldTimeline(s.Nodes[0], d, mustLSN("0/2000150")) {
 		t.Error("a replica on timeline 1 is on the old timeline")
 	}
 }

@@ -32,7 +32,7 @@ func (e *userEnv) ServerScratch() (string, error) { return e.scratch, nil }
 // that user, staging in the directory it owns, whatever TempDir says.
 func TestReadWALAtForkRunsAsServerUser(t *testing.T) {
 	env := &userEnv{scratch: "/lab/run/staging"}
-	s := Snapshot{Primary: Reading{Up: true, Timeline: 2, FlushLSN: mustLSN("0/3000100")}}
+	s := Snapshot{Nodes: SeedNodes(Reading{Up: true, Timeline: 2, FlushLSN: mustLSN("0/3000100")}, Reading{})}
 	d := Diagnosis{ForkLSN: mustLSN("0/2000100"), ForkParent: 1, ForkTimeline: 2, ReplicaTimeline: 1, ReplicaLSN: mustLSN("0/3000000")}
 	ReadWALAtFork(context.Background(), env, s, d, WALOptions{TempDir: "/lab/run", Names: func(context.Context, []RelFile) (map[RelFile]string, error) { return nil, nil }})
 	if len(env.users) != 2 {

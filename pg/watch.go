@@ -2,6 +2,7 @@ package pg
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -44,7 +45,10 @@ func (w Watch) Len() int { return len(w.earlier) }
 
 // remember returns w with s added and the history thinned.
 func (w Watch) remember(s Snapshot) Watch {
-	s.Primary.LogTail, s.Replica.LogTail = nil, nil
+	s.Nodes = slices.Clone(s.Nodes)
+	for i := range s.Nodes {
+		s.Nodes[i].LogTail = nil
+	}
 	cutoff := s.At.Add(-2 * w.stallAfter())
 	kept := make([]Snapshot, 0, len(w.earlier)+1)
 	var lastArchive string

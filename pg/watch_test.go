@@ -28,7 +28,7 @@ func TestWatchThinsEarlierPolls(t *testing.T) {
 	recent := 0
 	changes := map[int]bool{}
 	for _, e := range w.earlier {
-		if e.Primary.LogTail != nil || e.Replica.LogTail != nil {
+		if e.Nodes[0].LogTail != nil || e.Nodes[1].LogTail != nil {
 			t.Fatal("an earlier poll kept its log tails")
 		}
 		if e.At.After(at.Add(-recentWindow)) {
@@ -71,7 +71,7 @@ func TestWatchIsAValue(t *testing.T) {
 	if w0.Len() != 1 || w1.Len() != 2 || w2.Len() != 2 {
 		t.Fatalf("lengths %d %d %d", w0.Len(), w1.Len(), w2.Len())
 	}
-	if got := w1.Earlier()[1].Primary.Timeline; got != b.Primary.Timeline {
+	if got := w1.Earlier()[1].Nodes[0].Timeline; got != b.Nodes[0].Timeline {
 		t.Errorf("w1 lost its own poll: timeline %d", got)
 	}
 }

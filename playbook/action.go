@@ -90,9 +90,28 @@ var Variables = map[string]string{
 	"archive_command": "the archiver's archive_command for the node",
 	"restore_command": "the archiver's restore_command for the node",
 	"backup":          "the backup name the last backup find found",
+	"host:NODE":       "how the other servers reach NODE (its network alias in Docker, 127.0.0.1 locally)",
+	"port:NODE":       "NODE's port as the other servers reach it",
 }
 
 var varRef = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// nodeVar is a variable that names a node: ${host:NODE}, ${port:NODE}.
+var nodeVar = regexp.MustCompile(`^(host|port):(.*)$`)
+
+// NodeRefs lists the nodes the action's ${host:NODE} and ${port:NODE}
+// name, which must be declared.
+func (a Action) NodeRefs() []string {
+	var out []string
+	for _, s := range append(append([]string{}, a.Args...), a.File) {
+		for _, m := range varRef.FindAllStringSubmatch(s, -1) {
+			if v := nodeVar.FindStringSubmatch(m[1]); v != nil {
+				out = append(out, v[2])
+			}
+		}
+	}
+	return out
+}
 
 // confFiles are the data-dir files append and replace may change.
 var confFiles = map[string]bool{"postgresql.conf": true, "pg_hba.conf": true, "pg_ident.conf": true, "postgresql.auto.conf": true}
@@ -337,7 +356,7 @@ func parseAction(text string, line int) (Action, error) {
 	}
 	for _, s := range append(append([]string{}, a.Args...), a.File) {
 		for _, m := range varRef.FindAllStringSubmatch(s, -1) {
-			if _, ok := Variables[m[1]]; !ok {
+			if _, ok := Variables[m[1]]; !ok && !nodeVar.MatchString(m[1]) {
 				return Action{}, fmt.Errorf("%s: unknown variable ${%s}", verb, m[1])
 			}
 		}

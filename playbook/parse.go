@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"walstep/cluster"
 )
 
 // Doc is a parsed, checked playbook.
@@ -370,16 +372,12 @@ func (p *parser) frontMatter(lines []string, first int) error {
 	return nil
 }
 
-// SupportedNodes are the node names the backends run today.
-var SupportedNodes = []string{"primary", "replica"}
-
 func (p *parser) node(name, role string, n int) error {
-	ok := false
-	for _, s := range SupportedNodes {
-		ok = ok || s == name
+	if err := cluster.CheckNodeName(name); err != nil {
+		return p.errf(n, "%v", err)
 	}
-	if !ok {
-		return p.errf(n, "node %q: walstep runs nodes named %s", name, strings.Join(SupportedNodes, " and "))
+	if len(p.doc.Nodes) == cluster.MaxNodes {
+		return p.errf(n, "node %s: walstep runs at most %d nodes", name, cluster.MaxNodes)
 	}
 	for _, d := range p.doc.Nodes {
 		if d.Name == name {
@@ -414,6 +412,9 @@ func (p *parser) check() error {
 			return p.errf(nd.Line, "node %s follows %s, which is not another declared node", nd.Name, nd.Upstream)
 		}
 	}
+	if err := d.Topology().Check(); err != nil {
+		return p.errf(d.Nodes[0].Line, "%v", err)
+	}
 	if len(d.Steps) == 0 {
 		return p.errf(1, "no steps: write one heading per step, ## ID. Title")
 	}
@@ -427,6 +428,11 @@ func (p *parser) check() error {
 			for _, n := range a.Nodes {
 				if !declared[n] {
 					return p.errf(a.Line, "%s: node %q is not declared in the front matter", a.Verb, n)
+				}
+			}
+			for _, n := range a.NodeRefs() {
+				if !declared[n] {
+					return p.errf(a.Line, "%s: ${host:%s} or ${port:%s} names a node the front matter does not declare", a.Verb, n, n)
 				}
 			}
 			if a.Verb == "wait streaming" && d.UpstreamAt(a.Line, a.Node()) == "" {
@@ -487,6 +493,15 @@ func upstream(d *Doc, node string) string {
 
 // Upstream is the node that node follows, "" for none.
 func (d *Doc) Upstream(node string) string { return upstream(d, node) }
+
+// Topology is the declared nodes as the backends run them.
+func (d *Doc) Topology() cluster.Topology {
+	t := make(cluster.Topology, len(d.Nodes))
+	for i, n := range d.Nodes {
+		t[i] = cluster.NodeSpec{Name: cluster.Node(n.Name), Upstream: cluster.Node(n.Upstream)}
+	}
+	return t
+}
 
 // frontLine finds the front matter line naming id, else 1.
 func frontLine(lines []string, id string) int {

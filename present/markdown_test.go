@@ -76,7 +76,7 @@ func TestWriteMarkdownServersLabelAndWALWrap(t *testing.T) {
 			Relations: []string{"base/5/16384 (public.test)", "base/5/16389 (public.test_pkey)", "base/5/16390 (public.a_rather_long_table_name_here)"}}}}}
 	var b strings.Builder
 	err := WriteMarkdown(&b, Report{Generated: at, Lab: "/tmp/lab", Backend: "local", Archiver: "cp",
-		Snapshot:    pg.Snapshot{At: at, Primary: pg.Reading{Node: "primary", Up: true, Process: pg.ProcUp}},
+		Snapshot:    pg.Snapshot{At: at, Nodes: []pg.Reading{{Node: "primary", Up: true, Process: pg.ProcUp}}},
 		ServersThen: "walstep stops them once this report is written",
 		WAL:         wal})
 	if err != nil {

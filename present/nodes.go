@@ -15,16 +15,23 @@ type NodeReading struct {
 }
 
 // Nodes lists a snapshot's servers in the playbook's order, each named
-// and with the node it follows: every front end draws them from here.
+// and with the node it follows (as the poll found it, else as the
+// playbook declares): every front end draws them from here. Before any
+// poll named the nodes, the seed's two.
 func Nodes(s pg.Snapshot) []NodeReading {
-	p, r := s.Primary, s.Replica
-	if p.Node == "" {
-		p.Node = "primary"
+	rs := s.Nodes
+	if len(rs) == 0 {
+		rs = pg.SeedNodes(pg.Reading{}, pg.Reading{})
 	}
-	if r.Node == "" {
-		r.Node = "replica"
+	out := make([]NodeReading, len(rs))
+	for i, r := range rs {
+		up := r.Follows
+		if up == "" {
+			up = r.Upstream
+		}
+		out[i] = NodeReading{Reading: r, Upstream: up}
 	}
-	return []NodeReading{{Reading: p}, {Reading: r, Upstream: p.Node}}
+	return out
 }
 
 // NodeNamed is the node called name in ns.

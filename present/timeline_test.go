@@ -111,8 +111,7 @@ func TestTimelineStoppedReplicaAndWideNote(t *testing.T) {
 func TestTimelineSplitAndUnknowns(t *testing.T) {
 	h2, _ := pg.ParseHistory(2, "1\t0/2000100\treached consistency\n")
 	s := pg.Snapshot{
-		Primary:   pg.Reading{Node: "primary", Up: true, FlushLSN: 0x2000178, Timeline: 2},
-		Replica:   pg.Reading{Node: "replica", Up: true, FlushLSN: 0x3000100, Timeline: 3},
+		Nodes:     pg.SeedNodes(pg.Reading{Node: "primary", Up: true, FlushLSN: 0x2000178, Timeline: 2}, pg.Reading{Node: "replica", Up: true, FlushLSN: 0x3000100, Timeline: 3}),
 		Histories: []pg.History{h2},
 	}
 	got := RenderTimeline(s, 40, PlainDiagStyles())

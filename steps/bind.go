@@ -222,7 +222,7 @@ func (bd *bound) do(ctx context.Context, id string, a playbook.Action, marks map
 		var p string
 		var rm func(string) error
 		if a.Area == "config" {
-			p = lab.Path(configDirName(node), a.File)
+			p = lab.Path(cluster.ConfigDirName(node), a.File)
 		} else {
 			p, rm = filepath.Join(dataDirPath(env, node), a.File), env.remover(ctx)
 		}
@@ -365,7 +365,8 @@ func (bd *bound) firstPrimary() cluster.Node {
 	return cluster.Primary
 }
 
-// expand fills in ${…} for node, each value quoted by q (nil: as is).
+// expand fills in ${…} for node, each value quoted by q (nil: as is);
+// ${host:NODE} and ${port:NODE} are how the servers reach NODE.
 func (bd *bound) expand(node cluster.Node, s string, q func(string) string) string {
 	if !strings.Contains(s, "${") {
 		return s
@@ -376,6 +377,10 @@ func (bd *bound) expand(node cluster.Node, s string, q func(string) string) stri
 		"archive_command": bd.env.Archiver.ArchiveCommand(p), "restore_command": bd.env.Archiver.RestoreCommand(p),
 	}
 	vals["backup"], _ = bd.env.foundBackup()
+	for _, n := range bd.env.Lab.Topology().Nodes() {
+		np := bd.env.Backend.Paths(n)
+		vals["host:"+string(n)], vals["port:"+string(n)] = np.Host, np.Port
+	}
 	var pairs []string
 	for k, v := range vals {
 		if q != nil {
@@ -388,20 +393,12 @@ func (bd *bound) expand(node cluster.Node, s string, q func(string) string) stri
 
 func sqlLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// configDirName is node's config dir in the lab.
-func configDirName(node cluster.Node) string {
-	if node == cluster.Replica {
-		return cluster.ReplicaConfig
-	}
-	return cluster.PrimaryConfig
-}
-
 // resetLab stops every server, removes what runs generated and makes the
 // lab's dirs again, keeping its editable files.
 func resetLab(ctx context.Context, env *Env, out io.Writer) error {
 	b, lab, arc := env.Backend, env.Lab, env.Archiver
 	env.clearProof() // a new pass: no marker written in it yet
-	for _, n := range cluster.StopOrder {
+	for _, n := range lab.Topology().StopOrder() {
 		if err := b.Stop(ctx, n, out); err != nil {
 			return fmt.Errorf("stop leftover %s: %w", n, err)
 		}
@@ -410,7 +407,11 @@ func resetLab(ctx context.Context, env *Env, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "reset %s (kept the conf files, wal-g.json and hooks)\n", lab.Dir)
-	for _, d := range []string{cluster.PrimaryConfig, cluster.ReplicaConfig, cluster.LogsDir, cluster.RunDir} {
+	var dirs []string
+	for _, n := range lab.Topology().Nodes() {
+		dirs = append(dirs, cluster.ConfigDirName(n))
+	}
+	for _, d := range append(dirs, cluster.LogsDir, cluster.RunDir) {
 		if err := lab.MkdirAll(lab.Path(d), 0o755, -1, -1); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"walstep/cluster"
@@ -39,7 +40,7 @@ func Touch(ctx context.Context, b cluster.Backend, node cluster.Node, name strin
 }
 
 // CopyConf copies an editable lab conf file into node's config dir,
-// filling in ${PRIMARY_HOST} and ${PRIMARY_PORT} for the backend in use
+// filling in its placeholders for the backend in use (see confValues)
 // and the lab's secret for the seed's password. The copy is the server
 // user's and readable by it alone: a conf may hold a password.
 func CopyConf(ctx context.Context, env *Env, node cluster.Node, name string, out io.Writer) error {
@@ -47,8 +48,20 @@ func CopyConf(ctx context.Context, env *Env, node cluster.Node, name string, out
 	if err != nil {
 		return err
 	}
-	p := env.Backend.Paths(cluster.Replica)
-	text := fillOutsideComments(string(raw), strings.NewReplacer("${PRIMARY_HOST}", p.PrimaryHost, "${PRIMARY_PORT}", p.PrimaryPort))
+	vals := confValues(env, node)
+	var unknown []string
+	text := fillOutsideComments(string(raw), func(s string) string {
+		return confPlaceholder.ReplaceAllStringFunc(s, func(m string) string {
+			if v, ok := vals[m]; ok {
+				return v
+			}
+			unknown = append(unknown, m)
+			return m
+		})
+	})
+	if len(unknown) > 0 {
+		return fmt.Errorf("copy %s: %s names a node this playbook does not declare (it has %s)", name, unknown[0], nodeList(env.Lab.Topology()))
+	}
 	copied, note, err := labText(env, text, "the copy holds")
 	if err != nil {
 		return err
@@ -57,11 +70,7 @@ func CopyConf(ctx context.Context, env *Env, node cluster.Node, name string, out
 	if err := env.Backend.WriteFile(ctx, node, f); err != nil {
 		return err
 	}
-	dir := cluster.PrimaryConfig
-	if node == cluster.Replica {
-		dir = cluster.ReplicaConfig
-	}
-	fmt.Fprintf(out, "copied %s to %s/\n", name, dir)
+	fmt.Fprintf(out, "copied %s to %s/\n", name, cluster.ConfigDirName(node))
 	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
 		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
 			fmt.Fprintf(out, "  %s\n", t)
@@ -77,7 +86,7 @@ func CopyConf(ctx context.Context, env *Env, node cluster.Node, name string, out
 // comment that names ${PRIMARY_HOST} says what walstep does, and filled in
 // it would read "127.0.0.1 and 34915 are filled in by walstep". A # inside
 // a quoted value does not start a comment.
-func fillOutsideComments(text string, r *strings.Replacer) string {
+func fillOutsideComments(text string, fill func(string) string) string {
 	lines := strings.Split(text, "\n")
 	for i, l := range lines {
 		quoted, cut := false, len(l)
@@ -92,7 +101,39 @@ func fillOutsideComments(text string, r *strings.Replacer) string {
 				break
 			}
 		}
-		lines[i] = r.Replace(l[:cut]) + l[cut:]
+		lines[i] = fill(l[:cut]) + l[cut:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// confPlaceholder is what a lab conf may name: ${PRIMARY_HOST} and
+// ${PRIMARY_PORT}, the upstream of the node it is copied for, and
+// ${host:NODE} and ${port:NODE}, any node's.
+var confPlaceholder = regexp.MustCompile(`\$\{(PRIMARY_HOST|PRIMARY_PORT|host:[^}]*|port:[^}]*)\}`)
+
+// confValues are the placeholders' values for a copy into node's config
+// dir. ${PRIMARY_HOST} names the node it follows, or the first primary
+// for a node that follows none (the seed's primary_restore.conf).
+func confValues(env *Env, node cluster.Node) map[string]string {
+	t := env.Lab.Topology()
+	up := t.Upstream(node)
+	if up == "" {
+		up = t.Primary()
+	}
+	p := env.Backend.Paths(up)
+	vals := map[string]string{"${PRIMARY_HOST}": p.Host, "${PRIMARY_PORT}": p.Port}
+	for _, n := range t.Nodes() {
+		np := env.Backend.Paths(n)
+		vals["${host:"+string(n)+"}"], vals["${port:"+string(n)+"}"] = np.Host, np.Port
+	}
+	return vals
+}
+
+// nodeList is the topology's node names, for messages.
+func nodeList(t cluster.Topology) string {
+	names := make([]string, len(t))
+	for i, n := range t.Nodes() {
+		names[i] = string(n)
+	}
+	return strings.Join(names, ", ")
 }

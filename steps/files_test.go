@@ -120,7 +120,7 @@ func TestFillOutsideComments(t *testing.T) {
 		"primary_conninfo = 'host=${PRIMARY_HOST} port=${PRIMARY_PORT} password=a#b' # was ${PRIMARY_PORT}\n"
 	want := "# ${PRIMARY_HOST} and ${PRIMARY_PORT} are filled in by walstep\n" +
 		"primary_conninfo = 'host=127.0.0.1 port=34915 password=a#b' # was ${PRIMARY_PORT}\n"
-	if got := fillOutsideComments(in, r); got != want {
+	if got := fillOutsideComments(in, r.Replace); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 }

@@ -21,8 +21,9 @@ func WithPanicHints(env *Env, all []Step) []Step {
 	for i, s := range all {
 		if run := s.Run; run != nil {
 			s.Run = func(ctx context.Context, w io.Writer) error {
-				marks := make([]string, len(cluster.Nodes))
-				for j, n := range cluster.Nodes {
+				nodes := env.Lab.Topology().Nodes()
+				marks := make([]string, len(nodes))
+				for j, n := range nodes {
 					marks[j] = lastLine(ctx, env.Backend, n)
 				}
 				err := run(ctx, w)
@@ -30,9 +31,9 @@ func WithPanicHints(env *Env, all []Step) []Step {
 					return err
 				}
 				if err == nil {
-					return panicDuring(ctx, env.Backend, marks)
+					return panicDuring(ctx, env.Backend, nodes, marks)
 				}
-				return panicHint(ctx, env.Backend, marks, err)
+				return panicHint(ctx, env.Backend, nodes, marks, err)
 			}
 		}
 		out[i] = s
@@ -41,8 +42,8 @@ func WithPanicHints(env *Env, all []Step) []Step {
 }
 
 // panicHint adds to err the first PANIC a server logged after its mark.
-func panicHint(ctx context.Context, b cluster.Backend, marks []string, err error) error {
-	for j, n := range cluster.Nodes {
+func panicHint(ctx context.Context, b cluster.Backend, nodes []cluster.Node, marks []string, err error) error {
+	for j, n := range nodes {
 		l, ok := firstLine(logSince(ctx, b, n, marks[j]), func(l pg.LogLine) bool { return l.IsProblem() && l.Level == "PANIC" })
 		if !ok {
 			continue
@@ -58,8 +59,8 @@ func panicHint(ctx context.Context, b cluster.Backend, marks []string, err error
 
 // panicDuring is an error quoting the first PANIC a server logged after
 // its mark, nil when none did.
-func panicDuring(ctx context.Context, b cluster.Backend, marks []string) error {
-	for j, n := range cluster.Nodes {
+func panicDuring(ctx context.Context, b cluster.Backend, nodes []cluster.Node, marks []string) error {
+	for j, n := range nodes {
 		if l, ok := firstLine(logSince(ctx, b, n, marks[j]), func(l pg.LogLine) bool { return l.IsProblem() && l.Level == "PANIC" }); ok {
 			return fmt.Errorf("the %s PANICked during this step, so it did not do what the step says; its log says: %s", n, pg.StripLogPrefix(l.Raw))
 		}

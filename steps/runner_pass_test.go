@@ -150,7 +150,7 @@ func TestRunnerReadingsBeforeNextStep(t *testing.T) {
 		n := reads
 		mu.Unlock()
 		note(fmt.Sprintf("read %d", n))
-		return pg.Snapshot{Primary: pg.Reading{Node: fmt.Sprintf("read %d", n)}}
+		return pg.Snapshot{Nodes: pg.SeedNodes(pg.Reading{Node: fmt.Sprintf("read %d", n)}, pg.Reading{})}
 	})
 	h := startRunner(t, r)
 	r.Continue()
@@ -165,7 +165,7 @@ func TestRunnerReadingsBeforeNextStep(t *testing.T) {
 	for _, e := range evs {
 		if e.Kind == StepFinished {
 			n++
-			if e.Readings == nil || e.Readings.Primary.Node != fmt.Sprintf("read %d", n) {
+			if e.Readings == nil || e.Readings.Nodes[0].Node != fmt.Sprintf("read %d", n) {
 				t.Fatalf("step %d finished with readings %+v", e.Index, e.Readings)
 			}
 		}

@@ -52,7 +52,7 @@ func TestTranscriptRecordsReadingsAndMarks(t *testing.T) {
 		if running {
 			overlap = append(overlap, last)
 		}
-		return pg.Snapshot{Primary: pg.Reading{Process: pg.Process("read after " + last)}, Replica: pg.Reading{Process: "replica"}}
+		return pg.Snapshot{Nodes: pg.SeedNodes(pg.Reading{Process: pg.Process("read after " + last)}, pg.Reading{Process: "replica"})}
 	})
 	path := filepath.Join(t.TempDir(), "t.md")
 	tr, err := Create(path, Header{Lab: "/lab", Backend: "fake", Archiver: "cp", Started: time.Now()})

@@ -51,8 +51,8 @@ func benchLogTail(node string, n int) []string {
 // benchSnap is the divergence with 200-line log tails on both servers.
 func benchSnap() pg.Snapshot {
 	s := divergedSnap(clock)
-	s.Primary.LogTail = benchLogTail("primary", 200)
-	s.Replica.LogTail = benchLogTail("replica", 200)
+	s.Nodes[0].LogTail = benchLogTail("primary", 200)
+	s.Nodes[1].LogTail = benchLogTail("replica", 200)
 	return s
 }
 

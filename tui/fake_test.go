@@ -192,8 +192,7 @@ func testModelClock(snap pg.Snapshot) (Model, *fakeRunner, *fakeClock) {
 // freshSnap is a poll of a fresh lab: nothing created yet.
 func freshSnap() pg.Snapshot {
 	return pg.Snapshot{Seq: 1, At: clock,
-		Primary: pg.Reading{Node: "primary", At: clock, Process: pg.ProcNone, Role: pg.RoleUnknown},
-		Replica: pg.Reading{Node: "replica", At: clock, Process: pg.ProcNone, Role: pg.RoleUnknown},
+		Nodes: pg.SeedNodes(pg.Reading{Node: "primary", At: clock, Process: pg.ProcNone, Role: pg.RoleUnknown}, pg.Reading{Node: "replica", At: clock, Process: pg.ProcNone, Role: pg.RoleUnknown}),
 	}
 }
 

@@ -53,7 +53,7 @@ func fakePlaybook(lab *fakeLab) []steps.Step {
 			case "12":
 				lab.set(func(s *pg.Snapshot) {
 					f := forkedSnap(time.Now())
-					s.Primary, s.Replica, s.Histories = f.Primary, f.Replica, f.Histories
+					s.Nodes[0], s.Nodes[1], s.Histories = f.Nodes[0], f.Nodes[1], f.Histories
 				})
 			case "13":
 				lab.mu.Lock()
@@ -67,7 +67,7 @@ func fakePlaybook(lab *fakeLab) []steps.Step {
 			case "F6":
 				lab.set(func(s *pg.Snapshot) {
 					d := divergedSnap(time.Now())
-					s.Primary, s.Replica = d.Primary, d.Replica
+					s.Nodes[0], s.Nodes[1] = d.Nodes[0], d.Nodes[1]
 				})
 			}
 			return nil

@@ -17,10 +17,10 @@ import (
 // times, once per try of the replica's wal receiver.
 func refusedSnap(at time.Time) pg.Snapshot {
 	s := divergedSnap(at)
-	s.Replica.ReceiveLSN = mustLSN("0/3000000")
-	s.Primary.LogTail = s.Primary.LogTail[:1]
+	s.Nodes[1].ReceiveLSN = mustLSN("0/3000000")
+	s.Nodes[0].LogTail = s.Nodes[0].LogTail[:1]
 	for i := 0; i < 6; i++ {
-		s.Primary.LogTail = append(s.Primary.LogTail,
+		s.Nodes[0].LogTail = append(s.Nodes[0].LogTail,
 			fmt.Sprintf("2025-11-25 12:00:%02d.500 UTC [%d] ERROR:  requested starting point 0/3000000 is ahead of the WAL flush position of this server 0/2000178", 12+i*5, 4350+i),
 			fmt.Sprintf("2025-11-25 12:00:%02d.500 UTC [%d] STATEMENT:  START_REPLICATION SLOT \"replica\" 0/3000000 TIMELINE 1", 12+i*5, 4350+i))
 	}

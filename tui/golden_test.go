@@ -194,15 +194,14 @@ func TestGoldenFullHelp(t *testing.T) {
 // the replica starting.
 func startingSnap(at time.Time) pg.Snapshot {
 	return pg.Snapshot{Seq: 14, At: at,
-		Primary: pg.Reading{Node: "primary", At: at, LastGood: at, Process: pg.ProcUp, Up: true, InRecovery: true,
+		Nodes: pg.SeedNodes(pg.Reading{Node: "primary", At: at, LastGood: at, Process: pg.ProcUp, Up: true, InRecovery: true,
 			Role: pg.RoleArchiveRecovery, Timeline: 1, TLISource: pg.SrcRestored, ReplayLSN: mustLSN("0/2000100"),
 			LogTail: []string{
 				"2025-11-25 12:00:01.100 UTC [4242] LOG:  starting archive recovery",
 				"2025-11-25 12:00:01.200 UTC [4242] LOG:  restored log file \"000000010000000000000002\" from archive",
 				"2025-11-25 12:00:01.300 UTC [4242] LOG:  consistent recovery state reached at 0/2000100",
-			}},
-		Replica: pg.Reading{Node: "replica", At: at, Process: pg.ProcStarting, Role: pg.RoleUnknown, Err: "connect: the database system is starting up",
-			LogTail: []string{"2025-11-25 12:00:01.150 UTC [4243] LOG:  entering standby mode"}},
+			}}, pg.Reading{Node: "replica", At: at, Process: pg.ProcStarting, Role: pg.RoleUnknown, Err: "connect: the database system is starting up",
+			LogTail: []string{"2025-11-25 12:00:01.150 UTC [4243] LOG:  entering standby mode"}}),
 	}
 }
 
@@ -210,7 +209,7 @@ func startingSnap(at time.Time) pg.Snapshot {
 // replica shut down at its recovery target.
 func forkedSnap(at time.Time) pg.Snapshot {
 	s := divergedSnap(at)
-	s.Replica = pg.Reading{Node: "replica", At: at, LastGood: at.Add(-4 * time.Second), Process: pg.ProcStopped, Role: pg.RoleShutInRecovery,
+	s.Nodes[1] = pg.Reading{Node: "replica", Upstream: "primary", At: at, LastGood: at.Add(-4 * time.Second), Process: pg.ProcStopped, Role: pg.RoleShutInRecovery,
 		Timeline: 1, TLISource: pg.SrcControl,
 		Control: &pg.ControlData{State: "shut down in recovery", CheckpointTLI: 1, CheckpointLSN: mustLSN("0/2000060"), MinRecoveryPoint: mustLSN("0/2000100"), MinRecoveryTLI: 1},
 		LogTail: []string{
@@ -218,7 +217,7 @@ func forkedSnap(at time.Time) pg.Snapshot {
 			"2025-11-25 12:00:02.100 UTC [4243] LOG:  shutdown at recovery target",
 			"2025-11-25 12:00:02.200 UTC [4243] LOG:  database system is shut down",
 		}}
-	s.Primary.Slots = nil
+	s.Nodes[0].Slots = nil
 	return s
 }
 
@@ -226,20 +225,19 @@ func forkedSnap(at time.Time) pg.Snapshot {
 // the replica replayed timeline 1 to 0/3000000 and is refused.
 func divergedSnap(at time.Time) pg.Snapshot {
 	return pg.Snapshot{Seq: 42, At: at,
-		Primary: pg.Reading{Node: "primary", At: at, LastGood: at, Process: pg.ProcUp, Up: true, Role: pg.RolePrimary,
+		Nodes: pg.SeedNodes(pg.Reading{Node: "primary", At: at, LastGood: at, Process: pg.ProcUp, Up: true, Role: pg.RolePrimary,
 			Timeline: 2, TLISource: pg.SrcCurrentWAL, FlushLSN: mustLSN("0/2000178"),
 			Slots: []pg.Slot{{Name: "replica"}},
 			LogTail: []string{
 				"2025-11-25 12:00:09.000 UTC [4301] LOG:  database system is ready to accept connections",
 				"2025-11-25 12:00:12.500 UTC [4350] ERROR:  requested starting point 0/3000000 is ahead of the WAL flush position of this server 0/2000178",
-			}},
-		Replica: pg.Reading{Node: "replica", At: at, LastGood: at, Process: pg.ProcUp, Up: true, InRecovery: true, Role: pg.RoleStandbyNoStream,
+			}}, pg.Reading{Node: "replica", At: at, LastGood: at, Process: pg.ProcUp, Up: true, InRecovery: true, Role: pg.RoleStandbyNoStream,
 			Timeline: 1, TLISource: pg.SrcRestored, ReplayLSN: mustLSN("0/3000000"), ReceiveLSN: pg.InvalidLSN,
 			LogTail: []string{
 				"2025-11-25 12:00:12.000 UTC [4344] LOG:  restored log file \"000000010000000000000002\" from archive",
 				"2025-11-25 12:00:12.400 UTC [4344] LOG:  consistent recovery state reached at 0/3000000",
 				"2025-11-25 12:00:12.500 UTC [4349] FATAL:  could not start WAL streaming: ERROR:  requested starting point 0/3000000 is ahead of the WAL flush position of this server 0/2000178",
-			}},
+			}}),
 		Histories: []pg.History{{TLI: 2, File: "00000002.history", Entries: []pg.HistoryEntry{{TLI: 1, Switch: mustLSN("0/2000100"), Reason: "reached consistency"}}}},
 	}
 }

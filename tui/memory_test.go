@@ -99,8 +99,8 @@ func TestPanelMemoryIsFlatOverPolls(t *testing.T) {
 		at := clock.Add(time.Duration(k) * every)
 		s := divergedSnap(at)
 		s.Seq = uint64(k)
-		s.Primary.LogTail = benchLogTail(fmt.Sprintf("primary %d", k), 200)
-		s.Replica.LogTail = benchLogTail(fmt.Sprintf("replica %d", k), 200)
+		s.Nodes[0].LogTail = benchLogTail(fmt.Sprintf("primary %d", k), 200)
+		s.Nodes[1].LogTail = benchLogTail(fmt.Sprintf("replica %d", k), 200)
 		m = polled(m, s)
 	}
 	k := 1

@@ -140,7 +140,7 @@ func TestKeysReadTogetherActOneByOne(t *testing.T) {
 func TestPanelLogSkipsContinuationLines(t *testing.T) {
 	m, _ := testModel(freshSnap())
 	s := divergedSnap(clock)
-	s.Primary.LogTail = append(s.Primary.LogTail, "2025-11-25 12:00:12.500 UTC [4350] STATEMENT:  START_REPLICATION SLOT \"replica\" 0/3000000 TIMELINE 1")
+	s.Nodes[0].LogTail = append(s.Nodes[0].LogTail, "2025-11-25 12:00:12.500 UTC [4350] STATEMENT:  START_REPLICATION SLOT \"replica\" 0/3000000 TIMELINE 1")
 	m = polled(m, s)
 	if v := m.View(); strings.Contains(v, "START_REPLICATION") || !strings.Contains(v, "ERROR: requested starting") {
 		t.Errorf("panel log:\n%s", v)
