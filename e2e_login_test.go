@@ -31,9 +31,11 @@ import (
 // password worked on every TCP address.
 
 // serverAddr is one way to reach a server: a TCP host and port, or a unix
-// socket's directory and port.
+// socket's directory and port. With secret set walstep's own user must
+// get in there with the lab's secret (a primary's TCP addresses always).
 type serverAddr struct {
 	what, host, port string
+	secret           bool
 }
 
 // unprivileged is the user the attempts run as.
@@ -92,7 +94,7 @@ func assertNoOtherUserGetsIn(t *testing.T, lab string, addrs []serverAddr) {
 				t.Logf("nobody at %s, password %q: %s", a.what, pw, oneLine(out))
 			}
 		}
-		if !strings.HasPrefix(a.host, "/") && strings.HasPrefix(a.what, "primary") && len(secret) > 0 {
+		if !strings.HasPrefix(a.host, "/") && (a.secret || strings.HasPrefix(a.what, "primary")) && len(secret) > 0 {
 			// The address is live and the secret is what tells apart (the
 			// replica's pg_hba.conf is the backup's, from before step 11,
 			// which lets in no TCP client in Docker).
@@ -145,7 +147,7 @@ func runKept(t *testing.T, flags ...string) map[string]string {
 
 func tcpAddr(what, hostPort string) serverAddr {
 	h, p, _ := strings.Cut(hostPort, ":")
-	return serverAddr{what, h, p}
+	return serverAddr{what: what, host: h, port: p}
 }
 
 func TestE2ELocalNoOtherUserLogsIn(t *testing.T) {
@@ -171,7 +173,7 @@ func TestE2ELocalNoOtherUserLogsIn(t *testing.T) {
 			t.Fatalf("%s: report says %s, postmaster.pid port %s", n, addrs[n], l[3])
 		}
 		try = append(try, tcpAddr(n+" 127.0.0.1 port", addrs[n]),
-			serverAddr{n + " unix socket", filepath.Join(lab, n+"-data", l[4]), l[3]})
+			serverAddr{what: n + " unix socket", host: filepath.Join(lab, n+"-data", l[4]), port: l[3]})
 	}
 	assertNoOtherUserGetsIn(t, lab, try)
 }
@@ -190,7 +192,7 @@ func TestE2EDockerNoOtherUserLogsIn(t *testing.T) {
 	for _, n := range []string{"primary", "replica"} {
 		try = append(try, tcpAddr(n+" published port", addrs[n]))
 		if os.Geteuid() == 0 {
-			try = append(try, serverAddr{n + " socket in the lab", filepath.Join(lab, "run", "sockets-"+n), "5432"})
+			try = append(try, serverAddr{what: n + " socket in the lab", host: filepath.Join(lab, "run", "sockets-"+n), port: "5432"})
 		}
 	}
 	try = append(try, containerAddrs(t, lab)...)
@@ -202,7 +204,10 @@ func TestE2EDockerNoOtherUserLogsIn(t *testing.T) {
 
 // containerAddrs is every address of every running container of the lab,
 // on every network it is on.
-func containerAddrs(t *testing.T, lab string) []serverAddr {
+func containerAddrs(t *testing.T, lab string) []serverAddr { return containerAddrsOf(t, lab, 2) }
+
+// labContainers lists the lab's running containers.
+func labContainers(t *testing.T, lab string) []container.Summary {
 	t.Helper()
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
@@ -216,8 +221,15 @@ func containerAddrs(t *testing.T, lab string) []serverAddr {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 2 {
-		t.Fatalf("%d containers of the lab running, want the two servers", len(cs))
+	return cs
+}
+
+// containerAddrsOf is containerAddrs for a lab of servers nodes.
+func containerAddrsOf(t *testing.T, lab string, servers int) []serverAddr {
+	t.Helper()
+	cs := labContainers(t, lab)
+	if len(cs) != servers {
+		t.Fatalf("%d containers of the lab running, want the %d servers", len(cs), servers)
 	}
 	var try []serverAddr
 	for _, c := range cs {
@@ -227,7 +239,7 @@ func containerAddrs(t *testing.T, lab string) []serverAddr {
 		for net, ep := range c.NetworkSettings.Networks {
 			for _, ip := range []string{ep.IPAddress, ep.GlobalIPv6Address} {
 				if ip != "" {
-					try = append(try, serverAddr{fmt.Sprintf("%s at %s on %s", c.Labels[cluster.LabelNode], ip, net), ip, "5432"})
+					try = append(try, serverAddr{what: fmt.Sprintf("%s at %s on %s", c.Labels[cluster.LabelNode], ip, net), host: ip, port: "5432", secret: c.Labels[cluster.LabelNode] != "replica"})
 				}
 			}
 		}

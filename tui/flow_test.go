@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,7 @@ func (f *fakeLab) poll(context.Context) pg.Snapshot {
 	f.snap.Seq++
 	s := f.snap
 	s.At = time.Now()
+	s.Nodes = slices.Clone(s.Nodes) // set changes f.snap's in place
 	return s
 }
 

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"walstep/cluster"
+)
+
+// threeNodes is a cascade: b follows a, c follows b.
+const threeNodes = "testdata/playbooks/three-nodes.md"
+
+// nodesReport is what the N-node tests read of `run --json`.
+type nodesReport struct {
+	Steps []struct {
+		ID, Status, Error string
+	} `json:"steps"`
+	Nodes []struct {
+		Node        string `json:"node"`
+		Process     string `json:"process"`
+		Role        string   `json:"role"`
+		LogTail     []string `json:"log_tail"`
+		Upstream    string `json:"upstream"`
+		Follows     string `json:"follows"`
+		FollowsFrom string `json:"follows_from"`
+		Receiver    *struct {
+			SenderHost string `json:"sender_host"`
+			SenderPort int    `json:"sender_port"`
+		} `json:"wal_receiver"`
+	} `json:"nodes"`
+	Addrs     map[string]string `json:"addresses"`
+	Diagnosis struct {
+		Verdict  string `json:"verdict"`
+		Standby  string `json:"standby"`
+		Standbys []struct {
+			Standby  string `json:"standby"`
+			Upstream string `json:"upstream"`
+			From     string `json:"from"`
+			Verdict  string `json:"verdict"`
+		} `json:"standbys"`
+	} `json:"diagnosis"`
+}
+
+// runThreeNodes runs the cascade with its servers kept running and checks
+// what the report says of every node: each polled and up, each standby
+// following its own upstream (told by its wal receiver), each judged
+// healthy.
+func runThreeNodes(t *testing.T, flags ...string) nodesReport {
+	t.Helper()
+	code, stdout, stderr := runMain(append([]string{"run", "--json", "--keep-running", "--playbook", threeNodes}, flags...)...)
+	var rep nodesReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v\n%s", code, err, stderr)
+	}
+	for _, s := range rep.Steps {
+		if s.Status != "done" {
+			t.Errorf("step %s: %s %s", s.ID, s.Status, s.Error)
+		}
+	}
+	var names []string
+	for _, n := range rep.Nodes {
+		names = append(names, n.Node)
+		if n.Process != "up" {
+			t.Errorf("%s: %s, want up", n.Node, n.Process)
+		}
+		if rep.Addrs[n.Node] == "" {
+			t.Errorf("no address for %s: %v", n.Node, rep.Addrs)
+		}
+		if !hasLine(n.LogTail, "database system is ready to accept") {
+			t.Errorf("%s's log has no start in it:\n%s", n.Node, strings.Join(n.LogTail, "\n"))
+		}
+	}
+	if !slices.Equal(names, []string{"a", "b", "c"}) {
+		t.Fatalf("report's nodes %v, want a b c", names)
+	}
+	for i, want := range []string{"", "a", "b"} {
+		n := rep.Nodes[i]
+		if n.Follows != want || (want != "" && (n.FollowsFrom != "wal receiver" || n.Role != "streaming standby")) {
+			t.Errorf("%s: %s follows %q (%s), want %q by its wal receiver", n.Node, n.Role, n.Follows, n.FollowsFrom, want)
+		}
+	}
+	d := rep.Diagnosis
+	if d.Verdict != "healthy" || len(d.Standbys) != 2 {
+		t.Fatalf("diagnosis %+v, want healthy with a verdict per standby", d)
+	}
+	for i, want := range []string{"b a", "c b"} {
+		if s := d.Standbys[i]; s.Standby+" "+s.Upstream != want || s.Verdict != "healthy" || s.From != "wal receiver" {
+			t.Errorf("standby %d: %+v, want %s healthy by its wal receiver", i, s, want)
+		}
+	}
+	return rep
+}
+
+// assertNodeDirs checks each node's own data dir, config dir and, with
+// logs, its log file (a container's is the engine's until it is removed).
+func assertNodeDirs(t *testing.T, lab string, want, logs bool) {
+	t.Helper()
+	for _, n := range []string{"a", "b", "c"} {
+		paths := []string{n + "-data", n + "-config"}
+		if logs {
+			paths = append(paths, filepath.Join("logs", n+".log"))
+		}
+		for _, p := range paths {
+			_, err := os.Lstat(filepath.Join(lab, p))
+			if want && err != nil {
+				t.Errorf("%s: %v", p, err)
+			}
+			if !want && !os.IsNotExist(err) {
+				t.Errorf("%s is still there after clean (%v)", p, err)
+			}
+		}
+	}
+}
+
+// Three nodes on the local backend: a port and a data dir each, c streams
+// from b, every node is in the report and no other user logs in to any;
+// clean stops all three and removes their dirs.
+func TestE2ENodesLocal(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	t.Cleanup(func() { runMain("clean", "--lab", lab) })
+	rep := runThreeNodes(t, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	assertNodeDirs(t, lab, true, true)
+	var pids []int
+	var try []serverAddr
+	ports := map[string]bool{}
+	for _, n := range []string{"a", "b", "c"} {
+		pid, err := os.ReadFile(filepath.Join(lab, n+"-data", "postmaster.pid"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := strings.Split(string(pid), "\n")
+		if len(l) < 6 || l[5] != "127.0.0.1" || rep.Addrs[n] != "127.0.0.1:"+l[3] {
+			t.Fatalf("%s: report says %s, postmaster.pid %q", n, rep.Addrs[n], l)
+		}
+		ports[l[3]] = true
+		p, err := strconv.Atoi(strings.TrimSpace(l[0]))
+		if err != nil || p <= 1 {
+			t.Fatalf("%s: postmaster pid %q", n, l[0])
+		}
+		pids = append(pids, p)
+		try = append(try, serverAddr{what: n + " 127.0.0.1 port", host: "127.0.0.1", port: l[3], secret: true},
+			serverAddr{what: n + " unix socket", host: filepath.Join(lab, n+"-data", l[4]), port: l[3]})
+	}
+	if len(ports) != 3 {
+		t.Errorf("ports %v: want one per node", ports)
+	}
+	if got := rep.Nodes[2].Receiver; got == nil || "127.0.0.1:"+strconv.Itoa(got.SenderPort) != rep.Addrs["b"] {
+		t.Errorf("c's wal receiver %+v, want b's port %s", got, rep.Addrs["b"])
+	}
+	assertNoOtherUserGetsIn(t, lab, try)
+	if code, out, errs := runMain("clean", "--lab", lab); code != 0 {
+		t.Fatalf("clean: exit %d\n%s%s", code, out, errs)
+	}
+	assertNodeDirs(t, lab, false, true)
+	for _, p := range pids {
+		if syscall.Kill(p, 0) == nil {
+			t.Errorf("postmaster %d still runs after clean", p)
+		}
+	}
+	if left := postgresOf(t, lab); len(left) > 0 {
+		t.Errorf("postgres left after clean: %v", left)
+	}
+}
+
+// Three nodes on Docker: a container each (<prefix>-a, -b, -c, each its
+// node's network alias), c streams from b, every node is in the report,
+// no other user logs in at any published port, socket or container
+// address; clean removes the three containers and their dirs.
+func TestE2ENodesDocker(t *testing.T) {
+	t.Parallel()
+	img := requireDockerE2E(t)
+	lab, flags := dockerLabAt(t, img, filepath.Join(reachableTempDir(t), "lab"))
+	rep := runThreeNodes(t, flags...)
+	assertNodeDirs(t, lab, true, false)
+	if got := rep.Nodes[2].Receiver; got == nil || got.SenderHost != "b" || got.SenderPort != 5432 {
+		t.Errorf("c's wal receiver %+v, want b:5432 (b's alias)", got)
+	}
+	prefix := flags[slices.Index(flags, "--prefix")+1]
+	byNode := map[string]string{}
+	for _, c := range labContainers(t, lab) {
+		byNode[c.Labels[cluster.LabelNode]] = strings.TrimPrefix(c.Names[0], "/")
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		if byNode[n] != prefix+"-"+n {
+			t.Errorf("node %s runs in container %q, want %s-%s", n, byNode[n], prefix, n)
+		}
+	}
+	var try []serverAddr
+	for _, n := range []string{"a", "b", "c"} {
+		a := tcpAddr(n+" published port", rep.Addrs[n])
+		a.secret = true
+		try = append(try, a)
+		if os.Geteuid() == 0 {
+			try = append(try, serverAddr{what: n + " socket in the lab", host: filepath.Join(lab, "run", "sockets-"+n), port: "5432"})
+		}
+	}
+	try = append(try, containerAddrsOf(t, lab, 3)...)
+	assertNoOtherUserGetsIn(t, lab, try)
+	if code, out, errs := runMain(append([]string{"clean"}, cleanFlags(flags)...)...); code != 0 {
+		t.Fatalf("clean: exit %d\n%s%s", code, out, errs)
+	}
+	assertNodeDirs(t, lab, false, true)
+	assertNoDockerLeft(t, lab)
+}
+
+// cleanFlags are the flags of a docker run that clean takes too.
+func cleanFlags(flags []string) []string {
+	var out []string
+	for i := 0; i+1 < len(flags); i += 2 {
+		switch flags[i] {
+		case "--lab", "--prefix", "--image", "--init-image":
+			out = append(out, flags[i], flags[i+1])
+		}
+	}
+	return out
+}
