@@ -22,13 +22,13 @@ type nodesReport struct {
 		ID, Status, Error string
 	} `json:"steps"`
 	Nodes []struct {
-		Node        string `json:"node"`
-		Process     string `json:"process"`
+		Node        string   `json:"node"`
+		Process     string   `json:"process"`
 		Role        string   `json:"role"`
 		LogTail     []string `json:"log_tail"`
-		Upstream    string `json:"upstream"`
-		Follows     string `json:"follows"`
-		FollowsFrom string `json:"follows_from"`
+		Upstream    string   `json:"upstream"`
+		Follows     string   `json:"follows"`
+		FollowsFrom string   `json:"follows_from"`
 		Receiver    *struct {
 			SenderHost string `json:"sender_host"`
 			SenderPort int    `json:"sender_port"`

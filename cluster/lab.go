@@ -91,12 +91,14 @@ Editable (walstep never overwrites these once written):
 - hooks/: extra steps run after a playbook step. Name them
   after-<step>.<node>.sql or after-<step>.<node>.sh, for example
   hooks/after-13.primary.sql or hooks/after-F2.replica.sh. <step> is a step
-  ID as shown in the checklist (1, 4c, 12, F1 ... F6); <node> is primary or
-  replica. SQL runs through psql on that server; a shell script runs in that
+  ID as shown in the checklist (1, 4c, 12, F1 ... F6); <node> is one of
+  the playbook's nodes (primary or replica in the seed's). SQL runs through psql on that server; a shell script runs in that
   server's environment with PGHOST, PGPORT and PGDATA set.
 
 Generated (removed and recreated by each run): primary-data/, replica-data/,
-wal-g-storage/, primary-config/, replica-config/, logs/, run/.
+wal-g-storage/, primary-config/, replica-config/, logs/, run/, and
+<node>-data/ and <node>-config/ of every other node a playbook declared
+(.walstep-nodes records them).
 
 checkpoints/ holds copies of the generated dirs between steps (the
 debugger's rewind, run --from); a run keeps them, walstep clean removes

@@ -140,12 +140,7 @@ func hasFile(ctx context.Context, b cluster.Backend, node cluster.Node, name str
 }
 
 // dataDirName is node's data dir in the lab.
-func dataDirName(node string) string {
-	if node == string(cluster.Replica) {
-		return cluster.ReplicaData
-	}
-	return cluster.PrimaryData
-}
+func dataDirName(node string) string { return cluster.DataDirName(cluster.Node(node)) }
 
 // clonePrefix returns the step that puts a verified prefix's state into a
 // run's lab: the checkpoint the prefix kept of its lab (a prefix lab
@@ -186,7 +181,7 @@ func clonePrefix(src *cluster.Lab) func(ctx context.Context, env *steps.Env) err
 // link the server user planted is copied as a link, and the readers refuse
 // it in the run as they do in any lab.
 func relocate(ctx context.Context, env *steps.Env, from string) error {
-	line := "archive_command = " + steps.ConfString(env.Archiver.ArchiveCommand(env.Backend.Paths(cluster.Primary)))
+	line := "archive_command = " + steps.ConfString(env.Archiver.ArchiveCommand(env.Backend.Paths(env.Lab.Topology().Primary())))
 	ours := func(l string) (string, bool) {
 		if strings.HasPrefix(l, "archive_command = ") {
 			return line, true
@@ -196,7 +191,8 @@ func relocate(ctx context.Context, env *steps.Env, from string) error {
 		}
 		return l, false
 	}
-	for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData} {
+	for _, n := range env.Lab.KnownNodes() {
+		d := cluster.DataDirName(n)
 		if _, err := os.Lstat(env.Lab.Path(d)); os.IsNotExist(err) {
 			continue // the prefix made no such data dir
 		}

@@ -382,7 +382,11 @@ func (e *Explorer) run(ctx context.Context, ps *prefixState, j runJob, name stri
 // and the transcript and the report say what they held; logs and confs
 // stay.
 func removeData(lab *cluster.Lab) {
-	for _, d := range []string{cluster.PrimaryData, cluster.ReplicaData, cluster.StorageDir, cluster.CheckpointsDir} {
+	var dirs []string
+	for _, n := range lab.KnownNodes() {
+		dirs = append(dirs, cluster.DataDirName(n))
+	}
+	for _, d := range append(dirs, cluster.StorageDir, cluster.CheckpointsDir) {
 		_ = lab.Remove(nil, lab.Path(d))
 	}
 }

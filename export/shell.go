@@ -108,6 +108,12 @@ func (g *shellGen) variable(node, name string) string {
 	case "backup":
 		return "$BACKUP"
 	}
+	if n, ok := strings.CutPrefix(name, "host:"); ok {
+		return "$(host_of " + n + ")"
+	}
+	if n, ok := strings.CutPrefix(name, "port:"); ok {
+		return "$(port_of " + n + ")"
+	}
 	return "${" + name + "}"
 }
 

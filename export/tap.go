@@ -138,6 +138,12 @@ func (g *tapGen) variable(node, name string) string {
 	case "backup":
 		return "$backup"
 	}
+	if n, ok := strings.CutPrefix(name, "host:"); ok {
+		return "$" + n + "->host"
+	}
+	if n, ok := strings.CutPrefix(name, "port:"); ok {
+		return "$" + n + "->port"
+	}
 	return perlLit("${" + name + "}")
 }
 

@@ -17,8 +17,9 @@ import (
 	"walstep/untrusted"
 )
 
-// hookName is after-<step>.<node>.<sql|sh>, e.g. after-13.primary.sql.
-var hookName = regexp.MustCompile(`^after-([0-9A-Za-z]+)\.(primary|replica)\.(sql|sh)$`)
+// hookName is after-<step>.<node>.<sql|sh>, e.g. after-13.primary.sql;
+// the node is one of the playbook's.
+var hookName = regexp.MustCompile(`^after-([0-9A-Za-z]+)\.([a-z][a-z0-9]*)\.(sql|sh)$`)
 
 // Hook is an extra step from the lab's hooks/ directory.
 type Hook struct {
@@ -53,8 +54,12 @@ func FindHooks(lab *cluster.Lab, playbook []Step) ([]Hook, []string, error) {
 		m := hookName.FindStringSubmatch(e.Name())
 		if m == nil {
 			if !strings.EqualFold(e.Name(), "README.md") {
-				warnings = append(warnings, fmt.Sprintf("hooks/%s ignored: name hooks after-<step>.<primary|replica>.<sql|sh>", untrusted.Text(e.Name())))
+				warnings = append(warnings, fmt.Sprintf("hooks/%s ignored: name hooks after-<step>.<node>.<sql|sh>", untrusted.Text(e.Name())))
 			}
+			continue
+		}
+		if t := lab.Topology(); !t.Has(cluster.Node(m[2])) {
+			warnings = append(warnings, fmt.Sprintf("hooks/%s ignored: the playbook has no node %s (it has %s)", e.Name(), m[2], nodeList(t)))
 			continue
 		}
 		if !known[m[1]] {
