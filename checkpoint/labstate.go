@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"walstep/cluster"
 )
 
 // fileState is a lab file's inode as it was right after it was made the
@@ -85,7 +83,7 @@ func (s *Store) recordLab(name string) error {
 		return nil
 	}
 	files := map[string]fileState{}
-	for _, top := range cluster.GeneratedNames() {
+	for _, top := range s.Lab.GeneratedNames() {
 		err := filepath.WalkDir(s.Lab.Path(top), func(p string, d os.DirEntry, err error) error {
 			if errors.Is(err, os.ErrNotExist) && p == s.Lab.Path(top) {
 				return filepath.SkipDir

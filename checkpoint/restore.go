@@ -25,7 +25,7 @@ func (s *Store) Restore(ctx context.Context, m Meta) (string, error) {
 	if err := checkLinked(src, m.Linked); err != nil {
 		return fail(err)
 	}
-	for _, name := range cluster.GeneratedNames() {
+	for _, name := range s.Lab.GeneratedNames() {
 		if err := s.Lab.CheckRemovable(s.Lab.Path(name)); err != nil {
 			return fail(err)
 		}
@@ -76,7 +76,7 @@ func (s *Store) replaceAll(ctx context.Context, src, trash string) (string, erro
 	if err := os.Mkdir(trashed, 0o700); err != nil {
 		return "", err
 	}
-	for _, name := range cluster.GeneratedNames() {
+	for _, name := range s.Lab.GeneratedNames() {
 		p := s.Lab.Path(name)
 		if _, err := os.Lstat(p); err != nil {
 			continue
@@ -88,7 +88,7 @@ func (s *Store) replaceAll(ctx context.Context, src, trash string) (string, erro
 	how := "copied whole"
 	ready := filepath.Join(src, spareDir)
 	if _, err := os.Stat(filepath.Join(ready, spareMarker)); err == nil {
-		for _, name := range cluster.GeneratedNames() {
+		for _, name := range s.Lab.GeneratedNames() {
 			if _, err := os.Lstat(filepath.Join(ready, name)); err != nil {
 				continue
 			}

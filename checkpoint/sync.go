@@ -59,7 +59,7 @@ func (s *Store) syncLab(src, trash string, was labState) (map[string]fileState, 
 	}
 	defer unix.Close(trashFd)
 	y := &syncer{src: src, was: was.Files, now: map[string]fileState{}, trashFd: trashFd}
-	for _, top := range cluster.GeneratedNames() {
+	for _, top := range s.Lab.GeneratedNames() {
 		if err := y.entry(labFd, top, top); err != nil {
 			return nil, y.stats, err
 		}

@@ -58,7 +58,7 @@ func (d *Docker) CopyGenerated(ctx context.Context, from, to string, linkArchive
 		}
 		return "0"
 	}
-	argv := append([]string{"sh", "-c", copyScript, "sh", src, dst, flag(linkArchive), flag(replace)}, GeneratedNames()...)
+	argv := append([]string{"sh", "-c", copyScript, "sh", src, dst, flag(linkArchive), flag(replace)}, d.lab.GeneratedNames()...)
 	var out bytes.Buffer
 	err = d.runTask(ctx, task{image: d.image, node: "copy", user: "root", argv: argv, binds: []string{d.lab.Dir + ":" + mnt}, out: &out, quiet: true, show: "cp -a (the lab's dirs)"})
 	if err != nil {

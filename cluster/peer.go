@@ -1,7 +1,5 @@
 package cluster
 
-import "strconv"
-
 // Peers is implemented by backends whose servers reach one another: a
 // standby's primary_conninfo and pg_rewind's source name another node by
 // the address its own environment sees.
@@ -10,13 +8,16 @@ type Peers interface {
 	PeerAddr(node Node) (host, port string)
 }
 
-// PeerAddr implements Peers: every local server listens on 127.0.0.1.
+// PeerAddr implements Peers: the node's Paths say it (every local server
+// listens on 127.0.0.1).
 func (l *Local) PeerAddr(node Node) (string, string) {
-	return "127.0.0.1", strconv.Itoa(l.ports[node])
+	p := l.Paths(node)
+	return p.Host, p.Port
 }
 
 // PeerAddr implements Peers: a container is reached on the lab's network
-// by its node name, as the seed's compose service names are.
+// by its node name, as the seed's compose service names are (its Paths).
 func (d *Docker) PeerAddr(node Node) (string, string) {
-	return string(node), containerPGPort
+	p := d.Paths(node)
+	return p.Host, p.Port
 }

@@ -93,9 +93,10 @@ func versions(ctx context.Context, s *Session) []present.Version {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
 	var out []present.Version
+	node := s.Lab.Topology().Primary()
 	run := func(argv ...string) string {
 		var b bytes.Buffer
-		if err := s.Backend.Exec(ctx, cluster.Primary, "postgres", argv, &b); err != nil {
+		if err := s.Backend.Exec(ctx, node, "postgres", argv, &b); err != nil {
 			return ""
 		}
 		for _, l := range strings.Split(b.String(), "\n") {
@@ -105,14 +106,14 @@ func versions(ctx context.Context, s *Session) []present.Version {
 		}
 		return ""
 	}
-	where := "the primary's environment (" + s.Backend.Name() + ")"
+	where := "the " + string(node) + "'s environment (" + s.Backend.Name() + ")"
 	if v := run("postgres", "--version"); v != "" {
 		out = append(out, present.Version{Name: "PostgreSQL", Value: v, Source: "postgres --version in " + where})
 	} else {
 		out = append(out, present.Version{Name: "PostgreSQL", Value: "unknown", Source: "postgres --version failed in " + where})
 	}
 	if _, ok := s.Archiver.(cluster.WalG); ok {
-		bin := s.Backend.Paths(cluster.Primary).WalgBin
+		bin := s.Backend.Paths(node).WalgBin
 		v := run(bin, "--version")
 		if v == "" {
 			v = "unknown"

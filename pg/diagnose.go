@@ -189,27 +189,19 @@ func judgePair(in DiagnoseInput, pr Pair) Diagnosis {
 // "primary a" (a node that follows none) or "upstream b". The seed's
 // pair keeps its words.
 func pairWords(s Snapshot, pr Pair) *strings.Replacer {
-	sb, up := pr.Standby, pr.Upstream
-	sbW, upW := "replica", "primary"
-	if sb != "replica" {
-		sbW = "standby " + sb
+	var pairs []string
+	if pr.Standby != "replica" {
+		w := "standby " + pr.Standby
+		pairs = append(pairs, "The replica", "S"+w[1:], "the replica", w)
 	}
-	if up != "primary" {
-		upW = "primary " + up
-		if s.Node(up).Upstream != "" {
-			upW = "upstream " + up
+	if pr.Upstream != "primary" {
+		w := "primary " + pr.Upstream
+		if s.Node(pr.Upstream).Upstream != "" {
+			w = "upstream " + pr.Upstream
 		}
+		pairs = append(pairs, "The primary", strings.ToUpper(w[:1])+w[1:], "the primary", w)
 	}
-	if sbW == "replica" && upW == "primary" {
-		return strings.NewReplacer()
-	}
-	title := func(w string) string { return strings.ToUpper(w[:1]) + w[1:] }
-	return strings.NewReplacer(
-		"The replica", map[bool]string{true: "The replica", false: title(sbW)}[sbW == "replica"],
-		"the replica", map[bool]string{true: "the replica", false: sbW}[sbW == "replica"],
-		"The primary", map[bool]string{true: "The primary", false: title(upW)}[upW == "primary"],
-		"the primary", map[bool]string{true: "the primary", false: upW}[upW == "primary"],
-	)
+	return strings.NewReplacer(pairs...)
 }
 
 // judge runs the seed's rules over the pair.

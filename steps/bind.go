@@ -362,7 +362,7 @@ func (bd *bound) firstPrimary() cluster.Node {
 			return cluster.Node(n.Name)
 		}
 	}
-	return cluster.Primary
+	return bd.env.Lab.Topology().Primary()
 }
 
 // expand fills in ${…} for node, each value quoted by q (nil: as is);

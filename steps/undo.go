@@ -12,10 +12,7 @@ import (
 
 // dataDirPath is node's data dir in the lab.
 func dataDirPath(env *Env, node cluster.Node) string {
-	if node == cluster.Replica {
-		return env.Lab.Path(cluster.ReplicaData)
-	}
-	return env.Lab.Path(cluster.PrimaryData)
+	return env.Lab.Path(cluster.DataDirName(node))
 }
 
 // noteDataDir records, as step id begins, whether node's data dir is
