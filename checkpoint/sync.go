@@ -236,20 +236,31 @@ func (y *syncer) file(fd int, name, ck, rel string, want *unix.Stat_t) error {
 }
 
 // attrs gives the lab's name the checkpoint's owner, mode (not for a
-// link, which has none) and times.
+// link, which has none) and times, each only where it differs: a chown or
+// utimes that changes nothing still dirties the inode, which the servers'
+// start then pays for (PostgreSQL fsyncs a restored data dir's every file
+// and dir).
 func (y *syncer) attrs(fd int, name string, want *unix.Stat_t, mode bool) error {
-	if err := unix.Fchownat(fd, name, int(want.Uid), int(want.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("set the owner of %s: %w", name, err)
+	var have unix.Stat_t
+	if err := unix.Fstatat(fd, name, &have, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
 	}
-	if mode {
-		// After the owner: chown clears the set-id bits.
+	if have.Uid != want.Uid || have.Gid != want.Gid {
+		if err := unix.Fchownat(fd, name, int(want.Uid), int(want.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("set the owner of %s: %w", name, err)
+		}
+		have.Mode &^= unix.S_ISUID | unix.S_ISGID // chown may clear them
+	}
+	if mode && have.Mode&0o7777 != want.Mode&0o7777 {
 		if err := unix.Fchmodat(fd, name, want.Mode&0o7777, 0); err != nil {
 			return fmt.Errorf("set the mode of %s: %w", name, err)
 		}
 	}
-	ts := []unix.Timespec{want.Atim, want.Mtim}
-	if err := unix.UtimesNanoAt(fd, name, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("set the times of %s: %w", name, err)
+	if have.Mtim != want.Mtim {
+		ts := []unix.Timespec{want.Atim, want.Mtim}
+		if err := unix.UtimesNanoAt(fd, name, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("set the times of %s: %w", name, err)
+		}
 	}
 	return nil
 }
