@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -221,4 +222,43 @@ func cleanFlags(flags []string) []string {
 		}
 	}
 	return out
+}
+
+// The cascade exported: the TAP test and the script build a, b and c
+// with PostgreSQL's own tools, c streams from b, and the marker row is
+// written where it can be, on a (the top of c's chain), not on b, a
+// standby that refuses writes.
+func TestE2EExportCascade(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	lib, regress := tapSetup(t)
+	work := reachableTempDir(t)
+	lab := filepath.Join(work, "lab")
+	if code, _, stderr := runMain("init", lab); code != 0 {
+		t.Fatalf("init: %s", stderr)
+	}
+	tdir := filepath.Join(work, "tap")
+	tap, script := filepath.Join(tdir, "t", "001_cascade.pl"), filepath.Join(work, "cascade.sh")
+	if err := os.MkdirAll(filepath.Dir(tap), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, stderr := runMain("export", "--lab", lab, "--playbook", threeNodes, "--expect", "healthy", "--tap", tap, "--script", script); code != 0 {
+		t.Fatalf("export: exit %d\n%s%s", code, out, stderr)
+	}
+	out, ok := prove(t, tdir, filepath.Join("t", filepath.Base(tap)), lib, regress)
+	if !ok || !strings.Contains(out, "Result: PASS") || !strings.Contains(out, "a row committed on a reaches c") {
+		t.Fatalf("prove: passed=%v\n%s", ok, out)
+	}
+	runDir := filepath.Join(work, "script-run")
+	if err := os.Mkdir(runDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(runDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	sout, err := exec.Command("bash", script, filepath.Join(runDir, "w")).CombinedOutput()
+	lines := strings.Split(strings.TrimSpace(string(sout)), "\n")
+	if err != nil || len(lines) < 2 || lines[len(lines)-2] != "healthy: c streams from b; the marker row committed on a reached it" {
+		t.Fatalf("the exported script (%v):\n%s", err, sout)
+	}
 }

@@ -33,11 +33,13 @@ type Options struct {
 const MarkerWait = 10 * time.Second
 
 // outcome is the standby whose streaming the playbook waits for, and its
-// upstream: where the assertions look.
+// upstream: where the assertions look. origin is the top of the
+// standby's chain of upstreams (its upstream but in a cascade), where a
+// marker row can be written.
 type outcome struct {
-	standby, upstream string
-	deadline          time.Duration
-	step              string
+	standby, upstream, origin string
+	deadline                  time.Duration
+	step                      string
 	// proofStep, proofAction locate the playbook's own proof: the last
 	// marker check on the standby after the outcome, of a marker written
 	// on its upstream; proofStep is -1 when there is none, and the
@@ -59,7 +61,7 @@ func proofOf(doc *playbook.Doc, out outcome) (int, int) {
 			switch {
 			case a.Verb == "wait streaming" && a.Node() == out.standby:
 				after, si, ai = true, -1, -1
-			case after && a.Verb == "marker check" && a.Node() == out.standby && markerNode(doc, i, j) == out.upstream:
+			case after && a.Verb == "marker check" && a.Node() == out.standby && markerNode(doc, i, j) == out.origin:
 				si, ai = i, j
 			}
 		}
@@ -89,6 +91,10 @@ func check(o Options) (outcome, error) {
 	}
 	if out.upstream == "" {
 		return outcome{}, fmt.Errorf("export: %s, which step %s waits on, is not declared a standby of a node", out.standby, out.step)
+	}
+	out.origin = out.upstream
+	for i := 0; i < len(o.Doc.Nodes) && o.Doc.Upstream(out.origin) != ""; i++ {
+		out.origin = o.Doc.Upstream(out.origin)
 	}
 	out.proofStep, out.proofAction = proofOf(o.Doc, out)
 	for _, st := range o.Doc.Steps {

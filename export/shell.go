@@ -42,7 +42,7 @@ func Script(o Options) ([]byte, error) {
 	}
 	g.p("")
 	g.p("# The proof from the data, and the outcome.")
-	g.p("conclude %s %s %q %d %d", g.out.standby, g.out.upstream, g.o.Expect, seconds(MarkerWait), seconds(g.out.deadline))
+	g.p("conclude %s %s %q %d %d %s", g.out.standby, g.out.upstream, g.o.Expect, seconds(MarkerWait), seconds(g.out.deadline), g.out.origin)
 	return []byte(g.header() + g.subs() + "\n# The playbook's steps.\ntrap cleanup EXIT" + g.b.String()), nil
 }
 
@@ -461,25 +461,27 @@ proof_seen() {
 }
 # Print the outcome with its evidence; exit 0 when it is what walstep saw.
 conclude() {
-	local standby=$1 upstream=$2 saw=$3 wait_refused=$4 wait_streaming=$5 outcome verdict
+	local standby=$1 upstream=$2 saw=$3 wait_refused=$4 wait_streaming=$5 origin=${6:-$2} outcome verdict
 	outcome=$(cat "$WORK/outcome")
+	local where=there
+	[ "$origin" = "$upstream" ] || where="on $origin"
 	if [ -n "${PROOF_SEEN:-}" ]; then wait_refused=$PROOF_WAIT wait_streaming=$PROOF_WAIT; fi
 	case $outcome in
 	refused:*)
-		if proof_seen "$standby" "$upstream" "$wait_refused"; then
+		if proof_seen "$standby" "$origin" "$wait_refused"; then
 			verdict=unknown
-			echo "unknown: $standby was refused ($outcome) yet the marker row committed on $upstream reached it"
+			echo "unknown: $standby was refused ($outcome) yet the marker row committed on $origin reached it"
 		else
 			verdict=diverged
-			echo "diverged: ${outcome#refused: }; the marker row committed on $upstream did not reach $standby within ${wait_refused}s"
+			echo "diverged: ${outcome#refused: }; the marker row committed on $origin did not reach $standby within ${wait_refused}s"
 		fi ;;
 	*)
-		if proof_seen "$standby" "$upstream" "$wait_streaming"; then
+		if proof_seen "$standby" "$origin" "$wait_streaming"; then
 			verdict=healthy
-			echo "healthy: $standby streams from $upstream; the marker row committed there reached it"
+			echo "healthy: $standby streams from $upstream; the marker row committed $where reached it"
 		else
 			verdict=unknown
-			echo "unknown: $standby streams from $upstream yet the marker row committed there did not reach it within ${wait_streaming}s"
+			echo "unknown: $standby streams from $upstream yet the marker row committed $where did not reach it within ${wait_streaming}s"
 		fi ;;
 	esac
 	echo "walstep saw: $saw"

@@ -150,6 +150,7 @@ func (g *tapGen) variable(node, name string) string {
 // started starts node unless it runs (start_node).
 func (g *tapGen) started(node string) {
 	g.helpers["start_node"] = true
+	g.helpers["wait_exited"] = true // start_node asks postmaster_alive
 	g.p("start_node($%s);", node)
 }
 
@@ -392,7 +393,7 @@ func (g *tapGen) runAsNote(a playbook.Action) {
 // assertions check the outcome walstep saw, from the standby's log and
 // from the data.
 func (g *tapGen) assertions() {
-	sb, up := g.out.standby, g.out.upstream
+	sb, up, origin := g.out.standby, g.out.upstream, g.out.origin
 	g.helpers["marker_seen"] = true
 	g.p("")
 	if g.o.Expect == pg.VerdictDiverged {
@@ -401,15 +402,15 @@ func (g *tapGen) assertions() {
 		g.p("like($outcome, qr/%s/,", refusals)
 		g.p("\t'%s is refused');", sb)
 		g.p("")
-		g.p("# The proof from the data: a row committed on %s, flushed there, never", up)
+		g.p("# The proof from the data: a row committed on %s, flushed there, never", origin)
 		g.p("# reaches %s, which stays on the abandoned timeline.", sb)
-		g.p("ok(!%s, 'a row committed on %s never reaches %s');", g.seen(MarkerWait), up, sb)
+		g.p("ok(!%s, 'a row committed on %s never reaches %s');", g.seen(MarkerWait), origin, sb)
 	} else {
 		g.p("# What walstep saw: %s streams from %s on its new timeline.", sb, up)
 		g.p("is($outcome, 'streaming', '%s streams from %s');", sb, up)
 		g.p("")
-		g.p("# The proof from the data: a row committed on %s reaches %s.", up, sb)
-		g.p("ok(%s, 'a row committed on %s reaches %s');", g.seen(g.out.deadline), up, sb)
+		g.p("# The proof from the data: a row committed on %s reaches %s.", origin, sb)
+		g.p("ok(%s, 'a row committed on %s reaches %s');", g.seen(g.out.deadline), origin, sb)
 	}
 }
 
@@ -420,7 +421,7 @@ func (g *tapGen) seen(d time.Duration) string {
 	if g.out.proofStep >= 0 {
 		return "$proof_seen"
 	}
-	return fmt.Sprintf("marker_seen($%s, $%s, %d)", g.out.upstream, g.out.standby, seconds(d))
+	return fmt.Sprintf("marker_seen($%s, $%s, %d)", g.out.origin, g.out.standby, seconds(d))
 }
 
 // perlSubs are the helpers a test may call, each defined only when used.
