@@ -322,6 +322,9 @@ for _ in $(seq 1 15); do
 done
 [[ -n $title && -n $conclusion ]] || die "the d view does not show the proof from the data (title: ${title:-no}, conclusion: ${conclusion:-no})"
 keys Escape
+# Back on the main screen before q: an Escape and a q read together are
+# one key, alt+q.
+wait_for " steps [━─]" 10 -E
 quit_stopping
 echo "tmux-truth: 7. at 80x24 the verdict, fork and replica's position showed whole, normal and presenter; the d view showed the proof from the data"
 fi
