@@ -45,6 +45,9 @@ func WriteMarkdown(ctx context.Context, s *Session, rep Report, path string, rep
 		Notes: s.Why, Snapshot: rep.Snapshot, Diagnosis: rep.Diagnosis, WAL: rep.WALPastFork,
 		Versions: versions(ctx, s),
 	}
+	if s.Doc != nil {
+		mr.Playbook, mr.PlaybookTitle = s.Doc.Name, s.Doc.Title
+	}
 	for _, st := range rep.Steps {
 		mr.Steps = append(mr.Steps, present.ReportStep{ID: st.ID, Title: st.Title, Status: st.Status.String(),
 			Duration: time.Duration(st.Seconds * float64(time.Second)), Error: st.Error})

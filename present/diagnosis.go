@@ -38,8 +38,8 @@ type DiagnosisForm struct {
 }
 
 // Diagnosis is the diagnosis block: the verdict, the explanation, the
-// cause, the evidence, the proof from the data and the log lines that
-// matter, in f's form. Every
+// cause, each standby's verdict (with more than one), the evidence, the
+// proof from the data and the log lines that matter, in f's form. Every
 // front end draws it here: the text and Markdown reports, the transcript
 // and the debugger's d view.
 func Diagnosis(d pg.Diagnosis, f DiagnosisForm) string {
@@ -51,6 +51,9 @@ func Diagnosis(d pg.Diagnosis, f DiagnosisForm) string {
 		parts = append(parts, "Cause: "+d.Cause)
 	}
 	parts = append(parts, f.Extra...)
+	if len(d.Standbys) > 1 {
+		parts = append(parts, Standbys(d.Standbys, f.Bullet, f.Item))
+	}
 	if len(d.Evidence) > 0 {
 		items := make([]string, len(d.Evidence))
 		for i, e := range d.Evidence {
@@ -68,6 +71,43 @@ func Diagnosis(d pg.Diagnosis, f DiagnosisForm) string {
 		parts = append(parts, f.Findings(d.Findings))
 	}
 	return strings.Join(parts, f.Sep) + f.End
+}
+
+// Standbys is each standby's verdict against the node it follows, as a
+// part of the diagnosis: a line each, how its upstream was told, the
+// verdict and its first sentence. item, when set, rewrites each line.
+func Standbys(svs []pg.StandbyVerdict, bullet string, item func(string) string) string {
+	lines := []string{"Each standby against the node it follows:"}
+	for _, sv := range svs {
+		l := StandbyLine(sv)
+		if item != nil {
+			l = item(l)
+		}
+		lines = append(lines, bullet+l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// StandbyLine is one standby's verdict in a line: "c following b (wal
+// receiver): DIVERGED. Standby c replayed …".
+func StandbyLine(sv pg.StandbyVerdict) string {
+	l := fmt.Sprintf("%s following %s", sv.Standby, sv.Upstream)
+	if sv.From != "" {
+		l += " (" + sv.From + ")"
+	}
+	l += ": " + strings.ToUpper(string(sv.Verdict))
+	if e := firstSentence(sv.Explanation); e != "" {
+		l += ". " + e
+	}
+	return l
+}
+
+// firstSentence is s up to the end of its first sentence.
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
 }
 
 // Proof is the proof from the data as a part of the diagnosis: a title

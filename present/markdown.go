@@ -16,10 +16,13 @@ import (
 type Report struct {
 	Generated              time.Time
 	Lab, Backend, Archiver string
-	Notes                  []string  // how the backend and archiver were chosen
-	Versions               []Version // PostgreSQL, WAL-G, walstep, …
-	Steps                  []ReportStep
-	Snapshot               pg.Snapshot // the readings after the run
+	// Playbook and PlaybookTitle are the front matter's name and title
+	// of the playbook run; "" or the seed's name: the seed's words.
+	Playbook, PlaybookTitle string
+	Notes                   []string  // how the backend and archiver were chosen
+	Versions                []Version // PostgreSQL, WAL-G, walstep, …
+	Steps                   []ReportStep
+	Snapshot                pg.Snapshot // the readings after the run
 	// ServersThen says what became of the servers after Snapshot was
 	// read ("walstep stops them once this report is written"), so
 	// states read while they ran are not taken for the end state.
@@ -55,9 +58,18 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	if d == nil {
 		d = &pg.Diagnosis{Verdict: pg.VerdictUnknown, Explanation: "No diagnosis: the run ended before the servers could be read."}
 	}
-	fmt.Fprintf(&b, "# PostgreSQL concurrent restore: verdict %s\n\n", strings.ToUpper(string(d.Verdict)))
-	fmt.Fprintf(&b, "A primary and a replica restored concurrently from the same backup, run step by step by walstep on %s (%s backend, %s archiver).\n\n",
-		r.Generated.UTC().Format("2006-01-02 15:04 UTC"), r.Backend, r.Archiver)
+	when := fmt.Sprintf("run step by step by walstep on %s (%s backend, %s archiver)", r.Generated.UTC().Format("2006-01-02 15:04 UTC"), r.Backend, r.Archiver)
+	if r.Playbook == "" || r.Playbook == "seed" {
+		fmt.Fprintf(&b, "# PostgreSQL concurrent restore: verdict %s\n\n", strings.ToUpper(string(d.Verdict)))
+		fmt.Fprintf(&b, "A primary and a replica restored concurrently from the same backup, %s.\n\n", when)
+	} else {
+		title := r.PlaybookTitle
+		if title == "" {
+			title = r.Playbook
+		}
+		fmt.Fprintf(&b, "# %s: verdict %s\n\n", inline(title), strings.ToUpper(string(d.Verdict)))
+		fmt.Fprintf(&b, "The playbook `%s`, its servers %s, %s.\n\n", inline(r.Playbook), serverRoles(Nodes(r.Snapshot)), when)
+	}
 	if d.Explanation != "" {
 		fmt.Fprintf(&b, "**%s.** %s\n\n", capitalise(string(d.Verdict)), d.Explanation)
 	}
@@ -148,6 +160,23 @@ func WriteMarkdown(w io.Writer, r Report) error {
 // breaking a list item.
 func inline(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// serverRoles says what the playbook declares each server to be: "a
+// (primary), b (standby of a) and c (standby of b)".
+func serverRoles(ns []NodeReading) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		role := "primary"
+		if n.Reading.Upstream != "" {
+			role = "standby of " + n.Reading.Upstream
+		}
+		parts[i] = fmt.Sprintf("%s (%s)", n.Node, role)
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
 // cell is text safe in a table cell.

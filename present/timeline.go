@@ -154,11 +154,17 @@ func timelineColumns(rows []tlRow, width int) (col map[pg.LSN]int, labelW, track
 		labelW = max(labelW, len(fmt.Sprintf("TL%d ", r.tli)))
 	}
 	trackW = max(width-labelW, 8)
+	// The last cells are kept for markers beside a fork or beside each
+	// other: servers at one position stand side by side.
+	keep := 1
+	for _, r := range rows {
+		keep = max(keep, len(r.markers)-1)
+	}
 	col = map[pg.LSN]int{}
 	for i, l := range axis {
 		c := 0
 		if len(axis) > 1 {
-			c = i * (trackW - 2) / (len(axis) - 1) // keep the last cell for a marker beside a fork
+			c = i * (trackW - 1 - keep) / (len(axis) - 1)
 		}
 		col[l] = c
 	}

@@ -104,3 +104,20 @@ func TestNodeMarks(t *testing.T) {
 		}
 	}
 }
+
+// Servers at one position stand side by side, none hiding another.
+func TestTimelineNodesAtOnePosition(t *testing.T) {
+	ns := []NodeReading{
+		{Reading: pg.Reading{Node: "a", Up: true, FlushLSN: 0x3023008, Timeline: 1}},
+		{Reading: pg.Reading{Node: "b", Up: true, InRecovery: true, ReplayLSN: 0x3023008, Timeline: 1}, Upstream: "a"},
+		{Reading: pg.Reading{Node: "c", Up: true, InRecovery: true, ReplayLSN: 0x3023008, Timeline: 1}, Upstream: "b"},
+		{Reading: pg.Reading{Node: "d", Up: true, InRecovery: true, ReplayLSN: 0x3023008, Timeline: 1}, Upstream: "b"},
+	}
+	for _, w := range []int{24, 40, 56} {
+		got := renderTimeline(ns, nil, w, PlainDiagStyles())
+		if first := strings.Split(got, "\n")[0]; !strings.HasSuffix(first, "ABCD") {
+			t.Errorf("width %d: %q", w, first)
+		}
+		checkWidth(t, "four at one position", got, w)
+	}
+}

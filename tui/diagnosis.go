@@ -32,28 +32,6 @@ func (m *Model) diagnose(s pg.Snapshot) {
 	}
 }
 
-// verdictSummary is the diagnosis in one short sentence for the panel.
-func verdictSummary(d pg.Diagnosis) string {
-	switch d.Verdict {
-	case pg.VerdictDiverged:
-		if d.ForkLSN.Valid() && d.ReplicaLSN > d.ForkLSN && d.ReplicaTimeline == d.ForkParent {
-			return fmt.Sprintf("the replica replayed timeline %d to %s, past the fork at %s", d.ReplicaTimeline, d.ReplicaLSN, d.ForkLSN)
-		}
-	case pg.VerdictStalled:
-		return fmt.Sprintf("the replica's replay has not moved from %s for %s", d.ReplicaLSN, d.StalledFor)
-	case pg.VerdictHealthy:
-		return fmt.Sprintf("the replica follows timeline %d at %s", d.ReplicaTimeline, d.ReplicaLSN)
-	}
-	return firstSentence(d.Explanation)
-}
-
-func firstSentence(s string) string {
-	if i := strings.Index(s, ". "); i >= 0 {
-		return s[:i+1]
-	}
-	return s
-}
-
 // verdictWord is the verdict in capitals, a bad one marked: without
 // colour (NO_COLOR, a monochrome terminal) the mark is what makes a
 // divergence stand out from "unknown".
@@ -99,25 +77,6 @@ func (m Model) verdictWords(w, n int) []string {
 		out = append(out, fit("  "+l, w))
 	}
 	return out
-}
-
-// verdictForms are the verdict's wordings, longest first: the sentence,
-// then shorter ones for a narrow panel.
-func verdictForms(d pg.Diagnosis) []string {
-	forms := []string{verdictSummary(d)}
-	switch d.Verdict {
-	case pg.VerdictDiverged:
-		if d.ForkLSN.Valid() && d.ReplicaLSN > d.ForkLSN && d.ReplicaTimeline == d.ForkParent {
-			forms = append(forms,
-				fmt.Sprintf("replayed TL%d to %s, past the fork %s", d.ReplicaTimeline, d.ReplicaLSN, d.ForkLSN),
-				fmt.Sprintf("replayed TL%d past the fork", d.ReplicaTimeline))
-		}
-	case pg.VerdictStalled:
-		forms = append(forms, fmt.Sprintf("replay stands at %s", d.ReplicaLSN))
-	case pg.VerdictHealthy:
-		forms = append(forms, fmt.Sprintf("follows TL%d at %s", d.ReplicaTimeline, d.ReplicaLSN))
-	}
-	return forms
 }
 
 // pictureLines are the timeline picture (present.RenderTimeline) under a

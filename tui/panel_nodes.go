@@ -36,18 +36,27 @@ func (m Model) nodeRowsPanel(ns []present.NodeReading, w, h int) []string {
 }
 
 // nodeRows are the servers a line each, the selected one marked: its
-// name, timeline and position, and its state in its tone.
+// name, a ✗ when the diagnosis finds it diverged or stalled, its timeline
+// and position, and its state in its tone.
 func (m Model) nodeRows(ns []present.NodeReading, sel, w int) []string {
 	st := m.styles
 	nameW := 0
 	for _, n := range ns {
 		nameW = max(nameW, len(n.Node))
 	}
+	bad := m.badStandbys()
 	out := make([]string, len(ns))
 	for i, n := range ns {
 		mark := "  "
 		if i == sel {
 			mark = glyphSelect + " "
+		}
+		flag := ""
+		if len(bad) > 0 {
+			flag = "  "
+			if bad[n.Node] {
+				flag = st.Failed.Render(glyphFailed) + " "
+			}
 		}
 		pos, tli := pg.PositionOf(n.Reading)
 		tl := "TL-"
@@ -56,9 +65,28 @@ func (m Model) nodeRows(ns []present.NodeReading, sel, w int) []string {
 		}
 		state := pg.Facts(n.Reading, pg.FactOptions{})[0]
 		name := present.NodeTitle(n.Node) + strings.Repeat(" ", nameW-len(n.Node))
-		out[i] = fit(mark+st.NodeTitle.Render(name)+" "+st.Value.Render(fmt.Sprintf("%-4s %-10s", tl, pos.OrDash()))+" "+st.ToneStyle(state.Tone).Render(state.Value), w)
+		out[i] = fit(mark+st.NodeTitle.Render(name)+" "+flag+st.Value.Render(fmt.Sprintf("%-4s %-10s", tl, pos.OrDash()))+" "+st.ToneStyle(state.Tone).Render(state.Value), w)
 	}
 	return out
+}
+
+// badStandbys are the standbys the diagnosis finds diverged or stalled
+// against the node they follow.
+func (m Model) badStandbys() map[string]bool {
+	if !m.diagnosed {
+		return nil
+	}
+	bad := map[string]bool{}
+	isBad := func(v pg.Verdict) bool { return v == pg.VerdictDiverged || v == pg.VerdictStalled }
+	for _, sv := range m.diag.Standbys {
+		if isBad(sv.Verdict) {
+			bad[sv.Standby] = true
+		}
+	}
+	if len(m.diag.Standbys) == 0 && isBad(m.diag.Verdict) {
+		bad[m.diag.StandbyName()] = true
+	}
+	return bad
 }
 
 // selectedRule heads the selected server's facts: its name and address,

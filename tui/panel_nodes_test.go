@@ -1,8 +1,12 @@
 package tui
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/charmbracelet/lipgloss"
 
@@ -50,36 +54,37 @@ func TestSelectionFallsBackToTheFirstServer(t *testing.T) {
 	}
 }
 
-// threeNodes are the failover's servers at its end: B promoted, A
-// stopped, C on B's old timeline past the fork.
-func threeNodes() []present.NodeReading {
-	return []present.NodeReading{
-		{Reading: pg.Reading{Node: "a", At: clock, Process: pg.ProcStopped, Role: pg.RoleShutDown,
-			Control: &pg.ControlData{CheckpointLSN: mustLSN("0/4000180"), CheckpointTLI: 1}}},
-		{Reading: pg.Reading{Node: "b", At: clock, LastGood: clock, Up: true, Process: pg.ProcUp, Role: pg.RolePrimary,
-			FlushLSN: mustLSN("0/4000230"), Timeline: 2, TLISource: pg.SrcCurrentWAL}, Upstream: "a"},
-		{Reading: pg.Reading{Node: "c", At: clock, LastGood: clock, Up: true, Process: pg.ProcUp, InRecovery: true, Role: pg.RoleArchiveRecovery,
-			ReplayLSN: mustLSN("0/5000000"), Timeline: 1, TLISource: pg.SrcRestored,
-			LogTail: []string{"2026-12-01 00:10:00.000 UTC [4349] FATAL:  could not start WAL streaming: ERROR:  requested starting point 0/5000000 is ahead of the WAL flush position of this server 0/4000180"}},
-			Upstream: "b"},
+// failoverSnap is the failover's three servers at its end: b promoted
+// onto timeline 2 at 0/40000A0, a stopped on timeline 1, c repointed to
+// b but past the fork on timeline 1, refused.
+func failoverSnap(at time.Time) pg.Snapshot {
+	return pg.Snapshot{Seq: 31, At: at,
+		Nodes: []pg.Reading{
+			{Node: "a", At: at, Process: pg.ProcStopped, Role: pg.RoleShutDown,
+				Control: &pg.ControlData{State: "shut down", CheckpointLSN: mustLSN("0/4000180"), CheckpointTLI: 1}},
+			{Node: "b", Upstream: "a", At: at, LastGood: at, Up: true, Process: pg.ProcUp, Role: pg.RolePrimary,
+				FlushLSN: mustLSN("0/4000230"), Timeline: 2, TLISource: pg.SrcCurrentWAL,
+				LogTail: []string{"2026-12-01 00:10:00.100 UTC [4350] ERROR:  requested starting point 0/5000000 is ahead of the WAL flush position of this server 0/4000230"}},
+			{Node: "c", Upstream: "b", Follows: "b", FollowsFrom: pg.FromConninfo, At: at, LastGood: at, Up: true, Process: pg.ProcUp,
+				InRecovery: true, Role: pg.RoleStandbyNoStream, ReplayLSN: mustLSN("0/5000000"), Timeline: 1, TLISource: pg.SrcRestored,
+				LogTail: []string{"2026-12-01 00:10:00.000 UTC [4349] FATAL:  could not start WAL streaming: ERROR:  requested starting point 0/5000000 is ahead of the WAL flush position of this server 0/4000230"}},
+		},
+		Histories: []pg.History{{TLI: 2, File: "00000002.history", Entries: []pg.HistoryEntry{{TLI: 1, Switch: mustLSN("0/40000A0"), Reason: "no recovery target specified"}}}},
 	}
 }
 
 func TestNodeRowsPanel(t *testing.T) {
 	m, _ := testModel(freshSnap())
-	m = polled(m, freshSnap())
+	m = polled(m, failoverSnap(clock))
 	m.server = "c"
-	got := m.nodeRowsPanel(threeNodes(), 44, 20)
+	got := m.nodeRowsPanel(present.Nodes(m.snap), 44, 20)
 	want := []string{
-		"  A TL1  0/4000180  stopped · shut down",
-		"  B TL2  0/4000230  up · primary",
-		glyphSelect + " C TL1  0/5000000  up · archive recovery",
+		"  A   TL1  0/4000180  stopped · shut down",
+		"  B " + glyphFailed + " TL2  0/4000230  up · primary",
+		glyphSelect + " C " + glyphFailed + " TL1  0/5000000  up · standby",
 		"─ C 127.0.0.1:54322 · o: next",
-		"  up · archive recovery",
+		"  up · standby (not streaming)",
 		"  timeline 1 (pg_wal)",
-		"  replay   0/5000000  recv -",
-		"  receiver none",
-		"  │ FATAL: could not start WAL streaming:",
 	}
 	for i, w := range want {
 		if i >= len(got) || !strings.HasPrefix(got[i], w) {
@@ -89,6 +94,70 @@ func TestNodeRowsPanel(t *testing.T) {
 	for i, l := range got {
 		if lipgloss.Width(l) > 44 {
 			t.Errorf("line %d is %d cells: %q", i, lipgloss.Width(l), l)
+		}
+	}
+}
+
+// Three servers at 120x40 and 80x24: a line each, b (promoted while
+// declared a's standby) and c (past b's fork) marked diverged, the
+// verdict, and the picture placing all three.
+func TestGoldenThreeNodes(t *testing.T) {
+	m, _, c := testModelClock(freshSnap())
+	m = runThrough(m, c, 5)
+	m = polled(m, failoverSnap(c.Now()))
+	m = send(m, tea.WindowSizeMsg{Width: 120, Height: 40})
+	v := m.View()
+	checkSize(t, v, 120, 40)
+	golden(t, "three_nodes_120x40", v)
+	for _, size := range [][2]int{{80, 24}, {100, 30}} {
+		m = send(m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		v := m.View()
+		checkSize(t, v, size[0], size[1])
+		for _, want := range []string{" A   TL1", " B " + glyphFailed + " TL2", " C " + glyphFailed + " TL1", "verdict: DIVERGED", "C c 0/5000000 TL1"} {
+			if !strings.Contains(v, want) {
+				t.Errorf("%dx%d lacks %q:\n%s", size[0], size[1], want, v)
+			}
+		}
+	}
+}
+
+// o goes round all three servers, and up/down in the servers pane too.
+func TestServerKeyGoesRoundThreeServers(t *testing.T) {
+	m, _ := testModel(freshSnap())
+	m = polled(m, failoverSnap(clock))
+	var seen []cluster.Node
+	for i := 0; i < 4; i++ {
+		seen = append(seen, m.current())
+		m, _ = press(m, "o")
+	}
+	if want := []cluster.Node{"a", "b", "c", "a"}; !reflect.DeepEqual(seen, want) {
+		t.Errorf("o went %v, want %v", seen, want)
+	}
+	if v := m.View(); !strings.Contains(v, "─ B 127.0.0.1:54322 · o: next") {
+		t.Errorf("the facts are not b's:\n%s", v)
+	}
+	m, _ = press(m, "tab", "tab", "up")
+	if m.focus != focusServers || m.current() != "a" {
+		t.Errorf("up in the servers pane: %s (focus %d)", m.current(), m.focus)
+	}
+	m, _ = press(m, "up")
+	if m.current() != "c" {
+		t.Errorf("up from the first server: %s", m.current())
+	}
+	m, _ = press(m, "l", "tab")
+	if m.logView.node != "a" {
+		t.Errorf("tab in c's log: %s", m.logView.node)
+	}
+}
+
+// The d view of three servers carries each standby's verdict.
+func TestDiagnosisViewThreeNodes(t *testing.T) {
+	m, _ := testModel(freshSnap())
+	m = polled(m, failoverSnap(clock))
+	got := m.diagnosisText(100)
+	for _, want := range []string{"Each standby against the node it follows:", "  - b following a (playbook): DIVERGED", "  - c following b (primary_conninfo): DIVERGED", "C c 0/5000000 TL1 past fork 0/40000A0"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the d view lacks %q:\n%s", want, got)
 		}
 	}
 }
