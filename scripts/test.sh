@@ -90,5 +90,8 @@ if [ "${WALSTEP_SKIP_TMUX:-}" != 1 ] && [ -x scripts/tmux-e2e.sh ]; then
 	echo "test.sh: tmux rewind (g restores a checkpoint and marks steps restored, runs only the steps between, an edited conf is named, --resume), local and Docker" >&2
 	scripts/tmux-rewind.sh
 	BACKEND=docker scripts/tmux-rewind.sh
+	echo "test.sh: tmux nodes (three servers stepped through at 120x40: a line each after every step, HEALTHY, all three in the picture, o selects each), local and Docker" >&2
+	scripts/tmux-nodes.sh
+	BACKEND=docker scripts/tmux-nodes.sh
 fi
 echo "test.sh: all passed" >&2
