@@ -262,3 +262,49 @@ func TestE2EExportCascade(t *testing.T) {
 		t.Fatalf("the exported script (%v):\n%s", err, sout)
 	}
 }
+
+// Servers another playbook left running are stopped by the next run's
+// reset before their dirs go: the cascade kept running, then a one-node
+// playbook (kill.md, node primary) run on the same lab.
+func TestE2ENodesLeftByAnotherPlaybook(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	lab := filepath.Join(reachableTempDir(t), "lab")
+	t.Cleanup(func() { runMain("clean", "--lab", lab) })
+	flags := []string{"--lab", lab, "--backend", "local", "--archiver", "cp"}
+	if code, _, stderr := runMain(append([]string{"run", "--keep-running", "--playbook", threeNodes}, flags...)...); code != 0 {
+		t.Fatalf("cascade: exit %d\n%s", code, stderr)
+	}
+	var pids []int
+	for _, n := range []string{"a", "b", "c"} {
+		b, err := os.ReadFile(filepath.Join(lab, n+"-data", "postmaster.pid"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, _ := strings.Cut(string(b), "\n")
+		p, err := strconv.Atoi(strings.TrimSpace(first))
+		if err != nil || p <= 1 {
+			t.Fatalf("%s: postmaster pid %q", n, first)
+		}
+		pids = append(pids, p)
+	}
+	code, stdout, stderr := runMain(append([]string{"run", "-v", "--playbook", "testdata/playbooks/kill.md"}, flags...)...)
+	if code != 0 {
+		t.Fatalf("kill.md after the cascade: exit %d\n%s", code, stderr)
+	}
+	// Standbys first: c follows b, which follows a.
+	said := stdout + stderr
+	if i, j, k := strings.Index(said, "stopping c "), strings.Index(said, "stopping b "), strings.Index(said, "stopping a "); i < 0 || j < i || k < j {
+		t.Errorf("the reset does not stop c, b, then a:\n%s", said)
+	}
+	for i, p := range pids {
+		if syscall.Kill(p, 0) == nil {
+			t.Errorf("postmaster %d of %s still runs after the reset", p, []string{"a", "b", "c"}[i])
+		}
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		if _, err := os.Lstat(filepath.Join(lab, n+"-data")); !os.IsNotExist(err) {
+			t.Errorf("%s-data is still there after the reset (%v)", n, err)
+		}
+	}
+}

@@ -26,7 +26,8 @@ func (l *Lab) Topology() Topology {
 }
 
 // SetTopology makes t the lab's servers for this session, after checking
-// it, and adds its nodes to the ones the lab records (NodesFile). It is
+// it, and records its nodes other than the seed's, each with the node it
+// follows (NodesFile), beside those earlier sessions recorded. It is
 // called before a backend is made for the lab: the backends take their
 // nodes, ports and containers from it.
 func (l *Lab) SetTopology(t Topology) error {
@@ -34,19 +35,26 @@ func (l *Lab) SetTopology(t Topology) error {
 		return fmt.Errorf("use the playbook's nodes: %w", err)
 	}
 	l.topo = slices.Clone(t)
-	known := l.recordedNodes()
-	add := false
+	rec := l.recorded()
+	changed := false
 	for _, n := range t {
-		if !slices.Contains(known, n.Name) && !slices.Contains(SeedTopology().Nodes(), n.Name) {
-			known, add = append(known, n.Name), true
+		if SeedTopology().Has(n.Name) {
+			continue
+		}
+		i := slices.IndexFunc(rec, func(r NodeSpec) bool { return r.Name == n.Name })
+		switch {
+		case i < 0:
+			rec, changed = append(rec, n), true
+		case rec[i].Upstream != n.Upstream:
+			rec[i], changed = n, true
 		}
 	}
-	if !add {
+	if !changed {
 		return nil
 	}
 	var b strings.Builder
-	for _, n := range known {
-		b.WriteString(string(n) + "\n")
+	for _, n := range rec {
+		b.WriteString(strings.TrimSpace(string(n.Name)+" "+string(n.Upstream)) + "\n")
 	}
 	if err := writeLabFileNoFollow(l.Dir, NodesFile, []byte(b.String())); err != nil {
 		return fmt.Errorf("record the lab's nodes: %w", err)
@@ -58,7 +66,7 @@ func (l *Lab) SetTopology(t Topology) error {
 // seed's, those recorded by earlier sessions, and this session's.
 func (l *Lab) KnownNodes() []Node {
 	out := SeedTopology().Nodes()
-	for _, n := range append(l.recordedNodes(), l.Topology().Nodes()...) {
+	for _, n := range append(l.recorded().Nodes(), l.Topology().Nodes()...) {
 		if !slices.Contains(out, n) {
 			out = append(out, n)
 		}
@@ -67,11 +75,18 @@ func (l *Lab) KnownNodes() []Node {
 }
 
 // KnownStopOrder is KnownNodes in an order to stop them in when the
-// topology they ran in may be another session's: this session's
-// standbys first, then its primaries, then the nodes it does not have.
+// topology they ran in may be another session's: this session's in its
+// stop order, then the others standbys first as they were recorded, then
+// the seed's.
 func (l *Lab) KnownStopOrder() []Node {
 	out := l.Topology().StopOrder()
-	for _, n := range l.KnownNodes() {
+	rec := l.recorded()
+	for i := range rec {
+		if !rec.Has(rec[i].Upstream) {
+			rec[i].Upstream = "" // it followed a node not recorded
+		}
+	}
+	for _, n := range append(rec.StopOrder(), SeedTopology().StopOrder()...) {
 		if !slices.Contains(out, n) {
 			out = append(out, n)
 		}
@@ -79,9 +94,10 @@ func (l *Lab) KnownStopOrder() []Node {
 	return out
 }
 
-// recordedNodes reads NodesFile; names that are not node names (an edit
-// by hand) are ignored, so no path outside the lab's node dirs is named.
-func (l *Lab) recordedNodes() []Node {
+// recorded reads NodesFile: one node a line, with the node it followed.
+// Names that are not node names (an edit by hand) are ignored, so no path
+// outside the lab's node dirs is named.
+func (l *Lab) recorded() Topology {
 	if l == nil || l.Dir == "" {
 		return nil
 	}
@@ -89,11 +105,17 @@ func (l *Lab) recordedNodes() []Node {
 	if err != nil {
 		return nil
 	}
-	var out []Node
-	for _, f := range strings.Fields(string(b)) {
-		if CheckNodeName(f) == nil && !slices.Contains(out, Node(f)) {
-			out = append(out, Node(f))
+	var out Topology
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || len(f) > 2 || CheckNodeName(f[0]) != nil || out.Has(Node(f[0])) {
+			continue
 		}
+		n := NodeSpec{Name: Node(f[0])}
+		if len(f) == 2 && CheckNodeName(f[1]) == nil && f[1] != f[0] {
+			n.Upstream = Node(f[1])
+		}
+		out = append(out, n)
 	}
 	return out
 }

@@ -63,6 +63,10 @@ func TestLabRecordsNodesForReset(t *testing.T) {
 	if got := again.KnownNodes(); !slices.Equal(got, []Node{Primary, Replica, "a", "b", "c"}) {
 		t.Errorf("known nodes %v", got)
 	}
+	order := again.KnownStopOrder()
+	if a := slices.Index(order, "a"); a < slices.Index(order, "b") || a < slices.Index(order, "c") {
+		t.Errorf("stop order %v: a recorded primary stops after its recorded standbys", order)
+	}
 	for _, n := range []Node{"a", "b", "c"} {
 		labWriteFile(t, again.Path(DataDirName(n), "PG_VERSION"), "15\n")
 		labWriteFile(t, again.Path(ConfigDirName(n), "x.conf"), "\n")

@@ -398,7 +398,15 @@ func sqlLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''")
 func resetLab(ctx context.Context, env *Env, out io.Writer) error {
 	b, lab, arc := env.Backend, env.Lab, env.Archiver
 	env.clearProof() // a new pass: no marker written in it yet
-	for _, n := range lab.Topology().StopOrder() {
+	t := lab.Topology()
+	for _, n := range lab.KnownStopOrder() {
+		// A node an earlier playbook ran may still run on the dirs the
+		// reset removes; one this playbook lacks is stopped only then.
+		if !t.Has(n) {
+			if st, err := b.State(ctx, n); err != nil || !st.Running {
+				continue
+			}
+		}
 		if err := b.Stop(ctx, n, out); err != nil {
 			return fmt.Errorf("stop leftover %s: %w", n, err)
 		}
