@@ -51,8 +51,12 @@ func Diagnosis(d pg.Diagnosis, f DiagnosisForm) string {
 		parts = append(parts, "Cause: "+d.Cause)
 	}
 	parts = append(parts, f.Extra...)
+	evidenceTitle := f.EvidenceTitle
 	if len(d.Standbys) > 1 {
 		parts = append(parts, Standbys(d.Standbys, f.Bullet, f.Item))
+		if evidenceTitle == "" {
+			evidenceTitle = "Evidence:\n" // else its items read as more standbys
+		}
 	}
 	if len(d.Evidence) > 0 {
 		items := make([]string, len(d.Evidence))
@@ -62,7 +66,7 @@ func Diagnosis(d pg.Diagnosis, f DiagnosisForm) string {
 			}
 			items[i] = f.Bullet + e
 		}
-		parts = append(parts, f.EvidenceTitle+strings.Join(items, "\n"))
+		parts = append(parts, evidenceTitle+strings.Join(items, "\n"))
 	}
 	if d.Proof != nil {
 		parts = append(parts, Proof(*d.Proof, f.ProofTitle, f.Bullet))

@@ -17,10 +17,12 @@ func TestDiagnosisEachStandby(t *testing.T) {
 			{Pair: pg.Pair{Upstream: "b", Standby: "c", From: pg.FromConninfo}, Verdict: pg.VerdictDiverged,
 				Explanation: "Upstream b forked timeline 2 off timeline 1 at 0/40000A0, and standby c has replayed timeline 1 up to 0/5000000, past that point. More."},
 		}}
+	d.Evidence = []string{"c log: FATAL:  could not start WAL streaming"}
 	got := Diagnosis(d, DiagnosisForm{Heading: "== Diagnosis: DIVERGED", Sep: "\n", End: "\n", Bullet: "  - "})
 	want := "== Diagnosis: DIVERGED\nc is diverged (of 2 standbys, judged against b).\nEach standby against the node it follows:\n" +
 		"  - b following a (wal receiver): HEALTHY. Standby b streams from primary a on timeline 1.\n" +
-		"  - c following b (primary_conninfo): DIVERGED. Upstream b forked timeline 2 off timeline 1 at 0/40000A0, and standby c has replayed timeline 1 up to 0/5000000, past that point.\n"
+		"  - c following b (primary_conninfo): DIVERGED. Upstream b forked timeline 2 off timeline 1 at 0/40000A0, and standby c has replayed timeline 1 up to 0/5000000, past that point.\n" +
+		"Evidence:\n  - c log: FATAL:  could not start WAL streaming\n"
 	if got != want {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
