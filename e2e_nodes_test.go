@@ -308,3 +308,42 @@ func TestE2ENodesLeftByAnotherPlaybook(t *testing.T) {
 		}
 	}
 }
+
+// One standby of three promoted: the verdict is diverged and names it (b
+// left recovery while a runs), judged against a; c, which follows b, is
+// judged against b, not a.
+func TestE2ENodesOnePromoted(t *testing.T) {
+	t.Parallel()
+	skipWithoutPostgres(t)
+	dir := reachableTempDir(t)
+	lab := filepath.Join(dir, "lab")
+	t.Cleanup(func() { runMain("clean", "--lab", lab) })
+	src, err := os.ReadFile(threeNodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := filepath.Join(dir, "promoted.md")
+	promote := "\n## 8. Promote b\n\n```walstep\npromote b\nwait promoted b 60s\n```\n"
+	if err := os.WriteFile(pb, append(src, promote...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runMain("run", "--json", "--playbook", pb, "--lab", lab, "--backend", "local", "--archiver", "cp")
+	var rep struct {
+		Diagnosis struct {
+			Verdict, Standby, Upstream, Explanation string
+			Standbys                                []struct {
+				Standby, Upstream, Verdict string
+			}
+		} `json:"diagnosis"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("exit %d, %v\n%s", code, err, stderr)
+	}
+	d := rep.Diagnosis
+	if d.Verdict != "diverged" || d.Standby != "b" || d.Upstream != "a" || !strings.HasPrefix(d.Explanation, "b is diverged (of 2 standbys, judged against a). ") || !strings.Contains(d.Explanation, "Standby b has left recovery and runs as a primary on timeline 2") {
+		t.Errorf("verdict %s on %s against %s: %s", d.Verdict, d.Standby, d.Upstream, d.Explanation)
+	}
+	if len(d.Standbys) != 2 || d.Standbys[0].Standby+" "+d.Standbys[0].Upstream+" "+d.Standbys[0].Verdict != "b a diverged" || d.Standbys[1].Standby+" "+d.Standbys[1].Upstream != "c b" {
+		t.Errorf("standbys %+v, want b against a diverged, c against b", d.Standbys)
+	}
+}
