@@ -82,7 +82,7 @@ func BuildReport(ctx context.Context, s *Session, res RunResult) Report {
 	_, d := res.Watch.Observe(snap)
 	rep.Diagnosis = &d
 	addWAL(ctx, s, &rep)
-	pg.ApplyProof(rep.Diagnosis, rep.Diagnosis.StandbyName(), rep.WALPastFork, s.Env.ProofInput(s.Steps, res.Snap.States))
+	pg.ApplyProof(rep.Diagnosis, rep.WALPastFork, s.Env.ProofInput(s.Steps, res.Snap.States))
 	return rep
 }
 

@@ -11,6 +11,7 @@
 // the server's own pg_waldump (through the backend, from the archive or
 // pg_wal) and names the relations on the primary. ApplyProof adds the
 // proof from the data to a diagnosis (a marker row's fate on each node,
-// the records past the fork) and makes the verdict unknown, saying why,
+// the records past the fork), judged on each standby against its own
+// verdict, and makes a verdict unknown, saying why,
 // where that data contradicts it. It knows nothing about terminals.
 package pg

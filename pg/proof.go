@@ -72,6 +72,25 @@ type Proof struct {
 	// PositionVerdict is the verdict of the positions and logs alone,
 	// when the data disagrees with it (the verdict is then unknown).
 	PositionVerdict Verdict `json:"position_verdict,omitempty"`
+	// Standbys is each standby's proof, when the diagnosis judges more
+	// than one: its marker fate against its own verdict.
+	Standbys []StandbyProof `json:"standbys,omitempty"`
+}
+
+// StandbyProof is the proof on one standby: the marker's fate there
+// against the verdict on it and on each node it follows up to the node
+// the marker was written on.
+type StandbyProof struct {
+	Standby  string `json:"standby"`
+	Upstream string `json:"upstream,omitempty"`
+	// Verdict is the standby's verdict after the proof (unknown where the
+	// data disagreed with the positions); PositionVerdict the positions'
+	// and logs' alone, then.
+	Verdict         Verdict     `json:"verdict"`
+	PositionVerdict Verdict     `json:"position_verdict,omitempty"`
+	Fate            MarkerFate  `json:"fate,omitempty"` // "" when it was not looked for
+	Status          ProofStatus `json:"status"`
+	Conclusion      string      `json:"conclusion"`
 }
 
 // ProofNode is the marker's fate on one node, in a line.
@@ -86,80 +105,6 @@ type ProofTransaction struct {
 	XID       uint32   `json:"xid"`
 	Committed bool     `json:"committed"`
 	Relations []string `json:"relations,omitempty"`
-}
-
-// ApplyProof puts the proof from the data into d, a diagnosis of standby
-// (w the WAL read at its fork, nil when not read), and applies the one
-// rule where data and positions meet: when the marker's fate on the
-// standby contradicts the verdict (diverged or stalled yet the marker
-// arrived; healthy yet it did not), the verdict becomes unknown and says
-// why, with both sides, instead of picking one.
-func ApplyProof(d *Diagnosis, standby string, w *WALAtFork, in ProofInput) {
-	if d == nil {
-		return
-	}
-	p := &Proof{Status: ProofUnknown, Marker: in.Write}
-	p.PastFork, p.Transactions = pastFork(w, standby)
-	d.Proof = p
-	var check *MarkerCheck
-	if in.Write != nil {
-		p.Nodes = append(p.Nodes, ProofNode{Node: in.Write.Node, Fate: "written",
-			Text: fmt.Sprintf("marker %s committed at %s and flushed there (step %s)", in.Write.ID, in.Write.LSN, in.Write.Step)})
-		for i, c := range in.Checks {
-			if c.ID != in.Write.ID {
-				continue
-			}
-			p.Nodes = append(p.Nodes, ProofNode{Node: c.Node, Fate: string(c.Fate), Text: checkText(c)})
-			if c.Node == standby {
-				check = &in.Checks[i]
-			}
-		}
-	}
-	switch {
-	case in.Write == nil || check == nil:
-		why := in.Missing
-		if why == "" && in.Write != nil {
-			why = fmt.Sprintf("the marker was not looked for on the %s", standby)
-		}
-		if why == "" {
-			why = "no marker row was written"
-		}
-		p.Conclusion = "The proof from the data is unknown: " + why + "."
-		return
-	case check.Fate == MarkerNoAnswer:
-		p.Conclusion = fmt.Sprintf("The proof from the data is unknown: the %s did not answer within %s, so whether it holds the marker cannot be told.", standby, check.Deadline)
-		return
-	}
-	found := check.Fate == MarkerFound
-	fate := fmt.Sprintf("the marker row committed and flushed on the %s at %s reached the %s after %s", in.Write.Node, in.Write.LSN, standby, check.After)
-	if !found {
-		fate = fmt.Sprintf("the marker row committed and flushed on the %s at %s did not reach the %s within %s", in.Write.Node, in.Write.LSN, standby, check.Deadline)
-	}
-	switch {
-	case d.Verdict == VerdictDiverged && !found:
-		p.Status = ProofAgrees
-		p.Conclusion = "The data agrees with the verdict: " + fate + ", so the " + standby + " does not follow the " + in.Write.Node
-		if p.PastFork != "" {
-			p.Conclusion += ", and it holds WAL past the fork that the " + in.Write.Node + "'s timeline never had"
-		}
-		p.Conclusion += "."
-	case d.Verdict == VerdictHealthy && found:
-		p.Status = ProofAgrees
-		p.Conclusion = "The data agrees with the verdict: " + fate + ", so the " + standby + " replays the " + in.Write.Node + "'s WAL."
-	case d.Verdict == VerdictStalled && !found:
-		p.Status = ProofAgrees
-		p.Conclusion = "The data agrees with the verdict: " + fate + ", as a replay that stands still implies."
-	case d.Verdict == VerdictUnknown:
-		p.Conclusion = "Positions and logs cannot tell yet; the data alone: " + fate + "."
-	default:
-		p.Status, p.PositionVerdict = ProofDisagrees, d.Verdict
-		implies := map[bool]string{true: "a " + standby + " that does not follow the " + in.Write.Node + " never gets it", false: "a " + standby + " that follows the " + in.Write.Node + " replays it within well under a second"}[found]
-		p.Conclusion = fmt.Sprintf("The data and the positions disagree: positions and logs say %s, yet %s, and %s. walstep does not pick one: the verdict is unknown.", d.Verdict, fate, implies)
-		// A copy: the watch may keep the slice it returned.
-		d.Evidence = append(d.Evidence[:len(d.Evidence):len(d.Evidence)], fmt.Sprintf("positions and logs alone: %s (%s)", d.Verdict, firstSentence(d.Explanation)))
-		d.Explanation = p.Conclusion + " Positions and logs alone: " + d.Explanation
-		d.Verdict = VerdictUnknown
-	}
 }
 
 // checkText is a marker check's result in a line.
@@ -181,9 +126,10 @@ func checkText(c MarkerCheck) string {
 	return s
 }
 
-// pastFork is what the standby replayed past the fork, from the WAL read
-// there: a sentence and the transactions among the records shown.
-func pastFork(w *WALAtFork, standby string) (string, []ProofTransaction) {
+// pastFork is what the standby (who: "the replica", "standby c")
+// replayed past the fork, from the WAL read there: a sentence and the
+// transactions among the records shown.
+func pastFork(w *WALAtFork, who string) (string, []ProofTransaction) {
 	if w == nil || w.Note != "" {
 		return "", nil
 	}
@@ -214,7 +160,7 @@ func pastFork(w *WALAtFork, standby string) (string, []ProofTransaction) {
 			}
 		}
 	}
-	s := fmt.Sprintf("The %s replayed %s of timeline %d past the fork at %s, up to %s, which the new timeline does not have", standby, plural(w.Total, "record"), w.Timeline, w.ForkLSN, w.ReplicaLSN)
+	s := fmt.Sprintf("%s replayed %s of timeline %d past the fork at %s, up to %s, which the new timeline does not have", capFirst(who), plural(w.Total, "record"), w.Timeline, w.ForkLSN, w.ReplicaLSN)
 	them := map[bool]string{true: "it", false: "them"}[w.Total == 1]
 	if w.Transactions == 0 {
 		return s + "; no transaction wrote in " + them + ".", nil

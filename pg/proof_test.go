@@ -38,7 +38,7 @@ func marker(fate MarkerFate) ProofInput {
 // the records past the fork and each node's fate.
 func TestProofAgrees(t *testing.T) {
 	d := Diagnose(DiagnoseInput{Snapshot: loadSnap(t, "default_end.json")})
-	ApplyProof(&d, "replica", proofFixture(t), marker(MarkerAbsent))
+	ApplyProof(&d, proofFixture(t), marker(MarkerAbsent))
 	if d.Verdict != VerdictDiverged || d.Proof == nil || d.Proof.Status != ProofAgrees || d.Proof.PositionVerdict != "" {
 		t.Fatalf("diverged, marker absent: verdict %s, proof %+v", d.Verdict, d.Proof)
 	}
@@ -58,7 +58,7 @@ func TestProofAgrees(t *testing.T) {
 	}
 
 	h := Diagnose(DiagnoseInput{Snapshot: loadSnap(t, "healthy_end.json")})
-	ApplyProof(&h, "replica", nil, marker(MarkerFound))
+	ApplyProof(&h, nil, marker(MarkerFound))
 	if h.Verdict != VerdictHealthy || h.Proof.Status != ProofAgrees || !strings.Contains(h.Proof.Conclusion, "reached the replica after 120ms") {
 		t.Errorf("healthy, marker found: verdict %s, proof %+v", h.Verdict, h.Proof)
 	}
@@ -81,7 +81,7 @@ func TestProofDisagreementMakesTheVerdictSayIt(t *testing.T) {
 			t.Fatalf("%s: positions say %s, want %s", c.snap, d.Verdict, c.was)
 		}
 		before := d.Explanation
-		ApplyProof(&d, "replica", nil, marker(c.fate))
+		ApplyProof(&d, nil, marker(c.fate))
 		if d.Verdict != VerdictUnknown || d.Proof.Status != ProofDisagrees || d.Proof.PositionVerdict != c.was {
 			t.Errorf("%s, marker %s: verdict %s, proof %+v", c.snap, c.fate, d.Verdict, d.Proof)
 		}
@@ -98,14 +98,14 @@ func TestProofDisagreementMakesTheVerdictSayIt(t *testing.T) {
 // standby that never answered is no proof either way. The verdict stays.
 func TestProofUnknown(t *testing.T) {
 	d := Diagnose(DiagnoseInput{Snapshot: loadSnap(t, "default_end.json")})
-	ApplyProof(&d, "replica", nil, ProofInput{Missing: "step P, the proof step, was skipped, so walstep wrote no marker row"})
+	ApplyProof(&d, nil, ProofInput{Missing: "step P, the proof step, was skipped, so walstep wrote no marker row"})
 	if d.Verdict != VerdictDiverged || d.Proof.Status != ProofUnknown || d.Proof.Conclusion != "The proof from the data is unknown: step P, the proof step, was skipped, so walstep wrote no marker row." {
 		t.Errorf("skipped: verdict %s, proof %+v", d.Verdict, d.Proof)
 	}
 	d = Diagnose(DiagnoseInput{Snapshot: loadSnap(t, "healthy_end.json")})
 	in := marker(MarkerNoAnswer)
 	in.Checks[0].Err = "connection refused"
-	ApplyProof(&d, "replica", nil, in)
+	ApplyProof(&d, nil, in)
 	if d.Verdict != VerdictHealthy || d.Proof.Status != ProofUnknown || !strings.Contains(d.Proof.Conclusion, "did not answer within 5s") || !strings.Contains(d.Proof.Nodes[1].Text, "connection refused") {
 		t.Errorf("no answer: verdict %s, proof %+v", d.Verdict, d.Proof)
 	}

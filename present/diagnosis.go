@@ -116,7 +116,7 @@ func firstSentence(s string) string {
 
 // Proof is the proof from the data as a part of the diagnosis: a title
 // with its status, the records past the fork, the marker's fate on each
-// node, then the conclusion.
+// node, with several standbys each one's proof, then the conclusion.
 func Proof(p pg.Proof, title, bullet string) string {
 	if title == "" {
 		title = "Proof from the data"
@@ -128,7 +128,19 @@ func Proof(p pg.Proof, title, bullet string) string {
 	for _, n := range p.Nodes {
 		lines = append(lines, bullet+n.Node+": "+n.Text)
 	}
-	return strings.Join(lines, "\n") + "\n\n" + p.Conclusion
+	out := strings.Join(lines, "\n") + "\n\n"
+	if len(p.Standbys) > 0 {
+		each := []string{"Each standby, its marker against its verdict:"}
+		for _, s := range p.Standbys {
+			v := s.Verdict
+			if s.PositionVerdict != "" {
+				v = s.PositionVerdict + " by positions and logs, now " + s.Verdict
+			}
+			each = append(each, fmt.Sprintf("%s%s (%s, following %s): %s", bullet, s.Standby, v, s.Upstream, s.Conclusion))
+		}
+		out += strings.Join(each, "\n") + "\n\n"
+	}
+	return out + p.Conclusion
 }
 
 func proofStatus(s pg.ProofStatus) string {

@@ -21,7 +21,7 @@ func (m *Model) diagnose(s pg.Snapshot) {
 		for i, v := range m.views {
 			states[i] = steps.StepState{Status: v.status, Err: v.err}
 		}
-		pg.ApplyProof(&m.diag, m.diag.StandbyName(), m.wal.dataFor(m.diag), m.cfg.Proof(m.steps, states))
+		pg.ApplyProof(&m.diag, m.wal.dataFor(m.diag), m.cfg.Proof(m.steps, states))
 	}
 	if m.marked == "" {
 		m.marked = pg.VerdictUnknown // the start is no verdict to mark
