@@ -37,6 +37,11 @@ type WALAtFork struct {
 	ForkLSN    LSN    `json:"fork_lsn"`
 	Reason     string `json:"fork_reason,omitempty"`
 	ReplicaLSN LSN    `json:"replica_lsn"`
+	// Standby is the node whose WAL past the fork was read, Upstream the
+	// one whose new timeline was ("" in a read from before nodes were
+	// named: the replica and the primary).
+	Standby  string `json:"standby,omitempty"`
+	Upstream string `json:"upstream,omitempty"`
 	WALRange
 	NewTimeline WALRange `json:"new_timeline"`
 	Sentence    string   `json:"sentence"`
@@ -98,7 +103,7 @@ func (w *WALAtFork) describeSentence() string {
 		return fmt.Sprintf("The WAL past the fork could not be read: %s.", strings.TrimSuffix(w.Err, "."))
 	}
 	if w.Total == 0 {
-		return fmt.Sprintf("pg_waldump finds no record of timeline %d between the fork %s and the replica's position %s.", w.Timeline, w.ForkLSN, w.ReplicaLSN)
+		return fmt.Sprintf("pg_waldump finds no record of timeline %d between the fork %s and %s's position %s.", w.Timeline, w.ForkLSN, w.StandbyNoun(), w.ReplicaLSN)
 	}
 	first, _ := w.First()
 	last, _ := w.Last()
@@ -114,9 +119,9 @@ func (w *WALAtFork) describeSentence() string {
 		if first.Rmgr == "XLOG" && first.Type == "SWITCH" && first.LSN == w.ForkLSN && strings.Contains(w.Reason, "consistency") {
 			what = " (the end-of-backup switch)"
 		}
-		return fmt.Sprintf("The only record past the fork is %s at %s%s; replaying it moved the replica to %s.", first.Kind(), first.LSN, what, where)
+		return fmt.Sprintf("The only record past the fork is %s at %s%s; replaying it moved %s to %s.", first.Kind(), first.LSN, what, w.StandbyNoun(), where)
 	}
-	s := fmt.Sprintf("The replica replayed %d records of timeline %d past the fork, from %s at %s to %s at %s, and stands at %s", w.Total, w.Timeline, first.Kind(), first.LSN, last.Kind(), last.LSN, where)
+	s := fmt.Sprintf("%s replayed %d records of timeline %d past the fork, from %s at %s to %s at %s, and stands at %s", capFirst(w.StandbyNoun()), w.Total, w.Timeline, first.Kind(), first.LSN, last.Kind(), last.LSN, where)
 	if w.Transactions > 0 {
 		s += fmt.Sprintf("; they carry data: %s (%d committed) writing to %s",
 			plural(w.Transactions, "transaction"), w.Committed, listNames(w.Tables, 4))
@@ -127,6 +132,24 @@ func (w *WALAtFork) describeSentence() string {
 		s += " (" + w.Capped + ")"
 	}
 	return s + "."
+}
+
+// StandbyNoun names the standby read in a sentence: the seed's "the
+// replica", else "standby c".
+func (w *WALAtFork) StandbyNoun() string {
+	if w.Standby == "" || w.Standby == "replica" {
+		return "the replica"
+	}
+	return "standby " + w.Standby
+}
+
+// UpstreamNoun names the node whose new timeline was read: the seed's
+// "the primary", else its name.
+func (w *WALAtFork) UpstreamNoun() string {
+	if w.Upstream == "" || w.Upstream == "primary" {
+		return "the primary"
+	}
+	return w.Upstream
 }
 
 func plural(n int, what string) string {

@@ -79,6 +79,7 @@ func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opt
 		}
 	}
 	upNode, sbNode := d.pairNodes()
+	w.Standby, w.Upstream = d.Standby, d.Upstream
 	P, R := s.Node(string(upNode)), s.Node(string(sbNode))
 	names := opts.Names
 	if names == nil && P.Up {
@@ -96,7 +97,7 @@ func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opt
 	}
 	w.ReplicaLSN = rPos
 	if !rPos.Valid() || rPos <= d.ForkLSN || !onOldTimeline(P, d, rPos) {
-		w.Note = fmt.Sprintf("the replica has not replayed timeline %d past the fork %s", d.ForkParent, d.ForkLSN)
+		w.Note = fmt.Sprintf("%s has not replayed timeline %d past the fork %s", w.StandbyNoun(), d.ForkParent, d.ForkLSN)
 		if rPos.Valid() && d.ReplicaTimeline != 0 {
 			w.Note += fmt.Sprintf(" (it is at %s on timeline %d)", rPos, d.ReplicaTimeline)
 		}

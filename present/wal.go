@@ -80,14 +80,14 @@ func renderWAL(w *pg.WALAtFork, width int, st DiagStyles, wrapped bool) string {
 	}
 	if w.Note == "" {
 		out = append(out, "")
-		title := fmt.Sprintf("Timeline %d past the fork, %s to %s: the replica has it, timeline %d does not", w.Timeline, w.From, w.To, w.NewTimeline.Timeline)
+		title := fmt.Sprintf("Timeline %d past the fork, %s to %s: %s has it, timeline %d does not", w.Timeline, w.From, w.To, w.StandbyNoun(), w.NewTimeline.Timeline)
 		out = append(out, walRange(w.WALRange, title, width, st, wrapped)...)
 	}
 	if w.NewTimeline.Timeline != 0 {
 		out = append(out, "")
 		title := fmt.Sprintf("Timeline %d from the fork", w.NewTimeline.Timeline)
 		if w.Note == "" {
-			title += ": what the primary has instead"
+			title += ": what " + w.UpstreamNoun() + " has instead"
 		}
 		out = append(out, walRange(w.NewTimeline, title, width, st, wrapped)...)
 	}

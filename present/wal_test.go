@@ -54,3 +54,20 @@ func TestRenderWALErrors(t *testing.T) {
 		t.Errorf("note: %q", out)
 	}
 }
+
+// A diverged standby of three nodes is named in the WAL view's titles,
+// with the node it follows, not as the seed's replica and primary.
+func TestRenderWALNamesThePair(t *testing.T) {
+	w := &pg.WALAtFork{ForkLSN: 0x30000A0, ReplicaLSN: 0x5000000, Standby: "c", Upstream: "b"}
+	w.Timeline, w.From, w.To = 1, 0x30000A0, 0x5000000
+	w.NewTimeline.Timeline = 2
+	out := RenderWAL(w, 120, PlainDiagStyles())
+	for _, want := range []string{"0/5000000: standby c has it, timeline 2 does not", "Timeline 2 from the fork: what b has instead"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "replica") || strings.Contains(out, "primary") {
+		t.Errorf("names the seed's nodes:\n%s", out)
+	}
+}
