@@ -42,7 +42,25 @@ var fieldPlaybooks = []fieldPlaybook{
 	{playbook: "double-promotion-rewind-no-hints", script: "double-promotion", variant: "rewind-no-hints", as: aFollows,
 		failed: "5", failedErr: `target server needs to use either data checksums or "wal_log_hints = on"`,
 		pastFork: `replayed \d+ records of timeline 1 past the fork.*writing to t`},
+	{playbook: "failover-old-primary-archives", script: "failover-old-primary-archives", variant: "old-primary-archives", as: abc,
+		evidence: `requested starting point 0/[0-9A-F]+ is ahead of the WAL flush position`},
+	{playbook: "failover-old-primary-archives-standby-first", script: "failover-old-primary-archives", variant: "standby-first", as: abc},
+	{playbook: "failover-old-primary-archives-history-late", script: "failover-old-primary-archives", variant: "history-late", as: abc,
+		evidence: `on timeline 1 is not in this server's history|new timeline 2 forked off current database system timeline 1 before current recovery point`},
+	{playbook: "failover-old-primary-archives-rejoin-as-standby", script: "failover-old-primary-archives", variant: "rejoin-as-standby", as: abc},
+	{playbook: "stray-timeline", script: "stray-timeline", variant: "latest", as: pts,
+		evidence: `highest timeline 1 of the primary is behind recovery timeline 2`},
+	{playbook: "stray-timeline-latest-past-fork", script: "stray-timeline", variant: "latest-past-fork", as: pts,
+		evidence: `requested timeline 2 is not a child of this server's history`},
+	{playbook: "stray-timeline-current", script: "stray-timeline", variant: "current", as: pts},
+	{playbook: "stray-timeline-timeline-1", script: "stray-timeline", variant: "timeline-1", as: pts},
 }
+
+// The three-node scenarios' nodes have the scripts' names, in lower case.
+var (
+	abc = map[string]string{"A": "a", "B": "b", "C": "c"}
+	pts = map[string]string{"P": "p", "T": "t", "S": "s"}
+)
 
 // fieldReport is what the field tests read of `walstep run --json`.
 type fieldReport struct {
@@ -204,6 +222,7 @@ func TestE2EFieldPlaybooksDocker(t *testing.T) {
 	}{
 		{"cp", fieldPlaybookNamed(t, "double-promotion-rewind"), "pg_rewind: Done!"},
 		{"wal-g", fieldPlaybookNamed(t, "double-promotion-both-promoted"), "already archived, contents differ, unable to overwrite"},
+		{"cp", fieldPlaybookNamed(t, "failover-old-primary-archives"), "is ahead of the WAL flush position"},
 	} {
 		t.Run(c.playbook+"/"+c.archiver, func(t *testing.T) {
 			t.Parallel()

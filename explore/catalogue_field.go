@@ -28,6 +28,18 @@ var fieldCatalogues = map[string][]fieldVariant{
 		{"rewind-no-checkpoint", "double-promotion-rewind-no-checkpoint", "pg_rewind as soon as A is down, no CHECKPOINT. Measured (PG 15, local, cp): healthy, as the script's rewind-no-checkpoint (5/5): B's promotion checkpoint had ended"},
 		{"rewind-no-hints", "double-promotion-rewind-no-hints", "A without wal_log_hints or checksums: pg_rewind refuses and the step fails. Measured (PG 15, local, cp): diverged (A stopped past the fork), as the script's rewind-no-hints (5/5)"},
 	},
+	"failover-old-primary-archives": {
+		{"default", "", "a started and stopped as a primary after b's promotion, before c is repointed to b. Measured (PG 15, local, cp): diverged c, as testdata/field/failover-old-primary-archives.sh old-primary-archives (4/4): requested starting point … is ahead of the WAL flush position"},
+		{"standby-first", "failover-old-primary-archives-standby-first", "c repointed and restarted before a's cycle. Measured (PG 15, local, cp): healthy, as the script's standby-first (4/4)"},
+		{"history-late", "failover-old-primary-archives-history-late", "as the default, with b's pushes held back until c has restarted. Measured (PG 15, local, cp): diverged c, as the script's history-late (4/4): … on timeline 1 is not in this server's history"},
+		{"rejoin-as-standby", "failover-old-primary-archives-rejoin-as-standby", "the fix: a started as b's standby, never as a primary. Measured (PG 15, local, cp): healthy (a and c), as the script's rejoin-as-standby (3/3)"},
+	},
+	"stray-timeline": {
+		{"default", "", "s, p's new standby from the backup before t's fork, with recovery_target_timeline 'latest'. Measured (PG 15, local, cp): diverged s, as testdata/field/stray-timeline.sh latest (5/5): highest timeline 1 of the primary is behind recovery timeline 2"},
+		{"latest-past-fork", "stray-timeline-latest-past-fork", "s from a backup of p taken after t's fork, 'latest'. Measured (PG 15, local, cp): diverged s, as the script's latest-past-fork (5/5): requested timeline 2 is not a child of this server's history"},
+		{"current", "stray-timeline-current", "the fix: recovery_target_timeline 'current'. Measured (PG 15, local, cp): healthy, s holds production's row, as the script's current (5/5)"},
+		{"timeline-1", "stray-timeline-timeline-1", "the fix: recovery_target_timeline '1'. Measured (PG 15, local, cp): healthy, as the script's timeline-1 (5/5)"},
+	},
 }
 
 // FieldVariants names the variants of a built-in playbook that has a
