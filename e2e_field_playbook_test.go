@@ -26,20 +26,19 @@ type fieldPlaybook struct {
 	pastFork string
 }
 
-// A, the old primary made to follow, is the replica: walstep's verdict
-// judges the replica against the primary.
-var aFollows = map[string]string{"A": "replica", "B": "primary"}
+// The scripts' nodes, in lower case.
+var ab = map[string]string{"A": "a", "B": "b"}
 
 var fieldPlaybooks = []fieldPlaybook{
-	{playbook: "double-promotion", script: "double-promotion", variant: "a-follows-b", as: aFollows,
+	{playbook: "double-promotion", script: "double-promotion", variant: "a-follows-b", as: ab,
 		evidence: `requested timeline 2 is not a child of this server's history`, pastFork: `replayed \d+ records of timeline 1 past the fork.*writing to t`},
-	{playbook: "double-promotion-b-follows-a", script: "double-promotion", variant: "b-follows-a", as: map[string]string{"A": "primary", "B": "replica"},
+	{playbook: "double-promotion-b-follows-a", script: "double-promotion", variant: "b-follows-a", as: ab,
 		evidence: `highest timeline 1 of the primary is behind recovery timeline 2`},
-	{playbook: "double-promotion-both-promoted", script: "double-promotion", variant: "both-promoted", as: aFollows,
+	{playbook: "double-promotion-both-promoted", script: "double-promotion", variant: "both-promoted", as: ab,
 		evidence: `requested starting point 0/5000000 is ahead of the WAL flush position`},
-	{playbook: "double-promotion-rewind", script: "double-promotion", variant: "rewind", as: aFollows},
-	{playbook: "double-promotion-rewind-no-checkpoint", script: "double-promotion", variant: "rewind-no-checkpoint", as: aFollows},
-	{playbook: "double-promotion-rewind-no-hints", script: "double-promotion", variant: "rewind-no-hints", as: aFollows,
+	{playbook: "double-promotion-rewind", script: "double-promotion", variant: "rewind", as: ab},
+	{playbook: "double-promotion-rewind-no-checkpoint", script: "double-promotion", variant: "rewind-no-checkpoint", as: ab},
+	{playbook: "double-promotion-rewind-no-hints", script: "double-promotion", variant: "rewind-no-hints", as: ab,
 		failed: "5", failedErr: `target server needs to use either data checksums or "wal_log_hints = on"`,
 		pastFork: `replayed \d+ records of timeline 1 past the fork.*writing to t`},
 	{playbook: "failover-old-primary-archives", script: "failover-old-primary-archives", variant: "old-primary-archives", as: abc,
@@ -56,7 +55,6 @@ var fieldPlaybooks = []fieldPlaybook{
 	{playbook: "stray-timeline-timeline-1", script: "stray-timeline", variant: "timeline-1", as: pts},
 }
 
-// The three-node scenarios' nodes have the scripts' names, in lower case.
 var (
 	abc = map[string]string{"A": "a", "B": "b", "C": "c"}
 	pts = map[string]string{"P": "p", "T": "t", "S": "s"}

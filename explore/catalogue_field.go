@@ -21,7 +21,7 @@ type fieldVariant struct {
 // script of testdata/field/ it follows.
 var fieldCatalogues = map[string][]fieldVariant{
 	"double-promotion": {
-		{"default", "", "A (the replica) restarted as B's standby after B was promoted and A wrote on. Measured (PG 15, local, cp): diverged, as testdata/field/double-promotion.sh a-follows-b (5/5): requested timeline 2 is not a child of this server's history"},
+		{"default", "", "a restarted as b's standby after b was promoted and a wrote on. Measured (PG 15, local, cp): diverged, as testdata/field/double-promotion.sh a-follows-b (5/5): requested timeline 2 is not a child of this server's history"},
 		{"b-follows-a", "double-promotion-b-follows-a", "B demoted to A's standby. Measured (PG 15, local, cp): diverged, as the script's b-follows-a (5/5): highest timeline 1 of the primary is behind recovery timeline 2"},
 		{"both-promoted", "double-promotion-both-promoted", "A restored from the archive and promoted while B's pushes are held back: both select timeline 2. Measured (PG 15, local, cp): diverged, as the script's both-promoted (5/5)"},
 		{"rewind", "double-promotion-rewind", "the fix: CHECKPOINT on B, pg_rewind A from B, A as B's standby. Measured (PG 15, local, cp): healthy, as the script's rewind (5/5)"},
