@@ -19,7 +19,7 @@ func TestE2EExportFieldPlaybooks(t *testing.T) {
 	lib, regress := tapSetup(t)
 	for _, c := range []struct{ playbook, want, tapSays, says string }{
 		// prove shows notes, not what system_or_bail ran (that is in the test's log)
-		{"double-promotion-rewind", "healthy", "ok 1 - replica streams from primary", "pg_rewind: Done!"},
+		{"double-promotion-rewind", "healthy", "ok 1 - a streams from b", "pg_rewind: Done!"},
 		{"double-promotion-both-promoted", "diverged", "# not pushed: 00000002.history (the archive holds it already)", "not pushed: 00000002.history (the archive holds it already)"},
 	} {
 		t.Run(c.playbook, func(t *testing.T) {
