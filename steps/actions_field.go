@@ -27,12 +27,11 @@ var ownConfs = []string{"postgresql.conf", "postgresql.auto.conf", "pg_hba.conf"
 
 // peerAddr is how the lab's servers reach node.
 func peerAddr(b cluster.Backend, node cluster.Node) (string, string, error) {
-	p, ok := b.(cluster.Peers)
-	if !ok {
+	p := b.Paths(node)
+	if p.Host == "" || p.Port == "" {
 		return "", "", fmt.Errorf("the %s backend cannot say how its servers reach %s", b.Name(), node)
 	}
-	h, port := p.PeerAddr(node)
-	return h, port, nil
+	return p.Host, p.Port, nil
 }
 
 // rewind runs pg_rewind on target (stopped) from source (running), as the
