@@ -41,8 +41,11 @@ var fieldPlaybooks = []fieldPlaybook{
 	{playbook: "double-promotion-rewind-no-hints", script: "double-promotion", variant: "rewind-no-hints", as: ab,
 		failed: "5", failedErr: `target server needs to use either data checksums or "wal_log_hints = on"`,
 		pastFork: `replayed \d+ records of timeline 1 past the fork.*writing to t`},
+	// c, still following the stopped a, may restore a's segment from the
+	// archive before it is repointed (its restore_command polls every 5 s):
+	// then it refuses to start on timeline 2 instead. Seen on Docker.
 	{playbook: "failover-old-primary-archives", script: "failover-old-primary-archives", variant: "old-primary-archives", as: abc,
-		evidence: `requested starting point 0/[0-9A-F]+ is ahead of the WAL flush position`},
+		evidence: `requested starting point 0/[0-9A-F]+ is ahead of the WAL flush position|requested timeline 2 does not contain minimum recovery point`},
 	{playbook: "failover-old-primary-archives-standby-first", script: "failover-old-primary-archives", variant: "standby-first", as: abc},
 	{playbook: "failover-old-primary-archives-history-late", script: "failover-old-primary-archives", variant: "history-late", as: abc,
 		evidence: `on timeline 1 is not in this server's history|new timeline 2 forked off current database system timeline 1 before current recovery point`},
@@ -212,11 +215,11 @@ func TestE2EFieldPlaybooksDocker(t *testing.T) {
 	for _, c := range []struct {
 		archiver string
 		fieldPlaybook
-		says string // in the run's output (-v on stderr)
+		says string // a regexp the run's output matches (-v on stderr)
 	}{
 		{"cp", fieldPlaybookNamed(t, "double-promotion-rewind"), "pg_rewind: Done!"},
 		{"wal-g", fieldPlaybookNamed(t, "double-promotion-both-promoted"), "already archived, contents differ, unable to overwrite"},
-		{"cp", fieldPlaybookNamed(t, "failover-old-primary-archives"), "is ahead of the WAL flush position"},
+		{"cp", fieldPlaybookNamed(t, "failover-old-primary-archives"), `is ahead of the WAL flush position|requested timeline 2 does not contain minimum recovery point`},
 	} {
 		t.Run(c.playbook+"/"+c.archiver, func(t *testing.T) {
 			t.Parallel()
@@ -249,7 +252,7 @@ func TestE2EFieldPlaybooksDocker(t *testing.T) {
 				t.Fatalf("decode report: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
 			}
 			checkFieldRun(t, c.fieldPlaybook, strings.TrimSpace(string(m[1])), rep, code, errb.String())
-			if !strings.Contains(errb.String(), c.says) {
+			if !regexp.MustCompile(c.says).MatchString(errb.String()) {
 				t.Errorf("the run's output lacks %q:\n%s", c.says, errb.String())
 			}
 		})
