@@ -247,7 +247,7 @@ func newJudge(in DiagnoseInput, pr Pair) *judge {
 // divergence.
 func (j *judge) readLogs() {
 	P, R, d := j.P, j.R, &j.d
-	findings := append(ExplainLog(P.Node, P.LogTail), ExplainLog(R.Node, R.LogTail)...)
+	findings := append(notOthers(ExplainLog(P.Node, P.LogTail), R), ExplainLog(R.Node, R.LogTail)...)
 	if f, ok := sameNewTimeline(P, R); ok {
 		findings = append(findings, f)
 	}
@@ -261,6 +261,28 @@ func (j *judge) readLogs() {
 		}
 	}
 	j.diverging = newestOfEach(diverging)
+}
+
+// notOthers drops the upstream's refusals that cannot be the standby's:
+// an upstream with several standbys logs each one's, and a standby that
+// streams from it now up to some position was not refused a start past
+// that position.
+func notOthers(fs []Finding, R Reading) []Finding {
+	if !R.Streams() {
+		return fs
+	}
+	at := R.ReceiveLSN
+	if pos, _ := PositionOf(R); pos > at {
+		at = pos
+	}
+	out := fs[:0:0]
+	for _, f := range fs {
+		if f.Kind == FindAheadOfFlush && at.Valid() && f.LSN > at {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // placeFork finds the fork the replica must not pass in the primary's

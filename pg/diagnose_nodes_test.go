@@ -84,3 +84,29 @@ func TestConninfoHostPort(t *testing.T) {
 		}
 	}
 }
+
+// An upstream with two standbys logs the refusal of one: c, not
+// streaming, asked from 0/4000000; b, streaming from a up to 0/30000A0,
+// was not refused a start past that, so the line is not b's divergence.
+func TestUpstreamRefusalIsNotEveryStandbys(t *testing.T) {
+	s := renamed(loadSnap(t, "healthy_end.json"))
+	c := s.Nodes[1]
+	c.Node, c.Receiver, c.Role, c.Timeline, c.TLISource = "c", nil, RoleStandbyNoStream, 1, SrcRestored
+	c.ReplayLSN, c.ReceiveLSN, c.LogTail = mustLSN("0/4000000"), InvalidLSN, nil
+	s.Nodes = append(s.Nodes, c)
+	a := &s.Nodes[0]
+	a.LogTail = append(append([]string(nil), a.LogTail...), "2026-11-25 21:50:40.100 UTC [27700] ERROR:  requested starting point 0/4000000 is ahead of the WAL flush position of this server 0/30000A0")
+	if !s.Nodes[1].Streams() {
+		t.Fatal("b does not stream in the fixture")
+	}
+	d := Diagnose(DiagnoseInput{Snapshot: s})
+	if d.Verdict != VerdictDiverged || d.Standby != "c" || len(d.Standbys) != 2 {
+		t.Fatalf("verdict %s on %s: %s", d.Verdict, d.Standby, d.Explanation)
+	}
+	if b := d.Standbys[0]; b.Standby != "b" || b.Verdict != VerdictHealthy {
+		t.Errorf("b, streaming, is %s: %s", b.Verdict, b.Explanation)
+	}
+	if c := d.Standbys[1]; !strings.Contains(c.Explanation, "0/4000000") {
+		t.Errorf("c: %s", c.Explanation)
+	}
+}
