@@ -133,7 +133,7 @@ func cmdDebug(ctx context.Context, args []string, stdout, stderr io.Writer) (rer
 	header := fmt.Sprintf("%s · %s · %s", s.Backend.Name(), s.Archiver.Name(), s.Lab.Dir)
 	res, err := runTUI(ctx, tuiConfig{
 		Config: tui.Config{
-			LabDir: s.Lab.Dir, Servers: s.Backend, Steps: s.Steps,
+			LabDir: s.Lab.Dir, Servers: s.Backend, Topology: s.Lab.Topology(), Steps: s.Steps,
 			Poll: s.Poll, PollEvery: o.poll, Header: header, Why: s.Why,
 			StallAfter: o.stall, ReadWAL: s.ReadWAL, Proof: s.Env.ProofInput,
 			Present: o.present, PresentStops: stops, PresentPause: o.pause,

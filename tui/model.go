@@ -50,6 +50,9 @@ type Config struct {
 	Steps   []steps.Step
 	Runner  Runner
 	Servers Servers
+	// Topology is the lab's servers in the playbook's order; l, i and x
+	// act on its first until o selects another (nil: the seed's).
+	Topology cluster.Topology
 	// Poll takes one reading of both servers; it must return within a few
 	// seconds (pg.Poller.Poll does). It runs in a command, never in Update.
 	Poll func(ctx context.Context) pg.Snapshot
@@ -272,6 +275,9 @@ func New(cfg Config) Model {
 		outCache:    &outputCache{step: -1},
 		watch:       pg.NewWatch(cfg.StallAfter),
 		present:     newPresenter(cfg),
+	}
+	if len(cfg.Topology) > 0 {
+		m.server = cfg.Topology[0].Name
 	}
 	m.logView = newLogPager(cfg.Ctx, readLog(cfg.Servers), m.styles)
 	m.wal = newWALView(cfg.ReadWAL, m.styles)

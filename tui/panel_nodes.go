@@ -112,16 +112,29 @@ func (m Model) selectedNode(ns []present.NodeReading) int {
 	return 0
 }
 
+// readings are the lab's servers as last read; before the first reading,
+// the topology's, so a key pressed then acts on a server the lab has.
+func (m Model) readings() []present.NodeReading {
+	if len(m.snap.Nodes) == 0 && len(m.cfg.Topology) > 0 {
+		rs := make([]pg.Reading, len(m.cfg.Topology))
+		for i, n := range m.cfg.Topology {
+			rs[i] = pg.Reading{Node: string(n.Name), Upstream: string(n.Upstream)}
+		}
+		return present.Nodes(pg.Snapshot{Nodes: rs})
+	}
+	return present.Nodes(m.snap)
+}
+
 // current is the server l, i and x act on.
 func (m Model) current() cluster.Node {
-	ns := present.Nodes(m.snap)
+	ns := m.readings()
 	return cluster.Node(ns[m.selectedNode(ns)].Node)
 }
 
 // serverAfter is the server after from (before it, with back), round
 // the lab.
 func (m Model) serverAfter(from cluster.Node, back bool) cluster.Node {
-	ns := present.Nodes(m.snap)
+	ns := m.readings()
 	i, step := 0, 1
 	for k, n := range ns {
 		if cluster.Node(n.Node) == from {

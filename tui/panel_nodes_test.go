@@ -161,3 +161,36 @@ func TestDiagnosisViewThreeNodes(t *testing.T) {
 		}
 	}
 }
+
+// Before the first reading, l, i and x act on the first server of the
+// lab's topology, not the seed's primary a lab of other names lacks.
+func TestKeysBeforeTheFirstReadingActOnTheTopologysFirst(t *testing.T) {
+	m, _ := testModel(freshSnap())
+	m.cfg.Topology = cluster.Topology{{Name: "a"}, {Name: "b", Upstream: "a"}}
+	m = New(m.cfg)
+	if m.current() != "a" {
+		t.Fatalf("selected before any reading: %s", m.current())
+	}
+	m, _ = press(m, "l")
+	if m.logView.node != "a" {
+		t.Errorf("l before any reading opened the log of %s", m.logView.node)
+	}
+	m, _ = press(m, "esc", "i")
+	if m.inspectView.node != "a" {
+		t.Errorf("i before any reading inspected %s", m.inspectView.node)
+	}
+	m, _ = press(m, "esc", "o")
+	if m.current() != "b" {
+		t.Errorf("o before any reading selected %s", m.current())
+	}
+	srv := &fakeServers{shell: []string{"sh"}}
+	m.cfg.Servers = srv
+	m, _ = press(m, "o")
+	_, cmd := press(m, "x")
+	if cmd == nil {
+		t.Fatal("x made no shell")
+	}
+	if msg, ok := cmd().(shellMsg); !ok || msg.node != "a" {
+		t.Errorf("x before any reading: %+v", msg)
+	}
+}
