@@ -93,5 +93,8 @@ if [ "${WALSTEP_SKIP_TMUX:-}" != 1 ] && [ -x scripts/tmux-e2e.sh ]; then
 	echo "test.sh: tmux nodes (three servers stepped through at 120x40: a line each after every step, HEALTHY, all three in the picture, o selects each), local and Docker" >&2
 	scripts/tmux-nodes.sh
 	BACKEND=docker scripts/tmux-nodes.sh
+	echo "test.sh: tmux failover (the failover whose old primary archives stepped through at 120x40: a line per server after every step, DIVERGED with c marked, c's log with the refusal), local and Docker" >&2
+	scripts/tmux-failover.sh
+	BACKEND=docker scripts/tmux-failover.sh
 fi
 echo "test.sh: all passed" >&2
