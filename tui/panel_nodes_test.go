@@ -194,3 +194,21 @@ func TestKeysBeforeTheFirstReadingActOnTheTopologysFirst(t *testing.T) {
 		t.Errorf("x before any reading: %+v", msg)
 	}
 }
+
+// Presenter mode keeps the three lines, the verdict and the picture.
+func TestPresenterThreeNodes(t *testing.T) {
+	m, _, c := testModelClock(freshSnap())
+	m = runThrough(m, c, 5)
+	m = polled(m, failoverSnap(c.Now()))
+	m, _ = press(m, "P")
+	for _, size := range [][2]int{{100, 30}, {80, 24}} {
+		m = send(m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		v := m.View()
+		checkSize(t, v, size[0], size[1])
+		for _, want := range []string{" A   TL1", " B " + glyphFailed + " TL2", " C " + glyphFailed + " TL1", "DIVERGED", "C c 0/5000000 TL1"} {
+			if !strings.Contains(v, want) {
+				t.Errorf("presenter %dx%d lacks %q:\n%s", size[0], size[1], want, v)
+			}
+		}
+	}
+}
