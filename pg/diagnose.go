@@ -348,9 +348,13 @@ func (j *judge) positionsDiverge() []string {
 			// No "already": the replica may have gone past the fork after
 			// the primary forked (as it does when it restarts and finds only
 			// the old timeline's segment), so say where it is, not when.
-			why = append(why, fmt.Sprintf("The primary forked timeline %d off timeline %d at %s, and the replica has replayed timeline %d up to %s, past that point. "+
+			did := "replayed"
+			if _, _, ok := wrotePastFork(s, in.Earlier, R.Node, d.ForkParent, d.ForkLSN); ok {
+				did = "written, as a primary," // a split brain, not a restore
+			}
+			why = append(why, fmt.Sprintf("The primary forked timeline %d off timeline %d at %s, and the replica has %s timeline %d up to %s, past that point. "+
 				"Its data holds WAL of timeline %d that timeline %d does not have, so it cannot follow the primary.",
-				d.ForkTimeline, d.ForkParent, d.ForkLSN, rTLI, rPos, rTLI, d.ForkTimeline))
+				d.ForkTimeline, d.ForkParent, d.ForkLSN, did, rTLI, rPos, rTLI, d.ForkTimeline))
 			d.Evidence = append(d.Evidence, fmt.Sprintf("%s position %s on timeline %d is past the fork point %s", R.Node, rPos, rTLI, d.ForkLSN))
 		} else {
 			why = append(why, fmt.Sprintf("The replica is on timeline %d, which is not part of the primary's timeline %d history: the two servers have split.", rTLI, target))

@@ -87,6 +87,11 @@ func findCause(s Snapshot, pr Pair, earlier []Snapshot, d Diagnosis) string {
 	if !d.ForkLSN.Valid() || d.ForkParent == 0 || d.ForkTimeline == 0 {
 		return ""
 	}
+	if at, pos, ok := wrotePastFork(s, earlier, pr.Standby, d.ForkParent, d.ForkLSN); ok {
+		return fmt.Sprintf("The replica wrote that WAL itself: it ran as a primary on timeline %d, seen at %s with its WAL at %s, past the point %s where timeline %d forked off. "+
+			"Two servers were primaries at once (a split brain), so nothing was restored from the archive: it holds its own history, which the new timeline does not continue.",
+			d.ForkParent, at.UTC().Format("15:04:05"), pos, d.ForkLSN, d.ForkTimeline)
+	}
 	oldSeg := WALFileName(d.ForkParent, d.ForkLSN)
 	newSeg := WALFileName(d.ForkTimeline, d.ForkLSN)
 	tail := fmt.Sprintf(" (a primary archives a segment only once it is full or switched). "+
@@ -125,6 +130,24 @@ func findCause(s Snapshot, pr Pair, earlier []Snapshot, d Diagnosis) string {
 		}
 	}
 	return ""
+}
+
+// wrotePastFork finds a poll (the newest) in which standby ran as a
+// primary on timeline parent past the fork at fork: then it wrote the WAL
+// past the fork itself, and none of it came from the archive.
+func wrotePastFork(s Snapshot, earlier []Snapshot, standby string, parent uint32, fork LSN) (time.Time, LSN, bool) {
+	snaps := append(append([]Snapshot(nil), earlier...), s)
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].At.After(snaps[j].At) })
+	for _, e := range snaps {
+		r := e.Node(standby)
+		if !r.Up || r.InRecovery || r.Role != RolePrimary {
+			continue
+		}
+		if pos, tli := PositionOf(r); tli == parent && pos > fork {
+			return e.At, pos, true
+		}
+	}
+	return time.Time{}, 0, false
 }
 
 // histKnown reports whether timeline tli's history file existed in s, so

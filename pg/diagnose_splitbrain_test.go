@@ -1,0 +1,60 @@
+package pg
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// doublePromotionEnd is the double promotion at its end: b promoted onto
+// timeline 2 at 0/3000060 while a kept writing timeline 1, a restarted as
+// b's standby and refused; the archive holds a's timeline-1 segment of the
+// fork, not b's.
+func doublePromotionEnd(at time.Time) Snapshot {
+	return Snapshot{Seq: 40, At: at,
+		Nodes: []Reading{
+			{Node: "a", Upstream: "b", At: at, Process: ProcStopped, Role: RoleShutDown,
+				Control: &ControlData{State: "shut down", CheckpointLSN: mustLSN("0/5000028"), CheckpointTLI: 1}},
+			{Node: "b", At: at, LastGood: at, Up: true, Process: ProcUp, Role: RolePrimary,
+				FlushLSN: mustLSN("0/302AAB0"), Timeline: 2, TLISource: SrcCurrentWAL},
+		},
+		Histories: []History{{TLI: 2, File: "00000002.history", Entries: []HistoryEntry{{TLI: 1, Switch: mustLSN("0/3000060"), Reason: "no recovery target specified"}}}},
+		Archive: Archive{WAL: []ArchiveFile{
+			{Name: "000000010000000000000003", TLI: 1, Size: 16 << 20},
+			{Name: "00000002.history", TLI: 2, History: true, Size: 42},
+		}},
+	}
+}
+
+// A standby that diverged because it ran as a primary past the fork (two
+// promotions) is said to have written that WAL, not to have restored the
+// old timeline's segment from the archive, which it never did.
+func TestDivergedByWritingAsAPrimary(t *testing.T) {
+	end := time.Date(2026, 12, 2, 1, 0, 40, 0, time.UTC)
+	s := doublePromotionEnd(end)
+	// Without an earlier poll of a as a primary, the archive's words stand.
+	d := Diagnose(DiagnoseInput{Snapshot: s})
+	if d.Verdict != VerdictDiverged || d.Standby != "a" || !strings.Contains(d.Cause, "fell back to timeline 1's complete segment") {
+		t.Fatalf("without a's past: %s on %s, cause %q", d.Verdict, d.Standby, d.Cause)
+	}
+
+	// An earlier poll: a a primary on timeline 1 at 0/4000060, past b's fork.
+	was := doublePromotionEnd(end.Add(-30 * time.Second))
+	was.Nodes[0] = Reading{Node: "a", Upstream: "b", At: was.At, LastGood: was.At, Up: true, Process: ProcUp, Role: RolePrimary,
+		FlushLSN: mustLSN("0/4000060"), Timeline: 1, TLISource: SrcCurrentWAL}
+	d = Diagnose(DiagnoseInput{Snapshot: s, Earlier: []Snapshot{was}})
+	if d.Verdict != VerdictDiverged || d.Standby != "a" {
+		t.Fatalf("verdict %s on %s: %s", d.Verdict, d.Standby, d.Explanation)
+	}
+	for _, want := range []string{"Standby a wrote that WAL itself", "ran as a primary on timeline 1, seen at 01:00:10 with its WAL at 0/4000060", "split brain"} {
+		if !strings.Contains(d.Cause, want) {
+			t.Errorf("cause lacks %q: %s", want, d.Cause)
+		}
+	}
+	if strings.Contains(d.Cause, "fell back") || strings.Contains(d.Cause, "restore_command fetched") {
+		t.Errorf("cause says a restored what it wrote: %s", d.Cause)
+	}
+	if !strings.Contains(d.Explanation, "standby a has written, as a primary, timeline 1 up to 0/5000028") || strings.Contains(d.Explanation, "replayed") {
+		t.Errorf("explanation: %s", d.Explanation)
+	}
+}
