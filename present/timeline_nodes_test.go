@@ -121,3 +121,22 @@ func TestTimelineNodesAtOnePosition(t *testing.T) {
 		checkWidth(t, "four at one position", got, w)
 	}
 }
+
+// Four servers and two forks fit every width the panel and the reports use.
+func TestTimelineFourNodesFitWidths(t *testing.T) {
+	hs := []pg.History{
+		history(t, 2, "1\t0/40000A0\tno recovery target specified\n"),
+		history(t, 3, "1\t0/40000A0\tno recovery target specified\n2\t0/4500000\tno recovery target specified\n"),
+	}
+	ns := append(failoverNodes(), NodeReading{Reading: pg.Reading{Node: "d", Up: true, FlushLSN: 0x4600000, Timeline: 3}, Upstream: "b"})
+	for w := 24; w <= 140; w += 4 {
+		checkWidth(t, "four nodes", renderTimeline(ns, hs, w, PlainDiagStyles()), w)
+		checkWidth(t, "four nodes", renderTimeline(ns, hs, w, colourStyles()), w)
+	}
+	got := renderTimeline(ns, hs, 60, PlainDiagStyles())
+	for _, want := range []string{"TL3", "fork 0/4500000", "D d 0/4600000 TL3", "C c 0/5000000 TL1 past fork 0/40000A0"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in:\n%s", want, got)
+		}
+	}
+}

@@ -212,3 +212,24 @@ func TestPresenterThreeNodes(t *testing.T) {
 		}
 	}
 }
+
+// Four servers (the most a playbook declares) fit 80x24: a line each,
+// the verdict and the picture's legend of all four.
+func TestFourNodesAt80x24(t *testing.T) {
+	s := failoverSnap(clock)
+	s.Nodes = append(s.Nodes, pg.Reading{Node: "d", Upstream: "b", Follows: "b", FollowsFrom: pg.FromReceiver, At: clock, LastGood: clock,
+		Up: true, Process: pg.ProcUp, InRecovery: true, Role: pg.RoleStreaming, ReplayLSN: mustLSN("0/4000230"), Timeline: 2, TLISource: pg.SrcReceiver})
+	m, _, c := testModelClock(freshSnap())
+	m = runThrough(m, c, 5)
+	m = polled(m, s)
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		m = send(m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		v := m.View()
+		checkSize(t, v, size[0], size[1])
+		for _, want := range []string{" A   TL1", " D ", "verdict: DIVERGED", "D d 0/4000230 TL2"} {
+			if !strings.Contains(v, want) {
+				t.Errorf("%dx%d lacks %q:\n%s", size[0], size[1], want, v)
+			}
+		}
+	}
+}
