@@ -11,7 +11,8 @@ import (
 )
 
 // The field's verbs exported: a playbook with pg_rewind and repoint
-// (healthy) and one with an archive held back and released (diverged),
+// (healthy), one with an archive held back and released (diverged) and
+// the three-node failover (diverged),
 // each as a TAP test that passes under prove and as a script that ends on
 // the same outcome, against real PostgreSQL.
 func TestE2EExportFieldPlaybooks(t *testing.T) {
@@ -21,6 +22,8 @@ func TestE2EExportFieldPlaybooks(t *testing.T) {
 		// prove shows notes, not what system_or_bail ran (that is in the test's log)
 		{"double-promotion-rewind", "healthy", "ok 1 - a streams from b", "pg_rewind: Done!"},
 		{"double-promotion-both-promoted", "diverged", "# not pushed: 00000002.history (the archive holds it already)", "not pushed: 00000002.history (the archive holds it already)"},
+		// three nodes: c repointed from a to b
+		{"failover-old-primary-archives", "diverged", "ok 1 - c is refused", "the marker row committed on b did not reach c"},
 	} {
 		t.Run(c.playbook, func(t *testing.T) {
 			t.Parallel()
