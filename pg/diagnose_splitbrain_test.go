@@ -58,3 +58,25 @@ func TestDivergedByWritingAsAPrimary(t *testing.T) {
 		t.Errorf("explanation: %s", d.Explanation)
 	}
 }
+
+// Before the nodes swap places, a primary the playbook makes a standby of
+// its own standby is no standby: a, primary, with b streaming from it, is
+// judged as b's upstream, not said to restore from the archive.
+func TestPrimaryDeclaredStandbyOfItsStandby(t *testing.T) {
+	at := time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC)
+	s := Snapshot{Seq: 20, At: at, Nodes: []Reading{
+		{Node: "a", Upstream: "b", At: at, LastGood: at, Up: true, Process: ProcUp, Role: RolePrimary,
+			FlushLSN: mustLSN("0/3000060"), Timeline: 1, TLISource: SrcCurrentWAL},
+		{Node: "b", At: at, LastGood: at, Up: true, Process: ProcUp, InRecovery: true, Role: RoleStreaming,
+			ReplayLSN: mustLSN("0/3000060"), ReceiveLSN: mustLSN("0/3000060"), Timeline: 1, TLISource: SrcReceiver,
+			Receiver: &WalReceiver{Status: "streaming", ReceivedTLI: 1, FlushedLSN: mustLSN("0/3000060"), SenderHost: "127.0.0.1", SenderPort: 5001, Streaming: true, Proof: "a's walsender streams to it"}},
+	}}
+	s.resolveUpstreams(map[string]string{"a": "127.0.0.1:5001", "b": "127.0.0.1:5002"})
+	d := Diagnose(DiagnoseInput{Snapshot: s})
+	if d.Verdict != VerdictHealthy || d.Standby != "b" || d.Upstream != "a" || len(d.Standbys) != 0 {
+		t.Fatalf("verdict %s on %q against %q (%d standbys): %s", d.Verdict, d.Standby, d.Upstream, len(d.Standbys), d.Explanation)
+	}
+	if strings.Contains(d.Explanation, "Standby a") || strings.Contains(d.Explanation, "restores from the archive") {
+		t.Errorf("a, a primary, is judged as a standby: %s", d.Explanation)
+	}
+}

@@ -63,6 +63,11 @@ func (s *Snapshot) resolveUpstreams(addrs map[string]string) {
 // Pairs lists each standby with the node it follows, in the snapshot's
 // order. A reading without Follows (one not from a poller) follows its
 // Upstream.
+//
+// A running primary that only the playbook makes a standby of a node
+// that, by its wal receiver or primary_conninfo, follows it is no standby
+// yet: it is that node's upstream (the playbook declares where the nodes
+// end, as after a switchover), so it is not judged as one.
 func (s Snapshot) Pairs() []Pair {
 	var out []Pair
 	for _, r := range s.Nodes {
@@ -70,9 +75,13 @@ func (s Snapshot) Pairs() []Pair {
 		if up == "" && r.Upstream != "" {
 			up, from = r.Upstream, FromPlaybook
 		}
-		if up != "" {
-			out = append(out, Pair{Upstream: up, Standby: r.Node, From: from})
+		if up == "" {
+			continue
 		}
+		if u := s.Node(up); from == FromPlaybook && r.Up && !r.InRecovery && u.Follows == r.Node && u.FollowsFrom != FromPlaybook && u.FollowsFrom != "" {
+			continue
+		}
+		out = append(out, Pair{Upstream: up, Standby: r.Node, From: from})
 	}
 	return out
 }
