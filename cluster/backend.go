@@ -15,6 +15,16 @@ const (
 	Replica Node = "replica"
 )
 
+// The is the node as a sentence names it: the seed's "the primary" and
+// "the replica" by their roles, any other by name ("server a"), which
+// reads where "the a" would not.
+func (n Node) The() string {
+	if n == Primary || n == Replica {
+		return "the " + string(n)
+	}
+	return "server " + string(n)
+}
+
 // ServerPaths are paths as the server's own environment sees them: host paths
 // for the local backend, container paths (/data, /wal-g-storage, ...) for
 // Docker. Archive and restore commands are written with these.

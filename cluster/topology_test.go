@@ -92,3 +92,12 @@ func TestLabRecordsNodesForReset(t *testing.T) {
 		}
 	}
 }
+
+// A sentence names the seed's servers by role and any other by name.
+func TestNodeThe(t *testing.T) {
+	for n, want := range map[Node]string{Primary: "the primary", Replica: "the replica", "a": "server a"} {
+		if got := n.The(); got != want {
+			t.Errorf("%s: %q, want %q", n, got, want)
+		}
+	}
+}

@@ -210,7 +210,7 @@ func waitStreaming(ctx context.Context, env *Env, R, up cluster.Node, out io.Wri
 		// start point: wait for proof, or for the refusal in the log.
 		if o.PM.Accepting() {
 			if rc, err := pg.ReadStream(ctx, b.ConnString(up), b.ConnString(R)); err == nil && rc != nil && rc.Streaming {
-				outcome = fmt.Sprintf("%s streams from the %s on timeline %d (%s)", R, up, rc.ReceivedTLI, rc.Proof)
+				outcome = fmt.Sprintf("%s streams from %s on timeline %d (%s)", R, up.The(), rc.ReceivedTLI, rc.Proof)
 				return true, nil
 			}
 		}

@@ -42,7 +42,7 @@ func writeMarker(ctx context.Context, env *Env, step string, node cluster.Node, 
 	env.mu.Lock()
 	env.proof = pg.ProofInput{Write: &pg.MarkerWrite{ID: id, Node: string(node), LSN: at, Step: step}}
 	env.mu.Unlock()
-	fmt.Fprintf(out, "wrote marker row %s into %s on the %s (its WAL up to %s, flushed there)\n", id, MarkerTable, node, lsn)
+	fmt.Fprintf(out, "wrote marker row %s into %s on %s (its WAL up to %s, flushed there)\n", id, MarkerTable, node.The(), lsn)
 	return nil
 }
 
@@ -93,7 +93,7 @@ func checkMarker(ctx context.Context, env *Env, step string, node cluster.Node, 
 	switch {
 	case err == nil:
 		c.Fate, c.After = pg.MarkerFound, time.Since(start).Round(10*time.Millisecond).String()
-		fmt.Fprintf(out, "marker %s reached the %s after %s\n", id, node, c.After)
+		fmt.Fprintf(out, "marker %s reached %s after %s\n", id, node.The(), c.After)
 	case ctx.Err() != nil:
 		return ctx.Err()
 	case !answered:
@@ -101,10 +101,10 @@ func checkMarker(ctx context.Context, env *Env, step string, node cluster.Node, 
 		if last != nil {
 			c.Err = last.Error()
 		}
-		fmt.Fprintf(out, "marker %s: cannot tell whether it reached the %s, which did not answer within %s: %v\n", id, node, d, last)
+		fmt.Fprintf(out, "marker %s: cannot tell whether it reached %s, which did not answer within %s: %v\n", id, node.The(), d, last)
 	default:
 		c.Fate = pg.MarkerAbsent
-		fmt.Fprintf(out, "marker %s did not reach the %s within %s\n", id, node, d)
+		fmt.Fprintf(out, "marker %s did not reach %s within %s\n", id, node.The(), d)
 	}
 	env.noteCheck(c)
 	return nil

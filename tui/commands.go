@@ -182,7 +182,7 @@ func (m Model) prepareShell(node cluster.Node) tea.Cmd {
 	if cs, ok := m.cfg.Servers.(cluster.ContainerShell); ok {
 		container = cs.ShellInContainer()
 	}
-	banner := fmt.Sprintf("walstep: a shell in the %s's environment (%s); exit it to come back to the debugger", node, shellSummary(argv, dir, container))
+	banner := fmt.Sprintf("walstep: a shell in %s's environment (%s); exit it to come back to the debugger", node.The(), shellSummary(argv, dir, container))
 	argv = append([]string{"sh", "-c", `printf '%s\n' "$0"; exec "$@"`, banner}, argv...)
 	srv, ctx := m.cfg.Servers, m.ctx
 	return func() tea.Msg {
@@ -197,7 +197,7 @@ func (m Model) prepareShell(node cluster.Node) tea.Cmd {
 						why += " (" + st.Detail + ")"
 					}
 				}
-				return shellMsg{node: node, note: fmt.Sprintf("the %s's container %s: a shell needs it running (its start step runs it)", node, why)}
+				return shellMsg{node: node, note: fmt.Sprintf("%s's container %s: a shell needs it running (its start step runs it)", node.The(), why)}
 			}
 		}
 		c := exec.Command(argv[0], argv[1:]...)

@@ -233,3 +233,21 @@ func TestFourNodesAt80x24(t *testing.T) {
 		}
 	}
 }
+
+// The shell's banner and notices name a server of another name by name
+// ("server a's environment"), not as "the a's".
+func TestShellWordsNameAnyServer(t *testing.T) {
+	m, _ := testModel(freshSnap())
+	m.cfg.Topology = cluster.Topology{{Name: "a"}, {Name: "b", Upstream: "a"}}
+	m.cfg.Servers = &fakeServers{shell: []string{"sh", "-c", "exit 0"}}
+	m = New(m.cfg)
+	_, cmd := press(m, "x")
+	msg := cmd().(shellMsg)
+	if !strings.Contains(msg.cmd.Args[3], "a shell in server a's environment") {
+		t.Errorf("banner %q", msg.cmd.Args[3])
+	}
+	m = send(m, shellDoneMsg{node: "a"})
+	if !strings.Contains(m.notice, "back from server a's shell") {
+		t.Errorf("notice after the shell: %q", m.notice)
+	}
+}

@@ -106,9 +106,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 	case shellDoneMsg:
 		if msg.err != nil {
-			m.notice = fmt.Sprintf("shell in the %s's environment: %v", msg.node, msg.err)
+			m.notice = fmt.Sprintf("shell in %s's environment: %v", msg.node.The(), msg.err)
 		} else {
-			m.notice = fmt.Sprintf("back from the %s's shell", msg.node)
+			m.notice = fmt.Sprintf("back from %s's shell", msg.node.The())
 		}
 		return m, m.pollNow()
 
