@@ -24,6 +24,9 @@ type fieldPlaybook struct {
 	evidence string
 	// pastFork is a regexp the records past the fork match ("" for none).
 	pastFork string
+	// proof is, for each standby, "VERDICT FATE" its proof from the data
+	// must show (proof.standbys), when set.
+	proof map[string]string
 }
 
 // The scripts' nodes, in lower case.
@@ -50,6 +53,11 @@ var fieldPlaybooks = []fieldPlaybook{
 	{playbook: "failover-old-primary-archives-history-late", script: "failover-old-primary-archives", variant: "history-late", as: abc,
 		evidence: `on timeline 1 is not in this server's history|new timeline 2 forked off current database system timeline 1 before current recovery point`},
 	{playbook: "failover-old-primary-archives-rejoin-as-standby", script: "failover-old-primary-archives", variant: "rejoin-as-standby", as: abc},
+	// One standby each way: c diverged, a rewound and healthy.
+	{playbook: "failover-old-primary-archives-a-rewound", script: "failover-old-primary-archives", variant: "a-rewound", as: abc,
+		evidence: `requested starting point 0/[0-9A-F]+ is ahead of the WAL flush position|requested timeline 2 does not contain minimum recovery point`,
+		pastFork: `^Standby c replayed \d+ records? of timeline 1 past the fork`,
+		proof:    map[string]string{"a": "healthy found", "c": "diverged absent"}},
 	{playbook: "stray-timeline", script: "stray-timeline", variant: "latest", as: pts,
 		evidence: `highest timeline 1 of the primary is behind recovery timeline 2`},
 	{playbook: "stray-timeline-latest-past-fork", script: "stray-timeline", variant: "latest-past-fork", as: pts,
@@ -75,10 +83,11 @@ type fieldReport struct {
 		LogTail []string `json:"log_tail"`
 	} `json:"nodes"`
 	Diagnosis struct {
-		Verdict     string   `json:"verdict"`
-		Standby     string   `json:"standby"` // the node the verdict is about, when the report names it
-		Evidence    []string `json:"evidence"`
-		Explanation string   `json:"explanation"`
+		Verdict     string     `json:"verdict"`
+		Standby     string     `json:"standby"` // the node the verdict is about, when the report names it
+		Evidence    []string   `json:"evidence"`
+		Explanation string     `json:"explanation"`
+		Proof       fieldProof `json:"proof"`
 	} `json:"diagnosis"`
 	WALPastFork *struct {
 		Sentence string `json:"sentence"`
@@ -138,6 +147,7 @@ func TestE2EFieldPlaybooks(t *testing.T) {
 				t.Fatalf("decode report: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
 			}
 			checkFieldRun(t, c, strings.TrimSpace(string(m[1])), rep, code, errb.String())
+			checkFieldProof(t, c, sout, rep)
 		})
 	}
 }

@@ -23,6 +23,7 @@ var fieldCases = []fieldCase{
 	{"failover-old-primary-archives", "standby-first", "healthy", ""},
 	{"failover-old-primary-archives", "history-late", "diverged C", `new timeline 2 forked off current database system timeline 1 before current recovery point|on timeline 1 is not in this server's history`},
 	{"failover-old-primary-archives", "rejoin-as-standby", "healthy", ""},
+	{"failover-old-primary-archives", "a-rewound", "diverged C", `(?s)servers diverged at WAL location [0-9A-F/]+ on timeline 1.*node A: marker present.*node C: marker missing`},
 	{"double-promotion", "a-follows-b", "diverged A", `requested timeline 2 is not a child of this server's history`},
 	{"double-promotion", "b-follows-a", "diverged B", `highest timeline 1 of the primary is behind recovery timeline 2`},
 	{"double-promotion", "both-promoted", "diverged A", `(?s)A: selected new timeline ID: 2; B: selected new timeline ID: 2.*requested starting point [0-9A-F/]+ is ahead of the WAL flush position`},

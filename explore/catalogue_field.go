@@ -33,6 +33,7 @@ var fieldCatalogues = map[string][]fieldVariant{
 		{"standby-first", "failover-old-primary-archives-standby-first", "c repointed and restarted before a's cycle. Measured (PG 15, local, cp): healthy, as the script's standby-first (4/4)"},
 		{"history-late", "failover-old-primary-archives-history-late", "as the default, with b's pushes held back until c has restarted. Measured (PG 15, local, cp): diverged c, as the script's history-late (4/4): … on timeline 1 is not in this server's history"},
 		{"rejoin-as-standby", "failover-old-primary-archives-rejoin-as-standby", "the fix: a started as b's standby, never as a primary. Measured (PG 15, local, cp): healthy (a and c), as the script's rejoin-as-standby (3/3)"},
+		{"a-rewound", "failover-old-primary-archives-a-rewound", "as the default, then a rewound from b (CHECKPOINT on b, pg_rewind) and started as b's standby: one standby each way. Measured (PG 15, local, cp): diverged c with a healthy, as the script's a-rewound (3/3): b's marker reaches a, never c"},
 	},
 	"stray-timeline": {
 		{"default", "", "s, p's new standby from the backup before t's fork, with recovery_target_timeline 'latest'. Measured (PG 15, local, cp): diverged s, as testdata/field/stray-timeline.sh latest (5/5): highest timeline 1 of the primary is behind recovery timeline 2"},

@@ -9,6 +9,8 @@
 #   standby-first         C restarts before A's cycle            (healthy)
 #   history-late          as the first, B's history archived late (C diverges)
 #   rejoin-as-standby     fix: A started as B's standby, never as a primary (healthy)
+#   a-rewound             as the first, then A rewound from B and started as its
+#                         standby (C diverges, A healthy: one node each way)
 variant=${1:-old-primary-archives}
 . "$(dirname "$0")/lib.sh"
 
@@ -81,6 +83,22 @@ history-late)
 	say "B's archive released"
 	release B
 	;;
+a-rewound)
+	a_cycle
+	c_to_b
+	say "A rewound from B (after a checkpoint on B) and started as B's standby"
+	sql B "checkpoint"
+	if as_pg "$PGBIN/pg_rewind" --target-pgdata="$BASE/A/data" --source-server="$(conninfo B rewind)" >"$BASE/rewind.out" 2>&1; then
+		echo "pg_rewind: ok"
+	else
+		echo "pg_rewind: failed"
+	fi
+	grep -E 'diverged|Done|error|fatal' "$BASE/rewind.out" | sed 's/^/    /'
+	# pg_rewind copies B's postgresql.conf, with B's socket directory
+	conf A "unix_socket_directories = '$BASE/A/sock'"
+	repoint A B
+	start A
+	;;
 rejoin-as-standby)
 	say "A started as B's standby"
 	repoint A B
@@ -93,5 +111,5 @@ esac
 say "marker row written on B"
 m=$(marker B)
 nodes=(C)
-[ "$variant" = rejoin-as-standby ] && nodes=(A C)
+[ "$variant" = rejoin-as-standby ] || [ "$variant" = a-rewound ] && nodes=(A C)
 check "$m" 30 "${nodes[@]}"
