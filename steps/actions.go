@@ -126,7 +126,7 @@ func restart(ctx context.Context, env *Env, node cluster.Node, out io.Writer) (s
 func shutdownAtTarget(ctx context.Context, env *Env, R cluster.Node, out io.Writer, mark string, d time.Duration) error {
 	b := env.Backend
 	var last cluster.ProcState
-	err := cluster.Until(ctx, d, fmt.Sprintf("the %s to shut down at its recovery target", R), func(ctx context.Context) (bool, error) {
+	err := cluster.Until(ctx, d, fmt.Sprintf("%s to shut down at its recovery target", R.The()), func(ctx context.Context) (bool, error) {
 		o, err := cluster.Observe(ctx, b, R)
 		if err != nil {
 			return false, err
@@ -180,7 +180,7 @@ func shutdownAtTarget(ctx context.Context, env *Env, R cluster.Node, out io.Writ
 func waitStreaming(ctx context.Context, env *Env, R, up cluster.Node, out io.Writer, mark string, d time.Duration) error {
 	b := env.Backend
 	var outcome string
-	err := cluster.Until(ctx, d, fmt.Sprintf("the %s to stream or report an error", R), func(ctx context.Context) (bool, error) {
+	err := cluster.Until(ctx, d, fmt.Sprintf("%s to stream or report an error", R.The()), func(ctx context.Context) (bool, error) {
 		o, err := cluster.Observe(ctx, b, R)
 		if err != nil {
 			return false, err
@@ -412,12 +412,12 @@ func noRecoveryTarget(ctx context.Context, b cluster.Backend, node cluster.Node)
 func settingSays(ctx context.Context, b cluster.Backend, node cluster.Node, name, def string) string {
 	in := pg.InspectDataDir(ctx, b, node)
 	if in.Missing || in.Err != "" {
-		return fmt.Sprintf("the %s's %s is unknown: its data dir cannot be read", node, name)
+		return fmt.Sprintf("%s's %s is unknown: its data dir cannot be read", node.The(), name)
 	}
 	if v, file, ok := in.Setting(name); ok {
-		return fmt.Sprintf("the %s's %s is '%s', set in %s", node, name, v, file)
+		return fmt.Sprintf("%s's %s is '%s', set in %s", node.The(), name, v, file)
 	}
-	return fmt.Sprintf("none of the %s's config files sets %s, so it is PostgreSQL's default '%s'", node, name, def)
+	return fmt.Sprintf("none of %s's config files sets %s, so it is PostgreSQL's default '%s'", node.The(), name, def)
 }
 
 func anyOf(bs []bool) bool {
@@ -436,7 +436,7 @@ func waitLog(ctx context.Context, env *Env, node cluster.Node, pattern string, o
 		return fmt.Errorf("wait log: %w", err)
 	}
 	var found string
-	err = cluster.Until(ctx, d, fmt.Sprintf("the %s's log to show %q", node, pattern), func(ctx context.Context) (bool, error) {
+	err = cluster.Until(ctx, d, fmt.Sprintf("%s's log to show %q", node.The(), pattern), func(ctx context.Context) (bool, error) {
 		for _, l := range logSince(ctx, env.Backend, node, mark) {
 			if re.MatchString(l.Raw) {
 				found = l.Raw

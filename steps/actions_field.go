@@ -114,7 +114,7 @@ func putBackConfs(ctx context.Context, b cluster.Backend, target, source cluster
 		}
 		f := cluster.ServerFile{Area: cluster.AreaData, Name: name, Mode: cluster.ReplaceFile, Data: raw, Private: true}
 		if err := b.WriteFile(ctx, target, f); err != nil {
-			return fmt.Errorf("put back the %s's own %s: %w", target, name, err)
+			return fmt.Errorf("put back %s's own %s: %w", target.The(), name, err)
 		}
 		differed = append(differed, name)
 	}

@@ -176,7 +176,7 @@ func (bd *bound) wait(ctx context.Context, id string, a playbook.Action, marks m
 	case "wait sql":
 		q := bd.expand(node, a.Args[0], sqlLiteral)
 		var last error
-		err := cluster.Until(ctx, d, fmt.Sprintf("%q on the %s to return true", q, node), func(ctx context.Context) (bool, error) {
+		err := cluster.Until(ctx, d, fmt.Sprintf("%q on %s to return true", q, node.The()), func(ctx context.Context) (bool, error) {
 			var ok bool
 			if last = cluster.QueryRow(ctx, b.ConnString(node), q, &ok); last != nil {
 				return false, nil // not up yet: ask again, and say why at the deadline

@@ -137,7 +137,7 @@ func hookStep(env *Env, h Hook, id string) Step {
 	b, err := env.Lab.ReadFile(cluster.HooksDir + "/" + name)
 	return Step{
 		ID: id, Seed: "hook", Parent: h.After, Hook: h.Path,
-		Title:   fmt.Sprintf("Hook %s on the %s", name, h.Node),
+		Title:   fmt.Sprintf("Hook %s on %s", name, h.Node.The()),
 		Command: hookCommand(h, b, err),
 		Watch:   "what your hook changes; edit the file and retry to run it again",
 		Hint:    "r retries it",

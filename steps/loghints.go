@@ -52,7 +52,7 @@ func panicHint(ctx context.Context, b cluster.Backend, nodes []cluster.Node, mar
 		if strings.Contains(err.Error(), msg) {
 			return err
 		}
-		return fmt.Errorf("%w; the %s's log says: %s", err, n, msg)
+		return fmt.Errorf("%w; %s's log says: %s", err, n.The(), msg)
 	}
 	return err
 }
@@ -62,7 +62,7 @@ func panicHint(ctx context.Context, b cluster.Backend, nodes []cluster.Node, mar
 func panicDuring(ctx context.Context, b cluster.Backend, nodes []cluster.Node, marks []string) error {
 	for j, n := range nodes {
 		if l, ok := firstLine(logSince(ctx, b, n, marks[j]), func(l pg.LogLine) bool { return l.IsProblem() && l.Level == "PANIC" }); ok {
-			return fmt.Errorf("the %s PANICked during this step, so it did not do what the step says; its log says: %s", n, pg.StripLogPrefix(l.Raw))
+			return fmt.Errorf("%s PANICked during this step, so it did not do what the step says; its log says: %s", n.The(), pg.StripLogPrefix(l.Raw))
 		}
 	}
 	return nil
@@ -77,7 +77,7 @@ const archiveFailedMark = "archive command failed"
 func reportArchiveFailures(ctx context.Context, b cluster.Backend, node cluster.Node, out io.Writer) {
 	lines, err := b.LogTail(ctx, node, 5000)
 	if err != nil {
-		fmt.Fprintf(out, "could not read the %s's log to count archive failures: %v\n", node, err)
+		fmt.Fprintf(out, "could not read %s's log to count archive failures: %v\n", node.The(), err)
 		return
 	}
 	n := 0
@@ -88,8 +88,8 @@ func reportArchiveFailures(ctx context.Context, b cluster.Backend, node cluster.
 	}
 	switch n {
 	case 0:
-		fmt.Fprintf(out, "the %s's log holds no archive_command failure so far: the storage was writable before this step\n", node)
+		fmt.Fprintf(out, "%s's log holds no archive_command failure so far: the storage was writable before this step\n", node.The())
 	default:
-		fmt.Fprintf(out, "the %s's log holds %d archive_command failures so far: archiving catches up now\n", node, n)
+		fmt.Fprintf(out, "%s's log holds %d archive_command failures so far: archiving catches up now\n", node.The(), n)
 	}
 }

@@ -61,7 +61,7 @@ func removeDataDir(ctx context.Context, env *Env, id, back string, node cluster.
 		if orBack != "" {
 			orBack = "," + orBack
 		}
-		return fmt.Errorf("the %s runs on its data dir (%s): stop it first%s", node, st.Detail, orBack)
+		return fmt.Errorf("%s runs on its data dir (%s): stop it first%s", node.The(), st.Detail, orBack)
 	}
 	if err := env.Lab.Remove(env.remover(ctx), p); err != nil {
 		return err
