@@ -68,14 +68,18 @@ type Diagnosis struct {
 	// end applied it.
 	Proof *Proof `json:"proof,omitempty"`
 
-	ForkTimeline    uint32      `json:"fork_timeline,omitempty"`        // the timeline that forked off at ForkLSN
-	ForkParent      uint32      `json:"fork_parent_timeline,omitempty"` // the timeline it left
-	ReplicaTimeline uint32      `json:"replica_timeline,omitempty"`
-	PrimaryLSN      LSN         `json:"primary_lsn,omitempty"`
-	PrimaryTimeline uint32      `json:"primary_timeline,omitempty"`
-	StalledFor      string      `json:"stalled_for,omitempty"` // how long replay has stood still, when stalled
-	Findings        []Finding   `json:"findings,omitempty"`    // log lines that matter, problems and divergences only
-	Next            []NextFiles `json:"next_files,omitempty"`  // what each server asks the archive for next
+	ForkTimeline    uint32 `json:"fork_timeline,omitempty"`        // the timeline that forked off at ForkLSN
+	ForkParent      uint32 `json:"fork_parent_timeline,omitempty"` // the timeline it left
+	ReplicaTimeline uint32 `json:"replica_timeline,omitempty"`
+	PrimaryLSN      LSN    `json:"primary_lsn,omitempty"`
+	PrimaryTimeline uint32 `json:"primary_timeline,omitempty"`
+	StalledFor      string `json:"stalled_for,omitempty"` // how long replay has stood still, when stalled
+	// WrotePastFork is set when the standby was seen running as a primary
+	// on the old timeline past the fork (two promotions): it wrote that
+	// WAL, it did not replay it.
+	WrotePastFork bool        `json:"wrote_past_fork,omitempty"`
+	Findings      []Finding   `json:"findings,omitempty"`   // log lines that matter, problems and divergences only
+	Next          []NextFiles `json:"next_files,omitempty"` // what each server asks the archive for next
 
 	// Standby is the node this verdict judges, Upstream the node it was
 	// judged against and UpstreamFrom how that was told (see Pair). With
@@ -350,7 +354,7 @@ func (j *judge) positionsDiverge() []string {
 			// the old timeline's segment), so say where it is, not when.
 			did := "replayed"
 			if _, _, ok := wrotePastFork(s, in.Earlier, R.Node, d.ForkParent, d.ForkLSN); ok {
-				did = "written, as a primary," // a split brain, not a restore
+				did, d.WrotePastFork = "written, as a primary,", true // a split brain, not a restore
 			}
 			why = append(why, fmt.Sprintf("The primary forked timeline %d off timeline %d at %s, and the replica has %s timeline %d up to %s, past that point. "+
 				"Its data holds WAL of timeline %d that timeline %d does not have, so it cannot follow the primary.",
@@ -362,7 +366,11 @@ func (j *judge) positionsDiverge() []string {
 		}
 	}
 	if R.Up && !R.InRecovery && P.Up && !P.InRecovery {
-		why = append(why, fmt.Sprintf("The replica has left recovery and runs as a primary on timeline %d: it no longer follows anything.", rTLI))
+		left := "has left recovery and runs"
+		if d.WrotePastFork {
+			left = "runs" // it may never have been in recovery
+		}
+		why = append(why, fmt.Sprintf("The replica %s as a primary on timeline %d: it no longer follows anything.", left, rTLI))
 		d.Evidence = append(d.Evidence, R.Node+": not in recovery (promoted)")
 	}
 	if a, ok := aheadProof(s, j.pr, in.Earlier, diverging); ok && len(why) == 0 {

@@ -57,6 +57,15 @@ func TestDivergedByWritingAsAPrimary(t *testing.T) {
 	if !strings.Contains(d.Explanation, "standby a has written, as a primary, timeline 1 up to 0/5000028") || strings.Contains(d.Explanation, "replayed") {
 		t.Errorf("explanation: %s", d.Explanation)
 	}
+	if !d.WrotePastFork {
+		t.Error("WrotePastFork not set")
+	}
+
+	// While both run as primaries, a never left recovery: it runs as one.
+	d = Diagnose(DiagnoseInput{Snapshot: was})
+	if d.Verdict != VerdictDiverged || !d.WrotePastFork || !strings.Contains(d.Explanation, "Standby a runs as a primary on timeline 1") || strings.Contains(d.Explanation, "left recovery") {
+		t.Errorf("both primaries: %s: %s", d.Verdict, d.Explanation)
+	}
 }
 
 // Before the nodes swap places, a primary the playbook makes a standby of

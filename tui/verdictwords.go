@@ -14,7 +14,7 @@ func verdictSummary(d pg.Diagnosis) string {
 	switch d.Verdict {
 	case pg.VerdictDiverged:
 		if pastFork(d) {
-			return fmt.Sprintf("%s replayed timeline %d to %s, past the fork at %s", sb, d.ReplicaTimeline, d.ReplicaLSN, d.ForkLSN)
+			return fmt.Sprintf("%s %s timeline %d to %s, past the fork at %s", sb, replayedOrWrote(d), d.ReplicaTimeline, d.ReplicaLSN, d.ForkLSN)
 		}
 	case pg.VerdictStalled:
 		return fmt.Sprintf("%s's replay has not moved from %s for %s", sb, d.ReplicaLSN, d.StalledFor)
@@ -38,9 +38,10 @@ func verdictForms(d pg.Diagnosis) []string {
 	switch d.Verdict {
 	case pg.VerdictDiverged:
 		if pastFork(d) {
+			did := replayedOrWrote(d)
 			forms = append(forms,
-				fmt.Sprintf("%sreplayed TL%d to %s, past the fork %s", who, d.ReplicaTimeline, d.ReplicaLSN, d.ForkLSN),
-				fmt.Sprintf("%sreplayed TL%d past the fork", who, d.ReplicaTimeline))
+				fmt.Sprintf("%s%s TL%d to %s, past the fork %s", who, did, d.ReplicaTimeline, d.ReplicaLSN, d.ForkLSN),
+				fmt.Sprintf("%s%s TL%d past the fork", who, did, d.ReplicaTimeline))
 		}
 	case pg.VerdictStalled:
 		forms = append(forms, fmt.Sprintf("%sreplay stands at %s", who, d.ReplicaLSN))
@@ -58,6 +59,15 @@ func verdictForms(d pg.Diagnosis) []string {
 // upstream's old timeline beyond where that left it.
 func pastFork(d pg.Diagnosis) bool {
 	return d.ForkLSN.Valid() && d.ReplicaLSN > d.ForkLSN && d.ReplicaTimeline == d.ForkParent
+}
+
+// replayedOrWrote is how the standby came past the fork: it replayed the
+// old timeline, or, run as a primary there (two promotions), wrote it.
+func replayedOrWrote(d pg.Diagnosis) string {
+	if d.WrotePastFork {
+		return "wrote"
+	}
+	return "replayed"
 }
 
 // standbyWord names the standby a verdict is about in a sentence.
