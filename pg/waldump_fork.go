@@ -42,6 +42,9 @@ type WALAtFork struct {
 	// named: the replica and the primary).
 	Standby  string `json:"standby,omitempty"`
 	Upstream string `json:"upstream,omitempty"`
+	// Wrote is set when the standby wrote this WAL itself, run as a
+	// primary on the old timeline (Diagnosis.WrotePastFork).
+	Wrote bool `json:"wrote,omitempty"`
 	WALRange
 	NewTimeline WALRange `json:"new_timeline"`
 	Sentence    string   `json:"sentence"`
@@ -119,9 +122,17 @@ func (w *WALAtFork) describeSentence() string {
 		if first.Rmgr == "XLOG" && first.Type == "SWITCH" && first.LSN == w.ForkLSN && strings.Contains(w.Reason, "consistency") {
 			what = " (the end-of-backup switch)"
 		}
-		return fmt.Sprintf("The only record past the fork is %s at %s%s; replaying it moved %s to %s.", first.Kind(), first.LSN, what, w.StandbyNoun(), where)
+		how := "replaying"
+		if w.Wrote {
+			how = "writing"
+		}
+		return fmt.Sprintf("The only record past the fork is %s at %s%s; %s it moved %s to %s.", first.Kind(), first.LSN, what, how, w.StandbyNoun(), where)
 	}
-	s := fmt.Sprintf("%s replayed %d records of timeline %d past the fork, from %s at %s to %s at %s, and stands at %s", capFirst(w.StandbyNoun()), w.Total, w.Timeline, first.Kind(), first.LSN, last.Kind(), last.LSN, where)
+	did := "replayed"
+	if w.Wrote {
+		did = "wrote, as a primary,"
+	}
+	s := fmt.Sprintf("%s %s %d records of timeline %d past the fork, from %s at %s to %s at %s, and stands at %s", capFirst(w.StandbyNoun()), did, w.Total, w.Timeline, first.Kind(), first.LSN, last.Kind(), last.LSN, where)
 	if w.Transactions > 0 {
 		s += fmt.Sprintf("; they carry data: %s (%d committed) writing to %s",
 			plural(w.Transactions, "transaction"), w.Committed, listNames(w.Tables, 4))

@@ -63,7 +63,7 @@ func (o *WALOptions) defaults() {
 func ReadWALAtFork(ctx context.Context, env WALEnv, s Snapshot, d Diagnosis, opts WALOptions) *WALAtFork {
 	opts.defaults()
 	t0 := time.Now()
-	w := &WALAtFork{ForkLSN: d.ForkLSN, ReplicaLSN: d.ReplicaLSN}
+	w := &WALAtFork{ForkLSN: d.ForkLSN, ReplicaLSN: d.ReplicaLSN, Wrote: d.WrotePastFork}
 	defer func() { w.ReadMS = time.Since(t0).Milliseconds() }()
 	w.Records = []WALRecord{}
 	w.NewTimeline.Records = []WALRecord{}
@@ -281,7 +281,7 @@ func runWALDump(ctx context.Context, env WALEnv, node cluster.Node, opts WALOpti
 	var buf bytes.Buffer
 	err := env.Exec(cctx, node, "postgres", argv, &buf)
 	res := readStaged(buf.String(), err, cctx.Err(), opts.Timeout)
-	res.source = strings.ReplaceAll(res.source, "pg_wal", fmt.Sprintf("the %s's pg_wal", node))
+	res.source = strings.ReplaceAll(res.source, "pg_wal", node.The()+"'s pg_wal")
 	return res
 }
 

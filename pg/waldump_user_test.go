@@ -85,4 +85,9 @@ func TestReadWALAtForkOfTheDivergedStandby(t *testing.T) {
 	if got := w.describeSentence(); !strings.HasPrefix(got, "Standby c replayed 2 records of timeline 1 past the fork") {
 		t.Errorf("sentence %q", got)
 	}
+	// Run as a primary there (two promotions), c wrote them.
+	w.Wrote = true
+	if got := w.describeSentence(); !strings.HasPrefix(got, "Standby c wrote, as a primary, 2 records of timeline 1 past the fork") {
+		t.Errorf("sentence of records c wrote %q", got)
+	}
 }
