@@ -3,6 +3,8 @@
 # three servers (testdata/playbooks/three-nodes.md: a primary a, b a
 # standby of a, c a standby of b; PLAYBOOK names another), a step at a
 # time with n:
+#   0. before any step, x opens a shell on a, the first server (not the
+#      seed's primary, which this lab lacks), and names it server a;
 #   1. after every step, the panel holds a line per server (A, B and C),
 #      and once a server has started, its line shows its state;
 #   2. at the end, every line reads up on timeline 1, the verdict is
@@ -54,6 +56,12 @@ tm new-session -d -s t -x 120 -y 40 \
 	"cd '$work' && TERM=xterm-256color NO_COLOR=1 '$bin' ${flags[*]} 2>'$work/stderr'; echo \$? >'$work/exit'"
 tm set-option -t t remain-on-exit on >/dev/null
 wait_for "next 0 ·" 60
+# --- 0. before any step, x opens a shell on the first server (a), named by name
+keys x
+wait_for "a shell in server a's environment" 30
+keys "exit" Enter
+wait_for "back from server a's shell" 30
+echo "tmux-nodes: 0. before any step x opened a shell on a, the first server, and named it server a"
 wait_for "servers · poll #" 30
 
 # --- 1. a step at a time, three servers on screen -------------------------
