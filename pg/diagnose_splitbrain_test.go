@@ -89,3 +89,14 @@ func TestPrimaryDeclaredStandbyOfItsStandby(t *testing.T) {
 		t.Errorf("a, a primary, is judged as a standby: %s", d.Explanation)
 	}
 }
+
+// The proof's line of the WAL past the fork says a standby run as a
+// primary there wrote it.
+func TestProofPastForkOfAStandbyThatWrote(t *testing.T) {
+	w := &WALAtFork{ForkLSN: mustLSN("0/3000000"), ReplicaLSN: mustLSN("0/4000060"), Wrote: true}
+	w.Timeline, w.Total = 1, 2
+	w.Records = []WALRecord{{LSN: mustLSN("0/3000028"), Rmgr: "XLOG", Type: "SWITCH"}, {LSN: mustLSN("0/4000028"), Rmgr: "Standby", Type: "RUNNING_XACTS"}}
+	if s, _ := pastFork(w, "standby a"); !strings.HasPrefix(s, "Standby a wrote, as a primary, 2 records of timeline 1 past the fork at 0/3000000") {
+		t.Errorf("past the fork: %s", s)
+	}
+}

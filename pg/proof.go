@@ -127,7 +127,7 @@ func checkText(c MarkerCheck) string {
 }
 
 // pastFork is what the standby (who: "the replica", "standby c")
-// replayed past the fork, from the WAL read there: a sentence and the
+// replayed (or, run as a primary, wrote) past the fork, from the WAL read there: a sentence and the
 // transactions among the records shown.
 func pastFork(w *WALAtFork, who string) (string, []ProofTransaction) {
 	if w == nil || w.Note != "" {
@@ -160,7 +160,11 @@ func pastFork(w *WALAtFork, who string) (string, []ProofTransaction) {
 			}
 		}
 	}
-	s := fmt.Sprintf("%s replayed %s of timeline %d past the fork at %s, up to %s, which the new timeline does not have", capFirst(who), plural(w.Total, "record"), w.Timeline, w.ForkLSN, w.ReplicaLSN)
+	did := "replayed"
+	if w.Wrote {
+		did = "wrote, as a primary," // two promotions: nothing was replayed
+	}
+	s := fmt.Sprintf("%s %s %s of timeline %d past the fork at %s, up to %s, which the new timeline does not have", capFirst(who), did, plural(w.Total, "record"), w.Timeline, w.ForkLSN, w.ReplicaLSN)
 	them := map[bool]string{true: "it", false: "them"}[w.Total == 1]
 	if w.Transactions == 0 {
 		return s + "; no transaction wrote in " + them + ".", nil
