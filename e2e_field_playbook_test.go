@@ -34,7 +34,7 @@ var ab = map[string]string{"A": "a", "B": "b"}
 
 var fieldPlaybooks = []fieldPlaybook{
 	{playbook: "double-promotion", script: "double-promotion", variant: "a-follows-b", as: ab,
-		evidence: `requested timeline 2 is not a child of this server's history`, pastFork: `replayed \d+ records of timeline 1 past the fork.*writing to t`},
+		evidence: `requested timeline 2 is not a child of this server's history`, pastFork: `wrote, as a primary, \d+ records of timeline 1 past the fork.*writing to t`},
 	{playbook: "double-promotion-b-follows-a", script: "double-promotion", variant: "b-follows-a", as: ab,
 		evidence: `highest timeline 1 of the primary is behind recovery timeline 2`},
 	{playbook: "double-promotion-both-promoted", script: "double-promotion", variant: "both-promoted", as: ab,
@@ -43,7 +43,7 @@ var fieldPlaybooks = []fieldPlaybook{
 	{playbook: "double-promotion-rewind-no-checkpoint", script: "double-promotion", variant: "rewind-no-checkpoint", as: ab},
 	{playbook: "double-promotion-rewind-no-hints", script: "double-promotion", variant: "rewind-no-hints", as: ab,
 		failed: "5", failedErr: `target server needs to use either data checksums or "wal_log_hints = on"`,
-		pastFork: `replayed \d+ records of timeline 1 past the fork.*writing to t`},
+		pastFork: `wrote, as a primary, \d+ records of timeline 1 past the fork.*writing to t`},
 	// c, still following the stopped a, may restore a's segment from the
 	// archive before it is repointed (its restore_command polls every 5 s):
 	// then it refuses to start on timeline 2 instead. Seen on Docker.
