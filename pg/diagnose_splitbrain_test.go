@@ -100,3 +100,21 @@ func TestProofPastForkOfAStandbyThatWrote(t *testing.T) {
 		t.Errorf("past the fork: %s", s)
 	}
 }
+
+// A promoted node's primary_conninfo still names its old upstream; that
+// does not make it follow anything: a, a primary the playbook makes b's
+// standby, is judged against b, promoted, as a split brain.
+func TestPromotedConninfoDoesNotExcuseTheOldPrimary(t *testing.T) {
+	at := time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC)
+	s := Snapshot{Seq: 30, At: at, Nodes: []Reading{
+		{Node: "a", Upstream: "b", At: at, LastGood: at, Up: true, Process: ProcUp, Role: RolePrimary,
+			FlushLSN: mustLSN("0/4000060"), Timeline: 1, TLISource: SrcCurrentWAL},
+		{Node: "b", At: at, LastGood: at, Up: true, Process: ProcUp, Role: RolePrimary, ConnHost: "127.0.0.1", ConnPort: "5001",
+			FlushLSN: mustLSN("0/3000108"), Timeline: 2, TLISource: SrcCurrentWAL},
+	}, Histories: []History{{TLI: 2, File: "00000002.history", Entries: []HistoryEntry{{TLI: 1, Switch: mustLSN("0/3000000")}}}}}
+	s.resolveUpstreams(map[string]string{"a": "127.0.0.1:5001", "b": "127.0.0.1:5002"})
+	d := Diagnose(DiagnoseInput{Snapshot: s})
+	if d.Verdict != VerdictDiverged || d.Standby != "a" {
+		t.Errorf("verdict %s on %q: %s", d.Verdict, d.Standby, d.Explanation)
+	}
+}

@@ -65,7 +65,8 @@ func (s *Snapshot) resolveUpstreams(addrs map[string]string) {
 // Upstream.
 //
 // A running primary that only the playbook makes a standby of a node
-// that, by its wal receiver or primary_conninfo, follows it is no standby
+// in recovery that, by its wal receiver or primary_conninfo, follows it
+// (a promoted node's primary_conninfo follows nothing) is no standby
 // yet: it is that node's upstream (the playbook declares where the nodes
 // end, as after a switchover), so it is not judged as one.
 func (s Snapshot) Pairs() []Pair {
@@ -78,7 +79,7 @@ func (s Snapshot) Pairs() []Pair {
 		if up == "" {
 			continue
 		}
-		if u := s.Node(up); from == FromPlaybook && r.Up && !r.InRecovery && u.Follows == r.Node && u.FollowsFrom != FromPlaybook && u.FollowsFrom != "" {
+		if u := s.Node(up); from == FromPlaybook && r.Up && !r.InRecovery && u.Up && u.InRecovery && u.Follows == r.Node && u.FollowsFrom != FromPlaybook && u.FollowsFrom != "" {
 			continue
 		}
 		out = append(out, Pair{Upstream: up, Standby: r.Node, From: from})
