@@ -210,7 +210,7 @@ func waitStreaming(ctx context.Context, env *Env, R, up cluster.Node, out io.Wri
 		// start point: wait for proof, or for the refusal in the log.
 		if o.PM.Accepting() {
 			if rc, err := pg.ReadStream(ctx, b.ConnString(up), b.ConnString(R)); err == nil && rc != nil && rc.Streaming {
-				outcome = fmt.Sprintf("%s streams from %s on timeline %d (%s)", R, up.The(), rc.ReceivedTLI, rc.Proof)
+				outcome = fmt.Sprintf("%s streams from %s on timeline %d (%s)", R, up.The(), rc.ReceivedTLI, proofFrom(up, rc.Proof))
 				return true, nil
 			}
 		}
@@ -450,4 +450,10 @@ func waitLog(ctx context.Context, env *Env, node cluster.Node, pattern string, o
 	}
 	fmt.Fprintf(out, "%s's log: %s\n", node, pg.StripLogPrefix(found))
 	return nil
+}
+
+// proofFrom is a stream's proof naming the node streamed from: pg calls it
+// the primary, which a standby of a cascade streams from is not.
+func proofFrom(up cluster.Node, proof string) string {
+	return strings.Replace(proof, "the primary's walsender", up.The()+"'s walsender", 1)
 }

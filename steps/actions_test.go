@@ -66,3 +66,15 @@ func TestLastLogHintQuotesThePanic(t *testing.T) {
 		t.Errorf("hint %q, want the PANIC", got)
 	}
 }
+
+// A stream's proof names the node streamed from: server b, a standby of a
+// cascade, not "the primary"; the seed's primary keeps its words.
+func TestProofFrom(t *testing.T) {
+	p := "the primary's walsender (pid 7) streams to it, sent up to 0/3000000"
+	if got := proofFrom("b", p); got != "server b's walsender (pid 7) streams to it, sent up to 0/3000000" {
+		t.Errorf("from b: %q", got)
+	}
+	if got := proofFrom(cluster.Primary, p); got != p {
+		t.Errorf("from the primary: %q", got)
+	}
+}
