@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"walstep/cluster"
 	"walstep/explore"
@@ -31,7 +32,8 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--playbook %s: %w", o.playbook, err)
 	}
-	if _, err := playbook.Parse(where, src); err != nil {
+	doc, err := playbook.Parse(where, src)
+	if err != nil {
 		return err
 	}
 	dir := o.lab
@@ -54,6 +56,26 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 	if err := explore.WriteCatalogue(lab); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "lab ready in %s\nedit playbook.md, primary_restore.conf, replica_restore.conf, replica_standby.conf or wal-g.json, then: %[3]s --lab %[2]s  (or %[3]s run --lab %[2]s)\nvariants/ holds the built-in variants for: %[3]s explore --lab %[2]s\n", lab.Dir, cluster.ShellQuote(dir), selfCmd())
+	fmt.Fprintf(stdout, "lab ready in %[1]s\nedit %[4]s, then: %[3]s --lab %[2]s  (or %[3]s run --lab %[2]s)\nvariants/ holds the built-in variants for: %[3]s explore --lab %[2]s\n", lab.Dir, cluster.ShellQuote(dir), selfCmd(), editableFiles(doc))
 	return nil
+}
+
+// editableFiles names the lab files worth editing for this playbook: the
+// document itself and the files its steps read, so a playbook that copies
+// none of the seed's confs does not send the user to them.
+func editableFiles(doc *playbook.Doc) string {
+	names := []string{cluster.PlaybookFile}
+	seen := map[string]bool{cluster.PlaybookFile: true}
+	for _, st := range doc.Steps {
+		for _, f := range st.Reads() {
+			if !seen[f] {
+				seen[f] = true
+				names = append(names, f)
+			}
+		}
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }

@@ -51,3 +51,17 @@ func TestInitRefusesALabInsideALab(t *testing.T) {
 		t.Error("init made the directory with a newline")
 	}
 }
+
+// init's hint names the files the playbook's steps read: the seed's confs
+// for the seed, not for a playbook that copies none of them.
+func TestInitNamesThePlaybooksFiles(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runMain("init", filepath.Join(dir, "seed"))
+	if code != 0 || !strings.Contains(stdout, "edit playbook.md, wal-g.json, primary_restore.conf, replica_restore.conf or replica_standby.conf, then:") {
+		t.Errorf("init of the seed: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runMain("init", "--playbook", "double-promotion", filepath.Join(dir, "dp"))
+	if code != 0 || strings.Contains(stdout, "primary_restore.conf") || !strings.Contains(stdout, "edit playbook.md") {
+		t.Errorf("init of double-promotion: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
