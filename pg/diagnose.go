@@ -111,16 +111,18 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 	if in.Now.IsZero() {
 		in.Now = in.Snapshot.At
 	}
-	pairs := in.Snapshot.Pairs()
+	pairs, promoted := judgedPairs(in.Snapshot)
 	if len(in.Snapshot.Nodes) == 0 {
 		// Nothing read yet: the seed's words until a poll names the nodes.
 		pairs = []Pair{{Upstream: "primary", Standby: "replica", From: FromPlaybook}}
 	}
-	switch len(pairs) {
-	case 0:
+	switch {
+	case len(pairs) == 0 && len(promoted) > 0:
+		return onlyNewPrimaries(in.Snapshot, promoted)
+	case len(pairs) == 0:
 		return noStandby(in.Snapshot)
-	case 1:
-		return judgePair(in, pairs[0])
+	case len(pairs) == 1:
+		return withNewPrimaries(in.Snapshot, judgePair(in, pairs[0]), promoted)
 	}
 	var worst Diagnosis
 	var all []StandbyVerdict
@@ -133,7 +135,7 @@ func Diagnose(in DiagnoseInput) Diagnosis {
 	}
 	worst.Standbys = all
 	worst.Explanation = overall(worst, all)
-	return worst
+	return withNewPrimaries(in.Snapshot, worst, promoted)
 }
 
 // overall is the explanation of a verdict over several standbys: the
@@ -200,7 +202,7 @@ func pairWords(s Snapshot, pr Pair) *strings.Replacer {
 	}
 	if pr.Upstream != "primary" {
 		w := "primary " + pr.Upstream
-		if s.Node(pr.Upstream).Upstream != "" {
+		if u := s.Node(pr.Upstream); u.Upstream != "" && !newPrimary(s, u) {
 			w = "upstream " + pr.Upstream
 		}
 		pairs = append(pairs, "The primary", strings.ToUpper(w[:1])+w[1:], "the primary", w)
@@ -218,6 +220,9 @@ func (j *judge) judge() Diagnosis {
 	if d, ok := j.cannotTell(); ok {
 		return d
 	}
+	if len(j.unattributed) > 0 {
+		return j.refusedUnknownWhich()
+	}
 	return j.following()
 }
 
@@ -234,7 +239,10 @@ type judge struct {
 	hist       History // target's history file, when haveHist
 	haveHist   bool
 	diverging  []Finding // log lines that prove a divergence
-	d          Diagnosis
+	// unattributed are the upstream's refusals that may be this standby's
+	// or another's of the same upstream.
+	unattributed []refusal
+	d            Diagnosis
 }
 
 func newJudge(in DiagnoseInput, pr Pair) *judge {
@@ -251,7 +259,9 @@ func newJudge(in DiagnoseInput, pr Pair) *judge {
 // divergence.
 func (j *judge) readLogs() {
 	P, R, d := j.P, j.R, &j.d
-	findings := append(notOthers(ExplainLog(P.Node, P.LogTail), R), ExplainLog(R.Node, R.LogTail)...)
+	theirs, unsure := attributeRefusals(j.s, P, R, ExplainLog(P.Node, P.LogTail))
+	j.unattributed = unsure
+	findings := append(theirs, ExplainLog(R.Node, R.LogTail)...)
 	if f, ok := sameNewTimeline(P, R); ok {
 		findings = append(findings, f)
 	}
@@ -265,28 +275,6 @@ func (j *judge) readLogs() {
 		}
 	}
 	j.diverging = newestOfEach(diverging)
-}
-
-// notOthers drops the upstream's refusals that cannot be the standby's:
-// an upstream with several standbys logs each one's, and a standby that
-// streams from it now up to some position was not refused a start past
-// that position.
-func notOthers(fs []Finding, R Reading) []Finding {
-	if !R.Streams() {
-		return fs
-	}
-	at := R.ReceiveLSN
-	if pos, _ := PositionOf(R); pos > at {
-		at = pos
-	}
-	out := fs[:0:0]
-	for _, f := range fs {
-		if f.Kind == FindAheadOfFlush && at.Valid() && f.LSN > at {
-			continue
-		}
-		out = append(out, f)
-	}
-	return out
 }
 
 // placeFork finds the fork the replica must not pass in the primary's

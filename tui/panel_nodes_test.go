@@ -80,7 +80,7 @@ func TestNodeRowsPanel(t *testing.T) {
 	got := m.nodeRowsPanel(present.Nodes(m.snap), 44, 20)
 	want := []string{
 		"  A   TL1  0/4000180  stopped · shut down",
-		"  B " + glyphFailed + " TL2  0/4000230  up · primary",
+		"  B   TL2  0/4000230  up · primary",
 		glyphSelect + " C " + glyphFailed + " TL1  0/5000000  up · standby",
 		"─ C 127.0.0.1:54322 · o: next",
 		"  up · standby (not streaming)",
@@ -98,8 +98,9 @@ func TestNodeRowsPanel(t *testing.T) {
 	}
 }
 
-// Three servers at 120x40 and 80x24: a line each, b (promoted while
-// declared a's standby) and c (past b's fork) marked diverged, the
+// Three servers at 120x40 and 80x24: a line each, c (past b's fork)
+// marked diverged, not b (promoted while a, its declared upstream, is
+// stopped: the new primary), the
 // verdict, and the picture placing all three.
 func TestGoldenThreeNodes(t *testing.T) {
 	m, _, c := testModelClock(freshSnap())
@@ -113,7 +114,7 @@ func TestGoldenThreeNodes(t *testing.T) {
 		m = send(m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 		v := m.View()
 		checkSize(t, v, size[0], size[1])
-		for _, want := range []string{" A   TL1", " B " + glyphFailed + " TL2", " C " + glyphFailed + " TL1", "verdict: DIVERGED", "C c 0/5000000 TL1"} {
+		for _, want := range []string{" A   TL1", " B   TL2", " C " + glyphFailed + " TL1", "verdict: DIVERGED", "C c 0/5000000 TL1"} {
 			if !strings.Contains(v, want) {
 				t.Errorf("%dx%d lacks %q:\n%s", size[0], size[1], want, v)
 			}
@@ -150,14 +151,23 @@ func TestServerKeyGoesRoundThreeServers(t *testing.T) {
 	}
 }
 
-// The d view of three servers carries each standby's verdict.
+// The d view of several standbys carries each one's verdict; b, promoted
+// while a is stopped, is the new primary, not one of them.
 func TestDiagnosisViewThreeNodes(t *testing.T) {
 	m, _ := testModel(freshSnap())
-	m = polled(m, failoverSnap(clock))
+	s := failoverSnap(clock)
+	s.Nodes = append(s.Nodes, pg.Reading{Node: "d", Upstream: "b", Follows: "b", FollowsFrom: pg.FromReceiver, At: clock, LastGood: clock,
+		Up: true, Process: pg.ProcUp, InRecovery: true, Role: pg.RoleStreaming, ReplayLSN: mustLSN("0/4000230"), Timeline: 2, TLISource: pg.SrcReceiver})
+	m = polled(m, s)
 	got := m.diagnosisText(100)
-	for _, want := range []string{"Each standby against the node it follows:", "  - b following a (playbook): DIVERGED", "  - c following b (primary_conninfo): DIVERGED", "C c 0/5000000 TL1 past fork 0/40000A0"} {
+	for _, want := range []string{"Each standby against the node it follows:", "  - c following b (primary_conninfo): DIVERGED", "  - d following b (wal receiver): ", "C c 0/5000000 TL1 past fork 0/40000A0"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the d view lacks %q:\n%s", want, got)
+		}
+	}
+	for _, bad := range []string{"b following a", "d following b (wal receiver): DIVERGED"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("the d view has %q:\n%s", bad, got)
 		}
 	}
 }
@@ -205,7 +215,7 @@ func TestPresenterThreeNodes(t *testing.T) {
 		m = send(m, tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 		v := m.View()
 		checkSize(t, v, size[0], size[1])
-		for _, want := range []string{" A   TL1", " B " + glyphFailed + " TL2", " C " + glyphFailed + " TL1", "DIVERGED", "C c 0/5000000 TL1"} {
+		for _, want := range []string{" A   TL1", " B   TL2", " C " + glyphFailed + " TL1", "DIVERGED", "C c 0/5000000 TL1"} {
 			if !strings.Contains(v, want) {
 				t.Errorf("presenter %dx%d lacks %q:\n%s", size[0], size[1], want, v)
 			}
