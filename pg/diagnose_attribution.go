@@ -131,19 +131,17 @@ func asked(q Reading, at LSN) bool {
 }
 
 // mayHaveAsked reports whether standby q may have asked to start at at:
-// not when it streams now or runs at a position short of it.
+// not when it streams now (the upstream serves it, so whatever it was
+// refused once does not hold it) or runs at a position short of it.
 func mayHaveAsked(q Reading, at LSN) bool {
+	if q.Streams() {
+		return false
+	}
 	pos := q.ReceiveLSN
 	if p, _ := PositionOf(q); p > pos {
 		pos = p
 	}
-	if !pos.Valid() {
-		return true
-	}
-	if q.Streams() {
-		return at <= pos
-	}
-	return !q.Up || at <= pos
+	return !pos.Valid() || !q.Up || at <= pos
 }
 
 // notOthers drops the upstream's refusals that cannot be the standby's:

@@ -70,6 +70,20 @@ func TestUpstreamRefusalAttributedToItsStandby(t *testing.T) {
 	if v := verdictOf(t, d, "c"); v.Verdict != VerdictDiverged {
 		t.Errorf("without c's log, c: %s: %s", v.Verdict, v.Explanation)
 	}
+
+	// d streaming from b past the refused start (b has written on since):
+	// b serves it, so the refusal is still c's alone.
+	s.Nodes[1].FlushLSN = mustLSN("0/6000000")
+	dd := &s.Nodes[3]
+	dd.ReplayLSN, dd.ReceiveLSN = mustLSN("0/5800000"), mustLSN("0/5800000")
+	dd.Receiver = &WalReceiver{Streaming: true, ReceivedTLI: 2, Proof: "its walsender on b streams"}
+	d = Diagnose(DiagnoseInput{Snapshot: s})
+	if v := verdictOf(t, d, "d"); v.Verdict != VerdictHealthy {
+		t.Errorf("d, streaming past the refused start: %s: %s", v.Verdict, v.Explanation)
+	}
+	if v := verdictOf(t, d, "c"); v.Verdict != VerdictDiverged {
+		t.Errorf("with d streaming past the start, c: %s: %s", v.Verdict, v.Explanation)
+	}
 }
 
 // Two standbys of b, neither streaming, both at or past the start b
