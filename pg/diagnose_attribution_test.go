@@ -126,7 +126,17 @@ func TestPromotedStandbyOfAStoppedUpstreamIsThePrimary(t *testing.T) {
 			t.Errorf("b, the promoted new primary, judged diverged: %s", sv.Explanation)
 		}
 	}
-	if strings.Contains(d.Explanation, "split") {
-		t.Errorf("explanation speaks of a split: %s", d.Explanation)
+	if strings.Contains(d.Explanation, "split") || !strings.Contains(d.Explanation, "b runs as a primary while a, the node it was declared to follow, is stopped: it was promoted and is the new primary") {
+		t.Errorf("explanation: %s", d.Explanation)
+	}
+
+	// a running as a primary again while b is one: both accept writes,
+	// a split brain, and b is judged against a as before.
+	at := s.At
+	s.Nodes[0] = Reading{Node: "a", At: at, LastGood: at, Up: true, Process: ProcUp, Role: RolePrimary,
+		FlushLSN: mustLSN("0/4000200"), Timeline: 1, TLISource: SrcCurrentWAL}
+	d = Diagnose(DiagnoseInput{Snapshot: s})
+	if v := verdictOf(t, d, "b"); v.Verdict != VerdictDiverged || !strings.Contains(v.Explanation, "left recovery and runs as a primary") {
+		t.Errorf("b, a primary while a is one: %s: %s", v.Verdict, v.Explanation)
 	}
 }
