@@ -20,38 +20,16 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export LC_ALL=C.UTF-8
-backend=${BACKEND:-local}
-image=${IMAGE:-walstep-test-pg:15}
-
-work=$(mktemp -d /tmp/wsf.XXXXXX)
-chmod 755 "$work"
-bin="$work/walstep"
-sock="walstep-failover-$$"
-lab="$work/lab"
-prefix="wsfo-$$"
-flags=(--lab "$lab" --backend "$backend" --archiver cp)
-if [[ $backend == docker ]]; then
-	flags+=(--image "$image" --init-image "$image" --prefix "$prefix")
-fi
 script_name=tmux-failover
-capture_flags=""
-cleanup_labs() { [[ -x "$bin" && -d "$lab" ]] && "$bin" clean "${flags[@]}" >/dev/null 2>&1 || true; }
+cleanup_labs() { lab_cleanup; }
 # shellcheck source=scripts/tmux-test-lib.sh
 . "$root/scripts/tmux-test-lib.sh"
+lab_setup wsf wsfo
 
-# panel: the side panel's column of the screen (right of the first │).
-panel() { capture; sed -n 's/^[^│]*│//p' "$work/screen.txt"; }
 # node_row NAME: the panel's line of server NAME (upper case).
 node_row() { panel | grep -m1 -E "^(▸| ) $1 " || true; }
 
-echo "tmux-failover: building walstep ($backend backend)"
-(cd "$root" && go build -o "$bin" .) || die "go build failed"
-"$bin" init --playbook failover-old-primary-archives "$lab" >/dev/null || die "init --playbook failed"
-
-rm -f "$work/exit" "$work/stderr"
-tm new-session -d -s t -x 120 -y 40 \
-	"cd '$work' && TERM=xterm-256color NO_COLOR=1 '$bin' ${flags[*]} 2>'$work/stderr'; echo \$? >'$work/exit'"
-tm set-option -t t remain-on-exit on >/dev/null
+start_playbook failover-old-primary-archives
 wait_for "next 0 ·" 60
 wait_for "servers · poll #" 30
 
@@ -96,17 +74,4 @@ keys Escape
 wait_for "─ C .*o: next" 5 -E
 echo "tmux-failover: 3. o moved the selection to C, its facts showed, and l opened c's log with the refusal"
 
-keys q
-deadline=$((SECONDS + 10))
-until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do
-	capture
-	if grep -qF "Stop the servers before quitting?" "$work/screen.txt"; then
-		keys y
-		break
-	fi
-	sleep 0.1
-done
-deadline=$((SECONDS + 120))
-until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do sleep 0.2; done
-[[ -s "$work/exit" ]] || die "walstep did not exit after q, y"
-echo "tmux-failover: PASS ($backend)"
+quit_and_pass

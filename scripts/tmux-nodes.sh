@@ -22,39 +22,17 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export LC_ALL=C.UTF-8
-backend=${BACKEND:-local}
-image=${IMAGE:-walstep-test-pg:15}
 playbook=${PLAYBOOK:-$root/testdata/playbooks/three-nodes.md}
-
-work=$(mktemp -d /tmp/wsn.XXXXXX)
-chmod 755 "$work"
-bin="$work/walstep"
-sock="walstep-nodes-$$"
-lab="$work/lab"
-prefix="wsnd-$$"
-flags=(--lab "$lab" --backend "$backend" --archiver cp)
-if [[ $backend == docker ]]; then
-	flags+=(--image "$image" --init-image "$image" --prefix "$prefix")
-fi
 script_name=tmux-nodes
-capture_flags=""
-cleanup_labs() { [[ -x "$bin" && -d "$lab" ]] && "$bin" clean "${flags[@]}" >/dev/null 2>&1 || true; }
+cleanup_labs() { lab_cleanup; }
 # shellcheck source=scripts/tmux-test-lib.sh
 . "$root/scripts/tmux-test-lib.sh"
+lab_setup wsn wsnd
 
-# panel: the side panel's column of the screen (right of the first │).
-panel() { capture; sed -n 's/^[^│]*│//p' "$work/screen.txt"; }
 # node_row NAME: the panel's line of server NAME (upper case).
 node_row() { panel | grep -m1 -E "^(▸| ) $1 +TL" || true; }
 
-echo "tmux-nodes: building walstep ($backend backend)"
-(cd "$root" && go build -o "$bin" .) || die "go build failed"
-"$bin" init --playbook "$playbook" "$lab" >/dev/null || die "init --playbook failed"
-
-rm -f "$work/exit" "$work/stderr"
-tm new-session -d -s t -x 120 -y 40 \
-	"cd '$work' && TERM=xterm-256color NO_COLOR=1 '$bin' ${flags[*]} 2>'$work/stderr'; echo \$? >'$work/exit'"
-tm set-option -t t remain-on-exit on >/dev/null
+start_playbook "$playbook"
 wait_for "next 0 ·" 60
 # --- 0. before any step, x opens a shell on the first server (a), named by name
 keys x
@@ -118,17 +96,4 @@ keys o
 wait_for "─ A .*o: next" 5 -E
 echo "tmux-nodes: 3. o moved the selection A→B→C→A, the facts followed it, and l opened C's log"
 
-keys q
-deadline=$((SECONDS + 10))
-until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do
-	capture
-	if grep -qF "Stop the servers before quitting?" "$work/screen.txt"; then
-		keys y
-		break
-	fi
-	sleep 0.1
-done
-deadline=$((SECONDS + 120))
-until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do sleep 0.2; done
-[[ -s "$work/exit" ]] || die "walstep did not exit after q, y"
-echo "tmux-nodes: PASS ($backend)"
+quit_and_pass

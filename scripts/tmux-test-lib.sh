@@ -59,3 +59,60 @@ row() {
 	local id=${1//+/\\+}
 	sed 's/│.*//' "$work/screen.txt" | grep -m1 -E "^(▸| )(●| )[^ ]+ +$id " || true
 }
+
+# The scripts that drive a lab of their own (tmux-nodes.sh,
+# tmux-failover.sh) set, before sourcing this, what lab_setup needs:
+# lab_setup TMPTAG PREFIX makes the work dir, the lab and the walstep
+# flags for $BACKEND (local, or docker with $IMAGE under PREFIX-pid).
+lab_setup() {
+	backend=${BACKEND:-local}
+	image=${IMAGE:-walstep-test-pg:15}
+	work=$(mktemp -d "/tmp/$1.XXXXXX")
+	chmod 755 "$work"
+	bin="$work/walstep"
+	sock="walstep-${script_name#tmux-}-$$"
+	lab="$work/lab"
+	prefix="$2-$$"
+	flags=(--lab "$lab" --backend "$backend" --archiver cp)
+	if [[ $backend == docker ]]; then
+		flags+=(--image "$image" --init-image "$image" --prefix "$prefix")
+	fi
+	capture_flags=""
+}
+
+# lab_cleanup: cleanup_labs for a lab made by lab_setup.
+lab_cleanup() { [[ -x "${bin:-}" && -d "${lab:-}" ]] && "$bin" clean "${flags[@]}" >/dev/null 2>&1 || true; }
+
+# panel: the side panel's column of the screen (right of the first │).
+panel() { capture; sed -n 's/^[^│]*│//p' "$work/screen.txt"; }
+
+# start_playbook PLAYBOOK: builds walstep, inits the lab from PLAYBOOK and
+# starts the debugger on it in session t at 120x40.
+start_playbook() {
+	echo "$script_name: building walstep ($backend backend)"
+	(cd "$root" && go build -o "$bin" .) || die "go build failed"
+	"$bin" init --playbook "$1" "$lab" >/dev/null || die "init --playbook failed"
+	rm -f "$work/exit" "$work/stderr"
+	tm new-session -d -s t -x 120 -y 40 \
+		"cd '$work' && TERM=xterm-256color NO_COLOR=1 '$bin' ${flags[*]} 2>'$work/stderr'; echo \$? >'$work/exit'"
+	tm set-option -t t remain-on-exit on >/dev/null
+}
+
+# quit_and_pass: q (answering y to stopping the servers), waits for
+# walstep to exit, then reports PASS.
+quit_and_pass() {
+	keys q
+	local deadline=$((SECONDS + 10))
+	until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do
+		capture
+		if grep -qF "Stop the servers before quitting?" "$work/screen.txt"; then
+			keys y
+			break
+		fi
+		sleep 0.1
+	done
+	deadline=$((SECONDS + 120))
+	until [[ -s "$work/exit" ]] || ((SECONDS >= deadline)); do sleep 0.2; done
+	[[ -s "$work/exit" ]] || die "walstep did not exit after q, y"
+	echo "$script_name: PASS ($backend)"
+}
