@@ -18,24 +18,12 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export LC_ALL=C.UTF-8
-backend=${BACKEND:-local}
-image=${IMAGE:-walstep-test-pg:15}
-
-work=$(mktemp -d /tmp/wsr.XXXXXX)
-chmod 755 "$work"
-bin="$work/walstep"
-sock="walstep-rewind-$$"
-lab="$work/lab"
-prefix="wsrw-$$"
-flags=(--lab "$lab" --backend "$backend" --archiver cp)
-if [[ $backend == docker ]]; then
-	flags+=(--image "$image" --init-image "$image" --prefix "$prefix")
-fi
 script_name=tmux-rewind
-capture_flags=-J
-cleanup_labs() { [[ -x "$bin" && -d "$lab" ]] && "$bin" clean "${flags[@]}" >/dev/null 2>&1 || true; }
+cleanup_labs() { lab_cleanup; }
 # shellcheck source=scripts/tmux-test-lib.sh
 . "$root/scripts/tmux-test-lib.sh"
+lab_setup wsr wsrw
+capture_flags=-J
 
 echo "tmux-rewind: building walstep ($backend backend)"
 (cd "$root" && go build -o "$bin" .) || die "go build failed"

@@ -60,9 +60,9 @@ row() {
 	sed 's/│.*//' "$work/screen.txt" | grep -m1 -E "^(▸| )(●| )[^ ]+ +$id " || true
 }
 
-# The scripts that drive a lab of their own (tmux-nodes.sh,
-# tmux-failover.sh) set, before sourcing this, what lab_setup needs:
-# lab_setup TMPTAG PREFIX makes the work dir, the lab and the walstep
+# For the scripts that drive a lab of their own (tmux-nodes, -failover,
+# -playbook, -rewind; each sets script_name first and cleanup_labs to
+# lab_cleanup), lab_setup TMPTAG PREFIX makes the work dir, the lab and the walstep
 # flags for $BACKEND (local, or docker with $IMAGE under PREFIX-pid).
 lab_setup() {
 	backend=${BACKEND:-local}
