@@ -289,7 +289,10 @@ func holdArchive(ctx context.Context, env *Env, node cluster.Node, out io.Writer
 	dir, rel := heldDir(b, node)
 	// archive_status/ beside the held files: WAL-G's wal-push looks there
 	// for more files to push at once, and says so loudly when it is missing.
-	if err := b.Exec(ctx, node, "root", []string{"sh", "-c", `mkdir -p -- "$1/archive_status" && chown -- "$2" "$1" "$1/archive_status"`, "sh", dir, b.Paths(node).Owner}, out); err != nil {
+	// Made as the server user, not root and chowned: the archive is the
+	// server's to write, so a link it planted there leads nowhere it could
+	// not already write.
+	if err := b.Exec(ctx, node, "postgres", []string{"mkdir", "-p", "--", dir + "/archive_status"}, out); err != nil {
 		return fmt.Errorf("hold archive %s: %w", node, err)
 	}
 	if err := setAutoConf(ctx, b, node, out, [][2]string{{"archive_command", ConfString(holdCommand(dir))}}); err != nil {
