@@ -27,6 +27,8 @@ command -v tmux >/dev/null || die "tmux is not installed"
 tm() { tmux -L "$sock" "$@"; }
 
 cleanup() {
+	# A failure before lab_setup (tmux missing) has no work dir or socket yet.
+	[[ -n "${work:-}" ]] || return 0
 	tm kill-server 2>/dev/null || true
 	cleanup_labs
 	if [[ -z "${KEEP:-}" ]]; then rm -rf "$work"; else echo "$script_name: work dir kept: $work"; fi
